@@ -1,0 +1,6 @@
+"""The event contract (shared/spec/events.md) as pydantic models: the one source of truth."""
+from schemas.events import (
+    CASE_EVENT_TYPES, CaseEvent, ListChange, Refusal, parse_case_event, parse_list_change,
+)
+
+__all__ = ["CASE_EVENT_TYPES", "CaseEvent", "ListChange", "Refusal", "parse_case_event", "parse_list_change"]

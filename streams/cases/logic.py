@@ -1,0 +1,174 @@
+"""Pure case logic: from all of one case's events to its state and its daily indicator components."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Callable, Iterable, NamedTuple, Optional
+from zoneinfo import ZoneInfo
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+# Additive daily components; every rate of the spec is a ratio of two of them.
+METRICS = (
+    "received", "online", "accepted", "rejected", "completed", "on_time", "immediate",
+    "handled", "handling_us", "corr_cases", "corr_once", "evaluated", "satisfied", "out_of_list",
+)
+ONLINE_CHANNELS = frozenset({"online", "mobile"})
+
+
+class Ev(NamedTuple):
+    event_id: str
+    case_id: str
+    type: str
+    occurred_at: datetime
+    item_code: Optional[str] = None
+    region_code: Optional[str] = None
+    department_code: Optional[str] = None
+    channel: Optional[str] = None
+    deadline: Optional[datetime] = None
+    score: Optional[int] = None
+
+
+Dims = tuple[str, str, str, str]  # region_code, department_code, item_code, level
+# (item_code, region_code, at) -> None when the item is active there then, else the rule broken
+GuardFn = Callable[[str, str, datetime], Optional[str]]
+# (item_code, at) -> committed days of the item's version in force then
+DaysFn = Callable[[str, datetime], Optional[int]]
+
+
+def local_day(ts: datetime) -> date:
+    return ts.astimezone(TZ).date()
+
+
+def level_of(region_code: str) -> str:
+    """The administrative level of an office from its 行政區劃代碼."""
+    if len(region_code) == 9:
+        return "town"
+    if region_code.endswith("0000"):
+        return "province"
+    if region_code.endswith("00"):
+        return "city"
+    return "county"
+
+
+def add_working_days(start: datetime, days: int) -> datetime:
+    """End (next local midnight) of the `days`-th working day (Mon-Fri) after `start`'s local day."""
+    d = local_day(start)
+    while days > 0:
+        d += timedelta(days=1)
+        if d.weekday() < 5:
+            days -= 1
+    return datetime.combine(d + timedelta(days=1), time(0), TZ)
+
+
+def _overlap(intervals: Iterable[tuple[datetime, Optional[datetime]]], a: datetime, b: datetime) -> timedelta:
+    total = timedelta(0)
+    for s, e in intervals:
+        lo, hi = max(a, s), (b if e is None else min(b, e))
+        if hi > lo:
+            total += hi - lo
+    return total
+
+
+@dataclass
+class CaseResult:
+    """A case's state of record and its contribution to the daily components."""
+
+    case_id: str
+    dims: Dims
+    submitted_at: datetime
+    accepted_at: Optional[datetime]
+    ended_at: Optional[datetime]
+    deadline: Optional[datetime]
+    suspensions: list[tuple[datetime, Optional[datetime]]]
+    corrections: int
+    last_event_at: datetime
+    contrib: dict[date, dict[str, int]] = field(default_factory=dict)
+    violations: list[tuple[Ev, str]] = field(default_factory=list)
+
+
+def _ordered(events: Iterable[Ev]) -> list[Ev]:
+    seen: dict[str, Ev] = {}
+    for e in events:
+        seen.setdefault(e.event_id, e)
+    return sorted(seen.values(), key=lambda e: (e.occurred_at, e.event_id))
+
+
+def suspensions_of(events: list[Ev]) -> list[tuple[datetime, Optional[datetime]]]:
+    """Suspended/resumed pairs in time order; a repeated suspend or a stray resume changes nothing."""
+    out: list[tuple[datetime, Optional[datetime]]] = []
+    start: Optional[datetime] = None
+    for e in events:
+        if e.type == "suspended" and start is None:
+            start = e.occurred_at
+        elif e.type == "resumed" and start is not None:
+            out.append((start, e.occurred_at))
+            start = None
+    if start is not None:
+        out.append((start, None))
+    return out
+
+
+def evaluate_case(events: Iterable[Ev], guard: GuardFn, committed_days: DaysFn) -> Optional[CaseResult]:
+    """Everything one case contributes, from all its events; None while it has no `submitted`."""
+    evs = _ordered(events)
+    sub = next((e for e in evs if e.type == "submitted"), None)
+    if sub is None:
+        return None
+    assert sub.region_code and sub.department_code and sub.item_code
+    dims = (sub.region_code, sub.department_code, sub.item_code, level_of(sub.region_code))
+    acc = [e for e in evs if e.type == "accepted"]
+    accepted_at = acc[0].occurred_at if acc else None
+    ends = [e.occurred_at for e in evs if e.type in ("completed", "withdrawn")]
+    ended_at = ends[0] if ends else None
+    deadline = next((e.deadline for e in acc if e.deadline is not None), None)
+    if deadline is None and accepted_at is not None:
+        days = committed_days(sub.item_code, accepted_at)
+        if days is not None:
+            deadline = add_working_days(accepted_at, days)
+    susp = suspensions_of(evs)
+    corrections = sum(1 for e in evs if e.type == "correction_requested")
+
+    contrib: dict[date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(METRICS, 0))
+    violations: list[tuple[Ev, str]] = []
+    for e in evs:
+        c = contrib[local_day(e.occurred_at)]
+        t = e.type
+        if t == "submitted":
+            c["received"] += 1
+            c["online"] += e.channel in ONLINE_CHANNELS
+        elif t == "accepted":
+            c["accepted"] += 1
+        elif t == "rejected":
+            c["rejected"] += 1
+        elif t == "evaluated":
+            c["evaluated"] += 1
+            c["satisfied"] += (e.score or 0) >= 4
+        elif t == "completed":
+            c["completed"] += 1
+            done = e.occurred_at
+            if accepted_at is None:
+                c["on_time"] += deadline is None
+            else:
+                c["on_time"] += deadline is None or done <= deadline + _overlap(susp, accepted_at, done)
+                c["immediate"] += local_day(done) == local_day(accepted_at)
+                c["handled"] += 1
+                spent = done - accepted_at - _overlap(susp, accepted_at, done)
+                c["handling_us"] += spent // timedelta(microseconds=1)
+            if corrections:
+                c["corr_cases"] += 1
+                c["corr_once"] += corrections == 1
+        rule = guard(dims[2], dims[0], e.occurred_at)
+        if rule is not None:
+            c["out_of_list"] += 1
+            violations.append((e, rule))
+    return CaseResult(
+        case_id=sub.case_id, dims=dims, submitted_at=sub.occurred_at, accepted_at=accepted_at,
+        ended_at=ended_at, deadline=deadline, suspensions=susp, corrections=corrections,
+        last_event_at=evs[-1].occurred_at, contrib=dict(contrib), violations=violations,
+    )
+
+
+def suspended_within(susp: list[tuple[datetime, Optional[datetime]]], a: datetime, b: datetime) -> timedelta:
+    return _overlap(susp, a, b)

@@ -1,0 +1,270 @@
+"""The case write path: one transaction per batch, idempotent, with retract-and-replace per touched case."""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Iterable, Optional, Sequence
+
+import asyncpg
+
+from schemas import ListChange, parse_case_event
+from streams.cases.logic import METRICS, CaseResult, Ev, evaluate_case
+from streams.powerlist.store import load_power_list, store_list_changes
+
+EVENT_COLS = ("event_id", "case_id", "type", "occurred_at", "item_code", "region_code", "department_code",
+              "channel", "applicant_key", "deadline", "outcome", "score")
+EVENT_TYPES = ("text", "text", "text", "timestamptz", "text", "text", "text",
+               "text", "text", "timestamptz", "text", "smallint")
+DIMS = ("region_code", "department_code", "item_code", "level")
+
+
+@dataclass
+class InBatch:
+    """One input record: a batch of raw events with the key that makes its redelivery a no-op."""
+
+    batch_id: str
+    source: str
+    events: list[Any]
+
+
+@dataclass
+class BatchOutcome:
+    batches: int = 0
+    skipped_batches: int = 0
+    events: int = 0
+    new: int = 0
+    duplicate: int = 0
+    invalid: int = 0
+    cases: int = 0
+    dead_letters: list[dict[str, Any]] = field(default_factory=list)
+    violations: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _unnest(cols: Sequence[str], types: Sequence[str]) -> str:
+    return ", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(types))
+
+
+async def lock_cases(conn: asyncpg.Connection, case_ids: Iterable[str]) -> list[str]:
+    """Create missing case rows and lock all of them, in key order so concurrent writers never deadlock."""
+    ids = sorted(set(case_ids))
+    await conn.execute(
+        "INSERT INTO case_state (case_id) SELECT x FROM unnest($1::text[]) x ORDER BY x ON CONFLICT DO NOTHING", ids
+    )
+    await conn.execute("SELECT 1 FROM case_state WHERE case_id = ANY($1::text[]) ORDER BY case_id FOR UPDATE", ids)
+    return ids
+
+
+async def process_case_batches(conn: asyncpg.Connection, batches: Sequence[InBatch]) -> BatchOutcome:
+    """Store the new events of the batches not yet processed and bring their cases up to date, atomically."""
+    out = BatchOutcome()
+    async with conn.transaction():
+        # Claiming first makes a concurrent redelivery wait for this transaction, then skip.
+        claim = {b.batch_id: b.source for b in batches}
+        fresh = {r["batch_id"] for r in await conn.fetch(
+            "INSERT INTO processed_batch (batch_id, source, n_events, n_new, n_duplicate, n_invalid)"
+            " SELECT b, s, 0, 0, 0, 0 FROM unnest($1::text[], $2::text[]) AS x(b, s) ORDER BY b"
+            " ON CONFLICT (batch_id) DO NOTHING RETURNING batch_id", list(claim), list(claim.values()))}
+        rows: dict[str, tuple] = {}
+        per_batch: list[tuple[InBatch, list[str], int]] = []
+        seen_batches: set[str] = set()
+        for b in batches:
+            if b.batch_id not in fresh or b.batch_id in seen_batches:
+                out.skipped_batches += 1
+                continue
+            seen_batches.add(b.batch_id)
+            out.batches += 1
+            ids_in_batch: list[str] = []
+            invalid = 0
+            for i, raw in enumerate(b.events):
+                ev, refusal = parse_case_event(raw, i)
+                if refusal is not None:
+                    invalid += 1
+                    out.dead_letters.append(dict(
+                        dl_key=f"{b.batch_id}#{i}", stage="invalid", kind="case_event", source=b.source,
+                        reason=refusal.reason, payload=refusal.raw))
+                    continue
+                ids_in_batch.append(ev.event_id)
+                rows.setdefault(ev.event_id, tuple(getattr(ev, c) for c in EVENT_COLS))
+            per_batch.append((b, ids_in_batch, invalid))
+        if rows:
+            await lock_cases(conn, (r[1] for r in rows.values()))
+            cols = list(zip(*rows.values()))
+            inserted = await conn.fetch(
+                f"INSERT INTO case_event ({', '.join(EVENT_COLS)}) SELECT * FROM unnest({_unnest(EVENT_COLS, EVENT_TYPES)})"
+                " ON CONFLICT (event_id) DO NOTHING RETURNING event_id, case_id",
+                *cols,
+            )
+        else:
+            inserted = []
+        new_ids = {r["event_id"] for r in inserted}
+        touched = sorted({r["case_id"] for r in inserted})
+        batch_rows = []
+        claimed: set[str] = set()
+        for b, ids_in_batch, invalid in per_batch:
+            n_new = 0
+            for e in ids_in_batch:
+                if e in new_ids and e not in claimed:
+                    claimed.add(e)
+                    n_new += 1
+            batch_rows.append((b.batch_id, len(b.events), n_new, len(ids_in_batch) - n_new, invalid))
+            out.events += len(b.events)
+            out.new += n_new
+            out.duplicate += len(ids_in_batch) - n_new
+            out.invalid += invalid
+        if batch_rows:
+            await conn.execute(
+                "UPDATE processed_batch p SET n_events = x.n, n_new = x.nn, n_duplicate = x.nd, n_invalid = x.ni"
+                " FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::int[]) AS x(b, n, nn, nd, ni)"
+                " WHERE p.batch_id = x.b", *zip(*batch_rows))
+        await insert_dead_letters(conn, out.dead_letters)
+        if touched:
+            out.violations = await recompute_cases(conn, touched, locked=True)
+        out.cases = len(touched)
+    return out
+
+
+async def insert_dead_letters(conn: asyncpg.Connection, letters: Sequence[dict[str, Any]]) -> int:
+    if not letters:
+        return 0
+    res = await conn.fetch(
+        "INSERT INTO dead_letter (dl_key, stage, kind, source, reason, payload)"
+        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[])"
+        " ON CONFLICT (dl_key) DO NOTHING RETURNING id",
+        [d["dl_key"] for d in letters], [d["stage"] for d in letters], [d["kind"] for d in letters],
+        [d["source"] for d in letters], [d["reason"] for d in letters],
+        [json.dumps(d["payload"], default=str, ensure_ascii=False) for d in letters],
+    )
+    return len(res)
+
+
+def _ev(r: asyncpg.Record) -> Ev:
+    return Ev(r["event_id"], r["case_id"], r["type"], r["occurred_at"], r["item_code"], r["region_code"],
+              r["department_code"], r["channel"], r["deadline"], r["score"])
+
+
+def _multirange(susp: list[tuple[datetime, Optional[datetime]]]) -> str:
+    """A tstzmultirange literal: '{["lo","hi"),["lo",)}' (no upper bound: still suspended)."""
+    return "{" + ",".join(f'["{lo.isoformat()}",' + (f'"{hi.isoformat()}")' if hi else ")") for lo, hi in susp) + "}"
+
+
+Key = tuple[date, str, str, str, str]
+
+
+async def recompute_cases(conn: asyncpg.Connection, case_ids: Sequence[str], locked: bool = False) -> list[dict]:
+    """Retract what the cases contributed and add what they contribute now; returns new violations."""
+    if not locked:
+        await lock_cases(conn, case_ids)
+    events: dict[str, list[Ev]] = defaultdict(list)
+    for r in await conn.fetch(
+        "SELECT event_id, case_id, type, occurred_at, item_code, region_code, department_code, channel,"
+        " deadline, score FROM case_event WHERE case_id = ANY($1::text[])", list(case_ids)):
+        events[r["case_id"]].append(_ev(r))
+    items = {e.item_code for evs in events.values() for e in evs if e.type == "submitted" and e.item_code}
+    plist = await load_power_list(conn, items)
+    results: dict[str, Optional[CaseResult]] = {
+        cid: evaluate_case(events.get(cid, ()), plist.guard, plist.committed_days) for cid in case_ids
+    }
+
+    delta: dict[Key, list[int]] = defaultdict(lambda: [0] * len(METRICS))
+    for r in await conn.fetch(
+        f"DELETE FROM case_contrib WHERE case_id = ANY($1::text[])"
+        f" RETURNING day, {', '.join(DIMS)}, {', '.join(METRICS)}", list(case_ids)):
+        d = delta[(r["day"], r["region_code"], r["department_code"], r["item_code"], r["level"])]
+        for i, m in enumerate(METRICS):
+            d[i] -= r[m]
+    contrib_rows = []
+    for cid, res in results.items():
+        if res is None:
+            continue
+        for day, c in res.contrib.items():
+            vals = [c[m] for m in METRICS]
+            contrib_rows.append((cid, day, *res.dims, *vals))
+            d = delta[(day, *res.dims)]
+            for i, v in enumerate(vals):
+                d[i] += v
+    if contrib_rows:
+        cols = list(zip(*contrib_rows))
+        types = ["text", "date", "text", "text", "text", "text"] + ["bigint"] * len(METRICS)
+        await conn.execute(
+            f"INSERT INTO case_contrib (case_id, day, {', '.join(DIMS)}, {', '.join(METRICS)})"
+            f" SELECT * FROM unnest({_unnest([], types)})", *cols)
+    changed = sorted((k, v) for k, v in delta.items() if any(v))
+    if changed:
+        cols = list(zip(*[(*k, *v) for k, v in changed]))
+        types = ["date", "text", "text", "text", "text"] + ["bigint"] * len(METRICS)
+        sets = ", ".join(f"{m} = indicator_daily.{m} + excluded.{m}" for m in METRICS)
+        await conn.execute(
+            f"INSERT INTO indicator_daily (day, {', '.join(DIMS)}, {', '.join(METRICS)})"
+            f" SELECT * FROM unnest({_unnest([], types)})"
+            f" ON CONFLICT (day, {', '.join(DIMS)}) DO UPDATE SET {sets}, updated_at = now()", *cols)
+
+    states = [
+        (cid, r.submitted_at, *r.dims, r.accepted_at, r.ended_at, r.deadline, _multirange(r.suspensions),
+         r.corrections, r.last_event_at)
+        for cid, r in results.items() if r is not None
+    ]
+    if states:
+        cols = list(zip(*states))
+        await conn.execute(
+            "INSERT INTO case_state (case_id, submitted_at, region_code, department_code, item_code, level,"
+            " accepted_at, ended_at, deadline, suspensions, corrections, last_event_at)"
+            " SELECT c, s, r, d, i, l, a, e, dl, susp::tstzmultirange, n, le"
+            " FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],"
+            " $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::text[], $11::int[],"
+            " $12::timestamptz[]) AS x(c, s, r, d, i, l, a, e, dl, susp, n, le)"
+            " ON CONFLICT (case_id) DO UPDATE SET submitted_at = excluded.submitted_at,"
+            " region_code = excluded.region_code, department_code = excluded.department_code,"
+            " item_code = excluded.item_code, level = excluded.level, accepted_at = excluded.accepted_at,"
+            " ended_at = excluded.ended_at, deadline = excluded.deadline, suspensions = excluded.suspensions,"
+            " corrections = excluded.corrections, last_event_at = excluded.last_event_at, updated_at = now()",
+            *cols)
+
+    old_violations = {r["event_id"] for r in await conn.fetch(
+        "DELETE FROM violation WHERE case_id = ANY($1::text[]) RETURNING event_id", list(case_ids))}
+    vrows = [
+        (e.event_id, cid, e.type, r.dims[2], r.dims[0], r.dims[1], e.occurred_at, rule)
+        for cid, r in results.items() if r is not None for e, rule in r.violations
+    ]
+    if vrows:
+        await conn.execute(
+            "INSERT INTO violation (event_id, case_id, event_type, item_code, region_code, department_code,"
+            " occurred_at, rule) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
+            " $6::text[], $7::timestamptz[], $8::text[])", *zip(*vrows))
+    keys = ("event_id", "case_id", "event_type", "item_code", "region_code", "department_code", "occurred_at", "rule")
+    return [dict(zip(keys, v)) for v in vrows if v[0] not in old_violations]
+
+
+async def sweep_orphans(conn: asyncpg.Connection, grace: timedelta) -> list[dict[str, Any]]:
+    """Dead-letter the events of cases whose `submitted` has not come within the grace period."""
+    async with conn.transaction():
+        cases = [r["case_id"] for r in await conn.fetch(
+            "SELECT case_id FROM case_state WHERE submitted_at IS NULL AND pending_since < now() - $1::interval"
+            " ORDER BY case_id FOR UPDATE SKIP LOCKED", grace)]
+        if not cases:
+            return []
+        gone = await conn.fetch(
+            f"DELETE FROM case_event WHERE case_id = ANY($1::text[]) RETURNING {', '.join(EVENT_COLS)}, ingested_at",
+            cases)
+        await conn.execute("DELETE FROM case_state WHERE case_id = ANY($1::text[])", cases)
+        letters = [dict(
+            dl_key=f"orphan#{r['event_id']}#{r['ingested_at'].isoformat()}", stage="orphan", kind="case_event", source="stream",
+            reason=f"no 'submitted' event for case {r['case_id']!r} within the grace period of {grace}",
+            payload={c: (r[c].isoformat() if isinstance(r[c], datetime) else r[c]) for c in EVENT_COLS
+                     if r[c] is not None}) for r in gone]
+        await insert_dead_letters(conn, letters)
+        return letters
+
+
+async def apply_list_changes(conn: asyncpg.Connection, changes: Sequence[ListChange]) -> list[dict]:
+    """Store list changes and re-evaluate the cases they reach back to (late changes included)."""
+    async with conn.transaction():
+        since = await store_list_changes(conn, changes)
+        violations: list[dict] = []
+        for item, ts in sorted(since.items()):
+            cases = [r["case_id"] for r in await conn.fetch(
+                "SELECT case_id FROM case_state WHERE item_code = $1 AND last_event_at >= $2", item, ts)]
+            if cases:
+                violations += await recompute_cases(conn, cases)
+        return violations
