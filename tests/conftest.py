@@ -12,7 +12,7 @@ from db.migrate import upgrade
 
 ADMIN_DSN = os.environ.get("SHENPI_TEST_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 TABLES = ("case_event", "case_state", "case_contrib", "indicator_daily", "violation", "processed_batch",
-          "dead_letter", "list_change", "list_item_version")
+          "dead_letter", "list_change", "list_item_version", "worker")
 
 
 def _dsn_for(name: str) -> str:

@@ -133,3 +133,13 @@ CREATE TABLE IF NOT EXISTS list_item_version (
     devolved_from   text[] NOT NULL DEFAULT '{}',
     PRIMARY KEY (item_code, valid_from, change_id)
 );
+
+-- Workers report here; readiness and `shenpi status` read it.
+CREATE TABLE IF NOT EXISTS worker (
+    worker_id   text PRIMARY KEY,
+    host        text NOT NULL,
+    pid         integer NOT NULL,
+    started_at  timestamptz NOT NULL,
+    seen_at     timestamptz NOT NULL,
+    partitions  integer NOT NULL DEFAULT 0
+);

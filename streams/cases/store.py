@@ -9,7 +9,7 @@ from typing import Any, Iterable, Optional, Sequence
 
 import asyncpg
 
-from schemas import ListChange, parse_case_event
+from schemas import ListChange, Refusal, parse_case_event
 from streams.cases.logic import METRICS, CaseResult, Ev, evaluate_case
 from streams.powerlist.store import load_power_list, store_list_changes
 
@@ -27,6 +27,14 @@ class InBatch:
     batch_id: str
     source: str
     events: list[Any]
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A record that is not even JSON: refused with this reason."""
+
+    reason: str
+    text: str
 
 
 @dataclass
@@ -78,7 +86,10 @@ async def process_case_batches(conn: asyncpg.Connection, batches: Sequence[InBat
             ids_in_batch: list[str] = []
             invalid = 0
             for i, raw in enumerate(b.events):
-                ev, refusal = parse_case_event(raw, i)
+                if isinstance(raw, Unreadable):
+                    ev, refusal = None, Refusal(i, raw.reason, raw.text)
+                else:
+                    ev, refusal = parse_case_event(raw, i)
                 if refusal is not None:
                     invalid += 1
                     out.dead_letters.append(dict(

@@ -1,0 +1,4 @@
+"""python -m shenpi: the CLI."""
+from shenpi.cli import main
+
+main()

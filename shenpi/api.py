@@ -1,0 +1,43 @@
+"""The HTTP API: webhook in, indicators and status out. init_app(settings) builds it; cleanup_ctx owns the pools."""
+from __future__ import annotations
+
+import asyncpg
+from aiohttp import web
+
+from connectors import webhook
+from connectors.kafka import Publisher, ensure_topics
+from shenpi.settings import Settings
+from streams.indicators import views
+
+
+async def _database(app: web.Application):
+    settings = app[webhook.SETTINGS]
+    app[views.POOL] = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=8)
+    yield
+    await app[views.POOL].close()
+
+
+async def _publisher(app: web.Application):
+    settings = app[webhook.SETTINGS]
+    await ensure_topics(settings)
+    pub = Publisher(settings)
+    await pub.start()
+    app[webhook.PUBLISHER] = pub
+    yield
+    await pub.stop()
+
+
+async def healthz(request: web.Request) -> web.Response:
+    async with request.app[views.POOL].acquire() as conn:
+        await conn.fetchval("SELECT 1")
+    return web.json_response({"ok": True})
+
+
+def init_app(settings: Settings) -> web.Application:
+    app = web.Application(client_max_size=settings.max_body_bytes)
+    app[webhook.SETTINGS] = settings
+    app.cleanup_ctx.extend([_database, _publisher])
+    app.router.add_get("/healthz", healthz)
+    webhook.add_routes(app)
+    views.add_routes(app)
+    return app

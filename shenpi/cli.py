@@ -1,0 +1,442 @@
+"""The `shenpi` command: run the stack, feed it, and read the indicators."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import click
+from rich.console import Console
+
+from shenpi.settings import Settings
+
+console = Console(stderr=True)
+
+
+def _settings(ctx: click.Context) -> Settings:
+    from shenpi.runtime import resolved
+
+    return resolved(ctx.obj["settings"])
+
+
+@click.group()
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Real-time monitor of administrative approvals (行政審批) and the power list (權責清單)."""
+    ctx.ensure_object(dict)
+    ctx.obj["settings"] = Settings()
+
+
+# --------------------------------------------------------------------------- database
+
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply the migrations not yet applied."""
+    from db.migrate import upgrade
+    from shenpi.runtime import require
+
+    s = _settings(ctx)
+    require(s, "database_url")
+    applied = upgrade(s.database_url)
+    console.print(f"applied: {', '.join(applied)}" if applied else "database is up to date")
+
+
+# --------------------------------------------------------------------------- processes
+
+
+@cli.command()
+@click.pass_context
+def worker(ctx: click.Context) -> None:
+    """Run the stream worker (faust) in the foreground."""
+    import faust
+
+    from shenpi.runtime import require
+    from streams.app import create_app
+
+    s = _settings(ctx)
+    require(s, "kafka_bootstrap", "database_url")
+    asyncio.run(_ensure_topics(s))
+    app = create_app(s)
+    faust.Worker(app, loglevel="warning", quiet=True).execute_from_commandline()
+
+
+async def _ensure_topics(s: Settings) -> None:
+    from connectors.kafka import ensure_topics
+
+    await ensure_topics(s)
+
+
+@cli.command()
+@click.pass_context
+def api(ctx: click.Context) -> None:
+    """Run the HTTP API (webhook, indicators, status) in the foreground."""
+    from aiohttp import web
+
+    from shenpi.api import init_app
+    from shenpi.runtime import require
+
+    s = _settings(ctx)
+    require(s, "kafka_bootstrap", "database_url")
+    web.run_app(init_app(s), host=s.api_host, port=s.api_port, print=None, access_log=None)
+
+
+def _spawn(args: list[str], env: dict, log: Path) -> subprocess.Popen:
+    out = open(log, "ab")
+    return subprocess.Popen([sys.executable, "-m", "shenpi", *args], env=env, stdout=out, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def _wait_ready(s: Settings, procs: dict[str, subprocess.Popen], timeout: float = 90.0) -> None:
+    import urllib.request
+
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    api_ok = worker_ok = False
+    while time.monotonic() < deadline:
+        for name, p in procs.items():
+            if p.poll() is not None:
+                raise click.ClickException(f"the {name} exited with {p.returncode}: see {s.state_dir / (name + '.log')}")
+        if not api_ok:
+            try:
+                with urllib.request.urlopen(f"http://{s.api_host}:{s.api_port}/healthz", timeout=1) as r:
+                    api_ok = r.status == 200
+            except OSError:
+                pass
+        if not worker_ok:
+            with psycopg.connect(s.database_url) as c:
+                worker_ok = bool(c.execute(
+                    "SELECT count(*) FROM worker WHERE seen_at > now() - interval '3 seconds' AND partitions > 0"
+                    " AND pid = %s", (procs["worker"].pid,)).fetchone()[0])
+        if api_ok and worker_ok:
+            return
+        time.sleep(0.2)
+    raise click.ClickException(f"the stack was not ready after {timeout:.0f}s: see the logs in {s.state_dir}")
+
+
+def start_stack(s: Settings) -> dict:
+    """Broker and database if not given, migrations, worker and API; returns what run.json records."""
+    from db.migrate import upgrade
+    from shenpi.broker import EmbeddedBroker, free_port
+    from shenpi.runtime import write_run
+
+    s.state_dir.mkdir(parents=True, exist_ok=True)
+    info: dict = {"pids": {}}
+    if not s.kafka_bootstrap:
+        broker = EmbeddedBroker(log=s.state_dir / "broker.log").start()
+        info["pids"]["broker"] = broker.proc.pid
+        s = s.model_copy(update={"kafka_bootstrap": broker.bootstrap})
+        console.print(f"broker: embedded Tansu at {broker.bootstrap}")
+    if not s.database_url:
+        from shenpi.embedded_pg import start_embedded_postgres
+
+        dsn, pgdata = start_embedded_postgres(s.state_dir / "pgdata")
+        info["pgdata"] = str(pgdata)
+        s = s.model_copy(update={"database_url": dsn})
+        console.print(f"database: embedded PostgreSQL in {pgdata}")
+    upgrade(s.database_url)
+    env = dict(os.environ, SHENPI_KAFKA_BOOTSTRAP=s.kafka_bootstrap, SHENPI_DATABASE_URL=s.database_url)
+    if not s.webhook_tokens.get_secret_value() and not s.webhook_hmac_keys.get_secret_value():
+        token = secrets.token_urlsafe(24)
+        env["SHENPI_WEBHOOK_TOKENS"] = token
+        info["webhook_token"] = token
+    if "SHENPI_API_PORT" not in os.environ:
+        s = s.model_copy(update={"api_port": free_port() if _port_busy(s.api_port) else s.api_port})
+    env["SHENPI_API_PORT"] = str(s.api_port)
+    procs = {"worker": _spawn(["worker"], env, s.state_dir / "worker.log"),
+             "api": _spawn(["api"], env, s.state_dir / "api.log")}
+    info["pids"].update({k: p.pid for k, p in procs.items()})
+    info.update(kafka_bootstrap=s.kafka_bootstrap, database_url=s.database_url, api_port=s.api_port,
+                api_url=f"http://{s.api_host}:{s.api_port}")
+    write_run(s, info)
+    os.chmod(s.state_dir / "run.json", 0o600)
+    try:
+        _wait_ready(s, procs)
+    except BaseException:
+        stop_stack(s)
+        raise
+    return info
+
+
+def _port_busy(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def stop_stack(s: Settings) -> bool:
+    from shenpi.runtime import alive, read_run, run_file, terminate
+
+    info = read_run(s)
+    if not info:
+        return False
+    order = [info["pids"][k] for k in ("api", "worker", "broker") if k in info.get("pids", {})]
+    terminate(order)
+    deadline = time.monotonic() + 15
+    while any(alive(p) for p in order) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    terminate([p for p in order if alive(p)], signal.SIGKILL)
+    if info.get("pgdata"):
+        from shenpi.embedded_pg import stop_embedded_postgres
+
+        stop_embedded_postgres(Path(info["pgdata"]))
+    run_file(s).unlink(missing_ok=True)
+    return True
+
+
+@cli.command()
+@click.option("--detach", is_flag=True, help="Return once everything is ready; `shenpi down` stops it.")
+@click.pass_context
+def up(ctx: click.Context, detach: bool) -> None:
+    """Start the broker, the database (both embedded unless configured), migrations, the worker and the API."""
+    from shenpi.runtime import alive, read_run
+
+    s = ctx.obj["settings"]
+    info = read_run(s)
+    if info and all(alive(p) for p in info.get("pids", {}).values()):
+        console.print(f"already up: {info['api_url']}")
+        return
+    if info:
+        stop_stack(s)
+    info = start_stack(s)
+    console.print(f"[green]up[/green]: API {info['api_url']} · broker {info['kafka_bootstrap']}")
+    if detach:
+        return
+    console.print("press Ctrl-C to stop")
+    try:
+        while all(alive(p) for p in info["pids"].values()):
+            time.sleep(0.5)
+        console.print("[red]a process of the stack exited[/red]: see the logs in " + str(s.state_dir))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_stack(s)
+
+
+@cli.command()
+@click.pass_context
+def down(ctx: click.Context) -> None:
+    """Stop what `shenpi up` started."""
+    console.print("stopped" if stop_stack(ctx.obj["settings"]) else "nothing is running")
+
+
+# --------------------------------------------------------------------------- feeding
+
+
+async def _publish(s: Settings, connector, wait: bool, label: str) -> dict:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from connectors.kafka import Publisher, ensure_topics
+
+    await ensure_topics(s)
+    pub = Publisher(s)
+    await pub.start()
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=True) as progress:
+            task = progress.add_task(label, total=getattr(connector, "expected", None))
+            report = await connector.run(pub, on_progress=lambda n: progress.advance(task, n))
+    finally:
+        await pub.stop()
+    result = {"received": report.received, "accepted": report.accepted, "refused": report.refused,
+              "refusal_examples": report.reasons[:5]}
+    if wait:
+        result.update(await _wait_processed(s, report.batch_ids, report.dl_keys))
+    return result
+
+
+async def _wait_processed(s: Settings, batch_ids: list[str], dl_keys: list[str], timeout: float = 600) -> dict:
+    import asyncpg
+
+    from streams.indicators.status import processed
+
+    conn = await asyncpg.connect(s.database_url)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            nb, nd = await processed(conn, batch_ids, dl_keys)
+            if (nb, nd) == (len(set(batch_ids)), len(set(dl_keys))):
+                break
+            if time.monotonic() > deadline:
+                raise click.ClickException(f"only {nb}/{len(batch_ids)} batches and {nd}/{len(dl_keys)} dead letters "
+                                           f"recorded after {timeout:.0f}s")
+            await asyncio.sleep(0.1)
+        row = await conn.fetchrow(
+            "SELECT coalesce(sum(n_new), 0) AS new, coalesce(sum(n_duplicate), 0) AS dup,"
+            " coalesce(sum(n_invalid), 0) AS inv FROM processed_batch WHERE batch_id = ANY($1::text[])", batch_ids)
+        return {"new": row["new"], "duplicates": row["dup"], "invalid_in_stream": row["inv"]}
+    finally:
+        await conn.close()
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--kind", type=click.Choice(["case-events", "list-changes"]), default="case-events")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "json", "csv"]), default=None)
+@click.option("--wait", is_flag=True, help="Return when every event is counted or dead-lettered.")
+@click.pass_context
+def ingest(ctx: click.Context, file: Path, kind: str, fmt: Optional[str], wait: bool) -> None:
+    """Backfill case events or list changes from a JSONL, JSON or CSV file."""
+    from connectors.files import FileConnector
+    from shenpi.runtime import require
+
+    s = _settings(ctx)
+    require(s, "kafka_bootstrap", *(("database_url",) if wait else ()))
+    try:
+        conn = FileConnector(file, "case_event" if kind == "case-events" else "list_change", fmt)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    click.echo(json.dumps(asyncio.run(_publish(s, conn, wait, f"ingest {file.name}")), ensure_ascii=False, indent=2))
+
+
+@cli.command("import-xes")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--mapping", "mapping_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A mapping YAML (see connectors/mappings); default: the shipped one for this log.")
+@click.option("--limit", type=int, default=None, help="Only the first N traces.")
+@click.option("--wait", is_flag=True, help="Return when every event is counted or dead-lettered.")
+@click.pass_context
+def import_xes(ctx: click.Context, file: Path, mapping_path: Optional[Path], limit: Optional[int], wait: bool) -> None:
+    """Turn an XES event log into case events (and the list entries its items need) and stream them in."""
+    from connectors.xes import XesConnector, load_mapping, mapping_for
+    from shenpi.runtime import require
+
+    s = _settings(ctx)
+    require(s, "kafka_bootstrap", *(("database_url",) if wait else ()))
+    mapping = load_mapping(mapping_path) if mapping_path else mapping_for(file)
+    result = asyncio.run(_import_xes(s, XesConnector(file, mapping, limit), wait))
+    click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+async def _import_xes(s: Settings, conn, wait: bool) -> dict:
+    listed = await _publish(s, conn.list_connector(), False, "list entries")
+    events = await _publish(s, conn, wait, f"import {conn.path.name}")
+    return {"list_changes": listed, "case_events": events}
+
+
+# --------------------------------------------------------------------------- reading
+
+
+async def _query(s: Settings, frm: Optional[str], to: Optional[str], group_by: str) -> tuple:
+    import asyncpg
+
+    from streams.indicators.queries import indicators, parse_group_by, parse_window
+
+    window, groups = parse_window(frm, to), parse_group_by(group_by)
+    conn = await asyncpg.connect(s.database_url)
+    try:
+        return window, groups, await indicators(conn, window, groups)
+    finally:
+        await conn.close()
+
+
+@cli.command("indicators")
+@click.option("--from", "frm", help="Start: a local date (YYYY-MM-DD) or ISO time; default today 00:00.")
+@click.option("--to", help="End (exclusive): a local date or ISO time; default now.")
+@click.option("--group-by", default="", help="Any of region_code,department_code,item_code,level.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
+@click.pass_context
+def indicators_cmd(ctx: click.Context, frm: Optional[str], to: Optional[str], group_by: str, fmt: str) -> None:
+    """The 14 indicators and the two guard figures, one row per group."""
+    from shenpi.runtime import require
+    from streams.indicators.queries import QueryError
+    from streams.indicators.views import to_csv
+
+    s = _settings(ctx)
+    require(s, "database_url")
+    try:
+        window, groups, rows = asyncio.run(_query(s, frm, to, group_by))
+    except QueryError as exc:
+        raise click.BadParameter(str(exc)) from None
+    for r in rows:
+        r.pop("components")
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+    elif fmt == "csv":
+        click.echo(to_csv(rows, groups), nl=False)
+    else:
+        from shenpi.tables import indicator_table
+
+        Console().print(indicator_table(rows, groups, f"{window.t0:%Y-%m-%d %H:%M} → {window.t1:%Y-%m-%d %H:%M}"))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Totals that reconcile: received = counted + pending + duplicates + dead-lettered."""
+    import asyncpg
+
+    from shenpi.runtime import require
+    from streams.indicators.status import totals
+
+    s = _settings(ctx)
+    require(s, "database_url")
+
+    async def run():
+        conn = await asyncpg.connect(s.database_url)
+        try:
+            return await totals(conn)
+        finally:
+            await conn.close()
+
+    t = asyncio.run(run())
+    if as_json:
+        click.echo(json.dumps(t, ensure_ascii=False, indent=2, default=str))
+        return
+    from shenpi.tables import status_table
+
+    Console().print(status_table(t))
+    if not t["reconciled"]:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--log", "log_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="An XES log; default: WABO_receipt from the shared event logs.")
+@click.option("--limit", type=int, default=None, help="Only the first N traces.")
+@click.option("--keep/--no-keep", default=False, help="Leave the stack running afterwards.")
+@click.pass_context
+def demo(ctx: click.Context, log_path: Optional[Path], limit: Optional[int], keep: bool) -> None:
+    """Start the stack, replay a real permit log into it, and watch the indicators move."""
+    from shenpi.demo import run_demo
+
+    run_demo(ctx.obj["settings"], log_path, limit, keep, console)
+
+
+@cli.group()
+def schemas() -> None:
+    """The event contract as JSON Schema."""
+
+
+@schemas.command("export")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=Path("schemas/jsonschema"))
+def schemas_export(directory: Path) -> None:
+    """Write the JSON Schema files generated from the pydantic models."""
+    from schemas.jsonschema_export import write_all
+
+    for p in write_all(directory):
+        console.print(f"wrote {p}")
+
+
+def main() -> None:
+    cli(prog_name="shenpi")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""All configuration in one pydantic-settings class (environment: SHENPI_*), built in main() and passed down."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHENPI_", env_file=None, extra="ignore")
+
+    # None: the project starts its own (the embedded Tansu broker; an embedded PostgreSQL)
+    kafka_bootstrap: Optional[str] = None
+    database_url: Optional[str] = None
+    state_dir: Path = Path(".shenpi")
+
+    topic_prefix: str = "shenpi"
+    partitions: int = Field(default=4, ge=1)
+    envelope_max_events: int = Field(default=1000, ge=1)
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    # Comma-separated secrets: a request must carry one bearer token or an HMAC-SHA256 of its body by one key.
+    webhook_tokens: SecretStr = SecretStr("")
+    webhook_hmac_keys: SecretStr = SecretStr("")
+
+    grace_seconds: float = Field(default=3600.0, gt=0)
+    sweep_interval_seconds: float = Field(default=5.0, gt=0)
+    take_records: int = Field(default=200, ge=1)
+    take_within_seconds: float = Field(default=0.05, gt=0)
+    session_timeout_seconds: float = 6.0
+    heartbeat_seconds: float = 2.0
+
+    @property
+    def case_topic(self) -> str:
+        return f"{self.topic_prefix}.case-events"
+
+    @property
+    def list_topic(self) -> str:
+        return f"{self.topic_prefix}.list-changes"
+
+    @property
+    def dead_letter_topic(self) -> str:
+        return f"{self.topic_prefix}.dead-letters"
+
+    @property
+    def violation_topic(self) -> str:
+        return f"{self.topic_prefix}.violations"
+
+    def secrets(self, which: SecretStr) -> list[bytes]:
+        return [s.strip().encode() for s in which.get_secret_value().split(",") if s.strip()]

@@ -1,0 +1,62 @@
+"""Rich tables for the terminal."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from rich.table import Table
+
+from streams.indicators.queries import GUARDS, INDICATORS
+
+LABELS = {
+    "items_active": "在冊事項", "received": "收件", "accepted": "受理", "completed": "辦結",
+    "completion_rate": "辦結率", "in_progress": "在辦", "overdue": "超期", "on_time_rate": "按時辦結率",
+    "one_time_correction_rate": "一次性補正率", "immediate_rate": "即辦件率", "avg_handling_hours": "平均時長(h)",
+    "online_rate": "網上申請率", "rejection_rate": "不予受理率", "satisfaction_rate": "好評率",
+    "out_of_list": "清單外", "zero_case_items": "零辦件事項",
+}
+
+
+def fmt(key: str, v: Any) -> str:
+    if v is None:
+        return "—"
+    if key.endswith("_rate"):
+        return f"{v:.1%}"
+    if isinstance(v, float):
+        return f"{v:.1f}"
+    return f"{v:,}"
+
+
+def indicator_table(rows: Sequence[dict], group_by: Sequence[str], title: str) -> Table:
+    """Few groups: one column per group (fits a terminal); many: one row per group."""
+    if len(rows) <= 6:
+        t = Table(title=f"14項監測指標 · {title}")
+        t.add_column("indicator")
+        for r in rows:
+            t.add_column(" / ".join(str(r[g]) for g in group_by) or "all", justify="right")
+        for k in INDICATORS + GUARDS:
+            t.add_row(f"{LABELS[k]} {k}", *[fmt(k, r[k]) for r in rows])
+        return t
+    t = Table(title=f"14項監測指標 · {title}", show_lines=False)
+    for g in group_by:
+        t.add_column(g)
+    for k in INDICATORS + GUARDS:
+        t.add_column(LABELS[k], justify="right")
+    for r in rows:
+        t.add_row(*[str(r[g]) for g in group_by], *[fmt(k, r[k]) for k in INDICATORS + GUARDS])
+    return t
+
+
+def status_table(t: dict) -> Table:
+    tab = Table(title="reconciliation: received = counted + pending + duplicates + dead-lettered")
+    tab.add_column("figure")
+    tab.add_column("events", justify="right")
+    for k in ("received", "counted", "pending", "duplicates", "dead_lettered"):
+        tab.add_row(k, f"{t[k]:,}")
+    for k, v in t["dead_lettered_by_stage"].items():
+        tab.add_row(f"  dead-lettered at {k}", f"{v:,}")
+    tab.add_row("reconciled", "[green]yes[/green]" if t["reconciled"] else "[red]NO[/red]")
+    tab.add_row("list changes", f"{t['list_changes']:,}")
+    tab.add_row("violations (清單外)", f"{t['violations']:,}")
+    for w in t["workers"]:
+        tab.add_row(f"worker {w['worker_id']}", f"{w['partitions']} partitions, {'alive' if w['alive'] else 'gone'}")
+    return tab

@@ -1,0 +1,57 @@
+"""The one faust app: create_app(settings) builds it and registers every domain's agents."""
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from datetime import datetime, timezone
+
+import faust
+
+from shenpi.settings import Settings
+from streams.context import WorkerContext
+from streams.db import Database
+
+
+def create_app(settings: Settings) -> faust.App:
+    if not settings.kafka_bootstrap or not settings.database_url:
+        raise ValueError("the worker needs SHENPI_KAFKA_BOOTSTRAP and SHENPI_DATABASE_URL")
+    app = faust.App(
+        f"{settings.topic_prefix}-worker",
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store="memory://",
+        autodiscover=False,
+        web_enabled=False,
+        topic_partitions=settings.partitions,
+        topic_replication_factor=1,
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.session_timeout_seconds,
+        broker_heartbeat_interval=settings.heartbeat_seconds,
+        broker_commit_interval=0.5,
+        broker_max_poll_records=2000,
+        processing_guarantee="at_least_once",
+    )
+    ctx = WorkerContext(settings, Database(settings.database_url), app)
+    from streams.cases import agents as cases
+    from streams.deadletters import agents as deadletters
+    from streams.powerlist import agents as powerlist
+
+    for domain in (cases, powerlist, deadletters):
+        domain.register(ctx)
+    _register_heartbeat(ctx)
+    return app
+
+
+def _register_heartbeat(ctx: WorkerContext) -> None:
+    worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    started = datetime.now(timezone.utc)
+
+    @ctx.app.timer(interval=1.0, name="heartbeat")
+    async def heartbeat():
+        assigned = len(ctx.app.consumer.assignment()) if ctx.app.consumer else 0
+        pool = await ctx.db.pool()
+        await pool.execute(
+            "INSERT INTO worker (worker_id, host, pid, started_at, seen_at, partitions) VALUES ($1, $2, $3, $4, now(), $5)"
+            " ON CONFLICT (worker_id) DO UPDATE SET seen_at = now(), partitions = excluded.partitions",
+            worker_id, socket.gethostname(), os.getpid(), started, assigned)

@@ -1,0 +1,30 @@
+"""Dead letters from the connectors into the database, where the totals are reconciled."""
+from __future__ import annotations
+
+import orjson
+
+from streams.cases.store import insert_dead_letters
+from streams.context import WorkerContext
+
+FIELDS = ("dl_key", "stage", "kind", "source", "reason", "payload")
+
+
+def register(ctx: WorkerContext) -> None:
+    app, s = ctx.app, ctx.settings
+
+    @app.agent(ctx.raw_topic(s.dead_letter_topic), name="dead-letters")
+    async def dead_letters(stream):
+        async for events in stream.take_events(500, within=0.1):
+            letters = []
+            for e in events:
+                try:
+                    d = orjson.loads(e.value)
+                    letters.append({k: d[k] for k in FIELDS})
+                except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+                    where = f"{e.message.topic}:{e.message.partition}:{e.message.offset}"
+                    letters.append(dict(dl_key=where, stage="edge", kind="unknown", source="kafka",
+                                        reason=f"unreadable dead letter: {exc}",
+                                        payload=e.value.decode("utf-8", "replace")))
+            pool = await ctx.db.pool()
+            async with pool.acquire() as conn:
+                await insert_dead_letters(conn, letters)

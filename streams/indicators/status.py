@@ -1,0 +1,55 @@
+"""Reconciliation: every event in is counted, pending, a duplicate, or dead-lettered with its reason."""
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+TOTALS_SQL = """
+SELECT
+  (SELECT coalesce(sum(n_events), 0) FROM processed_batch) AS delivered,
+  (SELECT coalesce(sum(n_duplicate), 0) FROM processed_batch) AS duplicates,
+  (SELECT count(*) FROM case_event e JOIN case_state s USING (case_id) WHERE s.submitted_at IS NOT NULL) AS counted,
+  (SELECT count(*) FROM case_event e JOIN case_state s USING (case_id) WHERE s.submitted_at IS NULL) AS pending,
+  (SELECT count(*) FROM dead_letter WHERE kind <> 'list_change' AND stage = 'edge') AS dl_edge,
+  (SELECT count(*) FROM dead_letter WHERE kind = 'case_event' AND stage = 'invalid') AS dl_invalid,
+  (SELECT count(*) FROM dead_letter WHERE kind = 'case_event' AND stage = 'orphan') AS dl_orphan,
+  (SELECT count(*) FROM list_change) AS list_changes,
+  (SELECT count(*) FROM dead_letter WHERE kind = 'list_change') AS dl_list,
+  (SELECT count(*) FROM violation) AS violations,
+  (SELECT count(*) FROM processed_batch) AS batches
+"""
+
+
+async def totals(conn: asyncpg.Connection) -> dict[str, Any]:
+    r = dict(await conn.fetchrow(TOTALS_SQL))
+    dead = r["dl_edge"] + r["dl_invalid"] + r["dl_orphan"]
+    received = r["delivered"] + r["dl_edge"]
+    reasons = await conn.fetch(
+        "SELECT stage, kind, left(reason, 160) AS reason, count(*) AS n FROM dead_letter"
+        " GROUP BY 1, 2, 3 ORDER BY n DESC LIMIT 20")
+    workers = await conn.fetch(
+        "SELECT worker_id, partitions, seen_at, seen_at > now() - interval '5 seconds' AS alive FROM worker"
+        " ORDER BY seen_at DESC LIMIT 10")
+    return {
+        "received": received,
+        "counted": r["counted"],
+        "pending": r["pending"],
+        "duplicates": r["duplicates"],
+        "dead_lettered": dead,
+        "dead_lettered_by_stage": {"edge": r["dl_edge"], "invalid": r["dl_invalid"], "orphan": r["dl_orphan"]},
+        "reconciled": received == r["counted"] + r["pending"] + r["duplicates"] + dead,
+        "batches": r["batches"],
+        "list_changes": r["list_changes"],
+        "list_changes_dead_lettered": r["dl_list"],
+        "violations": r["violations"],
+        "dead_letter_reasons": [dict(x) for x in reasons],
+        "workers": [{**dict(w), "seen_at": w["seen_at"].isoformat()} for w in workers],
+    }
+
+
+async def processed(conn: asyncpg.Connection, batch_ids: list[str], dl_keys: list[str]) -> tuple[int, int]:
+    """How many of these batches and dead letters the worker has recorded."""
+    nb = await conn.fetchval("SELECT count(*) FROM processed_batch WHERE batch_id = ANY($1::text[])", batch_ids)
+    nd = await conn.fetchval("SELECT count(*) FROM dead_letter WHERE dl_key = ANY($1::text[])", dl_keys)
+    return nb, nd

@@ -1,0 +1,59 @@
+"""HTTP views of the indicators and of the reconciliation totals."""
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+
+from streams.indicators.queries import GROUP_KEYS, GUARDS, INDICATORS, QueryError, indicators, parse_group_by, parse_window
+from streams.indicators.status import totals
+
+POOL = web.AppKey("pool", asyncpg.Pool)
+
+
+def to_csv(rows: list[dict[str, Any]], group_by: tuple[str, ...]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    cols = list(group_by) + list(INDICATORS + GUARDS)
+    w.writerow(cols)
+    for r in rows:
+        w.writerow(["" if r[c] is None else r[c] for c in cols])
+    return buf.getvalue()
+
+
+async def get_indicators(request: web.Request) -> web.Response:
+    q = request.query
+    try:
+        window = parse_window(q.get("from"), q.get("to"))
+        group_by = parse_group_by(q.get("group_by", ""))
+    except QueryError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+    async with request.app[POOL].acquire() as conn:
+        rows = await indicators(conn, window, group_by)
+    if q.get("components") not in ("1", "true"):
+        for r in rows:
+            r.pop("components")
+    if q.get("format") == "csv":
+        return web.Response(text=to_csv(rows, group_by), content_type="text/csv")
+    return web.json_response({
+        "from": window.t0.isoformat(), "to": window.t1.isoformat(), "group_by": list(group_by),
+        "group_keys": list(GROUP_KEYS), "rows": rows,
+    })
+
+
+async def get_status(request: web.Request) -> web.Response:
+    async with request.app[POOL].acquire() as conn:
+        return web.json_response(await totals(conn), dumps=_dumps)
+
+
+def _dumps(obj: Any) -> str:
+    import json
+    return json.dumps(obj, default=str, ensure_ascii=False)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/v1/indicators", get_indicators)
+    app.router.add_get("/api/v1/status", get_status)

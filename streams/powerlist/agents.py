@@ -1,0 +1,37 @@
+"""Power-list changes in: the list's history in the database, and cases re-checked against it."""
+from __future__ import annotations
+
+import orjson
+
+from schemas import parse_list_change
+from streams.cases.agents import publish
+from streams.cases.store import apply_list_changes, insert_dead_letters
+from streams.context import WorkerContext
+
+
+def register(ctx: WorkerContext) -> None:
+    app, s = ctx.app, ctx.settings
+
+    @app.agent(ctx.raw_topic(s.list_topic), name="list-changes")
+    async def list_changes(stream):
+        async for events in stream.take_events(200, within=0.05):
+            changes, letters = [], []
+            for e in events:
+                where = f"{e.message.topic}:{e.message.partition}:{e.message.offset}"
+                try:
+                    raw = orjson.loads(e.value)
+                except orjson.JSONDecodeError as exc:
+                    raw, reason = e.value.decode("utf-8", "replace"), f"not JSON: {exc}"
+                else:
+                    change, refusal = parse_list_change(raw)
+                    if change is not None:
+                        changes.append(change)
+                        continue
+                    reason = refusal.reason
+                letters.append(dict(dl_key=where, stage="invalid", kind="list_change", source="kafka",
+                                    reason=reason, payload=raw))
+            pool = await ctx.db.pool()
+            async with pool.acquire() as conn:
+                violations = await apply_list_changes(conn, changes)
+                await insert_dead_letters(conn, letters)
+            await publish(ctx, letters, violations)
