@@ -43,3 +43,120 @@ async def conn(database_url):
     c = await asyncpg.connect(database_url)
     yield c
     await c.close()
+
+
+# ----------------------------------------------------------------------------- the real broker and stack
+
+import asyncio  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from shenpi.broker import EmbeddedBroker, free_port  # noqa: E402
+from shenpi.settings import Settings  # noqa: E402
+
+TOKEN = "test-token-not-a-secret"
+HMAC_KEY = "test-hmac-key"
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory):
+    b = EmbeddedBroker(log=tmp_path_factory.mktemp("broker") / "tansu.log").start()
+    yield b
+    b.stop()
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    env: dict
+    logs: Path
+    worker: subprocess.Popen | None = None
+    api: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.api_port}"
+
+    def spawn(self, what: str) -> subprocess.Popen:
+        log = open(self.logs / f"{what}.log", "ab")
+        return subprocess.Popen([sys.executable, "-m", "shenpi", what], env=self.env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+    def start_worker(self, timeout: float = 60) -> None:
+        self.worker = self.spawn("worker")
+        deadline = time.monotonic() + timeout
+        with psycopg.connect(self.settings.database_url, autocommit=True) as c:
+            while time.monotonic() < deadline:
+                assert self.worker.poll() is None, (self.logs / "worker.log").read_text()[-3000:]
+                n = c.execute("SELECT count(*) FROM worker WHERE pid = %s AND partitions > 0"
+                              " AND seen_at > now() - interval '2 seconds'", (self.worker.pid,)).fetchone()[0]
+                if n:
+                    return
+                time.sleep(0.2)
+        raise TimeoutError("worker not ready: " + (self.logs / "worker.log").read_text()[-3000:])
+
+    def start_api(self, timeout: float = 30) -> None:
+        import urllib.request
+
+        self.api = self.spawn("api")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.api.poll() is None, (self.logs / "api.log").read_text()[-3000:]
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise TimeoutError("api not ready")
+
+    def stop(self, which: str, sig: int = 15) -> None:
+        p = getattr(self, which)
+        if p and p.poll() is None:
+            p.send_signal(sig)
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        setattr(self, which, None)
+
+
+@pytest.fixture(scope="session")
+def stack(broker, database_url, tmp_path_factory):
+    port = free_port()
+    prefix = f"t{uuid.uuid4().hex[:6]}"
+    env = dict(os.environ, SHENPI_KAFKA_BOOTSTRAP=broker.bootstrap, SHENPI_DATABASE_URL=database_url,
+               SHENPI_TOPIC_PREFIX=prefix, SHENPI_API_PORT=str(port), SHENPI_WEBHOOK_TOKENS=TOKEN,
+               SHENPI_WEBHOOK_HMAC_KEYS=HMAC_KEY, SHENPI_SESSION_TIMEOUT_SECONDS="2",
+               SHENPI_HEARTBEAT_SECONDS="0.5", SHENPI_MAX_BODY_BYTES="1048576", SHENPI_SWEEP_INTERVAL_SECONDS="1",
+               SHENPI_STATE_DIR=str(tmp_path_factory.mktemp("state")))
+    settings = Settings(kafka_bootstrap=broker.bootstrap, database_url=database_url, topic_prefix=prefix,
+                        api_port=port, max_body_bytes=1048576)
+    asyncio.run(_topics(settings))
+    s = Stack(settings, env, tmp_path_factory.mktemp("logs"))
+    s.start_worker()
+    s.start_api()
+    yield s
+    s.stop("api")
+    s.stop("worker")
+
+
+async def _topics(settings: Settings) -> None:
+    from connectors.kafka import ensure_topics
+
+    await ensure_topics(settings)
+
+
+def wait_processed(dsn: str, batch_ids: list[str], dl_keys: list[str], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(dsn, autocommit=True) as c:
+        while time.monotonic() < deadline:
+            nb = c.execute("SELECT count(*) FROM processed_batch WHERE batch_id = ANY(%s)", (batch_ids,)).fetchone()[0]
+            nd = c.execute("SELECT count(*) FROM dead_letter WHERE dl_key = ANY(%s)", (dl_keys,)).fetchone()[0]
+            if nb == len(set(batch_ids)) and nd == len(set(dl_keys)):
+                return
+            time.sleep(0.05)
+    raise TimeoutError(f"only {nb}/{len(batch_ids)} batches, {nd}/{len(dl_keys)} dead letters processed")

@@ -85,3 +85,28 @@ def scenario(draw):
     deliveries = draw(st.permutations(events + dups))
     changes = draw(list_history())
     return deliveries, draw(st.permutations(changes))
+
+
+def random_histories(rng, n_cases: int, dup_rate: float = 0.1) -> list[dict]:
+    """The same kind of histories without hypothesis, for long streams (restart test, benchmarks)."""
+    out = []
+    for n in range(n_cases):
+        cid = f"R{n}"
+        t = BASE + timedelta(minutes=rng.randrange(0, 30 * 24 * 60))
+        out.append({"event_id": f"{cid}-0", "case_id": cid, "type": "submitted", "occurred_at": t.isoformat(),
+                    "item_code": rng.choice(ITEMS), "region_code": rng.choice(REGIONS),
+                    "department_code": rng.choice(DEPTS), "channel": rng.choice(["online", "window", "mobile"])})
+        for i in range(1, rng.randrange(1, 9)):
+            typ = rng.choice(LATER)
+            t = t + timedelta(minutes=rng.choice([0, 5, 60, 600, 3000, 9000]))
+            ev = {"event_id": f"{cid}-{i}", "case_id": cid, "type": typ, "occurred_at": t.isoformat()}
+            if typ == "accepted" and rng.random() < 0.5:
+                ev["deadline"] = (t + timedelta(hours=rng.randrange(1, 200))).isoformat()
+            if typ == "completed":
+                ev["outcome"] = "approved"
+            if typ == "evaluated":
+                ev["score"] = rng.randrange(1, 6)
+            out.append(ev)
+    out += [dict(e) for e in rng.sample(out, int(len(out) * dup_rate))]
+    rng.shuffle(out)
+    return out

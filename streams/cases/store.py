@@ -18,6 +18,9 @@ EVENT_COLS = ("event_id", "case_id", "type", "occurred_at", "item_code", "region
 EVENT_TYPES = ("text", "text", "text", "timestamptz", "text", "text", "text",
                "text", "text", "timestamptz", "text", "smallint")
 DIMS = ("region_code", "department_code", "item_code", "level")
+# Case batches hold it shared, list changes exclusive: a list change then sees every case a concurrent batch
+# wrote, and a batch evaluates its cases against the list as of after the change.
+LIST_LOCK = 72_190_416
 
 
 @dataclass
@@ -68,6 +71,7 @@ async def process_case_batches(conn: asyncpg.Connection, batches: Sequence[InBat
     """Store the new events of the batches not yet processed and bring their cases up to date, atomically."""
     out = BatchOutcome()
     async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", LIST_LOCK)
         # Claiming first makes a concurrent redelivery wait for this transaction, then skip.
         claim = {b.batch_id: b.source for b in batches}
         fresh = {r["batch_id"] for r in await conn.fetch(
@@ -271,6 +275,7 @@ async def sweep_orphans(conn: asyncpg.Connection, grace: timedelta) -> list[dict
 async def apply_list_changes(conn: asyncpg.Connection, changes: Sequence[ListChange]) -> list[dict]:
     """Store list changes and re-evaluate the cases they reach back to (late changes included)."""
     async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", LIST_LOCK)
         since = await store_list_changes(conn, changes)
         violations: list[dict] = []
         for item, ts in sorted(since.items()):

@@ -1,0 +1,119 @@
+"""End to end on the real broker and database: webhook → Kafka → faust worker → PostgreSQL → query API."""
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import signal
+import threading
+from datetime import timedelta
+
+import aiohttp
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from connectors.kafka import Publisher
+from schemas import CaseEvent
+from tests.compare import GROUPINGS, WINDOWS, assert_same, rows_by_key, window_label
+from tests.conftest import TOKEN, truncate_all, wait_processed
+from tests.histories import BASE, random_histories, scenario
+from tests.reference import recompute
+
+pytestmark = pytest.mark.broker
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+async def query(session, stack, t0, t1, group_by) -> list[dict]:
+    params = {"from": t0.isoformat(), "to": t1.isoformat(), "group_by": ",".join(group_by)}
+    async with session.get(stack.url + "/api/v1/indicators", params=params) as r:
+        assert r.status == 200, await r.text()
+        return (await r.json())["rows"]
+
+
+async def check_against_reference(stack, events, changes, windows=WINDOWS, groupings=GROUPINGS):
+    async with aiohttp.ClientSession() as s:
+        for t0, t1 in windows:
+            for g in groupings:
+                got = rows_by_key(await query(s, stack, t0, t1, g), g)
+                assert_same(got, recompute(events, changes, t0, t1, g), f"{window_label(t0, t1)} by {g}")
+
+
+def wait_list(dsn: str, n: int, timeout: float = 30) -> None:
+    import time
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(dsn, autocommit=True) as c:
+        while c.execute("SELECT count(*) FROM list_change").fetchone()[0] < n:
+            assert time.monotonic() < deadline, "list changes not processed"
+            time.sleep(0.05)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                HealthCheck.too_slow])
+@given(sc=scenario(), data=st.data())
+async def test_pipeline_equals_batch_recomputation(stack, sc, data):
+    deliveries, changes = sc
+    dsn = stack.settings.database_url
+    truncate_all(dsn)
+    batches, dls = [], []
+    async with aiohttp.ClientSession() as s:
+        # half the list changes before the events, half after: late list changes re-evaluate cases
+        cut = data.draw(st.integers(0, len(changes)))
+        for part in (changes[:cut], None, changes[cut:]):
+            if part is None:
+                i = 0
+                while i < len(deliveries):
+                    k = data.draw(st.integers(1, 20))
+                    body = "\n".join(json.dumps(e) for e in deliveries[i:i + k])
+                    async with s.post(stack.url + "/api/v1/case-events", data=body, headers=AUTH) as r:
+                        assert r.status == 200, await r.text()
+                        out = await r.json()
+                    batches += out["batches"]
+                    i += k
+                wait_processed(dsn, batches, dls)
+            elif part:
+                async with s.post(stack.url + "/api/v1/list-changes", json=part, headers=AUTH) as r:
+                    assert r.status == 200, await r.text()
+        wait_list(dsn, len(changes))
+    await check_against_reference(stack, deliveries, changes)
+
+
+def test_sigkill_mid_stream_ends_with_the_uninterrupted_result(stack):
+    dsn = stack.settings.database_url
+    truncate_all(dsn)
+    events = random_histories(random.Random(7), 1500)
+    chunks = [events[i:i + 150] for i in range(0, len(events), 150)]
+    sent: list[str] = []
+    third = threading.Event()
+
+    async def produce():
+        pub = Publisher(stack.settings)
+        await pub.start()
+        try:
+            for n, chunk in enumerate(chunks):
+                sent.extend(await pub.case_events([CaseEvent.model_validate(e) for e in chunk], "restart-test",
+                                                  f"r{n}"))
+                if n == len(chunks) // 3:
+                    third.set()
+                await asyncio.sleep(0.15)
+        finally:
+            await pub.stop()
+
+    producer = threading.Thread(target=lambda: asyncio.run(produce()))
+    producer.start()
+    assert third.wait(60)
+    stack.stop("worker", signal.SIGKILL)
+    with psycopg.connect(dsn, autocommit=True) as c:
+        done_at_kill = c.execute("SELECT count(*) FROM processed_batch").fetchone()[0]
+    stack.start_worker()
+    producer.join(120)
+    wait_processed(dsn, sent, [], timeout=120)
+    with psycopg.connect(dsn, autocommit=True) as c:
+        new, dup, batches = c.execute(
+            "SELECT sum(n_new), sum(n_duplicate), count(*) FROM processed_batch").fetchone()
+    assert 0 < done_at_kill < len(sent), "the kill must land mid-stream"
+    assert batches == len(set(sent))
+    assert new == len({e["event_id"] for e in events}) and new + dup == len(events)
+    windows = [(BASE - timedelta(days=3), BASE + timedelta(days=60)), (BASE + timedelta(days=5), BASE + timedelta(days=12))]
+    asyncio.run(check_against_reference(stack, events, [], windows, [(), ("region_code", "item_code")]))
