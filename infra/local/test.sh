@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs the test suite against the real broker (started by the tests) and the PostgreSQL at
+# SHENPI_TEST_ADMIN_DSN (default postgresql://postgres@127.0.0.1:5432/postgres). "No tests ran" is a failure.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+.venv/bin/python -m pytest "$@"
+rc=$?
+if [ "$rc" -eq 5 ]; then
+  echo "pytest collected no tests: failing" >&2
+  exit 1
+fi
+exit "$rc"
