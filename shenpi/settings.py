@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = Field(default=5.0, gt=0)
     take_records: int = Field(default=200, ge=1)
     take_within_seconds: float = Field(default=0.05, gt=0)
+    fetch_max_wait_ms: int = Field(default=100, ge=1, le=1500)
     session_timeout_seconds: float = 6.0
     heartbeat_seconds: float = 2.0
 

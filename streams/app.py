@@ -13,9 +13,26 @@ from streams.context import WorkerContext
 from streams.db import Database
 
 
+def _bound_fetch_wait(ms: int) -> None:
+    """faust fixes the consumer's fetch_max_wait_ms at 1500; a broker that holds a fetch for the whole wait
+    (Tansu does) then adds up to 1.5 s of latency. Bound it (harmless on Apache Kafka, which answers early)."""
+    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+    original = getattr(AIOKafkaConsumerThread, "_shenpi_original", AIOKafkaConsumerThread._create_worker_consumer)
+
+    def create(self, transport):
+        consumer = original(self, transport)
+        consumer._fetch_max_wait_ms = ms
+        return consumer
+
+    AIOKafkaConsumerThread._shenpi_original = original
+    AIOKafkaConsumerThread._create_worker_consumer = create
+
+
 def create_app(settings: Settings) -> faust.App:
     if not settings.kafka_bootstrap or not settings.database_url:
         raise ValueError("the worker needs SHENPI_KAFKA_BOOTSTRAP and SHENPI_DATABASE_URL")
+    _bound_fetch_wait(settings.fetch_max_wait_ms)
     app = faust.App(
         f"{settings.topic_prefix}-worker",
         broker=f"kafka://{settings.kafka_bootstrap}",

@@ -1,6 +1,9 @@
 """What every agent of the worker shares: settings, the database, the topics it writes to."""
 from __future__ import annotations
 
+import functools
+import logging
+import os
 from dataclasses import dataclass
 
 import faust
@@ -18,3 +21,19 @@ class WorkerContext:
     def raw_topic(self, name: str) -> faust.TopicT:
         return self.app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw",
                               value_serializer="raw", partitions=self.settings.partitions)
+
+
+def fatal(agent_fn):
+    """An agent that fails stops the worker at once, its offsets uncommitted: redelivery after a restart is
+    safe (batches are idempotent), silently dropping a batch is not."""
+
+    @functools.wraps(agent_fn)
+    async def run(stream):
+        try:
+            await agent_fn(stream)
+        except Exception:
+            logging.getLogger(agent_fn.__module__).exception("agent %s failed: stopping the worker", agent_fn.__name__)
+            logging.shutdown()
+            os._exit(70)
+
+    return run

@@ -29,28 +29,16 @@ CREATE TABLE IF NOT EXISTS case_state (
     suspensions     tstzmultirange NOT NULL DEFAULT '{}',
     corrections     integer NOT NULL DEFAULT 0,
     last_event_at   timestamptz,
+    -- what the case adds to indicator_daily under its dims: {"YYYY-MM-DD": [one integer per metric]},
+    -- kept so that the case can be retracted exactly when it changes
+    contrib         jsonb NOT NULL DEFAULT '{}',
     pending_since   timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS case_state_open_idx ON case_state (accepted_at) WHERE submitted_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS case_state_end_idx ON case_state (ended_at) WHERE submitted_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS case_state_pending_idx ON case_state (pending_since) WHERE submitted_at IS NULL;
 CREATE INDEX IF NOT EXISTS case_state_item_idx ON case_state (item_code, last_event_at);
-
--- The components one case adds to each local day; kept so a case can be retracted and re-added exactly.
-CREATE TABLE IF NOT EXISTS case_contrib (
-    case_id         text NOT NULL,
-    day             date NOT NULL,
-    region_code     text NOT NULL,
-    department_code text NOT NULL,
-    item_code       text NOT NULL,
-    level           text NOT NULL,
-    received integer NOT NULL, online integer NOT NULL, accepted integer NOT NULL,
-    rejected integer NOT NULL, completed integer NOT NULL, on_time integer NOT NULL,
-    immediate integer NOT NULL, handled integer NOT NULL, handling_us bigint NOT NULL,
-    corr_cases integer NOT NULL, corr_once integer NOT NULL, evaluated integer NOT NULL,
-    satisfied integer NOT NULL, out_of_list integer NOT NULL,
-    PRIMARY KEY (case_id, day)
-);
 
 -- Daily additive components by local day (Asia/Shanghai) and group: rates are numerator/denominator.
 CREATE TABLE IF NOT EXISTS indicator_daily (

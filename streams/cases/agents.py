@@ -8,7 +8,7 @@ import orjson
 
 from streams.cases.models import CaseEventBatch, Violation
 from streams.cases.store import InBatch, Unreadable, process_case_batches, sweep_orphans
-from streams.context import WorkerContext
+from streams.context import WorkerContext, fatal
 
 log = logging.getLogger(__name__)
 
@@ -27,20 +27,24 @@ def to_batch(value: bytes, topic: str, partition: int, offset: int) -> InBatch:
 
 
 async def publish(ctx: WorkerContext, letters: list[dict], violations: list[dict]) -> None:
-    """Tell downstream consumers after commit; the database already holds both."""
-    dl_topic = ctx.raw_topic(ctx.settings.dead_letter_topic)
-    for d in letters:
-        await dl_topic.send(key=d["dl_key"].encode(), value=orjson.dumps(d, default=str))
-    v_topic = ctx.raw_topic(ctx.settings.violation_topic)
-    for v in violations:
-        rec = Violation(**{**v, "occurred_at": v["occurred_at"].isoformat()})
-        await v_topic.send(key=v["case_id"].encode(), value=rec.dumps())
+    """Tell downstream consumers after commit (the database already holds both): dead letters one by one,
+    violations as one alert record per batch."""
+    if letters:
+        dl_topic = ctx.raw_topic(ctx.settings.dead_letter_topic)
+        for d in letters:
+            await dl_topic.send(key=d["dl_key"].encode(), value=orjson.dumps(d, default=str))
+    topic = ctx.raw_topic(ctx.settings.violation_topic)
+    for i in range(0, len(violations), 500):
+        recs = [Violation(**{**v, "occurred_at": v["occurred_at"].isoformat()}).asdict()
+                for v in violations[i:i + 500]]
+        await topic.send(key=recs[0]["item_code"].encode(), value=orjson.dumps({"violations": recs}))
 
 
 def register(ctx: WorkerContext) -> None:
     app, s = ctx.app, ctx.settings
 
     @app.agent(ctx.raw_topic(s.case_topic), name="case-events")
+    @fatal
     async def case_events(stream):
         async for events in stream.take_events(s.take_records, within=s.take_within_seconds):
             batches = [to_batch(e.value, e.message.topic, e.message.partition, e.message.offset) for e in events]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import orjson
 
 from streams.cases.store import insert_dead_letters
-from streams.context import WorkerContext
+from streams.context import WorkerContext, fatal
 
 FIELDS = ("dl_key", "stage", "kind", "source", "reason", "payload")
 
@@ -13,6 +13,7 @@ def register(ctx: WorkerContext) -> None:
     app, s = ctx.app, ctx.settings
 
     @app.agent(ctx.raw_topic(s.dead_letter_topic), name="dead-letters")
+    @fatal
     async def dead_letters(stream):
         async for events in stream.take_events(500, within=0.1):
             letters = []

@@ -85,9 +85,9 @@ WITH daily AS (
     WHERE submitted_at IS NOT NULL AND accepted_at < $3 AND (ended_at IS NULL OR ended_at >= $3) GROUP BY {grp}
 ), open1 AS (
     SELECT {sel}, count(*) AS in_progress,
-           count(*) FILTER (WHERE deadline + (
+           count(*) FILTER (WHERE deadline < $4 AND (isempty(suspensions) OR deadline + (
                SELECT coalesce(sum(upper(r) - lower(r)), interval '0')
-               FROM unnest(suspensions * tstzmultirange(tstzrange(accepted_at, $4, '[]'))) r) < $4) AS overdue
+               FROM unnest(suspensions * tstzmultirange(tstzrange(accepted_at, $4, '[]'))) r) < $4)) AS overdue
     FROM case_state
     WHERE submitted_at IS NOT NULL AND accepted_at < $4 AND (ended_at IS NULL OR ended_at >= $4) GROUP BY {grp}
 ), items AS (

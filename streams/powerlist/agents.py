@@ -6,13 +6,14 @@ import orjson
 from schemas import parse_list_change
 from streams.cases.agents import publish
 from streams.cases.store import apply_list_changes, insert_dead_letters
-from streams.context import WorkerContext
+from streams.context import WorkerContext, fatal
 
 
 def register(ctx: WorkerContext) -> None:
     app, s = ctx.app, ctx.settings
 
     @app.agent(ctx.raw_topic(s.list_topic), name="list-changes")
+    @fatal
     async def list_changes(stream):
         async for events in stream.take_events(200, within=0.05):
             changes, letters = [], []
