@@ -41,7 +41,11 @@ CREATE INDEX IF NOT EXISTS case_state_pending_idx ON case_state (pending_since) 
 CREATE INDEX IF NOT EXISTS case_state_item_idx ON case_state (item_code, last_event_at);
 
 -- Daily additive components by local day (Asia/Shanghai) and group: rates are numerator/denominator.
-CREATE TABLE IF NOT EXISTS indicator_daily (
+-- TimescaleDB: a hypertable on day (see 0002). Plain PostgreSQL: native range partitions by year.
+DO $$
+DECLARE
+    ts boolean := EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb');
+    cols text := $cols$
     day             date NOT NULL,
     region_code     text NOT NULL,
     department_code text NOT NULL,
@@ -53,8 +57,23 @@ CREATE TABLE IF NOT EXISTS indicator_daily (
     corr_cases bigint NOT NULL DEFAULT 0, corr_once bigint NOT NULL DEFAULT 0, evaluated bigint NOT NULL DEFAULT 0,
     satisfied bigint NOT NULL DEFAULT 0, out_of_list bigint NOT NULL DEFAULT 0,
     updated_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (day, region_code, department_code, item_code, level)
-);
+    PRIMARY KEY (day, region_code, department_code, item_code, level)$cols$;
+    y integer;
+BEGIN
+    IF to_regclass('indicator_daily') IS NOT NULL THEN
+        RETURN;
+    END IF;
+    IF ts THEN
+        EXECUTE format('CREATE TABLE indicator_daily (%s)', cols);
+    ELSE
+        EXECUTE format('CREATE TABLE indicator_daily (%s) PARTITION BY RANGE (day)', cols);
+        EXECUTE 'CREATE TABLE indicator_daily_default PARTITION OF indicator_daily DEFAULT';
+        FOR y IN 2000..2040 LOOP
+            EXECUTE format('CREATE TABLE indicator_daily_%s PARTITION OF indicator_daily'
+                           ' FOR VALUES FROM (%L) TO (%L)', y, make_date(y, 1, 1), make_date(y + 1, 1, 1));
+        END LOOP;
+    END IF;
+END $$;
 
 CREATE TABLE IF NOT EXISTS violation (
     event_id        text PRIMARY KEY,
