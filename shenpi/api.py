@@ -8,6 +8,7 @@ from connectors import webhook
 from connectors.kafka import Publisher, ensure_topics
 from shenpi.settings import Settings
 from streams.indicators import views
+from streams.powerlist import views as list_views
 
 
 async def _database(app: web.Application):
@@ -40,4 +41,5 @@ def init_app(settings: Settings) -> web.Application:
     app.router.add_get("/healthz", healthz)
     webhook.add_routes(app)
     views.add_routes(app)
+    list_views.add_routes(app)
     return app

@@ -419,6 +419,124 @@ def demo(ctx: click.Context, log_path: Optional[Path], limit: Optional[int], kee
     run_demo(ctx.obj["settings"], log_path, limit, keep, console)
 
 
+async def _with_conn(s: Settings, fn):
+    import asyncpg
+
+    conn = await asyncpg.connect(s.database_url)
+    try:
+        return await fn(conn)
+    finally:
+        await conn.close()
+
+
+@cli.group("list")
+def list_group() -> None:
+    """The power list (權責清單): items as of any time, histories, propagation."""
+
+
+@list_group.command("items")
+@click.option("--as-of", default=None, help="ISO time with offset; default now.")
+@click.option("--active/--all", default=True)
+@click.pass_context
+def list_items(ctx: click.Context, as_of: Optional[str], active: bool) -> None:
+    """The items in force at a time."""
+    from datetime import datetime, timezone
+
+    from shenpi.runtime import require
+    from streams.powerlist.queries import items_as_of
+
+    s = _settings(ctx)
+    require(s, "database_url")
+    at = datetime.fromisoformat(as_of) if as_of else datetime.now(timezone.utc)
+    rows = asyncio.run(_with_conn(s, lambda c: items_as_of(c, at, None, True if active else None, 100000)))
+    click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+
+
+@list_group.command("show")
+@click.argument("code")
+@click.pass_context
+def list_show(ctx: click.Context, code: str) -> None:
+    """One item: every version with the change that made it, and its propagation."""
+    from shenpi.runtime import require
+    from streams.powerlist.queries import item_history
+
+    s = _settings(ctx)
+    require(s, "database_url")
+    h = asyncio.run(_with_conn(s, lambda c: item_history(c, code)))
+    if not h["versions"]:
+        raise click.ClickException(f"no list item {code!r}")
+    click.echo(json.dumps(h, ensure_ascii=False, indent=2))
+
+
+@list_group.command("sync")
+@click.option("--status", type=click.Choice(["pending", "failed", "parked", "applied"]), default=None)
+@click.pass_context
+def list_sync(ctx: click.Context, status: Optional[str]) -> None:
+    """Propagation of list changes to the platform: counts, latency, recent changes."""
+    from shenpi.runtime import require
+    from streams.powerlist.queries import sync_state
+
+    s = _settings(ctx)
+    require(s, "database_url")
+    click.echo(json.dumps(asyncio.run(_with_conn(s, lambda c: sync_state(c, status))), ensure_ascii=False, indent=2))
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Report drift without repairing it.")
+@click.pass_context
+def reconcile(ctx: click.Context, dry_run: bool) -> None:
+    """Diff the platform's catalog against the list, item by item, and repair the drift."""
+    from dataclasses import asdict
+
+    from connectors.platform import PlatformClient
+    from shenpi.runtime import require
+    from streams.propagation.store import reconcile as run
+
+    s = _settings(ctx)
+    require(s, "database_url")
+
+    async def go(conn):
+        async with PlatformClient(s) as client:
+            return await run(conn, client, repair=not dry_run)
+
+    drifts = asyncio.run(_with_conn(s, go))
+    click.echo(json.dumps([asdict(d) for d in drifts], ensure_ascii=False, indent=2))
+    if any(d.error for d in drifts):
+        sys.exit(1)
+
+
+@cli.command("platform-sim")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", type=int, default=8090)
+@click.option("--cases-per-second", type=float, default=0.0, help="Also send case histories to the monitor.")
+@click.pass_context
+def platform_sim(ctx: click.Context, host: str, port: int, cases_per_second: float) -> None:
+    """Run the service platform simulator (catalog API; optional case generator)."""
+    from aiohttp import web
+
+    from simulator.cases import generate
+    from simulator.platform import PLATFORM, init_app
+
+    s = _settings(ctx)
+    token = s.platform_token.get_secret_value()
+    if not token:
+        raise click.ClickException("set SHENPI_PLATFORM_TOKEN: the simulator refuses unauthenticated changes")
+    app = init_app(token)
+    if cases_per_second > 0:
+        tokens = s.secrets(s.webhook_tokens)
+        if not tokens:
+            raise click.ClickException("the case generator needs SHENPI_WEBHOOK_TOKENS to call the monitor")
+
+        async def generator(app):
+            url = f"http://{s.api_host}:{s.api_port}/api/v1/case-events"
+            task = asyncio.create_task(generate(app[PLATFORM], url, tokens[0].decode(), cases_per_second, 1e9))
+            yield
+            task.cancel()
+
+        app.cleanup_ctx.append(generator)
+    web.run_app(app, host=host, port=port, print=None, access_log=None)
+
+
 @cli.group()
 def schemas() -> None:
     """The event contract as JSON Schema."""

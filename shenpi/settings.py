@@ -27,6 +27,22 @@ class Settings(BaseSettings):
     webhook_tokens: SecretStr = SecretStr("")
     webhook_hmac_keys: SecretStr = SecretStr("")
 
+    # The service platform the list binds (the simulator by default): base URL, bearer token, endpoints.
+    platform_url: str = "http://127.0.0.1:8090"
+    platform_token: SecretStr = SecretStr("")
+    platform_timeout_seconds: float = Field(default=5.0, gt=0)
+    platform_paths: dict[str, str] = {
+        "publish": "PUT /catalog/items/{code}", "update": "PATCH /catalog/items/{code}",
+        "withdraw": "POST /catalog/items/{code}/withdraw", "move": "POST /catalog/items/{code}/move",
+        "catalog": "GET /catalog/items",
+    }
+    propagation_enabled: bool = True
+    propagation_concurrency: int = Field(default=16, ge=1)
+    propagation_max_backoff_seconds: float = Field(default=30.0, gt=0)
+    propagation_park_after: int = Field(default=12, ge=1)
+    propagation_parked_retry_seconds: float = Field(default=300.0, gt=0)
+    reconcile_interval_seconds: float = Field(default=600.0, gt=0)
+
     grace_seconds: float = Field(default=3600.0, gt=0)
     sweep_interval_seconds: float = Field(default=5.0, gt=0)
     take_records: int = Field(default=200, ge=1)

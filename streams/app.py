@@ -53,8 +53,9 @@ def create_app(settings: Settings) -> faust.App:
     from streams.cases import agents as cases
     from streams.deadletters import agents as deadletters
     from streams.powerlist import agents as powerlist
+    from streams.propagation import agents as propagation
 
-    for domain in (cases, powerlist, deadletters):
+    for domain in (cases, powerlist, deadletters, propagation):
         domain.register(ctx)
     _register_heartbeat(ctx)
     return app

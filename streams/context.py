@@ -4,7 +4,8 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 import faust
 
@@ -17,6 +18,7 @@ class WorkerContext:
     settings: Settings
     db: Database
     app: faust.App
+    list_changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def raw_topic(self, name: str) -> faust.TopicT:
         return self.app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw",

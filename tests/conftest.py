@@ -11,7 +11,7 @@ import pytest
 from db.migrate import upgrade
 
 ADMIN_DSN = os.environ.get("SHENPI_TEST_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-TABLES = ("case_event", "case_state", "indicator_daily", "violation", "processed_batch",
+TABLES = ("list_sync", "case_event", "case_state", "indicator_daily", "violation", "processed_batch",
           "dead_letter", "list_change", "list_item_version", "worker")
 
 
@@ -58,6 +58,7 @@ from shenpi.broker import EmbeddedBroker, free_port  # noqa: E402
 from shenpi.settings import Settings  # noqa: E402
 
 TOKEN = "test-token-not-a-secret"
+PLATFORM_TOKEN = "test-platform-token"
 HMAC_KEY = "test-hmac-key"
 
 
@@ -75,15 +76,23 @@ class Stack:
     logs: Path
     worker: subprocess.Popen | None = None
     api: subprocess.Popen | None = None
+    sim: subprocess.Popen | None = None
+    platform_url: str = ""
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.settings.api_port}"
 
-    def spawn(self, what: str) -> subprocess.Popen:
+    def spawn(self, what: str, *args: str) -> subprocess.Popen:
         log = open(self.logs / f"{what}.log", "ab")
-        return subprocess.Popen([sys.executable, "-m", "shenpi", what], env=self.env, stdout=log,
+        return subprocess.Popen([sys.executable, "-m", "shenpi", what, *args], env=self.env, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
+
+    def start_sim(self) -> None:
+        port = self.platform_url.rsplit(":", 1)[1]
+        self.sim = self.spawn("platform-sim", "--port", port)
+        from shenpi.broker import wait_port
+        wait_port("127.0.0.1", int(port), 20)
 
     def start_worker(self, timeout: float = 60) -> None:
         self.worker = self.spawn("worker")
@@ -126,22 +135,27 @@ class Stack:
 
 @pytest.fixture(scope="session")
 def stack(broker, database_url, tmp_path_factory):
-    port = free_port()
+    port, sim_port = free_port(), free_port()
     prefix = f"t{uuid.uuid4().hex[:6]}"
     env = dict(os.environ, SHENPI_KAFKA_BOOTSTRAP=broker.bootstrap, SHENPI_DATABASE_URL=database_url,
                SHENPI_TOPIC_PREFIX=prefix, SHENPI_API_PORT=str(port), SHENPI_WEBHOOK_TOKENS=TOKEN,
                SHENPI_WEBHOOK_HMAC_KEYS=HMAC_KEY, SHENPI_SESSION_TIMEOUT_SECONDS="2",
                SHENPI_HEARTBEAT_SECONDS="0.5", SHENPI_MAX_BODY_BYTES="1048576", SHENPI_SWEEP_INTERVAL_SECONDS="1",
-               SHENPI_STATE_DIR=str(tmp_path_factory.mktemp("state")))
+               SHENPI_STATE_DIR=str(tmp_path_factory.mktemp("state")),
+               SHENPI_PLATFORM_URL=f"http://127.0.0.1:{sim_port}", SHENPI_PLATFORM_TOKEN=PLATFORM_TOKEN,
+               SHENPI_PLATFORM_TIMEOUT_SECONDS="2", SHENPI_PROPAGATION_MAX_BACKOFF_SECONDS="3",
+               SHENPI_RECONCILE_INTERVAL_SECONDS="3600", SHENPI_PROPAGATION_PARKED_RETRY_SECONDS="5")
     settings = Settings(kafka_bootstrap=broker.bootstrap, database_url=database_url, topic_prefix=prefix,
                         api_port=port, max_body_bytes=1048576)
     asyncio.run(_topics(settings))
-    s = Stack(settings, env, tmp_path_factory.mktemp("logs"))
+    s = Stack(settings, env, tmp_path_factory.mktemp("logs"), platform_url=f"http://127.0.0.1:{sim_port}")
+    s.start_sim()
     s.start_worker()
     s.start_api()
     yield s
     s.stop("api")
     s.stop("worker")
+    s.stop("sim")
 
 
 async def _topics(settings: Settings) -> None:

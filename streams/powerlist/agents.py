@@ -35,4 +35,5 @@ def register(ctx: WorkerContext) -> None:
             async with pool.acquire() as conn:
                 violations = await apply_list_changes(conn, changes)
                 await insert_dead_letters(conn, letters)
+            ctx.list_changed.set()
             await publish(ctx, letters, violations)

@@ -28,6 +28,10 @@ async def store_list_changes(conn: asyncpg.Connection, changes: Sequence[ListCha
     Returns, per item that changed, the earliest effective time among its new changes."""
     if not changes:
         return {}
+    firsts: dict[str, ListChange] = {}
+    for c in changes:
+        firsts.setdefault(c.change_id, c)
+    changes = list(firsts.values())
     rows = await conn.fetch(
         "INSERT INTO list_change (change_id, item_code, action, effective_at, payload)"
         " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[])"
@@ -35,6 +39,13 @@ async def store_list_changes(conn: asyncpg.Connection, changes: Sequence[ListCha
         [c.change_id for c in changes], [c.item_code for c in changes], [c.action for c in changes],
         [c.effective_at for c in changes], [c.model_dump_json(exclude_none=True) for c in changes])
     fresh = {r["change_id"] for r in rows}
+    # in arrival order: changes to one item reach the platform in the order they came
+    await conn.execute(
+        "INSERT INTO list_sync (change_id, item_code, action, next_attempt_at, due_at)"
+        " SELECT c, i, a, greatest(e, now()), greatest(e, now()) FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])"
+        " WITH ORDINALITY AS x(c, i, a, e, n) WHERE c = ANY($5::text[]) ORDER BY n",
+        [c.change_id for c in changes], [c.item_code for c in changes], [c.action for c in changes],
+        [c.effective_at for c in changes], list(fresh))
     since: dict[str, datetime] = {}
     for c in changes:
         if c.change_id in fresh:

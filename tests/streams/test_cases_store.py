@@ -74,3 +74,35 @@ async def test_orphans_wait_then_are_dead_lettered(conn):
     assert "no 'submitted' event" in letters[0]["reason"]
     assert await conn.fetchval("SELECT count(*) FROM case_event") == 0
     assert await conn.fetchval("SELECT count(*) FROM dead_letter WHERE stage = 'orphan'") == 1
+
+
+async def test_a_case_for_a_cancelled_item_is_a_violation_only_after_the_cancellation(conn):
+    def ev(eid, cid, t, typ="submitted", region="330100"):
+        e = {"event_id": eid, "case_id": cid, "type": typ, "occurred_at": t}
+        if typ == "submitted":
+            e |= {"item_code": "G-1", "region_code": region, "department_code": "D", "channel": "online"}
+        return e
+
+    await apply_list_changes(conn, [ListChange.model_validate(c) for c in (
+        {"change_id": "g1", "item_code": "G-1", "action": "added", "effective_at": "2024-03-01T00:00:00+08:00",
+         "name": "n", "category": "行政許可", "department_code": "D", "level": "city", "region_codes": ["330100"]},
+        {"change_id": "g2", "item_code": "G-1", "action": "cancelled", "effective_at": "2024-03-10T00:00:00+08:00"},
+    )])
+    await process_case_batches(conn, [InBatch("b", "t", [
+        ev("before", "c-before", "2024-03-09T23:59:59+08:00"),
+        ev("after", "c-after", "2024-03-10T00:00:00+08:00"),
+        ev("early", "c-early", "2024-02-01T09:00:00+08:00"),
+        ev("town", "c-town", "2024-03-05T09:00:00+08:00", region="330102001"),
+    ])])
+    rules = dict(await conn.fetch("SELECT event_id, rule FROM violation"))
+    assert rules == {"after": "cancelled", "early": "never_listed", "town": "outside_regions"}
+    # a devolution: the old level is now outside the list, the new one is not
+    await apply_list_changes(conn, [ListChange.model_validate(
+        {"change_id": "g3", "item_code": "G-1", "action": "devolved", "effective_at": "2024-03-20T00:00:00+08:00",
+         "devolved_to": {"level": "town", "region_codes": ["330102001"]}})])
+    await process_case_batches(conn, [InBatch("b2", "t", [
+        ev("old-level", "c-old", "2024-03-21T09:00:00+08:00"),
+        ev("new-level", "c-new", "2024-03-21T09:00:00+08:00", region="330102001"),
+    ])])
+    rules = dict(await conn.fetch("SELECT event_id, rule FROM violation"))
+    assert rules["old-level"] == "devolved_away" and "new-level" not in rules

@@ -1,0 +1,56 @@
+"""The platform's applicants: realistic case histories for items online in the catalog, sent to the monitor."""
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import aiohttp
+
+from simulator.platform import Platform
+
+STEPS = [("accepted", 0.9), ("correction_requested", 0.2), ("correction_submitted", 0.18), ("suspended", 0.05),
+         ("resumed", 0.05), ("completed", 0.85), ("evaluated", 0.5)]
+
+
+def history(rng: random.Random, item: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
+    cid = f"SIM-{uuid.UUID(int=rng.getrandbits(128)).hex[:16]}"
+    t = now
+    out = [{"event_id": f"{cid}-0", "case_id": cid, "type": "submitted", "occurred_at": t.isoformat(),
+            "item_code": item["item_code"], "region_code": rng.choice(item["region_codes"]),
+            "department_code": item.get("department_code") or "UNKNOWN",
+            "channel": rng.choice(["online", "online", "mobile", "window", "self_service"]),
+            "applicant_key": uuid.UUID(int=rng.getrandbits(128)).hex}]
+    if rng.random() < 0.05:
+        out.append({"event_id": f"{cid}-r", "case_id": cid, "type": "rejected", "occurred_at": t.isoformat()})
+        return out
+    for i, (typ, p) in enumerate(STEPS, 1):
+        if rng.random() < p:
+            t += timedelta(seconds=rng.randrange(1, 600))
+            ev = {"event_id": f"{cid}-{i}", "case_id": cid, "type": typ, "occurred_at": t.isoformat()}
+            if typ == "completed":
+                ev["outcome"] = rng.choice(["approved"] * 8 + ["denied", "terminated"])
+            if typ == "evaluated":
+                ev["score"] = rng.choices([5, 4, 3, 2, 1], [60, 25, 8, 4, 3])[0]
+            out.append(ev)
+    return out
+
+
+async def generate(platform: Platform, webhook: str, token: str, rate: float, seconds: float, seed: int = 0) -> int:
+    """Submit about `rate` cases a second for `seconds`; only items the catalog has open are applied for."""
+    rng = random.Random(seed)
+    sent = 0
+    deadline = asyncio.get_running_loop().time() + seconds
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
+        while asyncio.get_running_loop().time() < deadline:
+            open_items = [e.view() for e in platform.entries.values() if e.accepting and e.attrs.get("region_codes")]
+            if open_items:
+                now = datetime.now(timezone.utc)
+                events = [ev for _ in range(max(1, int(rate / 10))) for ev in history(rng, rng.choice(open_items), now)]
+                async with http.post(webhook, json=events) as r:
+                    if r.status == 200:
+                        sent += len(events)
+            await asyncio.sleep(0.1)
+    return sent

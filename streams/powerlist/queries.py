@@ -1,0 +1,51 @@
+"""Reading the power list: as of any time, an item's whole history, and the state of propagation."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+import asyncpg
+
+ITEM_COLS = ("item_code", "active", "name", "category", "department_code", "level", "region_codes",
+             "statutory_days", "committed_days", "legal_basis", "valid_from", "valid_to", "change_id", "action")
+
+
+def _row(r: asyncpg.Record) -> dict[str, Any]:
+    return {k: (r[k].isoformat() if isinstance(r[k], datetime) else r[k]) for k in r.keys()}
+
+
+async def items_as_of(conn: asyncpg.Connection, at: datetime, item_code: Optional[str] = None,
+                      active: Optional[bool] = None, limit: int = 1000) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        f"SELECT {', '.join(ITEM_COLS)} FROM list_item_version"
+        " WHERE valid_from <= $1 AND (valid_to IS NULL OR valid_to > $1)"
+        " AND ($2::text IS NULL OR item_code = $2) AND ($3::boolean IS NULL OR active = $3)"
+        " ORDER BY item_code LIMIT $4", at, item_code, active, limit)
+    return [_row(r) for r in rows]
+
+
+async def item_history(conn: asyncpg.Connection, item_code: str) -> dict[str, Any]:
+    versions = await conn.fetch(
+        f"SELECT {', '.join(ITEM_COLS)}, devolved_from FROM list_item_version WHERE item_code = $1"
+        " ORDER BY valid_from, change_id", item_code)
+    sync = await conn.fetch(
+        "SELECT change_id, action, status, attempts, last_error, ingested_at, applied_at, latency_ms FROM list_sync"
+        " WHERE item_code = $1 ORDER BY seq", item_code)
+    violations = await conn.fetchval("SELECT count(*) FROM violation WHERE item_code = $1", item_code)
+    return {"item_code": item_code, "versions": [_row(r) for r in versions], "sync": [_row(r) for r in sync],
+            "violations": violations}
+
+
+async def sync_state(conn: asyncpg.Connection, status: Optional[str] = None, item_code: Optional[str] = None,
+                     limit: int = 200) -> dict[str, Any]:
+    counts = {r["status"]: r["n"] for r in await conn.fetch("SELECT status, count(*) AS n FROM list_sync GROUP BY 1")}
+    lat = await conn.fetchrow(
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) AS p50,"
+        " percentile_cont(0.99) WITHIN GROUP (ORDER BY latency_ms) AS p99 FROM list_sync"
+        " WHERE applied_at > now() - interval '1 hour'")
+    rows = await conn.fetch(
+        "SELECT change_id, item_code, action, status, attempts, last_error, next_attempt_at, ingested_at, applied_at,"
+        " latency_ms FROM list_sync WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR item_code = $2)"
+        " ORDER BY seq DESC LIMIT $3", status, item_code, limit)
+    return {"counts": counts, "latency_ms_last_hour": {"p50": lat["p50"], "p99": lat["p99"]},
+            "changes": [_row(r) for r in rows]}

@@ -1,0 +1,50 @@
+"""HTTP views of the power list and of its propagation to the platform."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from aiohttp import web
+
+from streams.indicators.views import POOL, _dumps
+from streams.powerlist.queries import item_history, items_as_of, sync_state
+
+
+def _when(value: str | None) -> datetime:
+    if not value:
+        return datetime.now(timezone.utc)
+    try:
+        ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise web.HTTPBadRequest(text=f"as_of: {value!r} is not an ISO 8601 time") from None
+    if ts.tzinfo is None:
+        raise web.HTTPBadRequest(text="as_of: give an offset, e.g. 2024-01-01T00:00:00+08:00")
+    return ts
+
+
+async def get_items(request: web.Request) -> web.Response:
+    q = request.query
+    active = {"true": True, "false": False}.get(q.get("active", "").lower())
+    async with request.app[POOL].acquire() as conn:
+        rows = await items_as_of(conn, _when(q.get("as_of")), q.get("item_code"), active, int(q.get("limit", 1000)))
+    return web.json_response({"items": rows}, dumps=_dumps)
+
+
+async def get_item(request: web.Request) -> web.Response:
+    async with request.app[POOL].acquire() as conn:
+        h = await item_history(conn, request.match_info["code"])
+    if not h["versions"]:
+        raise web.HTTPNotFound(text=f"no list item {request.match_info['code']!r}")
+    return web.json_response(h, dumps=_dumps)
+
+
+async def get_sync(request: web.Request) -> web.Response:
+    q = request.query
+    async with request.app[POOL].acquire() as conn:
+        return web.json_response(await sync_state(conn, q.get("status"), q.get("item_code"),
+                                                  int(q.get("limit", 200))), dumps=_dumps)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/v1/list/items", get_items)
+    app.router.add_get("/api/v1/list/items/{code}", get_item)
+    app.router.add_get("/api/v1/list/sync", get_sync)

@@ -1,0 +1,64 @@
+"""The propagator: one worker at a time (an advisory lock) drives list changes to the platform and reconciles."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import asyncpg
+
+from connectors.platform import PlatformClient, PlatformError
+from streams.context import WorkerContext
+from streams.propagation.store import propagate_once, reconcile
+
+log = logging.getLogger(__name__)
+LEADER_LOCK = 72_190_417
+
+
+async def run_propagator(ctx: WorkerContext, stop: asyncio.Event) -> None:
+    s = ctx.settings
+    conn = await asyncpg.connect(s.database_url)
+    try:
+        while not stop.is_set():
+            if await conn.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK):
+                break
+            await asyncio.sleep(2.0)
+        log.info("propagating list changes to %s", s.platform_url)
+        next_reconcile = time.monotonic() + s.reconcile_interval_seconds
+        async with PlatformClient(s) as client:
+            while not stop.is_set():
+                outcomes = await propagate_once(conn, client, s)
+                if time.monotonic() >= next_reconcile:
+                    next_reconcile = time.monotonic() + s.reconcile_interval_seconds
+                    try:
+                        drifts = await reconcile(conn, client, repair=True)
+                        for d in drifts:
+                            log.warning("drift %s %s: %s (repaired: %s)", d.item_code, d.kind, d.detail, d.repaired)
+                    except PlatformError as exc:
+                        log.warning("reconciliation skipped: %s", exc)
+                if not outcomes:
+                    try:
+                        await asyncio.wait_for(ctx.list_changed.wait(), timeout=0.05)
+                    except asyncio.TimeoutError:
+                        pass
+                    ctx.list_changed.clear()
+    finally:
+        await conn.close()
+
+
+def register(ctx: WorkerContext) -> None:
+    if not ctx.settings.propagation_enabled:
+        return
+
+    @ctx.app.task
+    async def propagator():
+        stop = asyncio.Event()
+        try:
+            await run_propagator(ctx, stop)
+        except asyncio.CancelledError:
+            stop.set()
+            raise
+        except Exception:
+            log.exception("propagator failed: stopping the worker")
+            import os
+            os._exit(70)

@@ -1,0 +1,172 @@
+"""The list binds the platform: every change reaches the simulator over real HTTP, once, in order, through outages."""
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from collections import defaultdict
+
+import aiohttp
+import psycopg
+import pytest
+
+from tests.conftest import PLATFORM_TOKEN, TOKEN
+
+pytestmark = pytest.mark.broker
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+PAUTH = {"Authorization": f"Bearer {PLATFORM_TOKEN}"}
+
+
+def added(cid, code, regions=("330100",), level="city", t="2024-01-01T00:00:00+08:00", **kw):
+    return {"change_id": cid, "item_code": code, "action": "added", "effective_at": t, "name": f"事項 {code}",
+            "category": "行政許可", "department_code": "D-1", "level": level, "region_codes": list(regions), **kw}
+
+
+async def send_changes(stack, changes):
+    async with aiohttp.ClientSession() as s:
+        async with s.post(stack.url + "/api/v1/list-changes", json=changes, headers=AUTH) as r:
+            assert r.status == 200, await r.text()
+
+
+async def catalog(stack) -> dict[str, dict]:
+    async with aiohttp.ClientSession(headers=PAUTH) as s:
+        async with s.get(stack.platform_url + "/catalog/items") as r:
+            return {e["item_code"]: e for e in await r.json()}
+
+
+async def applied(stack) -> list[dict]:
+    async with aiohttp.ClientSession(headers=PAUTH) as s:
+        async with s.get(stack.platform_url + "/_sim/applied") as r:
+            return await r.json()
+
+
+def wait_applied(stack, change_ids, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(stack.settings.database_url, autocommit=True) as c:
+        while True:
+            n = c.execute("SELECT count(*) FROM list_sync WHERE status = 'applied' AND change_id = ANY(%s)",
+                          (list(change_ids),)).fetchone()[0]
+            if n == len(set(change_ids)):
+                return
+            assert time.monotonic() < deadline, f"only {n}/{len(set(change_ids))} changes applied"
+            time.sleep(0.05)
+
+
+async def test_each_action_is_reflected_in_the_catalog_and_a_repeat_applies_once(stack):
+    await send_changes(stack, [added("p-a1", "P-ADD"), added("p-c1", "P-CAN"), added("p-d1", "P-DEV"),
+                               added("p-m1", "P-MOD", committed_days=10)])
+    await send_changes(stack, [
+        {"change_id": "p-c2", "item_code": "P-CAN", "action": "cancelled", "effective_at": "2024-02-01T00:00:00+08:00"},
+        {"change_id": "p-d2", "item_code": "P-DEV", "action": "devolved", "effective_at": "2024-02-01T00:00:00+08:00",
+         "devolved_to": {"level": "county", "region_codes": ["330102", "330105"]}},
+        {"change_id": "p-m2", "item_code": "P-MOD", "action": "modified", "effective_at": "2024-02-01T00:00:00+08:00",
+         "name": "新名稱", "committed_days": 3},
+    ])
+    await send_changes(stack, [added("p-a1", "P-ADD")])  # the same change delivered again
+    wait_applied(stack, ["p-a1", "p-c1", "p-d1", "p-m1", "p-c2", "p-d2", "p-m2"])
+    cat = await catalog(stack)
+    assert cat["P-ADD"]["accepting"] and cat["P-ADD"]["region_codes"] == ["330100"]
+    assert not cat["P-CAN"]["accepting"]
+    assert (cat["P-DEV"]["level"], cat["P-DEV"]["region_codes"], cat["P-DEV"]["accepting"]) == \
+        ("county", ["330102", "330105"], True)
+    assert (cat["P-MOD"]["name"], cat["P-MOD"]["committed_days"]) == ("新名稱", 3)
+    keys = [a["key"] for a in await applied(stack) if a["item_code"].startswith("P-")]
+    assert sorted(keys) == sorted(["p-a1", "p-c1", "p-d1", "p-m1", "p-c2", "p-d2", "p-m2"])
+    async with aiohttp.ClientSession() as s:
+        async with s.get(stack.url + "/api/v1/list/sync", params={"item_code": "P-DEV"}) as r:
+            sync = await r.json()
+    assert [c["status"] for c in sync["changes"]] == ["applied", "applied"]
+    assert all(c["latency_ms"] is not None and c["attempts"] == 1 for c in sync["changes"])
+
+
+async def test_devolution_never_shows_the_item_at_both_levels_or_neither(stack):
+    await send_changes(stack, [added("v-1", "V-ITEM", regions=["330100"])])
+    wait_applied(stack, ["v-1"])
+    seen = set()
+    stop = asyncio.Event()
+
+    async def watch():
+        async with aiohttp.ClientSession(headers=PAUTH) as s:
+            while not stop.is_set():
+                async with s.get(stack.platform_url + "/catalog/items/V-ITEM") as r:
+                    e = await r.json()
+                assert e["accepting"], "the item was offline at some moment"
+                seen.add(tuple(e["region_codes"]))
+                async with s.post(stack.platform_url + "/catalog/items/V-ITEM/cases",
+                                  json={"region_code": "330100"}) as a, \
+                        s.post(stack.platform_url + "/catalog/items/V-ITEM/cases",
+                               json={"region_code": "330102001"}) as b:
+                    assert (a.status == 201) or (b.status == 201), "an applicant could apply nowhere"
+
+    watcher = asyncio.create_task(watch())
+    await asyncio.sleep(0.2)
+    await send_changes(stack, [{"change_id": "v-2", "item_code": "V-ITEM", "action": "devolved",
+                                "effective_at": "2024-03-01T00:00:00+08:00",
+                                "devolved_to": {"level": "town", "region_codes": ["330102001"]}}])
+    await asyncio.to_thread(wait_applied, stack, ["v-2"])
+    await asyncio.sleep(0.2)
+    stop.set()
+    await watcher
+    assert seen == {("330100",), ("330102001",)}
+
+
+async def test_an_outage_mid_burst_ends_with_every_change_applied_once_in_order(stack):
+    items = [f"B-{i:03d}" for i in range(100)]
+    changes = []
+    for k in range(10):
+        for code in items:
+            if k == 0:
+                changes.append(added(f"{code}-0", code))
+            else:
+                changes.append({"change_id": f"{code}-{k}", "item_code": code, "action": "modified",
+                                "effective_at": "2024-01-02T00:00:00+08:00", "committed_days": k})
+    await send_changes(stack, changes[:300])
+    async with aiohttp.ClientSession(headers=PAUTH) as s:
+        async with s.post(stack.platform_url + "/_sim/faults", json={"mode": "outage", "seconds": 30}) as r:
+            assert r.status == 200
+    t_outage = time.monotonic()
+    for i in range(300, 1000, 100):
+        await send_changes(stack, changes[i:i + 100])
+    await asyncio.to_thread(wait_applied, stack, [c["change_id"] for c in changes], 120)
+    assert time.monotonic() - t_outage >= 29, "the outage must have been in the way"
+    log = [a for a in await applied(stack) if a["item_code"].startswith("B-")]
+    keys = [a["key"] for a in log]
+    assert len(keys) == len(set(keys)) == 1000, "every change applied exactly once"
+    per_item = defaultdict(list)
+    for a in log:
+        per_item[a["item_code"]].append(int(a["key"].rsplit("-", 1)[1]))
+    assert all(seq == list(range(10)) for seq in per_item.values()), "per-item order"
+    cat = await catalog(stack)
+    assert all(cat[c]["committed_days"] == 9 for c in items)
+    with psycopg.connect(stack.settings.database_url) as c:
+        retried = c.execute("SELECT count(*) FROM list_sync WHERE item_code LIKE 'B-%%' AND attempts > 1").fetchone()[0]
+    assert retried > 0, "some changes met the outage and were retried"
+
+
+async def test_reconcile_reports_and_repairs_drift(stack):
+    await send_changes(stack, [added("r-1", "R-KEEP"), added("r-2", "R-GONE")])
+    wait_applied(stack, ["r-1", "r-2"])
+    async with aiohttp.ClientSession(headers=PAUTH) as s:  # someone changes the platform behind the list's back
+        for url, key in ((f"/catalog/items/R-GONE/withdraw", "manual-1"),):
+            async with s.post(stack.platform_url + url, headers={"Idempotency-Key": key}) as r:
+                assert r.status == 200
+        async with s.put(stack.platform_url + "/catalog/items/R-ROGUE", json={"name": "x", "region_codes": ["330100"]},
+                         headers={"Idempotency-Key": "manual-2"}) as r:
+            assert r.status == 200
+
+    def run(*args):
+        out = subprocess.run([sys.executable, "-m", "shenpi", "reconcile", *args], env=stack.env,
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return {(d["item_code"], d["kind"]): d for d in json.loads(out.stdout)}
+
+    drift = run("--dry-run")
+    assert ("R-GONE", "offline") in drift and ("R-ROGUE", "unlisted_online") in drift
+    assert not any(d["repaired"] for d in drift.values())
+    repaired = run()
+    assert repaired[("R-GONE", "offline")]["repaired"] and repaired[("R-ROGUE", "unlisted_online")]["repaired"]
+    assert not [k for k in run("--dry-run") if k[0].startswith("R-")]
+    cat = await catalog(stack)
+    assert cat["R-GONE"]["accepting"] and not cat["R-ROGUE"]["accepting"]
