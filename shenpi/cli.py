@@ -70,7 +70,12 @@ def worker(ctx: click.Context) -> None:
     s = _settings(ctx)
     require(s, "kafka_bootstrap", "database_url")
     asyncio.run(_ensure_topics(s))
-    app = create_app(s)
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    registry = CollectorRegistry()
+    app = create_app(s, registry)
+    if s.worker_metrics_port:
+        start_http_server(s.worker_metrics_port, addr=s.api_host, registry=registry)
     faust.Worker(app, loglevel="warning", quiet=True).execute_from_commandline()
 
 
@@ -503,6 +508,29 @@ def reconcile(ctx: click.Context, dry_run: bool) -> None:
     click.echo(json.dumps([asdict(d) for d in drifts], ensure_ascii=False, indent=2))
     if any(d.error for d in drifts):
         sys.exit(1)
+
+
+@cli.command()
+@click.option("--check-rules", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Only validate a rules file and exit.")
+@click.pass_context
+def alerts(ctx: click.Context, check_rules: Optional[Path]) -> None:
+    """Alert state, history and notification outbox (or validate a rules file)."""
+    if check_rules:
+        from streams.alerts.rules import RuleError, load_rules
+
+        try:
+            rules = load_rules(check_rules)
+        except RuleError as exc:
+            raise click.ClickException(str(exc)) from None
+        console.print(f"{len(rules.rules)} rules, {len(rules.receivers)} receivers: valid")
+        return
+    from shenpi.runtime import require
+    from streams.alerts.views import alerts_overview
+
+    s = _settings(ctx)
+    require(s, "database_url")
+    click.echo(json.dumps(asyncio.run(_with_conn(s, alerts_overview)), ensure_ascii=False, indent=2, default=str))
 
 
 @cli.command("platform-sim")

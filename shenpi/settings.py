@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     envelope_max_events: int = Field(default=1000, ge=1)
 
     api_host: str = "127.0.0.1"
+    worker_metrics_port: int = 0  # > 0: the worker serves its own /metrics there
     api_port: int = 8080
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     # Comma-separated secrets: a request must carry one bearer token or an HMAC-SHA256 of its body by one key.
@@ -42,6 +43,11 @@ class Settings(BaseSettings):
     propagation_park_after: int = Field(default=12, ge=1)
     propagation_parked_retry_seconds: float = Field(default=300.0, gt=0)
     reconcile_interval_seconds: float = Field(default=600.0, gt=0)
+
+    alerts_enabled: bool = True
+    alert_rules: Optional[Path] = None  # None: the shipped defaults (streams/alerts/default_rules.yaml)
+    alert_interval_seconds: float = Field(default=15.0, gt=0)
+    alert_min_interval_seconds: float = Field(default=1.0, ge=0)
 
     grace_seconds: float = Field(default=3600.0, gt=0)
     sweep_interval_seconds: float = Field(default=5.0, gt=0)

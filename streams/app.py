@@ -6,8 +6,12 @@ import socket
 import uuid
 from datetime import datetime, timezone
 
-import faust
+from typing import Optional
 
+import faust
+from prometheus_client import CollectorRegistry
+
+from shenpi.metrics import WorkerMetrics
 from shenpi.settings import Settings
 from streams.context import WorkerContext
 from streams.db import Database
@@ -29,7 +33,7 @@ def _bound_fetch_wait(ms: int) -> None:
     AIOKafkaConsumerThread._create_worker_consumer = create
 
 
-def create_app(settings: Settings) -> faust.App:
+def create_app(settings: Settings, registry: Optional[CollectorRegistry] = None) -> faust.App:
     if not settings.kafka_bootstrap or not settings.database_url:
         raise ValueError("the worker needs SHENPI_KAFKA_BOOTSTRAP and SHENPI_DATABASE_URL")
     _bound_fetch_wait(settings.fetch_max_wait_ms)
@@ -49,16 +53,34 @@ def create_app(settings: Settings) -> faust.App:
         broker_max_poll_records=2000,
         processing_guarantee="at_least_once",
     )
-    ctx = WorkerContext(settings, Database(settings.database_url), app)
+    ctx = WorkerContext(settings, Database(settings.database_url), app, WorkerMetrics(registry or CollectorRegistry()))
+    from streams.alerts import agents as alerts
     from streams.cases import agents as cases
     from streams.deadletters import agents as deadletters
     from streams.powerlist import agents as powerlist
     from streams.propagation import agents as propagation
 
-    for domain in (cases, powerlist, deadletters, propagation):
+    for domain in (cases, powerlist, deadletters, propagation, alerts):
         domain.register(ctx)
     _register_heartbeat(ctx)
+    _register_lag(ctx)
     return app
+
+
+def _register_lag(ctx: WorkerContext) -> None:
+    """Lag from the high-water marks of fetch responses (right on every broker, unlike 'latest offset')."""
+
+    @ctx.app.timer(interval=5.0, name="consumer-lag")
+    async def lag():
+        consumer = ctx.app.consumer
+        try:
+            for tp in consumer.assignment():
+                hw = consumer.highwater(tp)
+                pos = consumer._read_offset.get(tp)
+                if hw is not None:
+                    ctx.metrics.lag.labels(tp.topic, str(tp.partition)).set(max(0, hw - (pos + 1 if pos is not None else 0)))
+        except Exception:  # lag is a diagnostic: never let it disturb the worker
+            pass
 
 
 def _register_heartbeat(ctx: WorkerContext) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import faust
 
+from shenpi.metrics import WorkerMetrics
 from shenpi.settings import Settings
 from streams.db import Database
 
@@ -18,7 +19,9 @@ class WorkerContext:
     settings: Settings
     db: Database
     app: faust.App
+    metrics: WorkerMetrics
     list_changed: asyncio.Event = field(default_factory=asyncio.Event)
+    indicators_changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def raw_topic(self, name: str) -> faust.TopicT:
         return self.app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw",
@@ -34,8 +37,12 @@ def fatal(agent_fn):
         try:
             await agent_fn(stream)
         except Exception:
-            logging.getLogger(agent_fn.__module__).exception("agent %s failed: stopping the worker", agent_fn.__name__)
-            logging.shutdown()
-            os._exit(70)
+            die(f"agent {agent_fn.__name__}")
 
     return run
+
+
+def die(what: str) -> None:
+    logging.getLogger(__name__).exception("%s failed: stopping the worker", what)
+    logging.shutdown()
+    os._exit(70)

@@ -8,4 +8,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[test]"
+# Real peers for the alerting and metrics tests (Debian packages), where this machine can install them.
+if ! command -v prometheus >/dev/null || ! command -v prometheus-alertmanager >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus prometheus-alertmanager \
+      >/dev/null || echo "could not install prometheus/prometheus-alertmanager: their tests will be skipped"
+  else
+    echo "prometheus and prometheus-alertmanager are missing: their tests will be skipped"
+  fi
+fi
 echo "set up: .venv (shenpi $(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("shenpi"))'))"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 import orjson
@@ -47,10 +48,18 @@ def register(ctx: WorkerContext) -> None:
     @fatal
     async def case_events(stream):
         async for events in stream.take_events(s.take_records, within=s.take_within_seconds):
+            started = time.perf_counter()
             batches = [to_batch(e.value, e.message.topic, e.message.partition, e.message.offset) for e in events]
             pool = await ctx.db.pool()
             async with pool.acquire() as conn:
                 out = await process_case_batches(conn, batches)
+            m = ctx.metrics
+            m.batches.inc(len(batches))
+            m.batch_seconds.observe(time.perf_counter() - started)
+            for outcome, n in (("new", out.new), ("duplicate", out.duplicate), ("invalid", out.invalid)):
+                m.events.labels(outcome).inc(n)
+            if out.cases:
+                ctx.indicators_changed.set()
             await publish(ctx, out.dead_letters, out.violations)
 
     @app.timer(interval=s.sweep_interval_seconds, name="orphan-sweep")

@@ -8,7 +8,7 @@ import time
 import asyncpg
 
 from connectors.platform import PlatformClient, PlatformError
-from streams.context import WorkerContext
+from streams.context import WorkerContext, die
 from streams.propagation.store import propagate_once, reconcile
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,8 @@ async def run_propagator(ctx: WorkerContext, stop: asyncio.Event) -> None:
         async with PlatformClient(s) as client:
             while not stop.is_set():
                 outcomes = await propagate_once(conn, client, s)
+                for o in outcomes:
+                    ctx.metrics.propagation.labels("ok" if o.ok else "failed").inc()
                 if time.monotonic() >= next_reconcile:
                     next_reconcile = time.monotonic() + s.reconcile_interval_seconds
                     try:
@@ -59,6 +61,4 @@ def register(ctx: WorkerContext) -> None:
             stop.set()
             raise
         except Exception:
-            log.exception("propagator failed: stopping the worker")
-            import os
-            os._exit(70)
+            die("propagator")

@@ -1,0 +1,56 @@
+"""The alerting loop: one worker at a time evaluates the rules (on indicator changes and on a timer, for
+figures that move with time alone) and delivers the outbox."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timezone
+
+import aiohttp
+import asyncpg
+
+from streams.alerts.engine import evaluate
+from streams.alerts.notify import deliver_due
+from streams.alerts.rules import load_rules
+from streams.context import WorkerContext, die
+
+log = logging.getLogger(__name__)
+LEADER_LOCK = 72_190_418
+
+
+async def run_alerts(ctx: WorkerContext) -> None:
+    s = ctx.settings
+    rules = load_rules(s.alert_rules)
+    conn = await asyncpg.connect(s.database_url)
+    try:
+        while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK):
+            await asyncio.sleep(2.0)
+        async with aiohttp.ClientSession() as http:
+            while True:
+                await evaluate(conn, rules, datetime.now(timezone.utc))
+                sent, failed = await deliver_due(conn, http, rules)
+                ctx.metrics.notifications.labels("sent").inc(sent)
+                ctx.metrics.notifications.labels("failed").inc(failed)
+                try:
+                    await asyncio.wait_for(ctx.indicators_changed.wait(), timeout=s.alert_interval_seconds)
+                except asyncio.TimeoutError:
+                    pass
+                ctx.indicators_changed.clear()
+                await asyncio.sleep(s.alert_min_interval_seconds)
+    finally:
+        await conn.close()
+
+
+def register(ctx: WorkerContext) -> None:
+    if not ctx.settings.alerts_enabled:
+        return
+    load_rules(ctx.settings.alert_rules)  # a bad rules file stops the worker at start-up, with the reason
+
+    @ctx.app.task
+    async def alerts():
+        try:
+            await run_alerts(ctx)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            die("alerting")

@@ -1,0 +1,61 @@
+"""Alerts over HTTP: state and history; acknowledging and silencing (authenticated, like every write)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from aiohttp import web
+
+from connectors.webhook import check_caller
+from streams.indicators.views import POOL, _dumps
+
+
+async def alerts_overview(conn, limit: int = 200) -> dict:
+    state = await conn.fetch("SELECT id, rule, group_key, status, value, threshold, severity, since, fired_at,"
+                             " resolved_at, acknowledged_by, acknowledged_at, silenced_until FROM alert_state"
+                             " ORDER BY (status IN ('firing', 'resolving')) DESC, severity, rule, group_key")
+    events = await conn.fetch("SELECT id, rule, group_key, kind, value, at FROM alert_event ORDER BY id DESC LIMIT $1",
+                              limit)
+    notes = await conn.fetch("SELECT status, count(*) AS n, max(last_error) AS last_error FROM alert_notification"
+                             " GROUP BY status")
+    return {"alerts": [dict(r) for r in state], "history": [dict(r) for r in events],
+            "notifications": {r["status"]: {"count": r["n"], "last_error": r["last_error"]} for r in notes}}
+
+
+async def get_alerts(request: web.Request) -> web.Response:
+    async with request.app[POOL].acquire() as conn:
+        return web.json_response(await alerts_overview(conn, int(request.query.get("limit", 200))), dumps=_dumps)
+
+
+async def _act(request: web.Request, kind: str) -> web.Response:
+    body = await request.read()
+    check_caller(request, body)
+    data = await request.json() if body else {}
+    alert_id = int(request.match_info["id"])
+    async with request.app[POOL].acquire() as conn:
+        async with conn.transaction():
+            if kind == "acknowledged":
+                row = await conn.fetchrow("UPDATE alert_state SET acknowledged_by = $2, acknowledged_at = now()"
+                                          " WHERE id = $1 RETURNING rule, group_key", alert_id, str(data.get("by", "")))
+            else:
+                until = datetime.now(timezone.utc) + timedelta(seconds=float(data.get("seconds", 3600)))
+                row = await conn.fetchrow("UPDATE alert_state SET silenced_until = $2 WHERE id = $1"
+                                          " RETURNING rule, group_key", alert_id, until)
+            if row is None:
+                raise web.HTTPNotFound(text=f"no alert {alert_id}")
+            await conn.execute("INSERT INTO alert_event (rule, group_key, kind) VALUES ($1, $2, $3)",
+                               row["rule"], row["group_key"], kind)
+    return web.json_response({"ok": True, "rule": row["rule"], "group": row["group_key"], "kind": kind})
+
+
+async def acknowledge(request: web.Request) -> web.Response:
+    return await _act(request, "acknowledged")
+
+
+async def silence(request: web.Request) -> web.Response:
+    return await _act(request, "silenced")
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/v1/alerts", get_alerts)
+    app.router.add_post("/api/v1/alerts/{id}/ack", acknowledge)
+    app.router.add_post("/api/v1/alerts/{id}/silence", silence)
