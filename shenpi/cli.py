@@ -533,6 +533,40 @@ def alerts(ctx: click.Context, check_rules: Optional[Path]) -> None:
     click.echo(json.dumps(asyncio.run(_with_conn(s, alerts_overview)), ensure_ascii=False, indent=2, default=str))
 
 
+@cli.group()
+def dashboards() -> None:
+    """Grafana boards as code."""
+
+
+@dashboards.command("build")
+def dashboards_build() -> None:
+    """Regenerate dashboards/json from dashboards/boards.py."""
+    from dashboards.boards import build_all
+
+    for p in build_all():
+        console.print(f"wrote {p}")
+
+
+@dashboards.command("push")
+@click.option("--url", required=True, help="Grafana's URL, e.g. http://grafana:3000")
+@click.option("--token", envvar="SHENPI_GRAFANA_TOKEN", required=True, help="A service account token (or env).")
+@click.option("--folder-uid", default=None)
+def dashboards_push(url: str, token: str, folder_uid: Optional[str]) -> None:
+    """Create or update every board in Grafana, by uid (idempotent)."""
+    from grafana_client import GrafanaApi
+
+    from dashboards.boards import BOARDS, render
+
+    api = GrafanaApi.from_url(url, credential=token)
+    for name in BOARDS:
+        board = json.loads(render(name))
+        payload = {"dashboard": board, "overwrite": True, "message": "shenpi dashboards push"}
+        if folder_uid:
+            payload["folderUid"] = folder_uid
+        res = api.dashboard.update_dashboard(payload)
+        console.print(f"{board['uid']}: {res.get('status', res)}")
+
+
 @cli.command("platform-sim")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", type=int, default=8090)

@@ -1,0 +1,269 @@
+"""Grafana boards as code (grafana-foundation-sdk 1769699379!11.6.0, for Grafana 11.6): `shenpi dashboards build`."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from grafana_foundation_sdk.builders import bargauge, dashboard, stat, table, timeseries
+from grafana_foundation_sdk.builders import prometheus as prom
+from grafana_foundation_sdk.cog import builder as cogbuilder
+from grafana_foundation_sdk.cog import variants as cogvariants
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models.dashboard import DataSourceRef, VariableRefresh
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "json"
+PG = DataSourceRef(type_val="grafana-postgresql-datasource", uid="shenpi-pg")
+PROM = DataSourceRef(type_val="prometheus", uid="shenpi-prom")
+TZ = "Asia/Shanghai"
+# the local day in which a Grafana time macro falls
+DAY_FROM = f"(($__timeFrom())::timestamptz AT TIME ZONE '{TZ}')::date"
+DAY_TO = f"(($__timeTo())::timestamptz AT TIME ZONE '{TZ}')::date + 1"
+TODAY = f"(now() AT TIME ZONE '{TZ}')::date"
+FILTERS = ("region_code IN ($region) AND department_code IN ($department) AND item_code IN ($item)")
+
+
+class SQLQuery(cogvariants.Dataquery):
+    """A raw SQL target of Grafana's PostgreSQL data source (the SDK has no builder for it)."""
+
+    def __init__(self, ref_id: str, sql: str, fmt: str):
+        self.ref_id, self.sql, self.fmt = ref_id, sql, fmt
+
+    def to_json(self) -> dict[str, Any]:
+        return {"refId": self.ref_id, "datasource": PG.to_json(), "editorMode": "code", "format": self.fmt,
+                "rawQuery": True, "rawSql": self.sql}
+
+
+class SQL(cogbuilder.Builder[SQLQuery]):
+    def __init__(self, sql: str, fmt: str = "table", ref_id: str = "A"):
+        self.query = SQLQuery(ref_id, " ".join(sql.split()), fmt)
+
+    def build(self) -> SQLQuery:
+        return self.query
+
+
+def rate_sql(num: str, den: str, where: str = "TRUE", frm: str = DAY_FROM, to: str = DAY_TO) -> str:
+    return (f"SELECT sum({num})::float8 / nullif(sum({den}), 0) AS value FROM indicator_daily"
+            f" WHERE day >= {frm} AND day < {to} AND {where}")
+
+
+def count_sql(col: str, where: str = "TRUE", frm: str = DAY_FROM, to: str = DAY_TO) -> str:
+    return f"SELECT coalesce(sum({col}), 0) AS value FROM indicator_daily WHERE day >= {frm} AND day < {to} AND {where}"
+
+
+OPEN_NOW = ("SELECT count(*) AS value FROM case_state WHERE submitted_at IS NOT NULL AND accepted_at < now()"
+            " AND (ended_at IS NULL OR ended_at >= now())")
+OVERDUE_NOW = OPEN_NOW + (" AND deadline < now() AND (isempty(suspensions) OR deadline + (SELECT coalesce(sum(upper(r)"
+                          " - lower(r)), interval '0') FROM unnest(suspensions * tstzmultirange(tstzrange(accepted_at,"
+                          " now(), '[]'))) r) < now())")
+
+# (key, 中文 · English, numerator, denominator) of the rates kept as components
+RATES = [
+    ("on_time_rate", "按時辦結率 On-time rate", "on_time", "completed"),
+    ("immediate_rate", "即辦件率 Immediate rate", "immediate", "completed"),
+    ("online_rate", "網上申請率 Online rate", "online", "received"),
+    ("rejection_rate", "不予受理率 Rejection rate", "rejected", "accepted + rejected"),
+    ("satisfaction_rate", "好評率 Satisfaction", "satisfied", "evaluated"),
+    ("one_time_correction_rate", "一次性補正率 One-time correction", "corr_once", "corr_cases"),
+]
+COUNTS = [("received", "收件量 Received"), ("accepted", "受理量 Accepted"), ("completed", "辦結量 Completed"),
+          ("out_of_list", "清單外 Outside the list")]
+
+
+def _stat(title: str, sql: str, unit: str = "short", w: int = 4) -> stat.Panel:
+    return stat.Panel().title(title).datasource(PG).with_target(SQL(sql)).unit(unit).span(w).height(4)
+
+
+def _series(title: str, sql: str, unit: str = "short", w: int = 12) -> timeseries.Panel:
+    # gaps stay gaps: no line is drawn across days without data
+    return (timeseries.Panel().title(title).datasource(PG).with_target(SQL(sql, "time_series")).unit(unit)
+            .span(w).height(8).span_nulls(False))
+
+
+def _table(title: str, sql: str, w: int = 24, h: int = 9) -> table.Panel:
+    return table.Panel().title(title).datasource(PG).with_target(SQL(sql)).span(w).height(h)
+
+
+def _board(uid: str, title: str, tags: list[str]) -> dashboard.Dashboard:
+    return (dashboard.Dashboard(title).uid(uid).tags(["shenpi", *tags]).timezone(TZ).refresh("30s")
+            .time("now/M", "now").editable())
+
+
+def _variables(b: dashboard.Dashboard) -> dashboard.Dashboard:
+    for name, label, col in (("region", "區劃 Region", "region_code"), ("department", "部門 Department",
+                                                                       "department_code"), ("item", "事項 Item",
+                                                                                            "item_code")):
+        b = b.with_variable(
+            dashboard.QueryVariable(name).label(label).datasource(PG)
+            .query(f"SELECT DISTINCT {col} FROM indicator_daily ORDER BY 1")
+            .multi(True).include_all(True).refresh(VariableRefresh.ON_TIME_RANGE_CHANGED))
+    return b
+
+
+def overview() -> dashboard.Dashboard:
+    b = _board("shenpi-overview", "審批監測總覽 Approvals overview", ["overview"])
+    b = b.with_row(dashboard.Row("今日 Today"))
+    for key, title in COUNTS[:3]:
+        b = b.with_panel(_stat(f"今日{title}", count_sql(key, frm=TODAY, to=f"{TODAY} + 1")))
+    b = b.with_panel(_stat("在辦件數 In progress", OPEN_NOW))
+    b = b.with_panel(_stat("超期在辦件數 Overdue", OVERDUE_NOW))
+    b = b.with_panel(_stat("今日清單外 Outside the list today", count_sql("out_of_list", frm=TODAY, to=f"{TODAY} + 1")))
+    b = b.with_row(dashboard.Row("所選時段 Selected period"))
+    for key, title in COUNTS[:3]:
+        b = b.with_panel(_stat(title, count_sql(key)))
+    b = b.with_panel(_stat("在冊事項數 Items on the list",
+                           "SELECT count(DISTINCT item_code) AS value FROM list_item_version WHERE active"
+                           " AND valid_from <= now() AND (valid_to IS NULL OR valid_to > now())"))
+    b = b.with_panel(_stat("平均辦理時長 Avg handling (h)",
+                           "SELECT sum(handling_us)::float8 / nullif(sum(handled), 0) / 3600000000.0 AS value"
+                           f" FROM indicator_daily WHERE day >= {DAY_FROM} AND day < {DAY_TO}", "h"))
+    b = b.with_panel(_stat("辦結率 Completion rate",
+                           f"WITH d AS ({count_sql('completed')}), a AS ({count_sql('accepted')}),"
+                           " o AS (SELECT count(*) AS value FROM case_state WHERE submitted_at IS NOT NULL"
+                           " AND accepted_at < $__timeFrom() AND (ended_at IS NULL OR ended_at >= $__timeFrom()))"
+                           " SELECT d.value::float8 / nullif(o.value + a.value, 0) AS value FROM d, a, o",
+                           "percentunit"))
+    for key, title, num, den in RATES:
+        b = b.with_panel(_stat(title, rate_sql(num, den), "percentunit"))
+    b = b.with_row(dashboard.Row("趨勢 Trends"))
+    b = b.with_panel(_series("每日收件與辦結 Daily received and completed",
+                             "SELECT (day::timestamp AT TIME ZONE 'Asia/Shanghai') AS time, sum(received) AS received,"
+                             f" sum(completed) AS completed FROM indicator_daily WHERE day >= {DAY_FROM}"
+                             f" AND day < {DAY_TO} GROUP BY day ORDER BY day"))
+    b = b.with_panel(_series("每日按時辦結率與好評率 Daily on-time and satisfaction",
+                             "SELECT (day::timestamp AT TIME ZONE 'Asia/Shanghai') AS time,"
+                             " sum(on_time)::float8 / nullif(sum(completed), 0) AS on_time,"
+                             " sum(satisfied)::float8 / nullif(sum(evaluated), 0) AS satisfaction"
+                             f" FROM indicator_daily WHERE day >= {DAY_FROM} AND day < {DAY_TO}"
+                             " GROUP BY day ORDER BY day", "percentunit"))
+    b = b.with_panel(_table("告警 Firing alerts",
+                            "SELECT rule, group_key, severity, value, threshold, fired_at FROM alert_state"
+                            " WHERE status IN ('firing', 'resolving') ORDER BY severity, fired_at"))
+    return b
+
+
+def comparison() -> dashboard.Dashboard:
+    b = _board("shenpi-comparison", "比較 Comparison: regions, departments, items", ["comparison"])
+    for col, title in (("region_code", "區劃 Regions"), ("department_code", "部門 Departments"),
+                       ("item_code", "事項 Items")):
+        b = b.with_panel(_table(
+            f"{title}: 一目了然 at a glance",
+            f"SELECT {col}, sum(received) AS received, sum(completed) AS completed,"
+            " sum(on_time)::float8 / nullif(sum(completed), 0) AS on_time_rate,"
+            " sum(handling_us)::float8 / nullif(sum(handled), 0) / 3600000000.0 AS avg_handling_hours,"
+            " sum(online)::float8 / nullif(sum(received), 0) AS online_rate,"
+            " sum(satisfied)::float8 / nullif(sum(evaluated), 0) AS satisfaction_rate,"
+            " sum(out_of_list) AS out_of_list"
+            f" FROM indicator_daily WHERE day >= {DAY_FROM} AND day < {DAY_TO}"
+            f" GROUP BY {col} ORDER BY received DESC LIMIT 200"))
+    b = b.with_panel(
+        bargauge.Panel().title("辦件最多的事項 Items with the most cases").datasource(PG).span(12).height(10)
+        .with_target(SQL(f"SELECT item_code AS metric, sum(received) AS value FROM indicator_daily"
+                         f" WHERE day >= {DAY_FROM} AND day < {DAY_TO} GROUP BY item_code ORDER BY value DESC"
+                         " LIMIT 20")))
+    b = b.with_panel(_table(
+        "可下放或合併的事項 Candidates to devolve or merge (many cases, all handled at one level)",
+        "SELECT item_code, level, count(DISTINCT region_code) AS regions, sum(received) AS received"
+        f" FROM indicator_daily WHERE day >= {DAY_FROM} AND day < {DAY_TO}"
+        " GROUP BY item_code, level HAVING sum(received) > 0 ORDER BY received DESC LIMIT 50", w=12, h=10))
+    return b
+
+
+def drilldown() -> dashboard.Dashboard:
+    b = _variables(_board("shenpi-drilldown", "下鑽 Drill-down: a region, department or item", ["drilldown"]))
+    for key, title in COUNTS:
+        b = b.with_panel(_stat(title, count_sql(key, FILTERS), w=6))
+    for key, title, num, den in RATES:
+        b = b.with_panel(_stat(title, rate_sql(num, den, FILTERS), "percentunit"))
+    b = b.with_panel(_series(
+        "每日辦件 Daily cases",
+        "SELECT (day::timestamp AT TIME ZONE 'Asia/Shanghai') AS time, sum(received) AS received,"
+        f" sum(accepted) AS accepted, sum(completed) AS completed FROM indicator_daily WHERE day >= {DAY_FROM}"
+        f" AND day < {DAY_TO} AND {FILTERS} GROUP BY day ORDER BY day", w=24))
+    b = b.with_panel(_series(
+        "每日按時辦結率 Daily on-time rate",
+        "SELECT (day::timestamp AT TIME ZONE 'Asia/Shanghai') AS time,"
+        " sum(on_time)::float8 / nullif(sum(completed), 0) AS on_time_rate FROM indicator_daily"
+        f" WHERE day >= {DAY_FROM} AND day < {DAY_TO} AND {FILTERS} GROUP BY day ORDER BY day", "percentunit", 24))
+    return b
+
+
+def powerlist() -> dashboard.Dashboard:
+    b = _board("shenpi-powerlist", "權責清單 Power list: items, changes, propagation, violations", ["powerlist"])
+    b = b.with_panel(_table("在冊事項 Items by category and level",
+                            "SELECT category, level, count(*) AS items FROM list_item_version WHERE active"
+                            " AND valid_from <= now() AND (valid_to IS NULL OR valid_to > now())"
+                            " GROUP BY category, level ORDER BY category, level", w=12))
+    b = b.with_panel(_table("最近的變更 Recent additions, cancellations and devolutions",
+                            "SELECT c.effective_at, c.item_code, c.action, s.status, s.latency_ms FROM list_change c"
+                            " LEFT JOIN list_sync s USING (change_id) WHERE $__timeFilter(c.effective_at)"
+                            " ORDER BY c.effective_at DESC LIMIT 100", w=12))
+    b = b.with_panel(_stat("待推送 Pending propagation",
+                           "SELECT count(*) AS value FROM list_sync WHERE status <> 'applied'"))
+    b = b.with_panel(_stat("擱置 Parked", "SELECT count(*) AS value FROM list_sync WHERE status = 'parked'"))
+    b = b.with_panel(_stat("推送延遲 p99 Propagation latency p99",
+                           "SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY latency_ms) AS value FROM list_sync"
+                           " WHERE $__timeFilter(applied_at)", "ms"))
+    b = b.with_panel(_series("推送延遲 Propagation latency",
+                             "SELECT $__timeGroupAlias(applied_at, '1m'), avg(latency_ms) AS avg_ms,"
+                             " max(latency_ms) AS max_ms FROM list_sync WHERE $__timeFilter(applied_at)"
+                             " GROUP BY 1 ORDER BY 1", "ms"))
+    b = b.with_panel(_table("清單之外 Violations of 'no power outside the list'",
+                            "SELECT occurred_at, case_id, item_code, region_code, department_code, rule FROM violation"
+                            " WHERE $__timeFilter(occurred_at) ORDER BY occurred_at DESC LIMIT 200"))
+    return b
+
+
+def pipeline() -> dashboard.Dashboard:
+    b = _board("shenpi-pipeline", "管道健康 Pipeline health", ["pipeline"]).time("now-1h", "now")
+
+    def q(title: str, expr: str, unit: str = "short", legend: str = "") -> timeseries.Panel:
+        return (timeseries.Panel().title(title).datasource(PROM).unit(unit).span(12).height(8).span_nulls(False)
+                .with_target(prom.Dataquery().expr(expr).legend_format(legend)))
+
+    b = b.with_panel(q("事件吞吐 Events received / counted per second",
+                       "rate(shenpi_events_received_total[1m])", "ops", "received"))
+    b = b.with_panel(q("計入 Counted per second", "rate(shenpi_events_counted_total[1m])", "ops", "counted"))
+    b = b.with_panel(q("消費延遲 Consumer lag", "sum by (topic) (shenpi_consumer_lag)", "short", "{{topic}}"))
+    b = b.with_panel(q("批處理耗時 Batch duration p99",
+                       "histogram_quantile(0.99, sum by (le) (rate(shenpi_batch_duration_seconds_bucket[5m])))", "s"))
+    b = b.with_panel(q("死信 Dead letters per minute", "sum by (stage) (increase(shenpi_dead_letters_total[1m]))",
+                       "short", "{{stage}}"))
+    b = b.with_panel(q("通知失敗 Notification failures",
+                       "sum(shenpi_alert_notifications_total{status=\"failed\"})", "short", "failed"))
+    b = b.with_panel(q("推送失敗 Propagation failures per minute", "increase(shenpi_propagation_failures_total[1m])"))
+    b = b.with_panel(q("在辦與超期 In progress and overdue",
+                       "shenpi_indicator_today{indicator=~\"in_progress|overdue\", region_code=\"all\"}", "short",
+                       "{{indicator}}"))
+    return b
+
+
+BOARDS: dict[str, Callable[[], dashboard.Dashboard]] = {
+    "overview": overview, "comparison": comparison, "drilldown": drilldown, "powerlist": powerlist,
+    "pipeline": pipeline,
+}
+
+
+def render(name: str) -> str:
+    return json.dumps(BOARDS[name]().build(), cls=JSONEncoder, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def build_all(out: Path = OUT) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name in BOARDS:
+        p = out / f"{name}.json"
+        p.write_text(render(name), encoding="utf-8")
+        paths.append(p)
+    return paths
+
+
+def panels(board: dict) -> list[dict]:
+    """Every panel of a rendered board, rows' children included."""
+    out = []
+    for p in board.get("panels", []):
+        out.append(p)
+        out.extend(p.get("panels", []))
+    return out
