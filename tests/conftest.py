@@ -175,3 +175,31 @@ def wait_processed(dsn: str, batch_ids: list[str], dl_keys: list[str], timeout: 
                 return
             time.sleep(0.05)
     raise TimeoutError(f"only {nb}/{len(batch_ids)} batches, {nd}/{len(dl_keys)} dead letters processed")
+
+
+# ----------------------------------------------------------------------------- TimescaleDB (PGlite)
+
+PGLITE = Path(__file__).resolve().parents[1] / "infra" / "pglite"
+
+
+@pytest.fixture(scope="session")
+def timescale_url():
+    """TimescaleDB 2.23 in PGlite over the wire protocol (infra/pglite): one connection at a time."""
+    import shutil as _shutil
+
+    if _shutil.which("node") is None:
+        pytest.skip("Node.js is missing: the TimescaleDB tests need it (infra/pglite)")
+    if not (PGLITE / "node_modules" / "@electric-sql" / "pglite").exists():
+        pytest.fail("run `npm ci` in infra/pglite first (.ci/run does)")
+    proc = subprocess.Popen(["node", "server.mjs", "0"], cwd=PGLITE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    line = proc.stdout.readline()
+    if not line.startswith("listening"):
+        proc.kill()
+        pytest.fail(f"pglite did not start: {line}")
+    port = int(line.split()[1])
+    dsn = f"postgresql://postgres:pglite@127.0.0.1:{port}/postgres?sslmode=disable"
+    upgrade(dsn)
+    yield dsn
+    proc.terminate()
+    proc.wait(10)

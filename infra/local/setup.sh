@@ -17,4 +17,10 @@ if ! command -v prometheus >/dev/null || ! command -v prometheus-alertmanager >/
     echo "prometheus and prometheus-alertmanager are missing: their tests will be skipped"
   fi
 fi
+# TimescaleDB for the tests: PGlite with the extension, served over the wire protocol (infra/pglite).
+if command -v npm >/dev/null; then
+  (cd infra/pglite && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || echo "npm ci in infra/pglite failed"
+else
+  echo "Node.js/npm are missing: the TimescaleDB tests will be skipped"
+fi
 echo "set up: .venv (shenpi $(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("shenpi"))'))"
