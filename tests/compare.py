@@ -13,6 +13,9 @@ WINDOWS = [
     (BASE + timedelta(days=3), BASE + timedelta(days=10)),
     (BASE + timedelta(days=9), BASE + timedelta(days=10)),
     (BASE + timedelta(days=16), BASE + timedelta(days=30)),
+    # windows that cut days: answered exactly from the raw events of their edge days
+    (BASE + timedelta(days=3, hours=5, minutes=17), BASE + timedelta(days=9, hours=13)),
+    (BASE + timedelta(days=9, hours=2), BASE + timedelta(days=9, hours=20, seconds=1)),
 ]
 GROUPINGS = [(), ("region_code",), ("department_code", "item_code"), ("level",),
              ("region_code", "department_code", "item_code", "level")]

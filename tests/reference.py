@@ -95,7 +95,7 @@ def _suspended(ivs, a: datetime, b: datetime) -> timedelta:
 
 def recompute(events: Iterable[dict], changes: Iterable[dict], t0: datetime, t1: datetime,
               group_by: tuple[str, ...]) -> dict[tuple, dict]:
-    """Indicators per group for W = [t0, t1) where t0, t1 are local midnights."""
+    """Indicators per group for W = [t0, t1)."""
     lst = ListState(changes)
     uniq: dict[str, dict] = {}
     for e in events:
@@ -187,7 +187,7 @@ def recompute(events: Iterable[dict], changes: Iterable[dict], t0: datetime, t1:
             "in_progress": a["in_progress"], "overdue": a["overdue"],
             "on_time_rate": rate(a["on_time"], a["completed"]), "one_time_correction_rate": rate(a["corr1"], a["corr"]),
             "immediate_rate": rate(a["immediate"], a["completed"]),
-            "avg_handling_hours": None if a["handled"] == 0 else a["handling_us"] / a["handled"] / 3600000000.0,
+            "avg_handling_hours": None if a["handled"] == 0 else float(a["handling_us"]) / a["handled"] / 3600000000.0,
             "online_rate": rate(a["online"], a["submitted"]),
             "rejection_rate": rate(a["rejected"], a["accepted"] + a["rejected"]),
             "satisfaction_rate": rate(a["good"], a["evaluated"]),

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Callable, Iterable, NamedTuple, Optional
+from typing import Any, Callable, Iterable, NamedTuple, Optional
 from zoneinfo import ZoneInfo
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -110,8 +110,11 @@ def suspensions_of(events: list[Ev]) -> list[tuple[datetime, Optional[datetime]]
     return out
 
 
-def evaluate_case(events: Iterable[Ev], guard: GuardFn, committed_days: DaysFn) -> Optional[CaseResult]:
-    """Everything one case contributes, from all its events; None while it has no `submitted`."""
+def evaluate_case(events: Iterable[Ev], guard: GuardFn, committed_days: DaysFn,
+                  bucket: Callable[[datetime], Any] = local_day) -> Optional[CaseResult]:
+    """Everything one case contributes, from all its events; None while it has no `submitted`.
+
+    Contributions are keyed by bucket(occurred_at): the local day, or any other key (None: leave it out)."""
     evs = _ordered(events)
     sub = next((e for e in evs if e.type == "submitted"), None)
     if sub is None:
@@ -130,10 +133,13 @@ def evaluate_case(events: Iterable[Ev], guard: GuardFn, committed_days: DaysFn) 
     susp = suspensions_of(evs)
     corrections = sum(1 for e in evs if e.type == "correction_requested")
 
-    contrib: dict[date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(METRICS, 0))
+    contrib: dict[Any, dict[str, int]] = defaultdict(lambda: dict.fromkeys(METRICS, 0))
     violations: list[tuple[Ev, str]] = []
     for e in evs:
-        c = contrib[local_day(e.occurred_at)]
+        key = bucket(e.occurred_at)
+        if key is None:
+            continue
+        c = contrib[key]
         t = e.type
         if t == "submitted":
             c["received"] += 1

@@ -136,13 +136,123 @@ ORDER BY {', '.join('k.' + x for x in g)}
 """
 
 
+def _midnight(d: date) -> datetime:
+    return datetime.combine(d, time(0), TZ)
+
+
+async def _clean_edge(conn: asyncpg.Connection, lo: datetime, hi: datetime) -> bool:
+    """No event lies in [lo, hi): a day cut there holds exactly what the whole day holds."""
+    return not await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM case_event WHERE occurred_at >= $1 AND occurred_at < $2)", lo, hi)
+
+
 async def indicators(conn: asyncpg.Connection, window: Window, group_by: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """One row per group: its keys, the 14 indicators, the two guard figures, and the raw components."""
-    rows = await conn.fetch(indicator_sql(group_by), window.d0, window.d1, window.t0, window.t1)
+    """One row per group: its keys, the 14 indicators, the two guard figures, and the raw components.
+
+    Whole local days come from the daily components. A window that cuts a day where events lie outside it is
+    answered exactly: those edge days are recomputed from their cases' raw events."""
+    t0, t1 = window.t0, window.t1
+    first, last = t0.astimezone(TZ).date(), t1.astimezone(TZ).date()
+    ragged = []
+    if t0 != _midnight(first) and not await _clean_edge(conn, _midnight(first), t0):
+        ragged.append((t0, min(t1, _midnight(first + timedelta(days=1)))))
+    if t1 != _midnight(last) and not await _clean_edge(conn, t1, _midnight(last + timedelta(days=1))):
+        ragged.append((max(t0, _midnight(last)), t1))
+    if not ragged:
+        rows = await conn.fetch(indicator_sql(group_by), window.d0, window.d1, t0, t1)
+        return [_row(r, group_by) for r in rows]
+    return await _exact(conn, window, group_by, ragged)
+
+
+def _row(r: Any, group_by: Sequence[str]) -> dict[str, Any]:
+    row = {k: r[k] for k in group_by}
+    row.update({k: r[k] for k in INDICATORS + GUARDS})
+    row["components"] = {"open_at_start": r["open_at_start"], **{m: r[f"c_{m}"] for m in METRICS}}
+    return row
+
+
+def _ratio(n: float, d: float) -> Optional[float]:
+    return None if d == 0 else float(n) / d
+
+
+async def _exact(conn: asyncpg.Connection, window: Window, group_by: Sequence[str],
+                 ragged: list[tuple[datetime, datetime]]) -> list[dict[str, Any]]:
+    from streams.cases.logic import evaluate_case
+    from streams.cases.store import _ev
+    from streams.powerlist.store import load_power_list
+
+    # whole days strictly inside the window, from the daily components at the finest grain
+    cut = {d for lo, _ in ragged for d in [lo.astimezone(TZ).date()]}
+    days = [d for d in _days(window.d0, window.d1) if d not in cut]
+    fine: dict[tuple, list[int]] = {}
+    if days:
+        for r in await conn.fetch(
+                f"SELECT region_code, department_code, item_code, level, {', '.join(f'sum({m})::bigint AS {m}' for m in METRICS)}"
+                " FROM indicator_daily WHERE day = ANY($1::date[]) GROUP BY 1, 2, 3, 4", days):
+            fine[tuple(r[k] for k in GROUP_KEYS)] = [r[m] for m in METRICS]
+    # the edge days, exactly, from the raw events of the cases that have events in them
+    cases = set()
+    for lo, hi in ragged:
+        cases |= {r[0] for r in await conn.fetch(
+            "SELECT DISTINCT case_id FROM case_event WHERE occurred_at >= $1 AND occurred_at < $2", lo, hi)}
+    if cases:
+        events: dict[str, list] = {}
+        for r in await conn.fetch(
+                "SELECT event_id, case_id, type, occurred_at, item_code, region_code, department_code, channel,"
+                " deadline, score FROM case_event WHERE case_id = ANY($1::text[])", list(cases)):
+            events.setdefault(r["case_id"], []).append(_ev(r))
+        items = {e.item_code for evs in events.values() for e in evs if e.type == "submitted" and e.item_code}
+        plist = await load_power_list(conn, items)
+        inside = lambda ts: True if any(lo <= ts < hi for lo, hi in ragged) else None  # noqa: E731
+        for evs in events.values():
+            res = evaluate_case(evs, plist.guard, plist.committed_days, inside)
+            if res is None or True not in res.contrib:
+                continue
+            acc = fine.setdefault(res.dims, [0] * len(METRICS))
+            for i, m in enumerate(METRICS):
+                acc[i] += res.contrib[True][m]
+    # point-in-time figures at t0 and t1 from SQL (an empty day range leaves the daily part out)
+    point = {tuple(r[k] for k in group_by): r for r in await conn.fetch(
+        indicator_sql(group_by), date(1, 1, 1), date(1, 1, 1), window.t0, window.t1)}
+    active = await conn.fetch(
+        "SELECT DISTINCT v.item_code, v.department_code, v.level, r AS region_code FROM list_item_version v"
+        " CROSS JOIN LATERAL unnest(CASE WHEN cardinality(v.region_codes) = 0 THEN ARRAY['']::text[]"
+        " ELSE v.region_codes END) r WHERE v.active AND v.valid_from <= $1 AND (v.valid_to IS NULL OR v.valid_to > $1)",
+        window.t1)
+    comp: dict[tuple, list[int]] = {}
+    received_by_item: dict[tuple, int] = {}
+    for dims, vals in fine.items():
+        d = dict(zip(GROUP_KEYS, dims))
+        key = tuple(d[k] for k in group_by)
+        acc = comp.setdefault(key, [0] * len(METRICS))
+        for i, v in enumerate(vals):
+            acc[i] += v
+        received_by_item[key + (d["item_code"],)] = received_by_item.get(key + (d["item_code"],), 0) + vals[0]
+    items_of: dict[tuple, set] = {}
+    for r in active:
+        items_of.setdefault(tuple(r[k] for k in group_by), set()).add(r["item_code"])
     out = []
-    for r in rows:
-        row = {k: r[k] for k in group_by}
-        row.update({k: r[k] for k in INDICATORS + GUARDS})
-        row["components"] = {"open_at_start": r["open_at_start"], **{m: r[f"c_{m}"] for m in METRICS}}
+    for key in sorted(set(comp) | set(point) | ({()} if not group_by else set())):
+        c = dict(zip(METRICS, comp.get(key, [0] * len(METRICS))))
+        p = point.get(key)
+        open0 = p["open_at_start"] if p else 0
+        row = dict(zip(group_by, key))
+        row.update(
+            items_active=len(items_of.get(key, ())), received=c["received"], accepted=c["accepted"],
+            completed=c["completed"], completion_rate=_ratio(c["completed"], open0 + c["accepted"]),
+            in_progress=p["in_progress"] if p else 0, overdue=p["overdue"] if p else 0,
+            on_time_rate=_ratio(c["on_time"], c["completed"]),
+            one_time_correction_rate=_ratio(c["corr_once"], c["corr_cases"]),
+            immediate_rate=_ratio(c["immediate"], c["completed"]),
+            avg_handling_hours=None if c["handled"] == 0 else float(c["handling_us"]) / c["handled"] / 3600000000.0,
+            online_rate=_ratio(c["online"], c["received"]),
+            rejection_rate=_ratio(c["rejected"], c["accepted"] + c["rejected"]),
+            satisfaction_rate=_ratio(c["satisfied"], c["evaluated"]), out_of_list=c["out_of_list"],
+            zero_case_items=sum(1 for i in items_of.get(key, ()) if not received_by_item.get(key + (i,), 0)),
+            components={"open_at_start": open0, **c})
         out.append(row)
     return out
+
+
+def _days(d0: date, d1: date) -> list[date]:
+    return [d0 + timedelta(days=i) for i in range((d1 - d0).days)]
