@@ -276,3 +276,29 @@ async def test_a_real_prometheus_scrapes_the_metrics(stack, tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.mark.broker
+async def test_acknowledge_and_silence_need_credentials(stack):
+    import psycopg
+
+    from tests.conftest import TOKEN
+    with psycopg.connect(stack.settings.database_url, autocommit=True) as c:
+        c.execute("DELETE FROM alert_notification; DELETE FROM alert_event; DELETE FROM alert_state")
+        aid = c.execute("INSERT INTO alert_state (rule, group_key, status, severity, since, fired_at)"
+                        " VALUES ('r1', 'all', 'firing', 'critical', now(), now()) RETURNING id").fetchone()[0]
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{stack.url}/api/v1/alerts/{aid}/ack", json={"by": "duty"}) as r:
+            assert r.status == 401
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        async with http.post(f"{stack.url}/api/v1/alerts/{aid}/ack", json={"by": "duty"}, headers=auth) as r:
+            assert r.status == 200
+        async with http.post(f"{stack.url}/api/v1/alerts/{aid}/silence", json={"seconds": 600}, headers=auth) as r:
+            assert r.status == 200
+        async with http.post(f"{stack.url}/api/v1/alerts/99999999/ack", json={}, headers=auth) as r:
+            assert r.status == 404
+        async with http.get(f"{stack.url}/api/v1/alerts") as r:
+            body = await r.json()
+    alert = next(a for a in body["alerts"] if a["id"] == aid)
+    assert alert["acknowledged_by"] == "duty" and alert["silenced_until"] is not None
+    assert [h["kind"] for h in body["history"]][:2] == ["silenced", "acknowledged"]

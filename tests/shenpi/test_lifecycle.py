@@ -1,0 +1,41 @@
+"""`shenpi up --detach`, then `status`, `indicators`, `alerts` and `down`: the CLI a person uses."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import psutil
+import pytest
+
+pytestmark = pytest.mark.broker
+
+
+def test_up_detach_then_down(tmp_path, database_url):
+    from tests.conftest import truncate_all
+    truncate_all(database_url)
+    env = dict(os.environ, SHENPI_DATABASE_URL=database_url, SHENPI_STATE_DIR=str(tmp_path / "state"),
+               SHENPI_API_PORT="0", SHENPI_SESSION_TIMEOUT_SECONDS="2", SHENPI_HEARTBEAT_SECONDS="0.5",
+               SHENPI_PROPAGATION_ENABLED="false", SHENPI_ALERTS_ENABLED="false", SHENPI_TOPIC_PREFIX="life")
+    env.pop("SHENPI_KAFKA_BOOTSTRAP", None)
+    env.pop("SHENPI_API_PORT")
+
+    def shenpi(*args, check=True):
+        out = subprocess.run([sys.executable, "-m", "shenpi", *args], env=env, capture_output=True, text=True,
+                             timeout=180)
+        assert not check or out.returncode == 0, out.stderr[-2000:]
+        return out
+
+    up = shenpi("up", "--detach")
+    assert "up: API" in up.stderr
+    run = json.loads((tmp_path / "state" / "run.json").read_text())
+    assert set(run["pids"]) == {"broker", "worker", "api"} and all(psutil.pid_exists(p) for p in run["pids"].values())
+    assert "already up" in shenpi("up", "--detach").stderr
+    status = json.loads(shenpi("status", "--json").stdout)
+    assert status["reconciled"] and status["workers"] and status["workers"][0]["alive"]
+    assert json.loads(shenpi("indicators", "--format", "json").stdout)[0]["received"] == 0
+    assert "stopped" in shenpi("down").stderr
+    assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
+                   for p in run["pids"].values())
+    assert "nothing is running" in shenpi("down").stderr
