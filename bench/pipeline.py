@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -23,15 +21,14 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import asyncpg
 import orjson
-import psycopg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from connectors.kafka import Publisher, ensure_topics  # noqa: E402
-from db.migrate import upgrade  # noqa: E402
+from bench._stack import broker, fresh_database, processes  # noqa: E402
 from schemas import CaseEvent, ListChange  # noqa: E402
-from shenpi.broker import EmbeddedBroker, free_port  # noqa: E402
+from shenpi.broker import free_port  # noqa: E402
 from shenpi.settings import Settings  # noqa: E402
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -177,28 +174,14 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20)
     args = ap.parse_args()
 
-    dsn = os.environ.get("SHENPI_DATABASE_URL")
-    if not dsn:
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
-            c.execute("DROP DATABASE IF EXISTS shenpi_bench WITH (FORCE)")
-            c.execute("CREATE DATABASE shenpi_bench")
-        dsn = "postgresql://postgres@127.0.0.1:5432/shenpi_bench"
-    upgrade(dsn)
-    logs = Path(".shenpi/bench")
-    logs.mkdir(parents=True, exist_ok=True)
-    with EmbeddedBroker(log=logs / "broker.log") as broker:
-        settings = Settings(kafka_bootstrap=broker.bootstrap, database_url=dsn, api_port=free_port())
-        env = dict(os.environ, SHENPI_KAFKA_BOOTSTRAP=broker.bootstrap, SHENPI_DATABASE_URL=dsn,
-                   SHENPI_API_PORT=str(settings.api_port), SHENPI_WEBHOOK_TOKENS="bench")
+    dsn = fresh_database("shenpi_bench")
+    with broker() as b:
+        settings = Settings(kafka_bootstrap=b.bootstrap, database_url=dsn, api_port=free_port())
         asyncio.run(ensure_topics(settings))
-        procs = [subprocess.Popen([sys.executable, "-m", "shenpi", w], env=env, stdout=open(logs / f"{w}.log", "ab"),
-                                  stderr=subprocess.STDOUT) for w in ("worker", "api")]
-        try:
+        env = {"SHENPI_KAFKA_BOOTSTRAP": b.bootstrap, "SHENPI_DATABASE_URL": dsn,
+               "SHENPI_API_PORT": str(settings.api_port), "SHENPI_WEBHOOK_TOKENS": "bench"}
+        with processes(env, ["worker"], ["api"]):
             asyncio.run(run(settings, args))
-        finally:
-            for p in procs:
-                p.terminate()
-                p.wait(20)
 
 
 async def run(settings: Settings, args) -> None:

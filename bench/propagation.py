@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,8 +19,8 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from db.migrate import upgrade  # noqa: E402
-from shenpi.broker import EmbeddedBroker, free_port, wait_port  # noqa: E402
+from bench._stack import broker, fresh_database, processes  # noqa: E402
+from shenpi.broker import free_port, wait_port  # noqa: E402
 
 
 async def run(api: str, platform: str, rate: int, seconds: float) -> list[float]:
@@ -58,24 +56,13 @@ def main() -> None:
     ap.add_argument("--rate", type=int, default=100)
     ap.add_argument("--seconds", type=float, default=20)
     args = ap.parse_args()
-    dsn = os.environ.get("SHENPI_DATABASE_URL")
-    if not dsn:
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
-            c.execute("DROP DATABASE IF EXISTS shenpi_bench_prop WITH (FORCE)")
-            c.execute("CREATE DATABASE shenpi_bench_prop")
-        dsn = "postgresql://postgres@127.0.0.1:5432/shenpi_bench_prop"
-    upgrade(dsn)
-    logs = Path(".shenpi/bench")
-    logs.mkdir(parents=True, exist_ok=True)
-    with EmbeddedBroker(log=logs / "broker.log") as broker:
+    dsn = fresh_database("shenpi_bench_prop")
+    with broker() as b:
         api_port, sim_port = free_port(), free_port()
-        env = dict(os.environ, SHENPI_KAFKA_BOOTSTRAP=broker.bootstrap, SHENPI_DATABASE_URL=dsn,
-                   SHENPI_API_PORT=str(api_port), SHENPI_WEBHOOK_TOKENS="bench", SHENPI_PLATFORM_TOKEN="bench",
-                   SHENPI_PLATFORM_URL=f"http://127.0.0.1:{sim_port}")
-        procs = [subprocess.Popen([sys.executable, "-m", "shenpi", *cmd], env=env, stderr=subprocess.STDOUT,
-                                  stdout=open(logs / f"{cmd[0]}.log", "ab"))
-                 for cmd in (["platform-sim", "--port", str(sim_port)], ["worker"], ["api"])]
-        try:
+        env = {"SHENPI_KAFKA_BOOTSTRAP": b.bootstrap, "SHENPI_DATABASE_URL": dsn, "SHENPI_API_PORT": str(api_port),
+               "SHENPI_WEBHOOK_TOKENS": "bench", "SHENPI_PLATFORM_TOKEN": "bench",
+               "SHENPI_PLATFORM_URL": f"http://127.0.0.1:{sim_port}"}
+        with processes(env, ["platform-sim", "--port", str(sim_port)], ["worker"], ["api"]):
             wait_port("127.0.0.1", sim_port, 30)
             wait_port("127.0.0.1", api_port, 30)
             with psycopg.connect(dsn, autocommit=True) as c:
@@ -84,10 +71,6 @@ def main() -> None:
                     time.sleep(0.2)
             lat = asyncio.run(run(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{sim_port}", args.rate,
                                   args.seconds))
-        finally:
-            for p in procs:
-                p.terminate()
-                p.wait(20)
     n = int(args.rate * args.seconds)
     p50, p99 = statistics.median(lat), lat[int(0.99 * (len(lat) - 1))]
     print(f"RESULT propagation: {len(lat)}/{n} changes acknowledged at {args.rate}/s: "

@@ -39,6 +39,13 @@ REGION = r"^(\d{6}|\d{9})$"
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
 
+def _require(model: BaseModel, fields: tuple[str, ...], where: str):
+    missing = [f for f in fields if getattr(model, f) is None]
+    if missing:
+        raise ValueError(f"{', '.join(missing)} required on {where}")
+    return model
+
+
 class CaseEvent(BaseModel):
     """One step in the life of an approval case (審批辦件事件)."""
 
@@ -59,15 +66,11 @@ class CaseEvent(BaseModel):
 
     @model_validator(mode="after")
     def _required_by_type(self) -> "CaseEvent":
-        need = {
+        return _require(self, {
             "submitted": ("item_code", "region_code", "department_code", "channel"),
             "completed": ("outcome",),
             "evaluated": ("score",),
-        }.get(self.type, ())
-        missing = [f for f in need if getattr(self, f) is None]
-        if missing:
-            raise ValueError(f"{', '.join(missing)} required on {self.type!r} events")
-        return self
+        }.get(self.type, ()), f"{self.type!r} events")
 
 
 class DevolvedTo(BaseModel):
@@ -98,14 +101,10 @@ class ListChange(BaseModel):
 
     @model_validator(mode="after")
     def _required_by_action(self) -> "ListChange":
-        need = {
+        return _require(self, {
             "added": ("name", "category", "department_code", "level", "region_codes"),
             "devolved": ("devolved_to",),
-        }.get(self.action, ())
-        missing = [f for f in need if getattr(self, f) is None]
-        if missing:
-            raise ValueError(f"{', '.join(missing)} required on {self.action!r} changes")
-        return self
+        }.get(self.action, ()), f"{self.action!r} changes")
 
 
 @dataclass(frozen=True)

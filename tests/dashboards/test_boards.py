@@ -22,7 +22,7 @@ from tests.histories import BASE, SH, random_histories
 
 def test_committed_json_is_what_the_code_builds():
     for name in BOARDS:
-        assert (OUT / f"{name}.json").read_text(encoding="utf-8") == render(name), f"run `shenpi dashboards build`"
+        assert (OUT / f"{name}.json").read_text(encoding="utf-8") == render(name), "run `shenpi dashboards build`"
 
 
 def expand(sql: str, t0: datetime, t1: datetime, variables: dict[str, list[str]]) -> str:

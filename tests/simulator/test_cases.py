@@ -4,7 +4,6 @@ from __future__ import annotations
 import random
 from datetime import datetime, timezone
 
-import aiohttp
 from aiohttp import web
 
 from schemas import parse_case_event

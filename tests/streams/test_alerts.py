@@ -2,13 +2,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 import subprocess
-import tempfile
 import time
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -219,11 +216,11 @@ def _binary(name: str) -> str:
 
 async def test_alerts_reach_a_real_alertmanager(tmp_path):
     am = _binary("prometheus-alertmanager")
-    port, cport = free_port(), free_port()
+    port = free_port()
     cfg = tmp_path / "am.yml"
     cfg.write_text("route:\n  receiver: 'null'\nreceivers:\n  - name: 'null'\n")
     proc = subprocess.Popen([am, f"--config.file={cfg}", f"--storage.path={tmp_path}",
-                             f"--web.listen-address=127.0.0.1:{port}", f"--cluster.listen-address=",
+                             f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=",
                              ], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_port("127.0.0.1", port, 30)

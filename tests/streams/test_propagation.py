@@ -149,7 +149,7 @@ async def test_reconcile_reports_and_repairs_drift(stack):
     await send_changes(stack, [added("r-1", "R-KEEP"), added("r-2", "R-GONE")])
     wait_applied(stack, ["r-1", "r-2"])
     async with aiohttp.ClientSession(headers=PAUTH) as s:  # someone changes the platform behind the list's back
-        for url, key in ((f"/catalog/items/R-GONE/withdraw", "manual-1"),):
+        for url, key in (("/catalog/items/R-GONE/withdraw", "manual-1"),):
             async with s.post(stack.platform_url + url, headers={"Idempotency-Key": key}) as r:
                 assert r.status == 200
         async with s.put(stack.platform_url + "/catalog/items/R-ROGUE", json={"name": "x", "region_codes": ["330100"]},

@@ -1,0 +1,49 @@
+"""What both benchmarks need: a fresh database, the embedded broker, and shenpi processes around it."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from db.migrate import upgrade  # noqa: E402
+from shenpi.broker import EmbeddedBroker  # noqa: E402
+
+LOGS = Path(".shenpi/bench")
+
+
+def fresh_database(name: str) -> str:
+    """SHENPI_DATABASE_URL if set, else a new database `name` on the local PostgreSQL; migrated."""
+    dsn = os.environ.get("SHENPI_DATABASE_URL")
+    if not dsn:
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
+            c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            c.execute(f"CREATE DATABASE {name}")
+        dsn = f"postgresql://postgres@127.0.0.1:5432/{name}"
+    upgrade(dsn)
+    return dsn
+
+
+@contextmanager
+def broker() -> Iterator[EmbeddedBroker]:
+    LOGS.mkdir(parents=True, exist_ok=True)
+    with EmbeddedBroker(log=LOGS / "broker.log") as b:
+        yield b
+
+
+@contextmanager
+def processes(env: dict, *commands: list[str]) -> Iterator[list[subprocess.Popen]]:
+    procs = [subprocess.Popen([sys.executable, "-m", "shenpi", *cmd], env=dict(os.environ, **env),
+                              stdout=open(LOGS / f"{cmd[0]}.log", "ab"), stderr=subprocess.STDOUT) for cmd in commands]
+    try:
+        yield procs
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(20)
