@@ -66,19 +66,26 @@ def as_json(names: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 OldState = dict[str, tuple[Optional[tuple[str, str, str, str]], dict[str, list[int]]]]
 
 
-async def lock_cases(conn: asyncpg.Connection, case_ids: Iterable[str]) -> OldState:
-    """Create missing case rows and lock all of them, in key order so concurrent writers never deadlock.
+@dataclass
+class Locked:
+    """Cases locked for this transaction: what each last contributed (to retract), and which are brand new."""
 
-    Returns each case's dims and contribution as last written, to be retracted."""
+    old: OldState
+    created: set[str]
+
+
+async def lock_cases(conn: asyncpg.Connection, case_ids: Iterable[str]) -> Locked:
+    """Create missing case rows and lock all of them, in key order so concurrent writers never deadlock."""
     ids = sorted(set(case_ids))
-    await conn.execute(
-        "INSERT INTO case_state (case_id) SELECT x FROM unnest($1::text[]) x ORDER BY x ON CONFLICT DO NOTHING", ids
-    )
+    created = {r[0] for r in await conn.fetch(
+        "INSERT INTO case_state (case_id) SELECT x FROM unnest($1::text[]) x ORDER BY x ON CONFLICT DO NOTHING"
+        " RETURNING case_id", ids)}
     rows = await conn.fetch(
         "SELECT case_id, region_code, department_code, item_code, level, contrib::text AS contrib FROM case_state"
         " WHERE case_id = ANY($1::text[]) ORDER BY case_id FOR UPDATE", ids)
-    return {r["case_id"]: ((r["region_code"], r["department_code"], r["item_code"], r["level"])
-                           if r["region_code"] is not None else None, orjson.loads(r["contrib"])) for r in rows}
+    old = {r["case_id"]: ((r["region_code"], r["department_code"], r["item_code"], r["level"])
+                          if r["region_code"] is not None else None, orjson.loads(r["contrib"])) for r in rows}
+    return Locked(old, created)
 
 
 async def process_case_batches(conn: asyncpg.Connection, batches: Sequence[InBatch]) -> BatchOutcome:
@@ -117,9 +124,9 @@ async def process_case_batches(conn: asyncpg.Connection, batches: Sequence[InBat
                 ids_in_batch.append(ev.event_id)
                 rows.setdefault(ev.event_id, tuple(getattr(ev, c) for c in EVENT_COLS))
             per_batch.append((b, ids_in_batch, invalid))
-        old_state: OldState = {}
+        locked = Locked({}, set())
         if rows:
-            old_state = await lock_cases(conn, (r[1] for r in rows.values()))
+            locked = await lock_cases(conn, (r[1] for r in rows.values()))
             inserted = await conn.fetch(
                 f"INSERT INTO case_event ({', '.join(EVENT_COLS)}) SELECT * FROM {recordset(EVENT_COLS, EVENT_TYPES)}"
                 " ON CONFLICT (event_id) DO NOTHING RETURNING event_id, case_id",
@@ -149,7 +156,13 @@ async def process_case_batches(conn: asyncpg.Connection, batches: Sequence[InBat
                 " WHERE p.batch_id = x.b", *zip(*batch_rows))
         await insert_dead_letters(conn, out.dead_letters)
         if touched:
-            out.violations = await recompute_cases(conn, touched, old_state)
+            # a case created just now has no events but the ones this batch inserted: no need to read them back
+            known: dict[str, list[Ev]] = {}
+            for eid in new_ids:
+                r = rows[eid]
+                if r[1] in locked.created:
+                    known.setdefault(r[1], []).append(Ev(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[9], r[11]))
+            out.violations = await recompute_cases(conn, touched, locked, known)
         out.cases = len(touched)
     return out
 
@@ -181,15 +194,19 @@ def _multirange(susp: list[tuple[datetime, Optional[datetime]]]) -> str:
 Key = tuple[date, str, str, str, str]
 
 
-async def recompute_cases(conn: asyncpg.Connection, case_ids: Sequence[str],
-                          old_state: Optional[OldState] = None) -> list[dict]:
-    """Retract what the cases contributed and add what they contribute now; returns new violations."""
-    if old_state is None:
-        old_state = await lock_cases(conn, case_ids)
-    events: dict[str, list[Ev]] = defaultdict(list)
+async def recompute_cases(conn: asyncpg.Connection, case_ids: Sequence[str], locked: Optional[Locked] = None,
+                          known: Optional[dict[str, list[Ev]]] = None) -> list[dict]:
+    """Retract what the cases contributed and add what they contribute now; returns new violations.
+
+    `known` holds the complete event lists of cases the caller already has in hand."""
+    if locked is None:
+        locked = await lock_cases(conn, case_ids)
+    old_state = locked.old
+    events: dict[str, list[Ev]] = defaultdict(list, known or {})
+    unread = [c for c in case_ids if c not in events]
     for r in await conn.fetch(
         "SELECT event_id, case_id, type, occurred_at, item_code, region_code, department_code, channel,"
-        " deadline, score FROM case_event WHERE case_id = ANY($1::text[])", list(case_ids)):
+        " deadline, score FROM case_event WHERE case_id = ANY($1::text[])", unread) if unread else []:
         events[r["case_id"]].append(_ev(r))
     items = {e.item_code for evs in events.values() for e in evs if e.type == "submitted" and e.item_code}
     plist = await load_power_list(conn, items)
