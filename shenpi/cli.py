@@ -162,8 +162,20 @@ def start_stack(s: Settings) -> dict:
     if "SHENPI_API_PORT" not in os.environ:
         s = s.model_copy(update={"api_port": free_port() if _port_busy(s.api_port) else s.api_port})
     env["SHENPI_API_PORT"] = str(s.api_port)
-    procs = {"worker": _spawn(["worker"], env, s.state_dir / "worker.log"),
-             "api": _spawn(["api"], env, s.state_dir / "api.log")}
+    procs = {}
+    if s.propagation_enabled and "SHENPI_PLATFORM_URL" not in os.environ:
+        # no platform configured: the list binds the simulator, so the whole loop runs on this machine
+        from shenpi.broker import wait_port
+
+        port = free_port()
+        env["SHENPI_PLATFORM_URL"] = f"http://127.0.0.1:{port}"
+        env.setdefault("SHENPI_PLATFORM_TOKEN", secrets.token_urlsafe(24))
+        procs["platform"] = _spawn(["platform-sim", "--port", str(port)], env, s.state_dir / "platform.log")
+        wait_port("127.0.0.1", port, 30)
+        info["platform_url"] = env["SHENPI_PLATFORM_URL"]
+        console.print(f"platform: simulator at {info['platform_url']}")
+    procs["worker"] = _spawn(["worker"], env, s.state_dir / "worker.log")
+    procs["api"] = _spawn(["api"], env, s.state_dir / "api.log")
     info["pids"].update({k: p.pid for k, p in procs.items()})
     info.update(kafka_bootstrap=s.kafka_bootstrap, database_url=s.database_url, api_port=s.api_port,
                 api_url=f"http://{s.api_host}:{s.api_port}")
@@ -190,7 +202,7 @@ def stop_stack(s: Settings) -> bool:
     info = read_run(s)
     if not info:
         return False
-    order = [info["pids"][k] for k in ("api", "worker", "broker") if k in info.get("pids", {})]
+    order = [info["pids"][k] for k in ("api", "worker", "platform", "broker") if k in info.get("pids", {})]
     terminate(order)
     deadline = time.monotonic() + 15
     while any(alive(p) for p in order) and time.monotonic() < deadline:

@@ -46,10 +46,11 @@ async def _replay(s: Settings, log: Path, limit: Optional[int], console: Console
                     break
                 await asyncio.sleep(0.5)
             report = task.result()
-            for _ in range(600):  # until the worker has caught up with what was sent
+            for _ in range(2400):  # until the worker has caught up with what was sent
                 t = await totals(db)
                 if t["received"] >= report.received and t["reconciled"]:
                     break
+                _check_alive(s)
                 await asyncio.sleep(0.25)
             await _show(live, db, window, log)
     finally:
@@ -57,13 +58,23 @@ async def _replay(s: Settings, log: Path, limit: Optional[int], console: Console
         await pub.stop()
 
 
+def _check_alive(s: Settings) -> None:
+    from shenpi.runtime import alive, read_run
+
+    dead = [name for name, pid in read_run(s).get("pids", {}).items() if not alive(pid)]
+    if dead:
+        raise SystemExit(f"the {', '.join(dead)} stopped: see {s.state_dir}/{dead[0]}.log")
+
+
 async def _show(live: Live, db: asyncpg.Connection, window: Window, log: Path) -> None:
     rows = await indicators(db, window, ("item_code",))
     total = await indicators(db, window, ())
     t = await totals(db)
+    sync = dict(await db.fetch("SELECT status, count(*) FROM list_sync GROUP BY 1"))
     head = Text(f"{log.name}: received {t['received']:,} · counted {t['counted']:,} · pending {t['pending']:,} · "
                 f"duplicates {t['duplicates']:,} · dead-lettered {t['dead_lettered']:,} · "
-                f"{'reconciled' if t['reconciled'] else 'in flight'}")
+                f"{'reconciled' if t['reconciled'] else 'in flight'} · 清單外 violations {t['violations']:,} · "
+                f"list changes on the platform {sync.get('applied', 0)}/{sum(sync.values())}")
     live.update(Group(head, indicator_table(total, (), "all items, all time"),
                       indicator_table(rows[:12], ("item_code",), "by item")))
 

@@ -17,7 +17,8 @@ def test_up_detach_then_down(tmp_path, database_url):
     truncate_all(database_url)
     env = dict(os.environ, SHENPI_DATABASE_URL=database_url, SHENPI_STATE_DIR=str(tmp_path / "state"),
                SHENPI_API_PORT="0", SHENPI_SESSION_TIMEOUT_SECONDS="2", SHENPI_HEARTBEAT_SECONDS="0.5",
-               SHENPI_PROPAGATION_ENABLED="false", SHENPI_ALERTS_ENABLED="false", SHENPI_TOPIC_PREFIX="life")
+               SHENPI_ALERTS_ENABLED="false", SHENPI_TOPIC_PREFIX="life")
+    env.pop("SHENPI_PLATFORM_URL", None)
     env.pop("SHENPI_KAFKA_BOOTSTRAP", None)
     env.pop("SHENPI_API_PORT")
 
@@ -30,7 +31,8 @@ def test_up_detach_then_down(tmp_path, database_url):
     up = shenpi("up", "--detach")
     assert "up: API" in up.stderr
     run = json.loads((tmp_path / "state" / "run.json").read_text())
-    assert set(run["pids"]) == {"broker", "worker", "api"} and all(psutil.pid_exists(p) for p in run["pids"].values())
+    assert set(run["pids"]) == {"broker", "platform", "worker", "api"}
+    assert all(psutil.pid_exists(p) for p in run["pids"].values())
     assert "already up" in shenpi("up", "--detach").stderr
     status = json.loads(shenpi("status", "--json").stdout)
     assert status["reconciled"] and status["workers"] and status["workers"][0]["alive"]
