@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 CASE_EVENT_TYPES = (
     "submitted", "accepted", "rejected", "correction_requested", "correction_submitted",
@@ -37,6 +38,25 @@ class Category(str, Enum):
 CODE = r"^[^\s\x00-\x1f]+$"
 REGION = r"^(\d{6}|\d{9})$"
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(2200, 1, 1, tzinfo=timezone.utc)
+
+
+def _in_range(ts: Optional[datetime]) -> Optional[datetime]:
+    if ts is not None and not EARLIEST <= ts < LATEST:
+        raise ValueError("must lie between 1970 and 2200")
+    return ts
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_in_range)]
+
+
+def _no_nul(data: Any) -> Any:
+    """Text the database cannot store is refused here, not discovered in the stream."""
+    if isinstance(data, dict):
+        for k, v in data.items():
+            if isinstance(v, str) and "\x00" in v:
+                raise ValueError(f"{k}: NUL characters are not allowed")
+    return data
 
 
 def _require(model: BaseModel, fields: tuple[str, ...], where: str):
@@ -54,15 +74,17 @@ class CaseEvent(BaseModel):
     event_id: str = Field(min_length=1, max_length=128)
     case_id: str = Field(min_length=1, max_length=128)
     type: CaseEventType
-    occurred_at: AwareDatetime
+    occurred_at: Instant
     item_code: Optional[str] = Field(default=None, min_length=1, max_length=64, pattern=CODE)
     region_code: Optional[str] = Field(default=None, pattern=REGION, description="6 digits: city/county; 9: town")
     department_code: Optional[str] = Field(default=None, min_length=1, max_length=64, pattern=CODE)
     channel: Optional[Channel] = None
     applicant_key: Optional[str] = Field(default=None, max_length=128)
-    deadline: Optional[AwareDatetime] = None
+    deadline: Optional[Instant] = None
     outcome: Optional[Outcome] = None
     score: Optional[int] = Field(default=None, ge=1, le=5, strict=True)
+
+    _nul = model_validator(mode="before")(classmethod(lambda cls, data: _no_nul(data)))
 
     @model_validator(mode="after")
     def _required_by_type(self) -> "CaseEvent":
@@ -88,7 +110,7 @@ class ListChange(BaseModel):
     change_id: str = Field(min_length=1, max_length=128)
     item_code: str = Field(min_length=1, max_length=64, pattern=CODE)
     action: Literal["added", "modified", "cancelled", "devolved"]
-    effective_at: AwareDatetime
+    effective_at: Instant
     name: Optional[str] = Field(default=None, min_length=1, max_length=500)
     category: Optional[Category] = None
     department_code: Optional[str] = Field(default=None, min_length=1, max_length=64, pattern=CODE)
@@ -98,6 +120,8 @@ class ListChange(BaseModel):
     committed_days: Optional[int] = Field(default=None, ge=0, le=3650, strict=True)
     devolved_to: Optional[DevolvedTo] = None
     legal_basis: Optional[str] = Field(default=None, max_length=2000)
+
+    _nul = model_validator(mode="before")(classmethod(lambda cls, data: _no_nul(data)))
 
     @model_validator(mode="after")
     def _required_by_action(self) -> "ListChange":

@@ -1,14 +1,16 @@
 """Case events in, case state and daily indicator components out; orphans swept after the grace period."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from datetime import timedelta
 
+import asyncpg
 import orjson
 
 from streams.cases.models import CaseEventBatch, Violation
-from streams.cases.store import InBatch, Unreadable, process_case_batches, sweep_orphans
+from streams.cases.store import BatchOutcome, InBatch, Unreadable, process_case_batches, quarantine, sweep_orphans
 from streams.context import WorkerContext, fatal
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,26 @@ async def publish(ctx: WorkerContext, letters: list[dict], violations: list[dict
         await topic.send(key=recs[0]["item_code"].encode(), value=orjson.dumps({"violations": recs}))
 
 
+# the database or the network, not the data: never dead-letter on these, fail and be redelivered
+TRANSIENT = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.SerializationError,
+             asyncpg.DeadlockDetectedError, asyncpg.OperatorInterventionError, asyncpg.InsufficientResourcesError,
+             OSError, asyncio.TimeoutError)
+
+
+async def process_or_quarantine(conn: asyncpg.Connection, batches: list[InBatch]) -> BatchOutcome:
+    """A take that fails on its data is split until the record at fault is found and dead-lettered whole."""
+    try:
+        return await process_case_batches(conn, batches)
+    except TRANSIENT:
+        raise
+    except Exception as exc:
+        if len(batches) == 1:
+            log.error("record %s dead-lettered: %s", batches[0].batch_id, exc)
+            return await quarantine(conn, batches[0], exc)
+        half = len(batches) // 2
+        return (await process_or_quarantine(conn, batches[:half])) + (await process_or_quarantine(conn, batches[half:]))
+
+
 def register(ctx: WorkerContext) -> None:
     app, s = ctx.app, ctx.settings
 
@@ -52,7 +74,7 @@ def register(ctx: WorkerContext) -> None:
             batches = [to_batch(e.value, e.message.topic, e.message.partition, e.message.offset) for e in events]
             pool = await ctx.db.pool()
             async with pool.acquire() as conn:
-                out = await process_case_batches(conn, batches)
+                out = await process_or_quarantine(conn, batches)
             m = ctx.metrics
             m.batches.inc(len(batches))
             m.batch_seconds.observe(time.perf_counter() - started)

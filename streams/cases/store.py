@@ -43,6 +43,8 @@ class Unreadable:
 
 @dataclass
 class BatchOutcome:
+    """What a call processed; outcomes of several calls add up with +."""
+
     batches: int = 0
     skipped_batches: int = 0
     events: int = 0
@@ -52,6 +54,9 @@ class BatchOutcome:
     cases: int = 0
     dead_letters: list[dict[str, Any]] = field(default_factory=list)
     violations: list[dict[str, Any]] = field(default_factory=list)
+
+    def __add__(self, other: "BatchOutcome") -> "BatchOutcome":
+        return BatchOutcome(**{f: getattr(self, f) + getattr(other, f) for f in self.__dataclass_fields__})
 
 
 def recordset(names: Sequence[str], types: Sequence[str], param: int = 1) -> str:
@@ -167,16 +172,41 @@ async def process_case_batches(conn: asyncpg.Connection, batches: Sequence[InBat
     return out
 
 
+async def quarantine(conn: asyncpg.Connection, batch: InBatch, error: BaseException) -> BatchOutcome:
+    """A record that cannot be processed is accounted for and dead-lettered whole, so it cannot block the stream."""
+    out = BatchOutcome()
+    reason = f"could not be processed: {type(error).__name__}: {error}"[:1000]
+    async with conn.transaction():
+        fresh = await conn.fetchval(
+            "INSERT INTO processed_batch (batch_id, source, n_events, n_new, n_duplicate, n_invalid)"
+            " VALUES ($1, $2, $3, 0, 0, $3) ON CONFLICT (batch_id) DO NOTHING RETURNING batch_id",
+            batch.batch_id, batch.source, len(batch.events))
+        if fresh is None:
+            out.skipped_batches = 1
+            return out
+        out.batches, out.events, out.invalid = 1, len(batch.events), len(batch.events)
+        out.dead_letters = [dict(dl_key=f"{batch.batch_id}#{i}", stage="invalid", kind="case_event",
+                                 source=batch.source, reason=reason,
+                                 payload=raw.text if isinstance(raw, Unreadable) else raw)
+                            for i, raw in enumerate(batch.events)]
+        await insert_dead_letters(conn, out.dead_letters)
+    return out
+
+
+def _storable(text: str) -> str:
+    """PostgreSQL text and jsonb hold no NUL: whatever came in is kept, with ␀ in its place."""
+    return text.replace("\x00", "\u2400").replace("\\u0000", "\u2400")
+
+
 async def insert_dead_letters(conn: asyncpg.Connection, letters: Sequence[dict[str, Any]]) -> int:
     if not letters:
         return 0
+    cols = [[_storable(str(d[k])) for d in letters] for k in ("dl_key", "stage", "kind", "source", "reason")]
     res = await conn.fetch(
         "INSERT INTO dead_letter (dl_key, stage, kind, source, reason, payload)"
         " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[])"
         " ON CONFLICT (dl_key) DO NOTHING RETURNING id",
-        [d["dl_key"] for d in letters], [d["stage"] for d in letters], [d["kind"] for d in letters],
-        [d["source"] for d in letters], [d["reason"] for d in letters],
-        [json.dumps(d["payload"], default=str, ensure_ascii=False) for d in letters],
+        *cols, [_storable(json.dumps(d["payload"], default=str, ensure_ascii=False)) for d in letters],
     )
     return len(res)
 

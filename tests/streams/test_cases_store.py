@@ -106,3 +106,44 @@ async def test_a_case_for_a_cancelled_item_is_a_violation_only_after_the_cancell
     ])])
     rules = dict(await conn.fetch("SELECT event_id, rule FROM violation"))
     assert rules["old-level"] == "devolved_away" and "new-level" not in rules
+
+
+async def test_a_poison_record_is_dead_lettered_whole_and_the_rest_goes_on(conn, monkeypatch):
+    from streams.cases import store
+    from streams.cases.agents import process_or_quarantine
+    from streams.indicators.status import totals
+
+    real = store.evaluate_case
+
+    def evaluate(events, *args, **kw):
+        events = list(events)
+        if any(e.case_id == "poison" for e in events):
+            raise OverflowError("date value out of range")
+        return real(events, *args, **kw)
+
+    monkeypatch.setattr(store, "evaluate_case", evaluate)
+
+    def sub(eid, cid):
+        return {"event_id": eid, "case_id": cid, "type": "submitted", "occurred_at": "2024-03-01T09:00:00+08:00",
+                "item_code": "I", "region_code": "330100", "department_code": "D", "channel": "window"}
+
+    batches = [InBatch("ok1", "t", [sub("a", "c1")]), InBatch("bad", "t", [sub("b", "poison"), sub("c", "c3")]),
+               InBatch("ok2", "t", [sub("d", "c4")])]
+    out = await process_or_quarantine(conn, batches)
+    assert (out.batches, out.new, out.invalid) == (3, 2, 2)
+    assert {d["dl_key"] for d in out.dead_letters} == {"bad#0", "bad#1"}
+    assert "OverflowError: date value out of range" in out.dead_letters[0]["reason"]
+    t = await totals(conn)
+    assert (t["received"], t["counted"], t["dead_lettered"], t["reconciled"]) == (4, 2, 2, True)
+    again = await process_or_quarantine(conn, batches)
+    assert again.skipped_batches == 3 and again.new == 0
+
+
+async def test_dead_letters_keep_what_postgresql_cannot_store(conn):
+    from streams.cases.store import Unreadable, process_case_batches as run
+    out = await run(conn, [InBatch("nul", "t", [Unreadable("not JSON: bad \x00 byte", "ab\x00cd"),
+                                                {"event_id": "e\x00", "case_id": "c", "type": "x"}])])
+    assert out.invalid == 2
+    rows = await conn.fetch("SELECT reason, payload::text AS p FROM dead_letter ORDER BY dl_key")
+    assert "␀" in rows[0]["reason"] and "ab␀cd" in rows[0]["p"]
+    assert "NUL characters are not allowed" in rows[1]["reason"]
