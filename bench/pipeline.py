@@ -172,6 +172,7 @@ def main() -> None:
     ap.add_argument("--raw-events", type=int, default=200_000)
     ap.add_argument("--rate", type=int, default=2000)
     ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--workers", type=int, default=1, help="worker processes (partitions are shared out)")
     args = ap.parse_args()
 
     dsn = fresh_database("shenpi_bench")
@@ -179,15 +180,17 @@ def main() -> None:
         settings = Settings(kafka_bootstrap=b.bootstrap, database_url=dsn, api_port=free_port())
         asyncio.run(ensure_topics(settings))
         env = {"SHENPI_KAFKA_BOOTSTRAP": b.bootstrap, "SHENPI_DATABASE_URL": dsn,
-               "SHENPI_API_PORT": str(settings.api_port), "SHENPI_WEBHOOK_TOKENS": "bench"}
-        with processes(env, ["worker"], ["api"]):
+               "SHENPI_API_PORT": str(settings.api_port), "SHENPI_WEBHOOK_TOKENS": "bench",
+               "SHENPI_PROPAGATION_ENABLED": "false"}  # no platform here: bench/propagation.py measures that
+        with processes(env, *[["worker"]] * args.workers, ["api"]):
             asyncio.run(run(settings, args))
 
 
 async def run(settings: Settings, args) -> None:
     pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=2)
     for _ in range(300):  # worker assigned and API up
-        if await pool.fetchval("SELECT count(*) FROM worker WHERE partitions > 0 AND seen_at > now() - interval '2s'"):
+        if await pool.fetchval("SELECT count(*) FROM worker WHERE partitions > 0 AND seen_at > now() - interval '2s'"
+                               ) >= args.workers:
             break
         await asyncio.sleep(0.2)
     print(f"raw aiokafka consume ({args.raw_events:,} records of ~250 B)…")

@@ -175,6 +175,8 @@ def start_stack(s: Settings) -> dict:
         info["platform_url"] = env["SHENPI_PLATFORM_URL"]
         console.print(f"platform: simulator at {info['platform_url']}")
     procs["worker"] = _spawn(["worker"], env, s.state_dir / "worker.log")
+    for n in range(1, s.workers):  # more consumers in the group: partitions are shared out among them
+        procs[f"worker{n + 1}"] = _spawn(["worker"], env, s.state_dir / f"worker{n + 1}.log")
     procs["api"] = _spawn(["api"], env, s.state_dir / "api.log")
     info["pids"].update({k: p.pid for k, p in procs.items()})
     info.update(kafka_bootstrap=s.kafka_bootstrap, database_url=s.database_url, api_port=s.api_port,
@@ -202,7 +204,9 @@ def stop_stack(s: Settings) -> bool:
     info = read_run(s)
     if not info:
         return False
-    order = [info["pids"][k] for k in ("api", "worker", "platform", "broker") if k in info.get("pids", {})]
+    pids = info.get("pids", {})
+    order = [pids[k] for k in ("api", *sorted(k for k in pids if k.startswith("worker")), "platform", "broker")
+             if k in pids]
     terminate(order)
     deadline = time.monotonic() + 15
     while any(alive(p) for p in order) and time.monotonic() < deadline:

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
 
     grace_seconds: float = Field(default=3600.0, gt=0)
     sweep_interval_seconds: float = Field(default=5.0, gt=0)
+    workers: int = Field(default=2, ge=1, le=32)  # worker processes `shenpi up` starts
+    case_concurrency: int = Field(default=1, ge=1, le=16)
     take_records: int = Field(default=200, ge=1)
     take_within_seconds: float = Field(default=0.05, gt=0)
     fetch_max_wait_ms: int = Field(default=100, ge=1, le=1500)

@@ -66,7 +66,9 @@ async def process_or_quarantine(conn: asyncpg.Connection, batches: list[InBatch]
 def register(ctx: WorkerContext) -> None:
     app, s = ctx.app, ctx.settings
 
-    @app.agent(ctx.raw_topic(s.case_topic), name="case-events")
+    # >1: takes side by side (the write path is order-free and locks cases in key order); takes that share
+    # cases then wait on each other, so more worker processes (partitions apart) scale better
+    @app.agent(ctx.raw_topic(s.case_topic), name="case-events", concurrency=s.case_concurrency)
     @fatal
     async def case_events(stream):
         async for events in stream.take_events(s.take_records, within=s.take_within_seconds):
