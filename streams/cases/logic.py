@@ -155,7 +155,7 @@ def evaluate_case(events: Iterable[Ev], guard: GuardFn, committed_days: DaysFn,
             c["completed"] += 1
             done = e.occurred_at
             if accepted_at is None:
-                c["on_time"] += deadline is None
+                c["on_time"] += 1  # never accepted: no deadline was promised, none was missed
             else:
                 c["on_time"] += deadline is None or done <= deadline + _overlap(susp, accepted_at, done)
                 c["immediate"] += local_day(done) == local_day(accepted_at)
@@ -175,6 +175,3 @@ def evaluate_case(events: Iterable[Ev], guard: GuardFn, committed_days: DaysFn,
         last_event_at=evs[-1].occurred_at, contrib=dict(contrib), violations=violations,
     )
 
-
-def suspended_within(susp: list[tuple[datetime, Optional[datetime]]], a: datetime, b: datetime) -> timedelta:
-    return _overlap(susp, a, b)
