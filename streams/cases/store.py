@@ -104,7 +104,7 @@ async def process_case_batches(conn: asyncpg.Connection, batches: Sequence[InBat
             "INSERT INTO processed_batch (batch_id, source, n_events, n_new, n_duplicate, n_invalid)"
             " SELECT b, s, 0, 0, 0, 0 FROM unnest($1::text[], $2::text[]) AS x(b, s) ORDER BY b"
             " ON CONFLICT (batch_id) DO NOTHING RETURNING batch_id", list(claim), list(claim.values()))}
-        rows: dict[str, tuple] = {}
+        rows: dict[str, dict[str, Any]] = {}
         per_batch: list[tuple[InBatch, list[str], int]] = []
         seen_batches: set[str] = set()
         for b in batches:
@@ -127,15 +127,15 @@ async def process_case_batches(conn: asyncpg.Connection, batches: Sequence[InBat
                         reason=refusal.reason, payload=refusal.raw))
                     continue
                 ids_in_batch.append(ev.event_id)
-                rows.setdefault(ev.event_id, tuple(getattr(ev, c) for c in EVENT_COLS))
+                rows.setdefault(ev.event_id, ev.__dict__)  # exactly the EVENT_COLS fields
             per_batch.append((b, ids_in_batch, invalid))
         locked = Locked({}, set())
         if rows:
-            locked = await lock_cases(conn, (r[1] for r in rows.values()))
+            locked = await lock_cases(conn, (r["case_id"] for r in rows.values()))
             inserted = await conn.fetch(
                 f"INSERT INTO case_event ({', '.join(EVENT_COLS)}) SELECT * FROM {recordset(EVENT_COLS, EVENT_TYPES)}"
                 " ON CONFLICT (event_id) DO NOTHING RETURNING event_id, case_id",
-                as_json(EVENT_COLS, rows.values()),
+                orjson.dumps(list(rows.values())).decode(),
             )
         else:
             inserted = []
@@ -165,8 +165,8 @@ async def process_case_batches(conn: asyncpg.Connection, batches: Sequence[InBat
             known: dict[str, list[Ev]] = {}
             for eid in new_ids:
                 r = rows[eid]
-                if r[1] in locked.created:
-                    known.setdefault(r[1], []).append(Ev(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[9], r[11]))
+                if r["case_id"] in locked.created:
+                    known.setdefault(r["case_id"], []).append(Ev(*(r[f] for f in Ev._fields)))
             out.violations = await recompute_cases(conn, touched, locked, known)
         out.cases = len(touched)
     return out

@@ -147,3 +147,10 @@ async def test_dead_letters_keep_what_postgresql_cannot_store(conn):
     rows = await conn.fetch("SELECT reason, payload::text AS p FROM dead_letter ORDER BY dl_key")
     assert "␀" in rows[0]["reason"] and "ab␀cd" in rows[0]["p"]
     assert "NUL characters are not allowed" in rows[1]["reason"]
+
+
+def test_the_raw_event_row_is_exactly_the_contract():
+    from schemas import CaseEvent
+    from streams.cases.store import EVENT_COLS
+    # the write path stores a validated event's fields as they are: the table and the model must agree
+    assert tuple(CaseEvent.model_fields) == EVENT_COLS
