@@ -32,6 +32,20 @@ def database_url():
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture
+async def private_conn():
+    """A database of the test's own on the real PostgreSQL: no running worker touches it."""
+    name = f"shenpi_private_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    upgrade(_dsn_for(name))
+    conn = await asyncpg.connect(_dsn_for(name))
+    yield conn
+    await conn.close()
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as c:
+        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def truncate_all(dsn: str) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f"TRUNCATE {', '.join(TABLES)}")

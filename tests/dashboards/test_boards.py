@@ -54,7 +54,8 @@ async def load(conn):
     await conn.execute("UPDATE list_sync SET status = 'applied', applied_at = now(), latency_ms = 42")
 
 
-async def test_every_sql_panel_runs_and_the_overview_agrees_with_the_api(conn):
+async def test_every_sql_panel_runs_and_the_overview_agrees_with_the_api(private_conn):
+    conn = private_conn
     await load(conn)
     t0, t1 = BASE, BASE + timedelta(days=20)
     variables = {k: [r[0] for r in await conn.fetch(f"SELECT DISTINCT {c} FROM indicator_daily")]
@@ -92,7 +93,8 @@ async def test_every_sql_panel_runs_and_the_overview_agrees_with_the_api(conn):
     assert drill["收件量 Received"] == api["received"], "all values selected: the drill-down is the total"
 
 
-async def test_promql_parses_and_names_exported_metrics(conn, tmp_path):
+async def test_promql_parses_and_names_exported_metrics(private_conn, tmp_path):
+    conn = private_conn
     promtool = shutil.which("promtool")
     if promtool is None:
         pytest.skip("promtool is not installed (Debian package prometheus)")

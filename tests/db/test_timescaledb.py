@@ -54,7 +54,8 @@ async def answers(conn) -> dict:
 
 
 @pytest.mark.timescaledb
-async def test_migrations_policies_and_the_same_answers_as_plain_postgresql(timescale_url, conn):
+async def test_migrations_policies_and_the_same_answers_as_plain_postgresql(timescale_url, private_conn):
+    conn = private_conn
     ts = await asyncpg.connect(timescale_url)
     try:
         caps = await detect(ts)
