@@ -9,6 +9,7 @@ from typing import Any, Optional
 import asyncpg
 
 from streams.alerts.rules import VOLUME, Rule, RuleFile
+from streams.cases.logic import _overlap, add_working_days
 from streams.indicators.queries import indicators
 
 
@@ -55,8 +56,28 @@ def group_key(rule: Rule, row: dict[str, Any]) -> str:
     return ",".join(f"{g}={row[g]}" for g in rule.group_by) or "all"
 
 
+async def overdue_by(conn: asyncpg.Connection, rule: Rule, now: datetime) -> dict[str, Optional[float]]:
+    """Open cases past their suspension-adjusted deadline by more than N working days, per group."""
+    rows = await conn.fetch(
+        "SELECT region_code, department_code, item_code, level, accepted_at, deadline, suspensions FROM case_state"
+        " WHERE submitted_at IS NOT NULL AND deadline IS NOT NULL AND accepted_at < $1"
+        " AND (ended_at IS NULL OR ended_at >= $1)", now)
+    out: dict[str, Optional[float]] = {}
+    for r in rows:
+        if any(str(r[k]) != v for k, v in rule.where.items()):
+            continue
+        susp = [(x.lower, x.upper) for x in r["suspensions"]]
+        adjusted = r["deadline"] + _overlap(susp, r["accepted_at"], now)
+        if now >= add_working_days(adjusted, rule.overdue_by_working_days or 0):
+            key = group_key(rule, dict(r))
+            out[key] = (out.get(key) or 0) + 1
+    return out
+
+
 async def observe(conn: asyncpg.Connection, rule: Rule, now: datetime) -> dict[str, Optional[float]]:
     """The rule's figure per group now; None where the group is below min_volume or has no denominator."""
+    if rule.overdue_by_working_days is not None:
+        return await overdue_by(conn, rule, now)
     rows = await indicators(conn, rule.window_at(now), rule.group_by)
     out: dict[str, Optional[float]] = {}
     for r in rows:

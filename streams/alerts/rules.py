@@ -69,6 +69,8 @@ class Rule(BaseModel):
     severity: Literal["info", "warning", "critical"] = "warning"
     receivers: list[str] = []
     summary: str = ""
+    overdue_by_working_days: Optional[int] = Field(
+        None, ge=0, description="with indicator overdue: count only cases past their deadline by more than this")
 
     @field_validator("indicator")
     @classmethod
@@ -84,6 +86,12 @@ class Rule(BaseModel):
         if bad:
             raise ValueError(f"unknown group key(s) {', '.join(bad)}; use {', '.join(GROUP_KEYS)}")
         return [g for g in GROUP_KEYS if g in v]
+
+    @model_validator(mode="after")
+    def _overdue_only(self) -> "Rule":
+        if self.overdue_by_working_days is not None and self.indicator != "overdue":
+            raise ValueError("overdue_by_working_days goes with indicator: overdue")
+        return self
 
     @property
     def resolve_after(self) -> float:

@@ -299,3 +299,29 @@ async def test_acknowledge_and_silence_need_credentials(stack):
     alert = next(a for a in body["alerts"] if a["id"] == aid)
     assert alert["acknowledged_by"] == "duty" and alert["silenced_until"] is not None
     assert [h["kind"] for h in body["history"]][:2] == ["silenced", "acknowledged"]
+
+
+async def test_overdue_by_working_days_counts_only_cases_that_far_past_their_deadline(conn):
+    from streams.alerts.engine import observe
+    rule = Rule.model_validate({"name": "late", "indicator": "overdue", "overdue_by_working_days": 3,
+                                "group_by": ["department_code"], "op": ">", "threshold": 0})
+    now = datetime(2026, 1, 9, 12, 0, tzinfo=timezone.utc)  # a Friday
+
+    def case(cid, dept, deadline, suspended=None):
+        evs = [{"event_id": f"{cid}-s", "case_id": cid, "type": "submitted", "occurred_at": "2025-12-01T09:00:00+08:00",
+                "item_code": "I", "region_code": "330102", "department_code": dept, "channel": "window"},
+               {"event_id": f"{cid}-a", "case_id": cid, "type": "accepted", "occurred_at": "2025-12-01T10:00:00+08:00",
+                "deadline": deadline}]
+        if suspended:
+            evs.append({"event_id": f"{cid}-p", "case_id": cid, "type": "suspended", "occurred_at": suspended})
+        return evs
+
+    await process_case_batches(conn, [InBatch("o", "t", [
+        *case("far", "D1", "2025-12-20T18:00:00+08:00"),            # weeks late
+        *case("near", "D1", "2026-01-07T18:00:00+08:00"),           # two days late: not yet
+        *case("paused", "D2", "2025-12-20T18:00:00+08:00", "2025-12-02T09:00:00+08:00"),  # suspended since before
+    ])])
+    assert await observe(conn, rule, now) == {"department_code=D1": 1}
+    with pytest.raises(Exception, match="goes with indicator: overdue"):
+        Rule.model_validate({"name": "x", "indicator": "received", "overdue_by_working_days": 1, "op": ">",
+                             "threshold": 0})

@@ -170,3 +170,23 @@ async def test_reconcile_reports_and_repairs_drift(stack):
     assert not [k for k in run("--dry-run") if k[0].startswith("R-")]
     cat = await catalog(stack)
     assert cat["R-GONE"]["accepting"] and not cat["R-ROGUE"]["accepting"]
+
+
+async def test_flaky_and_slow_answers_still_end_with_each_change_once(stack):
+    async with aiohttp.ClientSession(headers=PAUTH) as s:
+        async with s.post(stack.platform_url + "/_sim/faults",
+                          json={"mode": "5xx", "probability": 0.5, "seconds": 6}) as r:
+            assert r.status == 200
+    changes = [added(f"f-{i}", f"F-{i:02d}") for i in range(40)]
+    await send_changes(stack, changes)
+    await asyncio.to_thread(wait_applied, stack, [c["change_id"] for c in changes], 90)
+    async with aiohttp.ClientSession(headers=PAUTH) as s:  # now slower than the client's timeout
+        async with s.post(stack.platform_url + "/_sim/faults", json={"mode": "slow", "delay": 3, "seconds": 4}) as r:
+            assert r.status == 200
+    await send_changes(stack, [added("f-slow", "F-SLOW")])
+    await asyncio.to_thread(wait_applied, stack, ["f-slow"], 90)
+    keys = [a["key"] for a in await applied(stack) if a["item_code"].startswith("F-")]
+    assert sorted(keys) == sorted([c["change_id"] for c in changes] + ["f-slow"])
+    with psycopg.connect(stack.settings.database_url) as c:
+        errors = c.execute("SELECT count(*) FROM list_sync WHERE item_code LIKE 'F-%%' AND attempts > 1").fetchone()[0]
+    assert errors > 0, "some calls met the faults and were retried"
