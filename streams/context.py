@@ -22,10 +22,14 @@ class WorkerContext:
     metrics: WorkerMetrics
     list_changed: asyncio.Event = field(default_factory=asyncio.Event)
     indicators_changed: asyncio.Event = field(default_factory=asyncio.Event)
+    topics: dict[str, faust.TopicT] = field(default_factory=dict)
 
     def raw_topic(self, name: str) -> faust.TopicT:
-        return self.app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw",
-                              value_serializer="raw", partitions=self.settings.partitions)
+        """One topic object per name: agents and the publishing hot path share it."""
+        if name not in self.topics:
+            self.topics[name] = self.app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw",
+                                               value_serializer="raw", partitions=self.settings.partitions)
+        return self.topics[name]
 
 
 def fatal(agent_fn):

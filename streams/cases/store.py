@@ -12,6 +12,7 @@ import orjson
 
 from schemas import ListChange, Refusal, parse_case_event
 from streams.cases.logic import METRICS, CaseResult, Ev, evaluate_case
+from streams.powerlist.logic import PowerList
 from streams.powerlist.store import load_power_list, store_list_changes
 
 EVENT_COLS = ("event_id", "case_id", "type", "occurred_at", "item_code", "region_code", "department_code",
@@ -224,6 +225,23 @@ def _multirange(susp: list[tuple[datetime, Optional[datetime]]]) -> str:
 Key = tuple[date, str, str, str, str]
 
 
+async def load_events(conn: asyncpg.Connection, case_ids: Sequence[str]) -> dict[str, list[Ev]]:
+    """All stored events of the cases, by case."""
+    events: dict[str, list[Ev]] = defaultdict(list)
+    if case_ids:
+        for r in await conn.fetch(
+            "SELECT event_id, case_id, type, occurred_at, item_code, region_code, department_code, channel,"
+            " deadline, score FROM case_event WHERE case_id = ANY($1::text[])", list(case_ids)):
+            events[r["case_id"]].append(_ev(r))
+    return events
+
+
+async def power_list_for(conn: asyncpg.Connection, events: dict[str, list[Ev]]) -> PowerList:
+    """The list history of the items these cases applied for."""
+    return await load_power_list(
+        conn, {e.item_code for evs in events.values() for e in evs if e.type == "submitted" and e.item_code})
+
+
 async def recompute_cases(conn: asyncpg.Connection, case_ids: Sequence[str], locked: Optional[Locked] = None,
                           known: Optional[dict[str, list[Ev]]] = None) -> list[dict]:
     """Retract what the cases contributed and add what they contribute now; returns new violations.
@@ -232,14 +250,9 @@ async def recompute_cases(conn: asyncpg.Connection, case_ids: Sequence[str], loc
     if locked is None:
         locked = await lock_cases(conn, case_ids)
     old_state = locked.old
-    events: dict[str, list[Ev]] = defaultdict(list, known or {})
-    unread = [c for c in case_ids if c not in events]
-    for r in await conn.fetch(
-        "SELECT event_id, case_id, type, occurred_at, item_code, region_code, department_code, channel,"
-        " deadline, score FROM case_event WHERE case_id = ANY($1::text[])", unread) if unread else []:
-        events[r["case_id"]].append(_ev(r))
-    items = {e.item_code for evs in events.values() for e in evs if e.type == "submitted" and e.item_code}
-    plist = await load_power_list(conn, items)
+    events = dict(known or {})
+    events.update(await load_events(conn, [c for c in case_ids if c not in events]))
+    plist = await power_list_for(conn, events)
     results: dict[str, Optional[CaseResult]] = {
         cid: evaluate_case(events.get(cid, ()), plist.guard, plist.committed_days) for cid in case_ids
     }

@@ -67,6 +67,14 @@ def parse_group_by(spec: Optional[str | Sequence[str]]) -> tuple[str, ...]:
     return tuple(k for k in GROUP_KEYS if k in parts)
 
 
+def active_items_sql(at: str) -> str:
+    """Items in force at the instant `at`, one row per region they are handled in ('' for everywhere)."""
+    return ("SELECT DISTINCT v.item_code, v.department_code, v.level, r AS region_code FROM list_item_version v"
+            " CROSS JOIN LATERAL unnest(CASE WHEN cardinality(v.region_codes) = 0 THEN ARRAY['']::text[]"
+            f" ELSE v.region_codes END) r WHERE v.active AND v.valid_from <= {at}"
+            f" AND (v.valid_to IS NULL OR v.valid_to > {at})")
+
+
 def indicator_sql(group_by: Sequence[str]) -> str:
     """One statement; $1 d0, $2 d1 (dates), $3 t0, $4 t1 (timestamptz)."""
     g = list(group_by) or ["_all"]
@@ -90,11 +98,7 @@ WITH daily AS (
                FROM unnest(suspensions * tstzmultirange(tstzrange(accepted_at, $4, '[]'))) r) < $4)) AS overdue
     FROM case_state
     WHERE submitted_at IS NOT NULL AND accepted_at < $4 AND (ended_at IS NULL OR ended_at >= $4) GROUP BY {grp}
-), items AS (
-    SELECT DISTINCT v.item_code, v.department_code, v.level, r AS region_code
-    FROM list_item_version v CROSS JOIN LATERAL unnest(CASE WHEN cardinality(v.region_codes) = 0
-                                                        THEN ARRAY['']::text[] ELSE v.region_codes END) r
-    WHERE v.active AND v.valid_from <= $4 AND (v.valid_to IS NULL OR v.valid_to > $4)
+), items AS ({active_items_sql("$4")}
 ), items_g AS (
     SELECT {sel}, count(DISTINCT item_code) AS items_active FROM items GROUP BY {grp}
 ), item_recv AS (
@@ -178,8 +182,7 @@ def _ratio(n: float, d: float) -> Optional[float]:
 async def _exact(conn: asyncpg.Connection, window: Window, group_by: Sequence[str],
                  ragged: list[tuple[datetime, datetime]]) -> list[dict[str, Any]]:
     from streams.cases.logic import evaluate_case
-    from streams.cases.store import _ev
-    from streams.powerlist.store import load_power_list
+    from streams.cases.store import load_events, power_list_for
 
     # whole days strictly inside the window, from the daily components at the finest grain
     cut = {d for lo, _ in ragged for d in [lo.astimezone(TZ).date()]}
@@ -196,13 +199,8 @@ async def _exact(conn: asyncpg.Connection, window: Window, group_by: Sequence[st
         cases |= {r[0] for r in await conn.fetch(
             "SELECT DISTINCT case_id FROM case_event WHERE occurred_at >= $1 AND occurred_at < $2", lo, hi)}
     if cases:
-        events: dict[str, list] = {}
-        for r in await conn.fetch(
-                "SELECT event_id, case_id, type, occurred_at, item_code, region_code, department_code, channel,"
-                " deadline, score FROM case_event WHERE case_id = ANY($1::text[])", list(cases)):
-            events.setdefault(r["case_id"], []).append(_ev(r))
-        items = {e.item_code for evs in events.values() for e in evs if e.type == "submitted" and e.item_code}
-        plist = await load_power_list(conn, items)
+        events = await load_events(conn, list(cases))
+        plist = await power_list_for(conn, events)
         inside = lambda ts: True if any(lo <= ts < hi for lo, hi in ragged) else None  # noqa: E731
         for evs in events.values():
             res = evaluate_case(evs, plist.guard, plist.committed_days, inside)
@@ -214,11 +212,7 @@ async def _exact(conn: asyncpg.Connection, window: Window, group_by: Sequence[st
     # point-in-time figures at t0 and t1 from SQL (an empty day range leaves the daily part out)
     point = {tuple(r[k] for k in group_by): r for r in await conn.fetch(
         indicator_sql(group_by), date(1, 1, 1), date(1, 1, 1), window.t0, window.t1)}
-    active = await conn.fetch(
-        "SELECT DISTINCT v.item_code, v.department_code, v.level, r AS region_code FROM list_item_version v"
-        " CROSS JOIN LATERAL unnest(CASE WHEN cardinality(v.region_codes) = 0 THEN ARRAY['']::text[]"
-        " ELSE v.region_codes END) r WHERE v.active AND v.valid_from <= $1 AND (v.valid_to IS NULL OR v.valid_to > $1)",
-        window.t1)
+    active = await conn.fetch(active_items_sql("$1"), window.t1)
     comp: dict[tuple, list[int]] = {}
     received_by_item: dict[tuple, int] = {}
     for dims, vals in fine.items():
