@@ -1,6 +1,8 @@
 """The event contract (shared/spec/events.md) as pydantic models: the one source of truth."""
 from schemas.events import (
-    CASE_EVENT_TYPES, CaseEvent, ListChange, Refusal, parse_case_event, parse_list_change,
+    CASE_EVENT_TYPES, CASE_EVENTS, CaseEvent, ListChange, Refusal, parse_case_event, parse_case_events,
+    parse_list_change,
 )
 
-__all__ = ["CASE_EVENT_TYPES", "CaseEvent", "ListChange", "Refusal", "parse_case_event", "parse_list_change"]
+__all__ = ["CASE_EVENT_TYPES", "CASE_EVENTS", "CaseEvent", "ListChange", "Refusal", "parse_case_event",
+           "parse_case_events", "parse_list_change"]

@@ -1,7 +1,6 @@
 """Pure case logic: from all of one case's events to its state and its daily indicator components."""
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Callable, Iterable, NamedTuple, Optional
@@ -14,6 +13,9 @@ METRICS = (
     "received", "online", "accepted", "rejected", "completed", "on_time", "immediate",
     "handled", "handling_us", "corr_cases", "corr_once", "evaluated", "satisfied", "out_of_list",
 )
+N_METRICS = len(METRICS)
+(RECEIVED, ONLINE, ACCEPTED, REJECTED, COMPLETED, ON_TIME, IMMEDIATE, HANDLED, HANDLING_US, CORR_CASES, CORR_ONCE,
+ EVALUATED, SATISFIED, OUT_OF_LIST) = range(N_METRICS)
 ONLINE_CHANNELS = frozenset({"online", "mobile"})
 
 
@@ -84,7 +86,7 @@ class CaseResult:
     suspensions: list[tuple[datetime, Optional[datetime]]]
     corrections: int
     last_event_at: datetime
-    contrib: dict[date, dict[str, int]] = field(default_factory=dict)
+    contrib: dict[date, list[int]] = field(default_factory=dict)  # per bucket, in METRICS order
     violations: list[tuple[Ev, str]] = field(default_factory=list)
 
 
@@ -133,41 +135,44 @@ def evaluate_case(events: Iterable[Ev], guard: GuardFn, committed_days: DaysFn,
     susp = suspensions_of(evs)
     corrections = sum(1 for e in evs if e.type == "correction_requested")
 
-    contrib: dict[Any, dict[str, int]] = defaultdict(lambda: dict.fromkeys(METRICS, 0))
+    contrib: dict[Any, list[int]] = {}
     violations: list[tuple[Ev, str]] = []
+    item, region = dims[2], dims[0]
     for e in evs:
         key = bucket(e.occurred_at)
         if key is None:
             continue
-        c = contrib[key]
+        c = contrib.get(key)
+        if c is None:
+            c = contrib[key] = [0] * N_METRICS
         t = e.type
         if t == "submitted":
-            c["received"] += 1
-            c["online"] += e.channel in ONLINE_CHANNELS
+            c[RECEIVED] += 1
+            c[ONLINE] += e.channel in ONLINE_CHANNELS
         elif t == "accepted":
-            c["accepted"] += 1
+            c[ACCEPTED] += 1
         elif t == "rejected":
-            c["rejected"] += 1
+            c[REJECTED] += 1
         elif t == "evaluated":
-            c["evaluated"] += 1
-            c["satisfied"] += (e.score or 0) >= 4
+            c[EVALUATED] += 1
+            c[SATISFIED] += (e.score or 0) >= 4
         elif t == "completed":
-            c["completed"] += 1
+            c[COMPLETED] += 1
             done = e.occurred_at
             if accepted_at is None:
-                c["on_time"] += 1  # never accepted: no deadline was promised, none was missed
+                c[ON_TIME] += 1  # never accepted: no deadline was promised, none was missed
             else:
-                c["on_time"] += deadline is None or done <= deadline + _overlap(susp, accepted_at, done)
-                c["immediate"] += local_day(done) == local_day(accepted_at)
-                c["handled"] += 1
-                spent = done - accepted_at - _overlap(susp, accepted_at, done)
-                c["handling_us"] += spent // timedelta(microseconds=1)
+                paused = _overlap(susp, accepted_at, done) if susp else timedelta(0)
+                c[ON_TIME] += deadline is None or done <= deadline + paused
+                c[IMMEDIATE] += local_day(done) == local_day(accepted_at)
+                c[HANDLED] += 1
+                c[HANDLING_US] += (done - accepted_at - paused) // timedelta(microseconds=1)
             if corrections:
-                c["corr_cases"] += 1
-                c["corr_once"] += corrections == 1
-        rule = guard(dims[2], dims[0], e.occurred_at)
+                c[CORR_CASES] += 1
+                c[CORR_ONCE] += corrections == 1
+        rule = guard(item, region, e.occurred_at)
         if rule is not None:
-            c["out_of_list"] += 1
+            c[OUT_OF_LIST] += 1
             violations.append((e, rule))
     return CaseResult(
         case_id=sub.case_id, dims=dims, submitted_at=sub.occurred_at, accepted_at=accepted_at,

@@ -10,7 +10,7 @@ from typing import Any, Iterable, Optional, Sequence
 import asyncpg
 import orjson
 
-from schemas import ListChange, Refusal, parse_case_event
+from schemas import ListChange, Refusal, parse_case_event, parse_case_events
 from streams.cases.logic import METRICS, CaseResult, Ev, evaluate_case
 from streams.powerlist.logic import PowerList
 from streams.powerlist.store import load_power_list, store_list_changes
@@ -116,15 +116,16 @@ async def process_case_batches(conn: asyncpg.Connection, batches: Sequence[InBat
             out.batches += 1
             ids_in_batch: list[str] = []
             invalid = 0
-            for i, raw in enumerate(b.events):
-                if isinstance(raw, Unreadable):
-                    ev, refusal = None, Refusal(i, raw.reason, raw.text)
-                else:
-                    ev, refusal = parse_case_event(raw, i)
+            if any(isinstance(raw, Unreadable) for raw in b.events):
+                parsed = [(None, Refusal(i, raw.reason, raw.text)) if isinstance(raw, Unreadable)
+                          else parse_case_event(raw, i) for i, raw in enumerate(b.events)]
+            else:
+                parsed = parse_case_events(b.events)
+            for ev, refusal in parsed:
                 if refusal is not None:
                     invalid += 1
                     out.dead_letters.append(dict(
-                        dl_key=f"{b.batch_id}#{i}", stage="invalid", kind="case_event", source=b.source,
+                        dl_key=f"{b.batch_id}#{refusal.index}", stage="invalid", kind="case_event", source=b.source,
                         reason=refusal.reason, payload=refusal.raw))
                     continue
                 ids_in_batch.append(ev.event_id)
@@ -271,8 +272,8 @@ async def recompute_cases(conn: asyncpg.Connection, case_ids: Sequence[str], loc
         if res is None:
             continue
         mine = new_contrib[cid] = {}
-        for day, c in res.contrib.items():
-            vals = mine[day.isoformat()] = [c[m] for m in METRICS]
+        for day, vals in res.contrib.items():
+            mine[day.isoformat()] = vals
             d = delta[(day, *res.dims)]
             for i, v in enumerate(vals):
                 d[i] += v

@@ -207,8 +207,8 @@ async def _exact(conn: asyncpg.Connection, window: Window, group_by: Sequence[st
             if res is None or True not in res.contrib:
                 continue
             acc = fine.setdefault(res.dims, [0] * len(METRICS))
-            for i, m in enumerate(METRICS):
-                acc[i] += res.contrib[True][m]
+            for i, v in enumerate(res.contrib[True]):
+                acc[i] += v
     # point-in-time figures at t0 and t1 from SQL (an empty day range leaves the daily part out)
     point = {tuple(r[k] for k in group_by): r for r in await conn.fetch(
         indicator_sql(group_by), date(1, 1, 1), date(1, 1, 1), window.t0, window.t1)}

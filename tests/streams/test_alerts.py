@@ -14,9 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shenpi.broker import free_port, wait_port
-from streams.alerts.engine import State, evaluate, step
+from streams.alerts.engine import State, evaluate, overdue_cutoff, step
 from streams.alerts.notify import deliver, deliver_due
 from streams.alerts.rules import Receiver, Rule, RuleError, RuleFile, load_rules
+from streams.cases.logic import add_working_days
 from streams.cases.store import InBatch, process_case_batches
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
@@ -299,6 +300,14 @@ async def test_acknowledge_and_silence_need_credentials(stack):
     alert = next(a for a in body["alerts"] if a["id"] == aid)
     assert alert["acknowledged_by"] == "duty" and alert["silenced_until"] is not None
     assert [h["kind"] for h in body["history"]][:2] == ["silenced", "acknowledged"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(deadline=st.datetimes(datetime(2024, 1, 1), datetime(2027, 1, 1), timezones=st.just(timezone.utc)),
+       later=st.timedeltas(timedelta(0), timedelta(days=40)), n=st.integers(0, 15))
+def test_overdue_cutoff_is_the_working_day_rule_as_one_bound(deadline, later, n):
+    now = deadline + later
+    assert (deadline < overdue_cutoff(now, n)) == (now >= add_working_days(deadline, n))
 
 
 async def test_overdue_by_working_days_counts_only_cases_that_far_past_their_deadline(conn):
