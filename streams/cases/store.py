@@ -5,6 +5,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from operator import itemgetter
 from typing import Any, Iterable, Optional, Sequence
 
 import asyncpg
@@ -61,8 +62,9 @@ class BatchOutcome:
 
 
 def recordset(names: Sequence[str], types: Sequence[str], param: int = 1) -> str:
-    """Rows travel as one JSON document: far cheaper to encode than one array per column."""
-    return f"jsonb_to_recordset(${param}::jsonb) AS x({', '.join(f'{n} {t}' for n, t in zip(names, types))})"
+    """Rows travel as one JSON document: far cheaper to encode than one array per column, and as json, not
+    jsonb, the server reads each row straight into its columns."""
+    return f"json_to_recordset(${param}::json) AS x({', '.join(f'{n} {t}' for n, t in zip(names, types))})"
 
 
 def as_json(names: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
@@ -72,26 +74,14 @@ def as_json(names: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 OldState = dict[str, tuple[Optional[tuple[str, str, str, str]], dict[str, list[int]]]]
 
 
-@dataclass
-class Locked:
-    """Cases locked for this transaction: what each last contributed (to retract), and which are brand new."""
-
-    old: OldState
-    created: set[str]
-
-
-async def lock_cases(conn: asyncpg.Connection, case_ids: Iterable[str]) -> Locked:
-    """Create missing case rows and lock all of them, in key order so concurrent writers never deadlock."""
-    ids = sorted(set(case_ids))
-    created = {r[0] for r in await conn.fetch(
-        "INSERT INTO case_state (case_id) SELECT x FROM unnest($1::text[]) x ORDER BY x ON CONFLICT DO NOTHING"
-        " RETURNING case_id", ids)}
+async def lock_cases(conn: asyncpg.Connection, case_ids: Iterable[str]) -> OldState:
+    """Lock the cases that have a row, in key order so concurrent writers never deadlock; what each last
+    contributed (to retract)."""
     rows = await conn.fetch(
-        "SELECT case_id, region_code, department_code, item_code, level, contrib::text AS contrib FROM case_state"
-        " WHERE case_id = ANY($1::text[]) ORDER BY case_id FOR UPDATE", ids)
-    old = {r["case_id"]: ((r["region_code"], r["department_code"], r["item_code"], r["level"])
-                          if r["region_code"] is not None else None, orjson.loads(r["contrib"])) for r in rows}
-    return Locked(old, created)
+        "SELECT case_id, region_code, department_code, item_code, level, contrib FROM case_state"
+        " WHERE case_id = ANY($1::text[]) ORDER BY case_id FOR UPDATE", sorted(set(case_ids)))
+    return {r["case_id"]: ((r["region_code"], r["department_code"], r["item_code"], r["level"])
+                           if r["region_code"] is not None else None, orjson.loads(r["contrib"])) for r in rows}
 
 
 async def process_case_batches(conn: asyncpg.Connection, batches: Sequence[InBatch]) -> BatchOutcome:
@@ -131,9 +121,9 @@ async def process_case_batches(conn: asyncpg.Connection, batches: Sequence[InBat
                 ids_in_batch.append(ev.event_id)
                 rows.setdefault(ev.event_id, ev.__dict__)  # exactly the EVENT_COLS fields
             per_batch.append((b, ids_in_batch, invalid))
-        locked = Locked({}, set())
+        old: OldState = {}
         if rows:
-            locked = await lock_cases(conn, (r["case_id"] for r in rows.values()))
+            old = await lock_cases(conn, (r["case_id"] for r in rows.values()))
             inserted = await conn.fetch(
                 f"INSERT INTO case_event ({', '.join(EVENT_COLS)}) SELECT * FROM {recordset(EVENT_COLS, EVENT_TYPES)}"
                 " ON CONFLICT (event_id) DO NOTHING RETURNING event_id, case_id",
@@ -163,13 +153,13 @@ async def process_case_batches(conn: asyncpg.Connection, batches: Sequence[InBat
                 " WHERE p.batch_id = x.b", *zip(*batch_rows))
         await insert_dead_letters(conn, out.dead_letters)
         if touched:
-            # a case created just now has no events but the ones this batch inserted: no need to read them back
-            known: dict[str, list[Ev]] = {}
+            # a case with no row has no events but the ones this batch inserted: no need to read them back
+            new_cases: dict[str, list[Ev]] = {}
             for eid in new_ids:
                 r = rows[eid]
-                if r["case_id"] in locked.created:
-                    known.setdefault(r["case_id"], []).append(Ev(*(r[f] for f in Ev._fields)))
-            out.violations = await recompute_cases(conn, touched, locked, known)
+                if r["case_id"] not in old:
+                    new_cases.setdefault(r["case_id"], []).append(_ev_of(r))
+            out.violations = await recompute_cases(conn, [c for c in touched if c in old], old, new_cases)
         out.cases = len(touched)
     return out
 
@@ -213,9 +203,12 @@ async def insert_dead_letters(conn: asyncpg.Connection, letters: Sequence[dict[s
     return len(res)
 
 
-def _ev(r: asyncpg.Record) -> Ev:
-    return Ev(r["event_id"], r["case_id"], r["type"], r["occurred_at"], r["item_code"], r["region_code"],
-              r["department_code"], r["channel"], r["deadline"], r["score"])
+_ev_fields = itemgetter(*Ev._fields)
+
+
+def _ev_of(r: Any) -> Ev:
+    """The case logic's view of a stored event (a record) or a validated one (its fields)."""
+    return Ev._make(_ev_fields(r))
 
 
 def _multirange(susp: list[tuple[datetime, Optional[datetime]]]) -> str:
@@ -233,7 +226,7 @@ async def load_events(conn: asyncpg.Connection, case_ids: Sequence[str]) -> dict
         for r in await conn.fetch(
             "SELECT event_id, case_id, type, occurred_at, item_code, region_code, department_code, channel,"
             " deadline, score FROM case_event WHERE case_id = ANY($1::text[])", list(case_ids)):
-            events[r["case_id"]].append(_ev(r))
+            events[r["case_id"]].append(_ev_of(r))
     return events
 
 
@@ -243,40 +236,68 @@ async def power_list_for(conn: asyncpg.Connection, events: dict[str, list[Ev]]) 
         conn, {e.item_code for evs in events.values() for e in evs if e.type == "submitted" and e.item_code})
 
 
-async def recompute_cases(conn: asyncpg.Connection, case_ids: Sequence[str], locked: Optional[Locked] = None,
-                          known: Optional[dict[str, list[Ev]]] = None) -> list[dict]:
+STATE_COLS = ("case_id", "submitted_at", *DIMS, "accepted_at", "ended_at", "deadline", "suspensions",
+              "corrections", "last_event_at", "contrib")
+STATE_TYPES = ("text", "timestamptz", "text", "text", "text", "text", "timestamptz", "timestamptz", "timestamptz",
+               "tstzmultirange", "integer", "timestamptz", "text")
+
+
+def _state(cid: str, r: Optional[CaseResult]) -> tuple:
+    if r is None:  # no `submitted` yet: a pending case, swept after the grace period
+        return (cid, None, None, None, None, None, None, None, None, "{}", 0, None, "{}")
+    return (cid, r.submitted_at, *r.dims, r.accepted_at, r.ended_at, r.deadline, _multirange(r.suspensions),
+            r.corrections, r.last_event_at,
+            orjson.dumps({day.isoformat(): vals for day, vals in r.contrib.items()}).decode())
+
+
+async def recompute_cases(conn: asyncpg.Connection, case_ids: Sequence[str], old: Optional[OldState] = None,
+                          new_cases: Optional[dict[str, list[Ev]]] = None) -> list[dict]:
     """Retract what the cases contributed and add what they contribute now; returns new violations.
 
-    `known` holds the complete event lists of cases the caller already has in hand."""
-    if locked is None:
-        locked = await lock_cases(conn, case_ids)
-    old_state = locked.old
-    events = dict(known or {})
-    events.update(await load_events(conn, [c for c in case_ids if c not in events]))
+    `old` is what `lock_cases` returned for them. `new_cases` are cases without a row, with all their events
+    in hand: their rows are created here, unless a concurrent writer created one first; those are then locked
+    and recomputed from the database like the others."""
+    if old is None:
+        old = await lock_cases(conn, case_ids)
+    case_ids = [c for c in case_ids if c in old]  # a case swept away meanwhile has nothing left to count
+    new_cases = new_cases or {}
+    events = dict(new_cases)
+    events.update(await load_events(conn, case_ids))
     plist = await power_list_for(conn, events)
+    created: dict[str, Optional[CaseResult]] = {}
+    if new_cases:
+        fresh = {cid: evaluate_case(evs, plist.guard, plist.committed_days) for cid, evs in new_cases.items()}
+        won = {r["case_id"] for r in await conn.fetch(
+            f"INSERT INTO case_state ({', '.join(STATE_COLS)}) SELECT * FROM {recordset(STATE_COLS, STATE_TYPES)}"
+            " ORDER BY case_id ON CONFLICT (case_id) DO NOTHING RETURNING case_id",
+            as_json(STATE_COLS, (_state(cid, fresh[cid]) for cid in sorted(fresh))))}
+        created = {cid: res for cid, res in fresh.items() if cid in won}
+        lost = sorted(set(fresh) - won)
+        if lost:  # created concurrently: now committed, so locked and read back whole
+            old = {**old, **await lock_cases(conn, lost)}
+            case_ids = sorted({*case_ids, *(c for c in lost if c in old)})
+            events = {**events, **await load_events(conn, lost)}
+            plist = await power_list_for(conn, events)
     results: dict[str, Optional[CaseResult]] = {
         cid: evaluate_case(events.get(cid, ()), plist.guard, plist.committed_days) for cid in case_ids
     }
 
-    delta: dict[Key, list[int]] = defaultdict(lambda: [0] * len(METRICS))
+    delta: dict[Key, list[int]] = {}
     for cid in case_ids:
-        dims, contrib = old_state.get(cid, (None, {}))
+        dims, contrib = old[cid]
         if dims is None:
             continue
         for day, vals in contrib.items():
-            d = delta[(date.fromisoformat(day), *dims)]
-            for i, v in enumerate(vals):
-                d[i] -= v
-    new_contrib: dict[str, dict[str, list[int]]] = {}
-    for cid, res in results.items():
+            key = (date.fromisoformat(day), *dims)
+            d = delta.get(key)
+            delta[key] = [-v for v in vals] if d is None else [a - v for a, v in zip(d, vals)]
+    for res in (*results.values(), *created.values()):
         if res is None:
             continue
-        mine = new_contrib[cid] = {}
         for day, vals in res.contrib.items():
-            mine[day.isoformat()] = vals
-            d = delta[(day, *res.dims)]
-            for i, v in enumerate(vals):
-                d[i] += v
+            key = (day, *res.dims)
+            d = delta.get(key)
+            delta[key] = vals if d is None else [a + v for a, v in zip(d, vals)]
     changed = sorted((k, v) for k, v in delta.items() if any(v))
     if changed:
         names = ("day", *DIMS, *METRICS)
@@ -287,31 +308,18 @@ async def recompute_cases(conn: asyncpg.Connection, case_ids: Sequence[str], loc
             f" ON CONFLICT (day, {', '.join(DIMS)}) DO UPDATE SET {sets}, updated_at = now()",
             as_json(names, ((*k, *v) for k, v in changed)))
 
-    states = [
-        (cid, r.submitted_at, *r.dims, r.accepted_at, r.ended_at, r.deadline, _multirange(r.suspensions),
-         r.corrections, r.last_event_at, new_contrib[cid])
-        for cid, r in results.items() if r is not None
-    ]
+    states = [_state(cid, r) for cid, r in results.items() if r is not None]
     if states:
-        names = ("case_id", "submitted_at", *DIMS, "accepted_at", "ended_at", "deadline", "suspensions",
-                 "corrections", "last_event_at", "contrib")
-        types = ("text", "timestamptz", "text", "text", "text", "text", "timestamptz", "timestamptz", "timestamptz",
-                 "tstzmultirange", "integer", "timestamptz", "jsonb")
         await conn.execute(
-            f"INSERT INTO case_state ({', '.join(names)}) SELECT * FROM {recordset(names, types)}"
-            " ON CONFLICT (case_id) DO UPDATE SET submitted_at = excluded.submitted_at,"
-            " region_code = excluded.region_code, department_code = excluded.department_code,"
-            " item_code = excluded.item_code, level = excluded.level, accepted_at = excluded.accepted_at,"
-            " ended_at = excluded.ended_at, deadline = excluded.deadline, suspensions = excluded.suspensions,"
-            " corrections = excluded.corrections, last_event_at = excluded.last_event_at,"
-            " contrib = excluded.contrib, updated_at = now()",
-            as_json(names, states))
+            f"UPDATE case_state s SET {', '.join(f'{c} = x.{c}' for c in STATE_COLS[1:])}, updated_at = now()"
+            f" FROM {recordset(STATE_COLS, STATE_TYPES)} WHERE s.case_id = x.case_id",
+            as_json(STATE_COLS, states))
 
     old_violations = {r["event_id"] for r in await conn.fetch(
-        "DELETE FROM violation WHERE case_id = ANY($1::text[]) RETURNING event_id", list(case_ids))}
+        "DELETE FROM violation WHERE case_id = ANY($1::text[]) RETURNING event_id", case_ids)} if case_ids else set()
     vrows = [
         (e.event_id, cid, e.type, r.dims[2], r.dims[0], r.dims[1], e.occurred_at, rule)
-        for cid, r in results.items() if r is not None for e, rule in r.violations
+        for cid, r in (*results.items(), *created.items()) if r is not None for e, rule in r.violations
     ]
     keys = ("event_id", "case_id", "event_type", "item_code", "region_code", "department_code", "occurred_at", "rule")
     if vrows:

@@ -1,6 +1,7 @@
 """The write path against the real database equals a plain recomputation, whatever the delivery."""
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
@@ -49,6 +50,36 @@ async def test_any_delivery_gives_the_reference_indicators(database_url, sc, dat
         await check_all(conn, deliveries, changes)
     finally:
         await conn.close()
+
+
+async def test_writers_racing_to_create_the_same_cases_count_every_event(database_url):
+    """Two partitions' workers (say, keyed by event, not by case) bring the first events of the same cases at once:
+    the second to create a case's row finds it taken, then locks it and recomputes from everything stored."""
+    import asyncpg
+
+    def ev(eid, cid, typ, at, **kw):
+        return {"event_id": eid, "case_id": cid, "type": typ, "occurred_at": at, **kw}
+
+    sub = dict(item_code="I", region_code="330100", department_code="D", channel="online")
+    first = [ev("1s", "c1", "submitted", "2024-03-01T09:00:00+08:00", **sub),
+             ev("2a", "c2", "accepted", "2024-03-01T10:00:00+08:00")]
+    second = [ev("1c", "c1", "completed", "2024-03-02T09:00:00+08:00", outcome="approved"),
+              ev("2s", "c2", "submitted", "2024-03-01T09:00:00+08:00", **sub)]
+    truncate_all(database_url)
+    a, b = await asyncpg.connect(database_url), await asyncpg.connect(database_url)
+    try:
+        held = a.transaction()
+        await held.start()
+        await process_case_batches(a, [InBatch("x", "t", first)])
+        racing = asyncio.create_task(process_case_batches(b, [InBatch("y", "t", second)]))
+        await asyncio.sleep(0.5)
+        assert not racing.done()  # waiting for the rows the first writer created and holds
+        await held.commit()
+        assert (await racing).new == 2
+        await check_all(a, first + second, [])
+    finally:
+        await a.close()
+        await b.close()
 
 
 async def test_redelivered_batch_is_a_no_op_and_totals_reconcile(conn):
