@@ -1,6 +1,6 @@
 """One run: raw aiokafka consume rate, the pipeline's end-to-end rate, and its latency at a steady load.
 
-    python bench/pipeline.py [--events 200000] [--rate 2000] [--seconds 20]
+    python bench/pipeline.py [--events 400000] [--rate 2000] [--seconds 20] [--workers 2]
 
 Uses the embedded broker (started here) and SHENPI_DATABASE_URL, or a fresh database `shenpi_bench` on
 the local PostgreSQL.
@@ -168,11 +168,11 @@ async def latency(settings: Settings, rate: int, seconds: float) -> tuple[float,
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--events", type=int, default=200_000)
+    ap.add_argument("--events", type=int, default=400_000)
     ap.add_argument("--raw-events", type=int, default=200_000)
     ap.add_argument("--rate", type=int, default=2000)
     ap.add_argument("--seconds", type=float, default=20)
-    ap.add_argument("--workers", type=int, default=1, help="worker processes (partitions are shared out)")
+    ap.add_argument("--workers", type=int, default=2, help="worker processes (partitions are shared out); 2 as `shenpi up`")
     args = ap.parse_args()
 
     dsn = fresh_database("shenpi_bench")

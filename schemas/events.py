@@ -85,7 +85,7 @@ class CaseEvent(BaseModel):
 
     @model_validator(mode="after")
     def _required_by_type(self) -> "CaseEvent":
-        return _require(self, _NEEDS_BY_TYPE, self.type, "events")
+        return _require(self, _NEEDS_BY_TYPE, self.type, "events") if self.type in _NEEDS_BY_TYPE else self
 
 
 class DevolvedTo(BaseModel):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from operator import attrgetter
 from typing import Any, Callable, Iterable, NamedTuple, Optional
 from zoneinfo import ZoneInfo
 
@@ -90,11 +91,17 @@ class CaseResult:
     violations: list[tuple[Ev, str]] = field(default_factory=list)
 
 
+_in_time = attrgetter("occurred_at", "event_id")
+
+
 def _ordered(events: Iterable[Ev]) -> list[Ev]:
-    seen: dict[str, Ev] = {}
-    for e in events:
-        seen.setdefault(e.event_id, e)
-    return sorted(seen.values(), key=lambda e: (e.occurred_at, e.event_id))
+    evs = list(events)
+    if len({e.event_id for e in evs}) < len(evs):  # the store never passes duplicates; others may
+        seen: dict[str, Ev] = {}
+        for e in evs:
+            seen.setdefault(e.event_id, e)
+        evs = list(seen.values())
+    return sorted(evs, key=_in_time)
 
 
 def suspensions_of(events: list[Ev]) -> list[tuple[datetime, Optional[datetime]]]:
@@ -118,22 +125,32 @@ def evaluate_case(events: Iterable[Ev], guard: GuardFn, committed_days: DaysFn,
 
     Contributions are keyed by bucket(occurred_at): the local day, or any other key (None: leave it out)."""
     evs = _ordered(events)
-    sub = next((e for e in evs if e.type == "submitted"), None)
+    sub: Optional[Ev] = None
+    first_accepted: Optional[Ev] = None
+    deadline: Optional[datetime] = None
+    ended_at: Optional[datetime] = None
+    corrections = 0
+    for e in evs:
+        t = e.type
+        if t == "submitted":
+            sub = sub or e
+        elif t == "accepted":
+            first_accepted = first_accepted or e
+            deadline = deadline or e.deadline  # the first deadline given, on whichever acceptance
+        elif t == "completed" or t == "withdrawn":
+            ended_at = ended_at or e.occurred_at
+        elif t == "correction_requested":
+            corrections += 1
     if sub is None:
         return None
     assert sub.region_code and sub.department_code and sub.item_code
     dims = (sub.region_code, sub.department_code, sub.item_code, level_of(sub.region_code))
-    acc = [e for e in evs if e.type == "accepted"]
-    accepted_at = acc[0].occurred_at if acc else None
-    ends = [e.occurred_at for e in evs if e.type in ("completed", "withdrawn")]
-    ended_at = ends[0] if ends else None
-    deadline = next((e.deadline for e in acc if e.deadline is not None), None)
+    accepted_at = first_accepted.occurred_at if first_accepted else None
     if deadline is None and accepted_at is not None:
         days = committed_days(sub.item_code, accepted_at)
         if days is not None:
             deadline = add_working_days(accepted_at, days)
     susp = suspensions_of(evs)
-    corrections = sum(1 for e in evs if e.type == "correction_requested")
 
     contrib: dict[Any, list[int]] = {}
     violations: list[tuple[Ev, str]] = []
