@@ -26,6 +26,8 @@ class WorkerMetrics:
                                    registry=registry)
         self.notifications = Counter("shenpi_notifications", "Alert notifications, by result", ["result"],
                                      registry=registry)
+        self.db_retries = Counter("shenpi_db_retries", "Units of work run again after a transient database failure",
+                                  ["work"], registry=registry)
 
 
 class _Snapshot:

@@ -53,7 +53,10 @@ def create_app(settings: Settings, registry: Optional[CollectorRegistry] = None)
         broker_max_poll_records=2000,
         processing_guarantee="at_least_once",
     )
-    ctx = WorkerContext(settings, Database(settings.database_url, max_size=settings.case_concurrency + 5), app, WorkerMetrics(registry or CollectorRegistry()))
+    metrics = WorkerMetrics(registry or CollectorRegistry())
+    db = Database(settings.database_url, max_size=settings.case_concurrency + 5,
+                  on_retry=lambda work: metrics.db_retries.labels(work).inc())
+    ctx = WorkerContext(settings, db, app, metrics)
     from streams.alerts import agents as alerts
     from streams.cases import agents as cases
     from streams.deadletters import agents as deadletters

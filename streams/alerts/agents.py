@@ -21,10 +21,8 @@ LEADER_LOCK = 72_190_418
 async def run_alerts(ctx: WorkerContext) -> None:
     s = ctx.settings
     rules = load_rules(s.alert_rules)
-    conn = await asyncpg.connect(s.database_url)
-    try:
-        while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK):
-            await asyncio.sleep(2.0)
+
+    async def lead(conn: asyncpg.Connection) -> None:
         async with aiohttp.ClientSession() as http:
             while True:
                 await evaluate(conn, rules, datetime.now(timezone.utc))
@@ -37,8 +35,8 @@ async def run_alerts(ctx: WorkerContext) -> None:
                     pass
                 ctx.indicators_changed.clear()
                 await asyncio.sleep(s.alert_min_interval_seconds)
-    finally:
-        await conn.close()
+
+    await ctx.db.lead("alerting", LEADER_LOCK, lead)
 
 
 def register(ctx: WorkerContext) -> None:

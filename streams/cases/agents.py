@@ -1,7 +1,6 @@
 """Case events in, case state and daily indicator components out; orphans swept after the grace period."""
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from datetime import timedelta
@@ -12,6 +11,7 @@ import orjson
 from streams.cases.models import CaseEventBatch, Violation
 from streams.cases.store import BatchOutcome, InBatch, Unreadable, process_case_batches, quarantine, sweep_orphans
 from streams.context import WorkerContext, fatal
+from streams.db import TRANSIENT
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +43,6 @@ async def publish(ctx: WorkerContext, letters: list[dict], violations: list[dict
         await topic.send(key=recs[0]["item_code"].encode(), value=orjson.dumps({"violations": recs}))
 
 
-# the database or the network, not the data: never dead-letter on these, fail and be redelivered
-TRANSIENT = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.SerializationError,
-             asyncpg.DeadlockDetectedError, asyncpg.OperatorInterventionError, asyncpg.InsufficientResourcesError,
-             OSError, asyncio.TimeoutError)
-
-
 async def process_or_quarantine(conn: asyncpg.Connection, batches: list[InBatch]) -> BatchOutcome:
     """A take that fails on its data is split until the record at fault is found and dead-lettered whole."""
     try:
@@ -74,9 +68,7 @@ def register(ctx: WorkerContext) -> None:
         async for events in stream.take_events(s.take_records, within=s.take_within_seconds):
             started = time.perf_counter()
             batches = [to_batch(e.value, e.message.topic, e.message.partition, e.message.offset) for e in events]
-            pool = await ctx.db.pool()
-            async with pool.acquire() as conn:
-                out = await process_or_quarantine(conn, batches)
+            out = await ctx.db.run("case events", lambda conn: process_or_quarantine(conn, batches))
             m = ctx.metrics
             m.batches.inc(len(batches))
             m.batch_seconds.observe(time.perf_counter() - started)
@@ -88,9 +80,7 @@ def register(ctx: WorkerContext) -> None:
 
     @app.timer(interval=s.sweep_interval_seconds, name="orphan-sweep")
     async def orphan_sweep():
-        pool = await ctx.db.pool()
-        async with pool.acquire() as conn:
-            letters = await sweep_orphans(conn, timedelta(seconds=s.grace_seconds))
+        letters = await ctx.db.run("orphan sweep", lambda conn: sweep_orphans(conn, timedelta(seconds=s.grace_seconds)))
         if letters:
             log.warning("dead-lettered %d events whose case never got a 'submitted'", len(letters))
             await publish(ctx, letters, [])

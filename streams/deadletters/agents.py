@@ -26,6 +26,4 @@ def register(ctx: WorkerContext) -> None:
                     letters.append(dict(dl_key=where, stage="edge", kind="unknown", source="kafka",
                                         reason=f"unreadable dead letter: {exc}",
                                         payload=e.value.decode("utf-8", "replace")))
-            pool = await ctx.db.pool()
-            async with pool.acquire() as conn:
-                await insert_dead_letters(conn, letters)
+            await ctx.db.run("dead letters", lambda conn: insert_dead_letters(conn, letters))

@@ -31,9 +31,11 @@ def register(ctx: WorkerContext) -> None:
                     reason = refusal.reason
                 letters.append(dict(dl_key=where, stage="invalid", kind="list_change", source="kafka",
                                     reason=reason, payload=raw))
-            pool = await ctx.db.pool()
-            async with pool.acquire() as conn:
+            async def store(conn):
                 violations = await apply_list_changes(conn, changes)
                 await insert_dead_letters(conn, letters)
+                return violations
+
+            violations = await ctx.db.run("list changes", store)
             ctx.list_changed.set()
             await publish(ctx, letters, violations)

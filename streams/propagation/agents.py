@@ -17,12 +17,8 @@ LEADER_LOCK = 72_190_417
 
 async def run_propagator(ctx: WorkerContext, stop: asyncio.Event) -> None:
     s = ctx.settings
-    conn = await asyncpg.connect(s.database_url)
-    try:
-        while not stop.is_set():
-            if await conn.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK):
-                break
-            await asyncio.sleep(2.0)
+
+    async def lead(conn: asyncpg.Connection) -> None:
         log.info("propagating list changes to %s", s.platform_url)
         next_reconcile = time.monotonic() + s.reconcile_interval_seconds
         async with PlatformClient(s) as client:
@@ -44,8 +40,8 @@ async def run_propagator(ctx: WorkerContext, stop: asyncio.Event) -> None:
                     except asyncio.TimeoutError:
                         pass
                     ctx.list_changed.clear()
-    finally:
-        await conn.close()
+
+    await ctx.db.lead("propagator", LEADER_LOCK, lead, stop)
 
 
 def register(ctx: WorkerContext) -> None:

@@ -6,6 +6,7 @@ import json
 import random
 import signal
 import threading
+import time
 from datetime import timedelta
 
 import aiohttp
@@ -79,7 +80,9 @@ async def test_pipeline_equals_batch_recomputation(stack, sc, data):
     await check_against_reference(stack, deliveries, changes)
 
 
-def test_sigkill_mid_stream_ends_with_the_uninterrupted_result(stack):
+def stream_through(stack, disturb) -> None:
+    """1,500 events of random histories streamed in chunks, `disturb` called a third of the way through; in the
+    end every batch is counted once and the indicators are those of an undisturbed run."""
     dsn = stack.settings.database_url
     truncate_all(dsn)
     events = random_histories(random.Random(7), 1500)
@@ -103,17 +106,41 @@ def test_sigkill_mid_stream_ends_with_the_uninterrupted_result(stack):
     producer = threading.Thread(target=lambda: asyncio.run(produce()))
     producer.start()
     assert third.wait(60)
-    stack.stop("worker", signal.SIGKILL)
     with psycopg.connect(dsn, autocommit=True) as c:
-        done_at_kill = c.execute("SELECT count(*) FROM processed_batch").fetchone()[0]
-    stack.start_worker()
+        done_before = c.execute("SELECT count(*) FROM processed_batch").fetchone()[0]
+    disturb()
     producer.join(120)
     wait_processed(dsn, sent, [], timeout=120)
     with psycopg.connect(dsn, autocommit=True) as c:
         new, dup, batches = c.execute(
             "SELECT sum(n_new), sum(n_duplicate), count(*) FROM processed_batch").fetchone()
-    assert 0 < done_at_kill < len(sent), "the kill must land mid-stream"
+    assert 0 < done_before < len(sent), "the disturbance must land mid-stream"
     assert batches == len(set(sent))
     assert new == len({e["event_id"] for e in events}) and new + dup == len(events)
     windows = [(BASE - timedelta(days=3), BASE + timedelta(days=60)), (BASE + timedelta(days=5), BASE + timedelta(days=12))]
     asyncio.run(check_against_reference(stack, events, [], windows, [(), ("region_code", "item_code")]))
+
+
+def test_sigkill_mid_stream_ends_with_the_uninterrupted_result(stack):
+    def kill_and_restart():
+        stack.stop("worker", signal.SIGKILL)
+        stack.start_worker()
+
+    stream_through(stack, kill_and_restart)
+
+
+def test_the_database_dropping_every_connection_mid_stream_loses_nothing_and_stops_nothing(stack):
+    def drop_connections():
+        """Cut connections in the middle of their work (a transaction open), three times."""
+        cut, deadline = 0, time.monotonic() + 30
+        with psycopg.connect(stack.settings.database_url, autocommit=True) as c:
+            while cut < 3 and time.monotonic() < deadline:
+                cut += c.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')").fetchone()[0]
+                time.sleep(0.005)
+        assert cut >= 3, "no connection was caught at work"
+
+    worker = stack.worker
+    stream_through(stack, drop_connections)
+    assert worker.poll() is None, "the worker must wait for the database, not die"
