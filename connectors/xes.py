@@ -101,7 +101,7 @@ def convert_trace(m: dict[str, Any], trace: dict[str, str], events: list[dict[st
                 if rule.get("once", typ in ("submitted", "accepted", "completed")) and typ in used:
                     break
                 used.add(typ)
-                emit(typ, at, i)
+                emit(typ, at, i, outcome=rule.get("outcome"))
                 break
     first, last = _iso(evs[0]["time:timestamp"]), _iso(evs[-1]["time:timestamp"])
     if "submitted" not in used:

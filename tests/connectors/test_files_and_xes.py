@@ -72,6 +72,17 @@ def test_xes_mapping_turns_every_trace_into_a_valid_case():
             assert e.channel in ("online", "window", "post")
 
 
+@pytest.mark.parametrize("log", sorted(LOGS.glob("*.xes.gz")), ids=lambda p: p.name.split(".")[0])
+def test_every_shared_log_has_a_shipped_mapping_that_gives_valid_cases(log):
+    conn = XesConnector(log, mapping_for(log), limit=300)
+    good, bad = validate(list(conn.items()), "case_event")
+    assert bad == [] and len({e.case_id for e in good}) == 300
+    assert sum(e.type == "submitted" for e in good) == 300
+    assert {e.type for e in good} >= {"submitted", "accepted", "completed"}
+    listed = {c["item_code"] for _, c in conn.list_connector().items()}
+    assert listed, "the mapping puts its items on the list"
+
+
 def test_import_xes_gives_the_indicators_of_a_recomputation(stack):
     truncate_all(stack.settings.database_url)
     log = LOGS / "CoSeLoG_WABO_2.xes.gz"
