@@ -7,7 +7,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import orjson
 
-from schemas import CaseEvent, ListChange, Refusal, parse_case_event, parse_list_change
+from schemas import CaseEvent, ListChange, Refusal, parse_case_events, parse_list_change
 
 Item = tuple[int, Any]  # (index in the input, the decoded value or a Refusal)
 
@@ -62,15 +62,15 @@ def decode_csv(text: str) -> Iterator[Item]:
 
 
 def validate(items: Sequence[Item], kind: str) -> tuple[list[CaseEvent | ListChange], list[Refusal]]:
-    parse = parse_case_event if kind == "case_event" else parse_list_change
-    good, bad = [], []
-    for i, raw in items:
-        if isinstance(raw, Refusal):
-            bad.append(Refusal(i, raw.reason, raw.raw))
-            continue
-        model, refusal = parse(raw, i)
+    """The models of the valid items, and a refusal (with the item's index) for each of the others."""
+    bad = [Refusal(i, raw.reason, raw.raw) for i, raw in items if isinstance(raw, Refusal)]
+    where = [i for i, raw in items if not isinstance(raw, Refusal)]
+    raws = [raw for _, raw in items if not isinstance(raw, Refusal)]
+    parsed = parse_case_events(raws) if kind == "case_event" else [parse_list_change(raw) for raw in raws]
+    good = []
+    for i, (model, refusal) in zip(where, parsed):
         if model is not None:
             good.append(model)
         else:
-            bad.append(refusal)
-    return good, bad
+            bad.append(Refusal(i, refusal.reason, refusal.raw))
+    return good, sorted(bad, key=lambda r: r.index)
