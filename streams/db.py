@@ -10,10 +10,20 @@ import asyncpg
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+class ConnectionLost(Exception):
+    """An error on a connection that is gone (asyncpg can report a cut mid-operation as a protocol error)."""
+
+
 # the database or the network, not the data: retried, never dead-lettered
 TRANSIENT = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.SerializationError,
              asyncpg.DeadlockDetectedError, asyncpg.OperatorInterventionError, asyncpg.InsufficientResourcesError,
-             asyncpg.LockNotAvailableError, OSError, asyncio.TimeoutError)
+             asyncpg.LockNotAvailableError, OSError, asyncio.TimeoutError, ConnectionLost)
+
+
+def is_transient(exc: BaseException, conn: Optional[asyncpg.Connection] = None) -> bool:
+    """A failure of the database or the network, not of the data: a known kind, or any error on a connection
+    that is gone."""
+    return isinstance(exc, TRANSIENT) or (conn is not None and conn.is_closed())
 
 
 class Database:
@@ -41,7 +51,12 @@ class Database:
             try:
                 pool = await self.pool()
                 async with pool.acquire() as conn:
-                    return await work(conn)
+                    try:
+                        return await work(conn)
+                    except Exception as exc:
+                        if is_transient(exc, conn) and not isinstance(exc, TRANSIENT):
+                            raise ConnectionLost(f"{type(exc).__name__}: {exc}") from exc
+                        raise
             except TRANSIENT as exc:
                 if self.on_retry:
                     self.on_retry(what)
@@ -66,7 +81,9 @@ class Database:
                 delay = 0.5
                 await work(conn)
                 return
-            except TRANSIENT as exc:
+            except Exception as exc:
+                if not is_transient(exc, conn):
+                    raise
                 if self.on_retry:
                     self.on_retry(what)
                 log.warning("%s: %s: %s; leading again in %.1fs", what, type(exc).__name__, exc, delay)

@@ -11,7 +11,7 @@ import orjson
 from streams.cases.models import CaseEventBatch, Violation
 from streams.cases.store import BatchOutcome, InBatch, Unreadable, process_case_batches, quarantine, sweep_orphans
 from streams.context import WorkerContext, fatal
-from streams.db import TRANSIENT
+from streams.db import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +47,9 @@ async def process_or_quarantine(conn: asyncpg.Connection, batches: list[InBatch]
     """A take that fails on its data is split until the record at fault is found and dead-lettered whole."""
     try:
         return await process_case_batches(conn, batches)
-    except TRANSIENT:
-        raise
     except Exception as exc:
+        if is_transient(exc, conn):
+            raise
         if len(batches) == 1:
             log.error("record %s dead-lettered: %s", batches[0].batch_id, exc)
             return await quarantine(conn, batches[0], exc)
