@@ -502,6 +502,48 @@ def list_sync(ctx: click.Context, status: Optional[str]) -> None:
     click.echo(json.dumps(asyncio.run(_with_conn(s, lambda c: sync_state(c, status))), ensure_ascii=False, indent=2))
 
 
+@cli.group("calendar")
+def calendar_group() -> None:
+    """Working days (工作日): statutory holidays and the weekend days worked in their place."""
+
+
+@calendar_group.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def calendar_load(ctx: click.Context, file: Path) -> None:
+    """Set the days a calendar file gives; cases whose deadline counted a changed day are re-evaluated."""
+    from pydantic import ValidationError
+
+    from schemas.calendar import load_calendar_file
+    from shenpi.runtime import require
+    from streams.cases.store import set_calendar
+
+    s = _settings(ctx)
+    require(s, "database_url")
+    try:
+        days = load_calendar_file(file).days()
+    except ValidationError as exc:
+        raise click.ClickException(f"{file}: {exc}")
+    n = asyncio.run(_with_conn(s, lambda c: set_calendar(c, days)))
+    click.echo(json.dumps({"days": len(days), "cases_reevaluated": n}))
+
+
+@calendar_group.command("show")
+@click.option("--year", type=int, default=None)
+@click.pass_context
+def calendar_show(ctx: click.Context, year: Optional[int]) -> None:
+    """The days that differ from Monday to Friday."""
+    from shenpi.runtime import require
+
+    s = _settings(ctx)
+    require(s, "database_url")
+    rows = asyncio.run(_with_conn(s, lambda c: c.fetch(
+        "SELECT day, workday, note FROM work_calendar WHERE $1::int IS NULL OR extract(year FROM day) = $1"
+        " ORDER BY day", year)))
+    click.echo(json.dumps([{"day": str(r["day"]), "workday": r["workday"], "note": r["note"]} for r in rows],
+                          ensure_ascii=False, indent=2))
+
+
 @cli.command()
 @click.option("--dry-run", is_flag=True, help="Report drift without repairing it.")
 @click.pass_context

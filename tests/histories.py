@@ -77,6 +77,16 @@ def list_history(draw) -> list[dict]:
 
 
 @st.composite
+def work_calendar(draw) -> dict:
+    """Days around the histories set to working or not (some as they would be anyway)."""
+    start, length = draw(st.integers(-10, 40)), draw(st.integers(0, 21))  # a long holiday moves deadlines by weeks
+    out = {(BASE + timedelta(days=k)).date(): False for k in range(start, start + length)}
+    for k in draw(st.lists(st.integers(-10, 60), max_size=8, unique=True)):
+        out[(BASE + timedelta(days=k)).date()] = draw(st.booleans())
+    return out
+
+
+@st.composite
 def scenario(draw):
     """Events (with duplicates, shuffled) and list changes, in one random delivery order."""
     n = draw(st.integers(1, 14))

@@ -19,12 +19,13 @@ def _level(region: str) -> str:
     return "province" if region[2:] == "0000" else "city" if region[4:] == "00" else "county"
 
 
-def _workday_deadline(accepted: datetime, days: int) -> datetime:
+def _workday_deadline(accepted: datetime, days: int, calendar: Optional[dict] = None) -> datetime:
+    """`calendar`: date -> is a working day, for the days that differ from Monday to Friday."""
     d = accepted.astimezone(SH).date()
     n = 0
     while n < days:
         d += timedelta(days=1)
-        if d.weekday() < 5:
+        if (calendar or {}).get(d, d.weekday() < 5):
             n += 1
     return datetime(d.year, d.month, d.day, tzinfo=SH) + timedelta(days=1)
 
@@ -94,7 +95,7 @@ def _suspended(ivs, a: datetime, b: datetime) -> timedelta:
 
 
 def recompute(events: Iterable[dict], changes: Iterable[dict], t0: datetime, t1: datetime,
-              group_by: tuple[str, ...]) -> dict[tuple, dict]:
+              group_by: tuple[str, ...], calendar: Optional[dict] = None) -> dict[tuple, dict]:
     """Indicators per group for W = [t0, t1)."""
     lst = ListState(changes)
     uniq: dict[str, dict] = {}
@@ -125,7 +126,7 @@ def recompute(events: Iterable[dict], changes: Iterable[dict], t0: datetime, t1:
         if deadline is None and acc_at is not None:
             st = lst.item_at(s["item_code"], acc_at)
             if st and st.get("committed_days") is not None:
-                deadline = _workday_deadline(acc_at, st["committed_days"])
+                deadline = _workday_deadline(acc_at, st["committed_days"], calendar)
         ivs = _susp_intervals(evs)
         ncorr = sum(e["type"] == "correction_requested" for e in evs)
 

@@ -9,7 +9,8 @@ from typing import Any, Optional
 import asyncpg
 
 from streams.alerts.rules import VOLUME, Rule, RuleFile
-from streams.cases.logic import TZ, local_day
+from streams.cases.logic import MON_FRI, TZ, WorkCalendar, local_day
+from streams.cases.store import load_calendar
 from streams.indicators.queries import GROUP_KEYS, indicators
 
 
@@ -56,14 +57,14 @@ def group_key(rule: Rule, row: dict[str, Any]) -> str:
     return ",".join(f"{g}={row[g]}" for g in rule.group_by) or "all"
 
 
-def overdue_cutoff(now: datetime, n: int) -> datetime:
+def overdue_cutoff(now: datetime, n: int, calendar: WorkCalendar = MON_FRI) -> datetime:
     """At `now`, a case is more than n working days past its (suspension-adjusted) deadline exactly when that
     deadline lies before this instant: the start of the n-th working day counting back from yesterday (today's
     start for n = 0). The same as `now >= add_working_days(deadline, n)`, as one bound SQL can compare to."""
     d = local_day(now)
     while n > 0:
         d -= timedelta(days=1)
-        if d.weekday() < 5:
+        if calendar.is_workday(d):
             n -= 1
     return datetime.combine(d, time(0), TZ)
 
@@ -79,7 +80,7 @@ async def overdue_by(conn: asyncpg.Connection, rule: Rule, now: datetime) -> dic
         " AND deadline < $2 AND (isempty(suspensions) OR deadline + ("
         "   SELECT coalesce(sum(upper(r) - lower(r)), interval '0')"
         "   FROM unnest(suspensions * tstzmultirange(tstzrange(accepted_at, $1, '[]'))) r) < $2)"
-        f" GROUP BY {cols}", now, overdue_cutoff(now, rule.overdue_by_working_days or 0))
+        f" GROUP BY {cols}", now, overdue_cutoff(now, rule.overdue_by_working_days or 0, await load_calendar(conn)))
     out: dict[str, Optional[float]] = {}
     for r in rows:
         if any(str(r.get(k)) != v for k, v in rule.where.items()):

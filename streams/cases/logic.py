@@ -55,12 +55,31 @@ def level_of(region_code: str) -> str:
     return "county"
 
 
-def add_working_days(start: datetime, days: int) -> datetime:
-    """End (next local midnight) of the `days`-th working day (Mon-Fri) after `start`'s local day."""
+class WorkCalendar:
+    """Working days: Monday to Friday, except the days given: statutory holidays (False) and the weekend days
+    worked in their place (調休, True)."""
+
+    def __init__(self, exceptions: Optional[dict[date, bool]] = None):
+        self.exceptions = dict(exceptions or {})
+
+    def is_workday(self, d: date) -> bool:
+        w = self.exceptions.get(d)
+        return d.weekday() < 5 if w is None else w
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, WorkCalendar) and all(
+            self.is_workday(d) == other.is_workday(d) for d in {*self.exceptions, *other.exceptions})
+
+
+MON_FRI = WorkCalendar()
+
+
+def add_working_days(start: datetime, days: int, calendar: WorkCalendar = MON_FRI) -> datetime:
+    """End (next local midnight) of the `days`-th working day after `start`'s local day."""
     d = local_day(start)
     while days > 0:
         d += timedelta(days=1)
-        if d.weekday() < 5:
+        if calendar.is_workday(d):
             days -= 1
     return datetime.combine(d + timedelta(days=1), time(0), TZ)
 
@@ -120,10 +139,12 @@ def suspensions_of(events: list[Ev]) -> list[tuple[datetime, Optional[datetime]]
 
 
 def evaluate_case(events: Iterable[Ev], guard: GuardFn, committed_days: DaysFn,
-                  bucket: Callable[[datetime], Any] = local_day) -> Optional[CaseResult]:
+                  bucket: Callable[[datetime], Any] = local_day, *,
+                  calendar: WorkCalendar = MON_FRI) -> Optional[CaseResult]:
     """Everything one case contributes, from all its events; None while it has no `submitted`.
 
-    Contributions are keyed by bucket(occurred_at): the local day, or any other key (None: leave it out)."""
+    Contributions are keyed by bucket(occurred_at): the local day, or any other key (None: leave it out).
+    A deadline from the item's committed days counts the calendar's working days."""
     evs = _ordered(events)
     sub: Optional[Ev] = None
     first_accepted: Optional[Ev] = None
@@ -149,7 +170,7 @@ def evaluate_case(events: Iterable[Ev], guard: GuardFn, committed_days: DaysFn,
     if deadline is None and accepted_at is not None:
         days = committed_days(sub.item_code, accepted_at)
         if days is not None:
-            deadline = add_working_days(accepted_at, days)
+            deadline = add_working_days(accepted_at, days, calendar)
     susp = suspensions_of(evs)
 
     contrib: dict[Any, list[int]] = {}

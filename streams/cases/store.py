@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from operator import itemgetter
 from typing import Any, Iterable, Optional, Sequence
 
@@ -12,7 +12,7 @@ import asyncpg
 import orjson
 
 from schemas import ListChange, Refusal, parse_case_event, parse_case_events
-from streams.cases.logic import METRICS, CaseResult, Ev, evaluate_case
+from streams.cases.logic import METRICS, TZ, CaseResult, Ev, WorkCalendar, evaluate_case
 from streams.powerlist.logic import PowerList
 from streams.powerlist.store import load_power_list, store_list_changes
 
@@ -236,6 +236,10 @@ async def power_list_for(conn: asyncpg.Connection, events: dict[str, list[Ev]]) 
         conn, {e.item_code for evs in events.values() for e in evs if e.type == "submitted" and e.item_code})
 
 
+async def load_calendar(conn: asyncpg.Connection) -> WorkCalendar:
+    return WorkCalendar({r["day"]: r["workday"] for r in await conn.fetch("SELECT day, workday FROM work_calendar")})
+
+
 STATE_COLS = ("case_id", "submitted_at", *DIMS, "accepted_at", "ended_at", "deadline", "suspensions",
               "corrections", "last_event_at", "contrib")
 STATE_TYPES = ("text", "timestamptz", "text", "text", "text", "text", "timestamptz", "timestamptz", "timestamptz",
@@ -264,9 +268,11 @@ async def recompute_cases(conn: asyncpg.Connection, case_ids: Sequence[str], old
     events = dict(new_cases)
     events.update(await load_events(conn, case_ids))
     plist = await power_list_for(conn, events)
+    calendar = await load_calendar(conn)
     created: dict[str, Optional[CaseResult]] = {}
     if new_cases:
-        fresh = {cid: evaluate_case(evs, plist.guard, plist.committed_days) for cid, evs in new_cases.items()}
+        fresh = {cid: evaluate_case(evs, plist.guard, plist.committed_days, calendar=calendar)
+                 for cid, evs in new_cases.items()}
         won = {r["case_id"] for r in await conn.fetch(
             f"INSERT INTO case_state ({', '.join(STATE_COLS)}) SELECT * FROM {recordset(STATE_COLS, STATE_TYPES)}"
             " ORDER BY case_id ON CONFLICT (case_id) DO NOTHING RETURNING case_id",
@@ -279,7 +285,8 @@ async def recompute_cases(conn: asyncpg.Connection, case_ids: Sequence[str], old
             events = {**events, **await load_events(conn, lost)}
             plist = await power_list_for(conn, events)
     results: dict[str, Optional[CaseResult]] = {
-        cid: evaluate_case(events.get(cid, ()), plist.guard, plist.committed_days) for cid in case_ids
+        cid: evaluate_case(events.get(cid, ()), plist.guard, plist.committed_days, calendar=calendar)
+        for cid in case_ids
     }
 
     delta: dict[Key, list[int]] = {}
@@ -361,3 +368,27 @@ async def apply_list_changes(conn: asyncpg.Connection, changes: Sequence[ListCha
             "SELECT s.case_id FROM case_state s JOIN unnest($1::text[], $2::timestamptz[]) AS x(item, ts)"
             " ON s.item_code = x.item AND s.last_event_at >= x.ts", list(since), list(since.values()))]
         return await recompute_cases(conn, cases) if cases else []
+
+
+async def set_calendar(conn: asyncpg.Connection, days: dict[date, tuple[bool, Optional[str]]]) -> int:
+    """Set days of the working-day calendar (workday or not, and why), and re-evaluate the cases whose
+    committed-days deadline counted a day that changed; returns how many were."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", LIST_LOCK)
+        old = await load_calendar(conn)
+        await conn.execute(
+            "INSERT INTO work_calendar (day, workday, note) SELECT * FROM unnest($1::date[], $2::bool[], $3::text[])"
+            " ON CONFLICT (day) DO UPDATE SET workday = excluded.workday, note = excluded.note",
+            list(days), [w for w, _ in days.values()], [n for _, n in days.values()])
+        changed = sorted(d for d, (w, _) in days.items() if old.is_workday(d) != w)
+        if not changed:
+            return 0
+        # a deadline lies after every working day counted for it: only cases accepted before the last changed
+        # day and due after the first can have counted one
+        first = datetime.combine(changed[0], time(0), TZ)
+        last = datetime.combine(changed[-1] + timedelta(days=1), time(0), TZ)
+        cases = [r["case_id"] for r in await conn.fetch(
+            "SELECT case_id FROM case_state WHERE accepted_at < $2 AND deadline >= $1", first, last)]
+        if cases:
+            await recompute_cases(conn, cases)
+        return len(cases)

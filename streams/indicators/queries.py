@@ -182,7 +182,7 @@ def _ratio(n: float, d: float) -> Optional[float]:
 async def _exact(conn: asyncpg.Connection, window: Window, group_by: Sequence[str],
                  ragged: list[tuple[datetime, datetime]]) -> list[dict[str, Any]]:
     from streams.cases.logic import evaluate_case
-    from streams.cases.store import load_events, power_list_for
+    from streams.cases.store import load_calendar, load_events, power_list_for
 
     # whole days strictly inside the window, from the daily components at the finest grain
     cut = {d for lo, _ in ragged for d in [lo.astimezone(TZ).date()]}
@@ -201,9 +201,10 @@ async def _exact(conn: asyncpg.Connection, window: Window, group_by: Sequence[st
     if cases:
         events = await load_events(conn, list(cases))
         plist = await power_list_for(conn, events)
+        calendar = await load_calendar(conn)
         inside = lambda ts: True if any(lo <= ts < hi for lo, hi in ragged) else None  # noqa: E731
         for evs in events.values():
-            res = evaluate_case(evs, plist.guard, plist.committed_days, inside)
+            res = evaluate_case(evs, plist.guard, plist.committed_days, inside, calendar=calendar)
             if res is None or True not in res.contrib:
                 continue
             acc = fine.setdefault(res.dims, [0] * len(METRICS))

@@ -17,7 +17,7 @@ from shenpi.broker import free_port, wait_port
 from streams.alerts.engine import State, evaluate, overdue_cutoff, step
 from streams.alerts.notify import deliver, deliver_due
 from streams.alerts.rules import Receiver, Rule, RuleError, RuleFile, load_rules
-from streams.cases.logic import add_working_days
+from streams.cases.logic import WorkCalendar, add_working_days, local_day
 from streams.cases.store import InBatch, process_case_batches
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
@@ -304,10 +304,12 @@ async def test_acknowledge_and_silence_need_credentials(stack):
 
 @settings(max_examples=500, deadline=None)
 @given(deadline=st.datetimes(datetime(2024, 1, 1), datetime(2027, 1, 1), timezones=st.just(timezone.utc)),
-       later=st.timedeltas(timedelta(0), timedelta(days=40)), n=st.integers(0, 15))
-def test_overdue_cutoff_is_the_working_day_rule_as_one_bound(deadline, later, n):
+       later=st.timedeltas(timedelta(0), timedelta(days=40)), n=st.integers(0, 15),
+       flips=st.lists(st.tuples(st.integers(-3, 45), st.booleans()), max_size=25))
+def test_overdue_cutoff_is_the_working_day_rule_as_one_bound(deadline, later, n, flips):
+    calendar = WorkCalendar({local_day(deadline) + timedelta(days=k): w for k, w in flips})
     now = deadline + later
-    assert (deadline < overdue_cutoff(now, n)) == (now >= add_working_days(deadline, n))
+    assert (deadline < overdue_cutoff(now, n, calendar)) == (now >= add_working_days(deadline, n, calendar))
 
 
 async def test_overdue_by_working_days_counts_only_cases_that_far_past_their_deadline(conn):

@@ -8,19 +8,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas import ListChange
-from streams.cases.store import InBatch, apply_list_changes, process_case_batches, sweep_orphans
+from streams.cases.store import InBatch, apply_list_changes, process_case_batches, set_calendar, sweep_orphans
 from streams.indicators.queries import Window, indicators
 from tests.compare import GROUPINGS, WINDOWS, assert_same, rows_by_key, window_label
 from tests.conftest import truncate_all
-from tests.histories import scenario
+from tests.histories import scenario, work_calendar
 from tests.reference import recompute
 
 
-async def check_all(conn, events, changes):
+async def check_all(conn, events, changes, calendar=None):
     for t0, t1 in WINDOWS:
         for g in GROUPINGS:
             got = rows_by_key(await indicators(conn, Window(t0, t1), g), g)
-            want = recompute(events, changes, t0, t1, g)
+            want = recompute(events, changes, t0, t1, g, calendar)
             assert_same(got, want, f"{window_label(t0, t1)} by {g}")
 
 
@@ -50,6 +50,61 @@ async def test_any_delivery_gives_the_reference_indicators(database_url, sc, dat
         await check_all(conn, deliveries, changes)
     finally:
         await conn.close()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sc=scenario(), before=work_calendar(), after=work_calendar())
+async def test_deadlines_count_the_calendars_working_days_even_when_it_changes_afterwards(database_url, sc, before,
+                                                                                        after):
+    import asyncpg
+    deliveries, changes = sc
+    truncate_all(database_url)
+    conn = await asyncpg.connect(database_url)
+    try:
+        await set_calendar(conn, {d: (w, "before") for d, w in before.items()})
+        await apply_list_changes(conn, [ListChange.model_validate(c) for c in changes])
+        await process_case_batches(conn, [InBatch("b", "test", deliveries)])
+        await check_all(conn, deliveries, changes, before)
+        await set_calendar(conn, {d: (w, "after") for d, w in after.items()})
+        await check_all(conn, deliveries, changes, {**before, **after})
+    finally:
+        await conn.close()
+
+
+async def test_the_shipped_2025_calendar_moves_deadlines_over_spring_festival(conn):
+    from datetime import datetime
+    from pathlib import Path
+
+    from schemas.calendar import load_calendar_file
+
+    await apply_list_changes(conn, [ListChange.model_validate({
+        "change_id": "cal", "item_code": "CAL", "action": "added", "effective_at": "2024-01-01T00:00:00+08:00",
+        "name": "x", "category": "行政許可", "department_code": "D", "level": "county", "region_codes": ["330102"],
+        "committed_days": 2})])
+
+    def case(cid, dept, accepted, completed):
+        return [{"event_id": f"{cid}s", "case_id": cid, "type": "submitted", "occurred_at": accepted, "item_code": "CAL",
+                 "region_code": "330102", "department_code": dept, "channel": "window"},
+                {"event_id": f"{cid}a", "case_id": cid, "type": "accepted", "occurred_at": accepted},
+                {"event_id": f"{cid}c", "case_id": cid, "type": "completed", "occurred_at": completed,
+                 "outcome": "approved"}]
+
+    await process_case_batches(conn, [InBatch("cal", "t", [
+        # Friday + 2 working days: Tuesday by Monday to Friday; Monday, with Sunday 26 January worked (調休)
+        *case("fri", "D-FRI", "2025-01-24T10:00:00+08:00", "2025-01-28T09:00:00+08:00"),
+        # Monday + 2: Wednesday by Monday to Friday; Thursday 6 February after the Spring Festival holiday
+        *case("mon", "D-MON", "2025-01-27T10:00:00+08:00", "2025-02-06T09:00:00+08:00"),
+    ])])
+
+    async def on_time():
+        rows = await indicators(conn, Window(datetime.fromisoformat("2025-01-01T00:00:00+08:00"),
+                                             datetime.fromisoformat("2025-03-01T00:00:00+08:00")), ("department_code",))
+        return {r["department_code"]: r["on_time_rate"] for r in rows if r["completed"]}
+
+    assert await on_time() == {"D-FRI": 1.0, "D-MON": 0.0}
+    days = load_calendar_file(Path(__file__).resolve().parents[2] / "infra" / "calendars" / "cn-2025.yaml").days()
+    assert await set_calendar(conn, days) == 2
+    assert await on_time() == {"D-FRI": 0.0, "D-MON": 1.0}
 
 
 async def test_writers_racing_to_create_the_same_cases_count_every_event(database_url):
