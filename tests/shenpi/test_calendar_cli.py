@@ -27,6 +27,6 @@ def test_calendar_load_and_show(database_url, tmp_path):
     assert sum(not d["workday"] for d in days) == 28
 
     bad = tmp_path / "bad.yaml"
-    bad.write_text("holidays:\n  - {name: x, from: 2025-05-05, to: 2025-05-01}\nworkdays:\n  - {name: y, days: [2025-01-01]}\n")
+    bad.write_text("holidays:\n  - {name: x, from: 2025-05-05, to: 2025-05-01}\n")
     out = shenpi(database_url, "calendar", "load", str(bad))
     assert out.returncode != 0 and "'to' is before 'from'" in out.stderr
