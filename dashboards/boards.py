@@ -233,6 +233,8 @@ def pipeline() -> dashboard.Dashboard:
     b = b.with_panel(q("通知失敗 Notification failures",
                        "sum(shenpi_alert_notifications_total{status=\"failed\"})", "short", "failed"))
     b = b.with_panel(q("推送失敗 Propagation failures per minute", "increase(shenpi_propagation_failures_total[1m])"))
+    b = b.with_panel(q("資料庫重試 Database retries per minute (the stream waiting for PostgreSQL)",
+                       "sum by (work) (increase(shenpi_db_retries_total[1m]))", "short", "{{work}}"))
     b = b.with_panel(q("在辦與超期 In progress and overdue",
                        "shenpi_indicator_today{indicator=~\"in_progress|overdue\", region_code=\"all\"}", "short",
                        "{{indicator}}"))
