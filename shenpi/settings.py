@@ -47,7 +47,8 @@ class Settings(BaseSettings):
     alerts_enabled: bool = True
     alert_rules: Optional[Path] = None  # None: the shipped defaults (streams/alerts/default_rules.yaml)
     alert_interval_seconds: float = Field(default=15.0, gt=0)
-    alert_min_interval_seconds: float = Field(default=1.0, ge=0)
+    # each pass queries every rule's window: at most this often while events stream in
+    alert_min_interval_seconds: float = Field(default=5.0, ge=0)
 
     grace_seconds: float = Field(default=3600.0, gt=0)
     sweep_interval_seconds: float = Field(default=5.0, gt=0)
