@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -133,17 +134,30 @@ def _wait_ready(s: Settings, procs: dict[str, subprocess.Popen], timeout: float 
     raise click.ClickException(f"the stack was not ready after {timeout:.0f}s: see the logs in {s.state_dir}")
 
 
-def start_stack(s: Settings) -> dict:
-    """Broker and database if not given, migrations, worker and API; returns what run.json records."""
+@dataclass
+class Stack:
+    """What `start_stack` started: run.json's record, and how to start each restartable process again."""
+
+    settings: Settings
+    info: dict
+    env: dict
+    procs: dict[str, subprocess.Popen]
+    commands: dict[str, list[str]]
+
+
+def start_stack(s: Settings) -> Stack:
+    """Broker and database if not given, migrations, worker and API."""
     from db.migrate import upgrade
     from shenpi.broker import EmbeddedBroker, free_port
     from shenpi.runtime import write_run
 
     s.state_dir.mkdir(parents=True, exist_ok=True)
     info: dict = {"pids": {}}
+    procs: dict[str, subprocess.Popen] = {}
     if not s.kafka_bootstrap:
         broker = EmbeddedBroker(log=s.state_dir / "broker.log").start()
         info["pids"]["broker"] = broker.proc.pid
+        procs["broker"] = broker.proc
         s = s.model_copy(update={"kafka_bootstrap": broker.bootstrap})
         console.print(f"broker: embedded Tansu at {broker.bootstrap}")
     if not s.database_url:
@@ -162,7 +176,7 @@ def start_stack(s: Settings) -> dict:
     if "SHENPI_API_PORT" not in os.environ:
         s = s.model_copy(update={"api_port": free_port() if _port_busy(s.api_port) else s.api_port})
     env["SHENPI_API_PORT"] = str(s.api_port)
-    procs = {}
+    commands: dict[str, list[str]] = {}
     if s.propagation_enabled and "SHENPI_PLATFORM_URL" not in os.environ:
         # no platform configured: the list binds the simulator, so the whole loop runs on this machine
         from shenpi.broker import wait_port
@@ -170,25 +184,60 @@ def start_stack(s: Settings) -> dict:
         port = free_port()
         env["SHENPI_PLATFORM_URL"] = f"http://127.0.0.1:{port}"
         env.setdefault("SHENPI_PLATFORM_TOKEN", secrets.token_urlsafe(24))
-        procs["platform"] = _spawn(["platform-sim", "--port", str(port)], env, s.state_dir / "platform.log")
+        commands["platform"] = ["platform-sim", "--port", str(port)]
+        procs["platform"] = _spawn(commands["platform"], env, s.state_dir / "platform.log")
         wait_port("127.0.0.1", port, 30)
         info["platform_url"] = env["SHENPI_PLATFORM_URL"]
         console.print(f"platform: simulator at {info['platform_url']}")
-    procs["worker"] = _spawn(["worker"], env, s.state_dir / "worker.log")
-    for n in range(1, s.workers):  # more consumers in the group: partitions are shared out among them
-        procs[f"worker{n + 1}"] = _spawn(["worker"], env, s.state_dir / f"worker{n + 1}.log")
-    procs["api"] = _spawn(["api"], env, s.state_dir / "api.log")
+    # more workers, more consumers in the group: partitions are shared out among them
+    commands.update({"worker" if n == 0 else f"worker{n + 1}": ["worker"] for n in range(s.workers)}, api=["api"])
+    for name in ("worker", *(f"worker{n + 1}" for n in range(1, s.workers)), "api"):
+        procs[name] = _spawn(commands[name], env, s.state_dir / f"{name}.log")
     info["pids"].update({k: p.pid for k, p in procs.items()})
     info.update(kafka_bootstrap=s.kafka_bootstrap, database_url=s.database_url, api_port=s.api_port,
                 api_url=f"http://{s.api_host}:{s.api_port}")
     write_run(s, info)
     os.chmod(s.state_dir / "run.json", 0o600)
     try:
-        _wait_ready(s, procs)
+        _wait_ready(s, {k: p for k, p in procs.items() if k != "broker"})
     except BaseException:
         stop_stack(s)
         raise
-    return info
+    return Stack(s, info, env, procs, commands)
+
+
+def supervise(stack: Stack) -> None:
+    """Keep the stack up: a worker, the API or the simulator that exits is started again, after a pause that
+    doubles (to 30 s) while it keeps failing; one that fails 5 times in 5 minutes, or the loss of the embedded
+    broker (its topics live in memory only), ends the stack."""
+    from shenpi.runtime import write_run
+
+    s, info = stack.settings, stack.info
+    exits: dict[str, list[float]] = {}
+    due: dict[str, float] = {}
+    while True:
+        broker = stack.procs.get("broker")
+        if broker is not None and broker.poll() is not None:
+            raise click.ClickException(f"the embedded broker exited: see {s.state_dir / 'broker.log'}")
+        now = time.monotonic()
+        for name, args in stack.commands.items():
+            p = stack.procs[name]
+            if p.poll() is None:
+                continue
+            log = s.state_dir / f"{name}.log"
+            if name not in due:
+                recent = exits[name] = [t for t in exits.get(name, []) if now - t < 300] + [now]
+                if len(recent) >= 5:
+                    raise click.ClickException(f"the {name} keeps exiting ({p.returncode} last): see {log}")
+                due[name] = now + min(30.0, 2.0 ** (len(recent) - 1))
+                console.print(f"[yellow]the {name} exited with {p.returncode}[/yellow]: starting it again"
+                              f" in {due[name] - now:.0f}s (see {log})")
+            elif now >= due[name]:
+                del due[name]
+                stack.procs[name] = _spawn(args, stack.env, log)
+                info["pids"][name] = stack.procs[name].pid
+                write_run(s, info)
+        time.sleep(0.5)
 
 
 def _port_busy(port: int) -> bool:
@@ -224,36 +273,74 @@ def stop_stack(s: Settings) -> bool:
 @click.option("--detach", is_flag=True, help="Return once everything is ready; `shenpi down` stops it.")
 @click.pass_context
 def up(ctx: click.Context, detach: bool) -> None:
-    """Start the broker, the database (both embedded unless configured), migrations, the worker and the API."""
-    from shenpi.runtime import alive, read_run
+    """Start the broker, the database (both embedded unless configured), migrations, the workers and the API,
+    and keep them up."""
+    from shenpi.runtime import alive, read_run, write_run
 
     s = ctx.obj["settings"]
     info = read_run(s)
-    if info and all(alive(p) for p in info.get("pids", {}).values()):
+    if info and all(alive(p) for p in [*info.get("pids", {}).values(), info.get("supervisor", 0)] if p):
         console.print(f"already up: {info['api_url']}")
         return
     if info:
         stop_stack(s)
-    info = start_stack(s)
-    console.print(f"[green]up[/green]: API {info['api_url']} · broker {info['kafka_bootstrap']}")
     if detach:
+        _up_detached(s)
         return
-    console.print("press Ctrl-C to stop")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `shenpi down`: stop the stack on the way out
     try:
-        while all(alive(p) for p in info["pids"].values()):
-            time.sleep(0.5)
-        console.print("[red]a process of the stack exited[/red]: see the logs in " + str(s.state_dir))
+        stack = start_stack(s)
+        stack.info.update(supervisor=os.getpid(), ready=True)
+        write_run(s, stack.info)
+        console.print(f"[green]up[/green]: API {stack.info['api_url']} · broker {stack.info['kafka_bootstrap']}")
+        console.print("press Ctrl-C to stop")
+        supervise(stack)
     except KeyboardInterrupt:
         pass
     finally:
         stop_stack(s)
 
 
+def _up_detached(s: Settings) -> None:
+    """`shenpi up` in a session of its own, logging to up.log; returns once it reports the stack ready."""
+    from shenpi.runtime import read_run
+
+    s.state_dir.mkdir(parents=True, exist_ok=True)
+    log = s.state_dir / "up.log"
+    with open(log, "ab") as out:
+        child = subprocess.Popen([sys.executable, "-m", "shenpi", "up"], stdout=out, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        info = read_run(s)
+        if info.get("ready") and info.get("supervisor") == child.pid:
+            console.print(f"[green]up[/green]: API {info['api_url']} · broker {info['kafka_bootstrap']}"
+                          f" · kept up by pid {child.pid} (log {log})")
+            return
+        if child.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:]
+            raise click.ClickException(f"`shenpi up` exited with {child.returncode}:\n{tail}")
+        time.sleep(0.2)
+    raise click.ClickException(f"the stack was not ready after 180s: see {log}")
+
+
 @cli.command()
 @click.pass_context
 def down(ctx: click.Context) -> None:
     """Stop what `shenpi up` started."""
-    console.print("stopped" if stop_stack(ctx.obj["settings"]) else "nothing is running")
+    from shenpi.runtime import alive, read_run
+
+    s = ctx.obj["settings"]
+    sup = read_run(s).get("supervisor")
+    stopped = False
+    if sup and sup != os.getpid() and alive(sup):  # it stops the stack itself, and restarts nothing meanwhile
+        os.kill(sup, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while alive(sup) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        stopped = True
+    stopped = stop_stack(s) or stopped
+    console.print("stopped" if stopped else "nothing is running")
 
 
 # --------------------------------------------------------------------------- feeding

@@ -45,13 +45,17 @@ def require(settings: Settings, *names: str) -> None:
 
 
 def alive(pid: int) -> bool:
+    """Running (an exited process nobody has reaped yet is not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:  # no /proc: trust the signal
+        return True
 
 
 def terminate(pids: list[int], sig: int = signal.SIGTERM) -> None:

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import psutil
 import pytest
@@ -37,7 +39,19 @@ def test_up_detach_then_down(tmp_path, database_url):
     status = json.loads(shenpi("status", "--json").stdout)
     assert status["reconciled"] and status["workers"] and status["workers"][0]["alive"]
     assert json.loads(shenpi("indicators", "--format", "json").stdout)[0]["received"] == 0
+
+    os.kill(run["pids"]["worker"], signal.SIGKILL)  # a crashed worker is started again
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        now = json.loads((tmp_path / "state" / "run.json").read_text())
+        if now["pids"]["worker"] != run["pids"]["worker"] and psutil.pid_exists(now["pids"]["worker"]):
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError("the killed worker was not started again")
+    assert "the worker exited" in (tmp_path / "state" / "up.log").read_text()
+
     assert "stopped" in shenpi("down").stderr
     assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
-                   for p in run["pids"].values())
+                   for p in [*run["pids"].values(), *now["pids"].values(), now["supervisor"]])
     assert "nothing is running" in shenpi("down").stderr
