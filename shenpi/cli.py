@@ -190,8 +190,9 @@ def start_stack(s: Settings) -> Stack:
         info["platform_url"] = env["SHENPI_PLATFORM_URL"]
         console.print(f"platform: simulator at {info['platform_url']}")
     # more workers, more consumers in the group: partitions are shared out among them
-    commands.update({"worker" if n == 0 else f"worker{n + 1}": ["worker"] for n in range(s.workers)}, api=["api"])
-    for name in ("worker", *(f"worker{n + 1}" for n in range(1, s.workers)), "api"):
+    workers = ["worker", *(f"worker{n}" for n in range(2, s.workers + 1))]
+    commands.update({w: ["worker"] for w in workers}, api=["api"])
+    for name in (*workers, "api"):
         procs[name] = _spawn(commands[name], env, s.state_dir / f"{name}.log")
     info["pids"].update({k: p.pid for k, p in procs.items()})
     info.update(kafka_bootstrap=s.kafka_bootstrap, database_url=s.database_url, api_port=s.api_port,

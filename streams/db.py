@@ -10,6 +10,7 @@ import asyncpg
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+
 class ConnectionLost(Exception):
     """An error on a connection that is gone (asyncpg can report a cut mid-operation as a protocol error)."""
 

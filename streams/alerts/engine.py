@@ -74,13 +74,14 @@ async def overdue_by(conn: asyncpg.Connection, rule: Rule, now: datetime) -> dic
     the database: the open cases of a city are too many to bring over every evaluation."""
     keys = [k for k in GROUP_KEYS if k in rule.group_by or k in rule.where]
     cols = ", ".join(keys) or "''"
+    cutoff = overdue_cutoff(now, rule.overdue_by_working_days or 0, await load_calendar(conn))
     rows = await conn.fetch(
         f"SELECT {cols}, count(*) AS n FROM case_state"
         " WHERE submitted_at IS NOT NULL AND accepted_at < $1 AND (ended_at IS NULL OR ended_at >= $1)"
         " AND deadline < $2 AND (isempty(suspensions) OR deadline + ("
         "   SELECT coalesce(sum(upper(r) - lower(r)), interval '0')"
         "   FROM unnest(suspensions * tstzmultirange(tstzrange(accepted_at, $1, '[]'))) r) < $2)"
-        f" GROUP BY {cols}", now, overdue_cutoff(now, rule.overdue_by_working_days or 0, await load_calendar(conn)))
+        f" GROUP BY {cols}", now, cutoff)
     out: dict[str, Optional[float]] = {}
     for r in rows:
         if any(str(r.get(k)) != v for k, v in rule.where.items()):

@@ -66,10 +66,6 @@ class WorkCalendar:
         w = self.exceptions.get(d)
         return d.weekday() < 5 if w is None else w
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, WorkCalendar) and all(
-            self.is_workday(d) == other.is_workday(d) for d in {*self.exceptions, *other.exceptions})
-
 
 MON_FRI = WorkCalendar()
 
