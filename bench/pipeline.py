@@ -29,7 +29,7 @@ from connectors.kafka import Publisher, ensure_topics  # noqa: E402
 from bench._stack import broker, fresh_database, processes  # noqa: E402
 from schemas import CaseEvent, ListChange  # noqa: E402
 from shenpi.broker import free_port  # noqa: E402
-from shenpi.settings import Settings  # noqa: E402
+from core.settings import Settings  # noqa: E402
 
 SH = ZoneInfo("Asia/Shanghai")
 LIFE = ["accepted", "correction_requested", "correction_submitted", "suspended", "resumed", "completed", "evaluated"]

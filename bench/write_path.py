@@ -24,7 +24,8 @@ from bench._stack import fresh_database  # noqa: E402
 from bench.pipeline import gen_events  # noqa: E402
 from connectors.kafka import partition_for  # noqa: E402
 from schemas import ListChange  # noqa: E402
-from streams.cases.store import InBatch, apply_list_changes, process_case_batches  # noqa: E402
+from streams.cases.write import InBatch, process_case_batches  # noqa: E402
+from streams.powerlist.apply import apply_list_changes  # noqa: E402
 
 
 def envelopes(events: list[dict], partitions: int = 4, chunk: int = 5000, size: int = 1000) -> list[InBatch]:

@@ -12,8 +12,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.partitioner import murmur2
 
-from schemas import CASE_EVENTS, CaseEvent, ListChange, Refusal
-from shenpi.settings import Settings
+from schemas import CASE_EVENTS, CaseEvent, DeadLetter, ListChange, Refusal
+from core.settings import Settings
 
 
 async def ensure_topics(settings: Settings) -> None:
@@ -99,8 +99,8 @@ class Publisher:
         for r in refusals:
             key = f"{source}:{request_id}#{r.index}"
             keys.append(key)
-            body = dumps({"dl_key": key, "stage": "edge", "kind": kind, "source": source, "reason": r.reason,
-                          "payload": r.raw})
+            body = DeadLetter(dl_key=key, stage="edge", kind=kind, source=source, reason=r.reason,
+                              payload=r.raw).model_dump_json().encode()
             sends.append(await self.producer.send(self.settings.dead_letter_topic, body, key=key.encode()))
         await asyncio.gather(*sends)
         return keys

@@ -5,7 +5,7 @@ from typing import Any, Optional
 
 import aiohttp
 
-from shenpi.settings import Settings
+from core.settings import Settings
 
 
 class PlatformError(Exception):

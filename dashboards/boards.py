@@ -12,6 +12,8 @@ from grafana_foundation_sdk.cog import variants as cogvariants
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import DataSourceRef, VariableRefresh
 
+from streams.indicators.definitions import BY_KEY, Indicator
+
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "json"
 PG = DataSourceRef(type_val="grafana-postgresql-datasource", uid="shenpi-pg")
@@ -43,32 +45,28 @@ class SQL(cogbuilder.Builder[SQLQuery]):
         return self.query
 
 
-def rate_sql(num: str, den: str, where: str = "TRUE", frm: str = DAY_FROM, to: str = DAY_TO) -> str:
-    return (f"SELECT sum({num})::float8 / nullif(sum({den}), 0) AS value FROM indicator_daily"
-            f" WHERE day >= {frm} AND day < {to} AND {where}")
+def rate_sql(ind: Indicator, where: str = "TRUE", frm: str = DAY_FROM, to: str = DAY_TO) -> str:
+    return f"SELECT {ind.sql()} AS value FROM indicator_daily WHERE day >= {frm} AND day < {to} AND {where}"
 
 
 def count_sql(col: str, where: str = "TRUE", frm: str = DAY_FROM, to: str = DAY_TO) -> str:
     return f"SELECT coalesce(sum({col}), 0) AS value FROM indicator_daily WHERE day >= {frm} AND day < {to} AND {where}"
 
 
-OPEN_NOW = ("SELECT count(*) AS value FROM case_state WHERE submitted_at IS NOT NULL AND accepted_at < now()"
-            " AND (ended_at IS NULL OR ended_at >= now())")
-OVERDUE_NOW = OPEN_NOW + (" AND deadline < now() AND (isempty(suspensions) OR deadline + (SELECT coalesce(sum(upper(r)"
-                          " - lower(r)), interval '0') FROM unnest(suspensions * tstzmultirange(tstzrange(accepted_at,"
-                          " now(), '[]'))) r) < now())")
+OPEN_NOW = ("SELECT count(*) AS value FROM case_state WHERE case_open_at(submitted_at, accepted_at, ended_at, now())")
+OVERDUE_NOW = OPEN_NOW + " AND case_due_at(deadline, accepted_at, suspensions, now()) < now()"
+ITEMS_NOW = "list_items_at(now()) WHERE active"
 
-# (key, 中文 · English, numerator, denominator) of the rates kept as components
-RATES = [
-    ("on_time_rate", "按時辦結率 On-time rate", "on_time", "completed"),
-    ("immediate_rate", "即辦件率 Immediate rate", "immediate", "completed"),
-    ("online_rate", "網上申請率 Online rate", "online", "received"),
-    ("rejection_rate", "不予受理率 Rejection rate", "rejected", "accepted + rejected"),
-    ("satisfaction_rate", "好評率 Satisfaction", "satisfied", "evaluated"),
-    ("one_time_correction_rate", "一次性補正率 One-time correction", "corr_once", "corr_cases"),
-]
-COUNTS = [("received", "收件量 Received"), ("accepted", "受理量 Accepted"), ("completed", "辦結量 Completed"),
-          ("out_of_list", "清單外 Outside the list")]
+# the rates kept as components, as the indicator table defines them
+RATES = [BY_KEY[k] for k in ("on_time_rate", "immediate_rate", "online_rate", "rejection_rate", "satisfaction_rate",
+                             "one_time_correction_rate")]
+
+
+def label(ind: Indicator) -> str:
+    return f"{ind.zh} {ind.en}"
+
+
+COUNTS = [(k, label(BY_KEY[k])) for k in ("received", "accepted", "completed", "out_of_list")]
 
 
 def _stat(title: str, sql: str, unit: str = "short", w: int = 4) -> stat.Panel:
@@ -112,20 +110,17 @@ def overview() -> dashboard.Dashboard:
     b = b.with_row(dashboard.Row("所選時段 Selected period"))
     for key, title in COUNTS[:3]:
         b = b.with_panel(_stat(title, count_sql(key)))
-    b = b.with_panel(_stat("在冊事項數 Items on the list",
-                           "SELECT count(DISTINCT item_code) AS value FROM list_item_version WHERE active"
-                           " AND valid_from <= now() AND (valid_to IS NULL OR valid_to > now())"))
-    b = b.with_panel(_stat("平均辦理時長 Avg handling (h)",
-                           "SELECT sum(handling_us)::float8 / nullif(sum(handled), 0) / 3600000000.0 AS value"
-                           f" FROM indicator_daily WHERE day >= {DAY_FROM} AND day < {DAY_TO}", "h"))
-    b = b.with_panel(_stat("辦結率 Completion rate",
+    b = b.with_panel(_stat("在冊事項數 Items on the list", f"SELECT count(DISTINCT item_code) AS value FROM {ITEMS_NOW}"))
+    b = b.with_panel(_stat(label(BY_KEY["avg_handling_hours"]), rate_sql(BY_KEY["avg_handling_hours"]), "h"))
+    # completed / (open at the start + accepted): the open cases are counted from case state at the start
+    b = b.with_panel(_stat(label(BY_KEY["completion_rate"]),
                            f"WITH d AS ({count_sql('completed')}), a AS ({count_sql('accepted')}),"
-                           " o AS (SELECT count(*) AS value FROM case_state WHERE submitted_at IS NOT NULL"
-                           " AND accepted_at < $__timeFrom() AND (ended_at IS NULL OR ended_at >= $__timeFrom()))"
+                           " o AS (SELECT count(*) AS value FROM case_state"
+                           " WHERE case_open_at(submitted_at, accepted_at, ended_at, $__timeFrom()))"
                            " SELECT d.value::float8 / nullif(o.value + a.value, 0) AS value FROM d, a, o",
                            "percentunit"))
-    for key, title, num, den in RATES:
-        b = b.with_panel(_stat(title, rate_sql(num, den), "percentunit"))
+    for ind in RATES:
+        b = b.with_panel(_stat(label(ind), rate_sql(ind), "percentunit"))
     b = b.with_row(dashboard.Row("趨勢 Trends"))
     b = b.with_panel(_series("每日收件與辦結 Daily received and completed",
                              "SELECT (day::timestamp AT TIME ZONE 'Asia/Shanghai') AS time, sum(received) AS received,"
@@ -133,8 +128,8 @@ def overview() -> dashboard.Dashboard:
                              f" AND day < {DAY_TO} GROUP BY day ORDER BY day"))
     b = b.with_panel(_series("每日按時辦結率與好評率 Daily on-time and satisfaction",
                              "SELECT (day::timestamp AT TIME ZONE 'Asia/Shanghai') AS time,"
-                             " sum(on_time)::float8 / nullif(sum(completed), 0) AS on_time,"
-                             " sum(satisfied)::float8 / nullif(sum(evaluated), 0) AS satisfaction"
+                             f" {BY_KEY['on_time_rate'].sql()} AS on_time,"
+                             f" {BY_KEY['satisfaction_rate'].sql()} AS satisfaction"
                              f" FROM indicator_daily WHERE day >= {DAY_FROM} AND day < {DAY_TO}"
                              " GROUP BY day ORDER BY day", "percentunit"))
     b = b.with_panel(_table("告警 Firing alerts",
@@ -149,12 +144,10 @@ def comparison() -> dashboard.Dashboard:
                        ("item_code", "事項 Items")):
         b = b.with_panel(_table(
             f"{title}: 一目了然 at a glance",
-            f"SELECT {col}, sum(received) AS received, sum(completed) AS completed,"
-            " sum(on_time)::float8 / nullif(sum(completed), 0) AS on_time_rate,"
-            " sum(handling_us)::float8 / nullif(sum(handled), 0) / 3600000000.0 AS avg_handling_hours,"
-            " sum(online)::float8 / nullif(sum(received), 0) AS online_rate,"
-            " sum(satisfied)::float8 / nullif(sum(evaluated), 0) AS satisfaction_rate,"
-            " sum(out_of_list) AS out_of_list"
+            f"SELECT {col}, sum(received) AS received, sum(completed) AS completed, "
+            + ", ".join(f"{BY_KEY[k].sql()} AS {k}" for k in ("on_time_rate", "avg_handling_hours", "online_rate",
+                                                              "satisfaction_rate"))
+            + ", sum(out_of_list) AS out_of_list"
             f" FROM indicator_daily WHERE day >= {DAY_FROM} AND day < {DAY_TO}"
             f" GROUP BY {col} ORDER BY received DESC LIMIT 200"))
     b = b.with_panel(
@@ -174,8 +167,8 @@ def drilldown() -> dashboard.Dashboard:
     b = _variables(_board("shenpi-drilldown", "下鑽 Drill-down: a region, department or item", ["drilldown"]))
     for key, title in COUNTS:
         b = b.with_panel(_stat(title, count_sql(key, FILTERS), w=6))
-    for key, title, num, den in RATES:
-        b = b.with_panel(_stat(title, rate_sql(num, den, FILTERS), "percentunit"))
+    for ind in RATES:
+        b = b.with_panel(_stat(label(ind), rate_sql(ind, FILTERS), "percentunit"))
     b = b.with_panel(_series(
         "每日辦件 Daily cases",
         "SELECT (day::timestamp AT TIME ZONE 'Asia/Shanghai') AS time, sum(received) AS received,"
@@ -184,7 +177,7 @@ def drilldown() -> dashboard.Dashboard:
     b = b.with_panel(_series(
         "每日按時辦結率 Daily on-time rate",
         "SELECT (day::timestamp AT TIME ZONE 'Asia/Shanghai') AS time,"
-        " sum(on_time)::float8 / nullif(sum(completed), 0) AS on_time_rate FROM indicator_daily"
+        f" {BY_KEY['on_time_rate'].sql()} AS on_time_rate FROM indicator_daily"
         f" WHERE day >= {DAY_FROM} AND day < {DAY_TO} AND {FILTERS} GROUP BY day ORDER BY day", "percentunit", 24))
     return b
 
@@ -192,8 +185,7 @@ def drilldown() -> dashboard.Dashboard:
 def powerlist() -> dashboard.Dashboard:
     b = _board("shenpi-powerlist", "權責清單 Power list: items, changes, propagation, violations", ["powerlist"])
     b = b.with_panel(_table("在冊事項 Items by category and level",
-                            "SELECT category, level, count(*) AS items FROM list_item_version WHERE active"
-                            " AND valid_from <= now() AND (valid_to IS NULL OR valid_to > now())"
+                            f"SELECT category, level, count(*) AS items FROM {ITEMS_NOW}"
                             " GROUP BY category, level ORDER BY category, level", w=12))
     b = b.with_panel(_table("最近的變更 Recent additions, cancellations and devolutions",
                             "SELECT c.effective_at, c.item_code, c.action, s.status, s.latency_ms FROM list_change c"

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import psycopg
 
+from core import locks
+
 MIGRATIONS = Path(__file__).with_name("migrations")
-_LOCK = 72_190_415  # advisory lock id: one upgrader at a time
 
 
 def available() -> list[tuple[int, str, Path]]:
@@ -23,7 +24,7 @@ def upgrade(dsn: str) -> list[str]:
     """Apply the migrations not yet applied; returns their names."""
     applied_now = []
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK,))
+        conn.execute("SELECT pg_advisory_lock(%s)", (locks.MIGRATIONS,))
         try:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -39,5 +40,5 @@ def upgrade(dsn: str) -> list[str]:
                     conn.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, name))
                 applied_now.append(f"{version:04d}_{name}")
         finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK,))
+            conn.execute("SELECT pg_advisory_unlock(%s)", (locks.MIGRATIONS,))
     return applied_now

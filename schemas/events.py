@@ -19,6 +19,9 @@ CaseEventType = Literal[
 Channel = Literal["online", "mobile", "window", "self_service", "post"]
 Outcome = Literal["approved", "denied", "transferred", "terminated"]
 Level = Literal["province", "city", "county", "town"]
+# An item's attributes as a list change sets them and as the platform's catalog holds them.
+ITEM_ATTRS = ("name", "category", "department_code", "level", "region_codes", "statutory_days", "committed_days",
+              "legal_basis")
 
 
 class Category(str, Enum):

@@ -12,7 +12,9 @@ from rich.text import Text
 
 from connectors.kafka import Publisher, ensure_topics
 from connectors.xes import XesConnector, mapping_for
-from shenpi.settings import Settings
+from core.settings import Settings
+from shenpi.runtime import alive, read_run, resolved
+from shenpi.stack import start_stack, stop_stack
 from shenpi.tables import indicator_table
 from streams.indicators.queries import Window, indicators, parse_window
 from streams.indicators.status import totals
@@ -59,8 +61,6 @@ async def _replay(s: Settings, log: Path, limit: Optional[int], console: Console
 
 
 def _check_alive(s: Settings) -> None:
-    from shenpi.runtime import alive, read_run
-
     dead = [name for name, pid in read_run(s).get("pids", {}).items() if not alive(pid)]
     if dead:
         raise SystemExit(f"the {', '.join(dead)} stopped: see {s.state_dir}/{dead[0]}.log")
@@ -80,9 +80,6 @@ async def _show(live: Live, db: asyncpg.Connection, window: Window, log: Path) -
 
 
 def run_demo(settings: Settings, log: Optional[Path], limit: Optional[int], keep: bool, console: Console) -> None:
-    from shenpi.cli import start_stack, stop_stack
-    from shenpi.runtime import alive, read_run, resolved
-
     info = read_run(settings)
     started = not (info and all(alive(p) for p in info.get("pids", {}).values()))
     if started:

@@ -7,7 +7,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from shenpi.settings import Settings
+from core.settings import Settings
 
 
 def run_file(settings: Settings) -> Path:

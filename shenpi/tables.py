@@ -5,15 +5,9 @@ from typing import Any, Sequence
 
 from rich.table import Table
 
-from streams.indicators.queries import GUARDS, INDICATORS
+from streams.indicators.definitions import BY_KEY, GUARDS, INDICATORS
 
-LABELS = {
-    "items_active": "在冊事項", "received": "收件", "accepted": "受理", "completed": "辦結",
-    "completion_rate": "辦結率", "in_progress": "在辦", "overdue": "超期", "on_time_rate": "按時辦結率",
-    "one_time_correction_rate": "一次性補正率", "immediate_rate": "即辦件率", "avg_handling_hours": "平均時長(h)",
-    "online_rate": "網上申請率", "rejection_rate": "不予受理率", "satisfaction_rate": "好評率",
-    "out_of_list": "清單外", "zero_case_items": "零辦件事項",
-}
+LABELS = {k: i.zh for k, i in BY_KEY.items()}
 
 
 def fmt(key: str, v: Any) -> str:

@@ -15,8 +15,7 @@ from typing import Any, Optional
 
 from aiohttp import web
 
-FIELDS = ("name", "category", "department_code", "level", "region_codes", "statutory_days", "committed_days",
-          "legal_basis")
+from schemas import ITEM_ATTRS
 
 
 @dataclass
@@ -60,10 +59,10 @@ class Platform:
             return self.seen[key]
         e = self.entries.setdefault(code, Entry(code))
         if op == "publish":
-            e.attrs.update({k: body[k] for k in FIELDS if k in body})
+            e.attrs.update({k: body[k] for k in ITEM_ATTRS if k in body})
             e.online = e.accepting = True
         elif op == "update":
-            e.attrs.update({k: body[k] for k in FIELDS if k in body})
+            e.attrs.update({k: body[k] for k in ITEM_ATTRS if k in body})
         elif op == "withdraw":
             e.accepting = False
             e.online = False

@@ -5,14 +5,13 @@ import os
 import socket
 import uuid
 from datetime import datetime, timezone
-
 from typing import Optional
 
 import faust
 from prometheus_client import CollectorRegistry
 
-from shenpi.metrics import WorkerMetrics
-from shenpi.settings import Settings
+from core.metrics import WorkerMetrics
+from core.settings import Settings
 from streams.context import WorkerContext
 from streams.db import Database
 
@@ -57,6 +56,11 @@ def create_app(settings: Settings, registry: Optional[CollectorRegistry] = None)
     db = Database(settings.database_url, max_size=settings.case_concurrency + 5,
                   on_retry=lambda work: metrics.db_retries.labels(work).inc())
     ctx = WorkerContext(settings, db, app, metrics)
+
+    @app.on_before_shutdown.connect
+    async def close_pool(sender, **kwargs) -> None:
+        await db.close()
+
     from streams.alerts import agents as alerts
     from streams.cases import agents as cases
     from streams.deadletters import agents as deadletters

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import faust
 
-from shenpi.metrics import WorkerMetrics
-from shenpi.settings import Settings
+from core.metrics import WorkerMetrics
+from core.settings import Settings
 from streams.db import Database
 
 

@@ -1,4 +1,5 @@
-"""The worker's connection pool, opened on first use and closed with the app, and units of work retried."""
+"""The worker's connection pool, opened on first use and closed when the app shuts down, and units of work
+retried."""
 from __future__ import annotations
 
 import asyncio

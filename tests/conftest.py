@@ -70,7 +70,7 @@ from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from shenpi.broker import EmbeddedBroker, free_port  # noqa: E402
-from shenpi.settings import Settings  # noqa: E402
+from core.settings import Settings  # noqa: E402
 
 TOKEN = "test-token-not-a-secret"
 PLATFORM_TOKEN = "test-platform-token"

@@ -9,13 +9,13 @@ from datetime import datetime, timezone
 import aiohttp
 import asyncpg
 
+from core import locks
 from streams.alerts.engine import evaluate
 from streams.alerts.notify import deliver_due
 from streams.alerts.rules import load_rules
 from streams.context import WorkerContext, die
 
 log = logging.getLogger(__name__)
-LEADER_LOCK = 72_190_418
 
 
 async def run_alerts(ctx: WorkerContext) -> None:
@@ -36,7 +36,7 @@ async def run_alerts(ctx: WorkerContext) -> None:
                 ctx.indicators_changed.clear()
                 await asyncio.sleep(s.alert_min_interval_seconds)
 
-    await ctx.db.lead("alerting", LEADER_LOCK, lead)
+    await ctx.db.lead("alerting", locks.ALERTING_LEADER, lead)
 
 
 def register(ctx: WorkerContext) -> None:

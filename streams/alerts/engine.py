@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import Any, Optional
 
 import asyncpg
 
-from streams.alerts.rules import VOLUME, Rule, RuleFile
-from streams.cases.logic import MON_FRI, TZ, WorkCalendar, local_day
-from streams.cases.store import load_calendar
+from streams.alerts.rules import Rule, RuleFile
+from streams.calendar.logic import overdue_cutoff
+from streams.calendar.store import load_calendar
+from streams.indicators.definitions import BY_KEY
 from streams.indicators.queries import GROUP_KEYS, indicators
+from streams.indicators.sql import filter_args
 
 
 @dataclass(frozen=True)
@@ -57,56 +59,33 @@ def group_key(rule: Rule, row: dict[str, Any]) -> str:
     return ",".join(f"{g}={row[g]}" for g in rule.group_by) or "all"
 
 
-def overdue_cutoff(now: datetime, n: int, calendar: WorkCalendar = MON_FRI) -> datetime:
-    """At `now`, a case is more than n working days past its (suspension-adjusted) deadline exactly when that
-    deadline lies before this instant: the start of the n-th working day counting back from yesterday (today's
-    start for n = 0). The same as `now >= add_working_days(deadline, n)`, as one bound SQL can compare to."""
-    d = local_day(now)
-    while n > 0:
-        d -= timedelta(days=1)
-        if calendar.is_workday(d):
-            n -= 1
-    return datetime.combine(d, time(0), TZ)
-
-
 async def overdue_by(conn: asyncpg.Connection, rule: Rule, now: datetime) -> dict[str, Optional[float]]:
     """Open cases past their suspension-adjusted deadline by more than N working days, per group, counted in
     the database: the open cases of a city are too many to bring over every evaluation."""
-    keys = [k for k in GROUP_KEYS if k in rule.group_by or k in rule.where]
-    cols = ", ".join(keys) or "''"
+    cols = ", ".join(rule.group_by) or "''"
+    where = "".join(f" AND {k} = ${i}" for i, k in enumerate((k for k in GROUP_KEYS if k in rule.where), start=3))
     cutoff = overdue_cutoff(now, rule.overdue_by_working_days or 0, await load_calendar(conn))
     rows = await conn.fetch(
-        f"SELECT {cols}, count(*) AS n FROM case_state"
-        " WHERE submitted_at IS NOT NULL AND accepted_at < $1 AND (ended_at IS NULL OR ended_at >= $1)"
-        " AND deadline < $2 AND (isempty(suspensions) OR deadline + ("
-        "   SELECT coalesce(sum(upper(r) - lower(r)), interval '0')"
-        "   FROM unnest(suspensions * tstzmultirange(tstzrange(accepted_at, $1, '[]'))) r) < $2)"
-        f" GROUP BY {cols}", now, cutoff)
-    out: dict[str, Optional[float]] = {}
-    for r in rows:
-        if any(str(r.get(k)) != v for k, v in rule.where.items()):
-            continue
-        key = group_key(rule, dict(r))
-        out[key] = (out.get(key) or 0) + r["n"]
-    return out
+        f"SELECT {cols}, count(*) AS n FROM case_state WHERE case_open_at(submitted_at, accepted_at, ended_at, $1)"
+        f" AND case_due_at(deadline, accepted_at, suspensions, $1) < $2{where} GROUP BY {cols}",
+        now, cutoff, *filter_args(rule.where))
+    return {group_key(rule, dict(r)): r["n"] for r in rows}
 
 
 async def observe(conn: asyncpg.Connection, rule: Rule, now: datetime) -> dict[str, Optional[float]]:
     """The rule's figure per group now; None where the group is below min_volume or has no denominator."""
     if rule.overdue_by_working_days is not None:
         return await overdue_by(conn, rule, now)
-    rows = await indicators(conn, rule.window_at(now), rule.group_by)
+    rows = await indicators(conn, rule.window_at(now), rule.group_by, rule.where)
+    ind = BY_KEY[rule.indicator]
     out: dict[str, Optional[float]] = {}
     for r in rows:
-        if any(str(r.get(k)) != v for k, v in rule.where.items()):
-            continue
-        c = r["components"]
-        volume = VOLUME[rule.indicator](c) if rule.indicator in VOLUME else r[rule.indicator]
+        volume = ind.volume(r["components"]) if ind.is_ratio else r[rule.indicator]
         out[group_key(rule, r)] = r[rule.indicator] if volume >= rule.min_volume else None
     return out
 
 
-STATE_COLS = ("status", "since", "fired_at", "resolved_at", "last_notified_at", "acknowledged_at", "silenced_until")
+ALERT_STATE_FIELDS = ("status", "since", "fired_at", "resolved_at", "last_notified_at", "acknowledged_at", "silenced_until")
 
 
 async def evaluate(conn: asyncpg.Connection, rules: RuleFile, now: datetime) -> list[dict[str, Any]]:
@@ -119,7 +98,7 @@ async def evaluate(conn: asyncpg.Connection, rules: RuleFile, now: datetime) -> 
                 "SELECT * FROM alert_state WHERE rule = $1 FOR UPDATE", rule.name)}
             for key in sorted(set(values) | set(known)):
                 value = values.get(key)
-                old = State(**{k: known[key][k] for k in STATE_COLS}) if key in known else State()
+                old = State(**{k: known[key][k] for k in ALERT_STATE_FIELDS}) if key in known else State()
                 new, kind = step(old, rule.holds(value), now, rule)
                 if key not in known and new.status == "ok":
                     continue

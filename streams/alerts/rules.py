@@ -1,27 +1,21 @@
 """Alert rules and receivers from YAML (SHENPI_ALERT_RULES), validated at start-up with a clear error."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal, Optional
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from streams.cases.logic import TZ
-from streams.indicators.queries import GROUP_KEYS, GUARDS, INDICATORS, Window
+from core.tz import TZ, midnight
+from streams.indicators.definitions import GUARDS, INDICATORS
+from streams.indicators.window import GROUP_KEYS, Window
 
 DEFAULT_RULES = Path(__file__).with_name("default_rules.yaml")
 WindowName = Literal["today", "last_7_days", "this_month", "last_30_days"]
 OPS = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
        "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
-# the figure a rule's min_volume is measured on: the rate's denominator, or the count itself
-VOLUME = {
-    "completion_rate": lambda c: c["open_at_start"] + c["accepted"], "on_time_rate": lambda c: c["completed"],
-    "one_time_correction_rate": lambda c: c["corr_cases"], "immediate_rate": lambda c: c["completed"],
-    "avg_handling_hours": lambda c: c["handled"], "online_rate": lambda c: c["received"],
-    "rejection_rate": lambda c: c["accepted"] + c["rejected"], "satisfaction_rate": lambda c: c["evaluated"],
-}
 
 
 class RuleError(ValueError):
@@ -87,6 +81,14 @@ class Rule(BaseModel):
             raise ValueError(f"unknown group key(s) {', '.join(bad)}; use {', '.join(GROUP_KEYS)}")
         return [g for g in GROUP_KEYS if g in v]
 
+    @field_validator("where")
+    @classmethod
+    def _filters(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = [k for k in v if k not in GROUP_KEYS]
+        if bad:
+            raise ValueError(f"unknown filter key(s) {', '.join(bad)}; use {', '.join(GROUP_KEYS)}")
+        return v
+
     @model_validator(mode="after")
     def _overdue_only(self) -> "Rule":
         if self.overdue_by_working_days is not None and self.indicator != "overdue":
@@ -101,7 +103,7 @@ class Rule(BaseModel):
         return value is not None and OPS[self.op](value, self.threshold)
 
     def window_at(self, now: datetime) -> Window:
-        today = datetime.combine(now.astimezone(TZ).date(), time(0), TZ)
+        today = midnight(now.astimezone(TZ).date())
         start = {"today": today, "last_7_days": today - timedelta(days=6), "last_30_days": today - timedelta(days=29),
                  "this_month": today.replace(day=1)}[self.window]
         return Window(start, now)

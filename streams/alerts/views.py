@@ -1,12 +1,11 @@
-"""Alerts over HTTP: state and history; acknowledging and silencing (authenticated, like every write)."""
+"""Alerts over HTTP: state and history; acknowledging and silencing (authenticated by the API, like every write)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
 from aiohttp import web
 
-from connectors.webhook import check_caller
-from streams.indicators.views import POOL, _dumps
+from core.web import POOL, json_response
 
 
 async def alerts_overview(conn, limit: int = 200) -> dict:
@@ -23,12 +22,11 @@ async def alerts_overview(conn, limit: int = 200) -> dict:
 
 async def get_alerts(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn:
-        return web.json_response(await alerts_overview(conn, int(request.query.get("limit", 200))), dumps=_dumps)
+        return json_response(await alerts_overview(conn, int(request.query.get("limit", 200))))
 
 
 async def _act(request: web.Request, kind: str) -> web.Response:
-    body = await request.read()
-    check_caller(request, body)
+    body = await request.read()  # the caller is authenticated (api/auth.py)
     data = await request.json() if body else {}
     alert_id = int(request.match_info["id"])
     async with request.app[POOL].acquire() as conn:

@@ -9,7 +9,8 @@ import asyncpg
 import orjson
 
 from streams.cases.models import CaseEventBatch, Violation
-from streams.cases.store import BatchOutcome, InBatch, Unreadable, process_case_batches, quarantine, sweep_orphans
+from schemas import DeadLetter
+from streams.cases.write import BatchOutcome, InBatch, Unreadable, process_case_batches, quarantine, sweep_orphans
 from streams.context import WorkerContext, fatal
 from streams.db import is_transient
 
@@ -29,13 +30,13 @@ def to_batch(value: bytes, topic: str, partition: int, offset: int) -> InBatch:
     return InBatch(where, "kafka", obj if isinstance(obj, list) else [obj])
 
 
-async def publish(ctx: WorkerContext, letters: list[dict], violations: list[dict]) -> None:
+async def publish(ctx: WorkerContext, letters: list[DeadLetter], violations: list[dict]) -> None:
     """Tell downstream consumers after commit (the database already holds both): dead letters one by one,
     violations as one alert record per batch."""
     if letters:
         dl_topic = ctx.raw_topic(ctx.settings.dead_letter_topic)
         for d in letters:
-            await dl_topic.send(key=d["dl_key"].encode(), value=orjson.dumps(d, default=str))
+            await dl_topic.send(key=d.dl_key.encode(), value=d.model_dump_json().encode())
     topic = ctx.raw_topic(ctx.settings.violation_topic)
     for i in range(0, len(violations), 500):
         recs = [Violation(**{**v, "occurred_at": v["occurred_at"].isoformat()}).asdict()

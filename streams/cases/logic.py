@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from operator import attrgetter
 from typing import Any, Callable, Iterable, NamedTuple, Optional
-from zoneinfo import ZoneInfo
 
-TZ = ZoneInfo("Asia/Shanghai")
+from core.tz import local_day
+from streams.calendar.logic import MON_FRI, WorkCalendar, add_working_days
 
 # Additive daily components; every rate of the spec is a ratio of two of them.
 METRICS = (
@@ -20,7 +20,9 @@ N_METRICS = len(METRICS)
 ONLINE_CHANNELS = frozenset({"online", "mobile"})
 
 
-class Ev(NamedTuple):
+class Step(NamedTuple):
+    """One event of a case, as the case logic reads it."""
+
     event_id: str
     case_id: str
     type: str
@@ -33,15 +35,12 @@ class Ev(NamedTuple):
     score: Optional[int] = None
 
 
-Dims = tuple[str, str, str, str]  # region_code, department_code, item_code, level
+DIMS = ("region_code", "department_code", "item_code", "level")  # a case's group, from its first `submitted`
+Dims = tuple[str, str, str, str]
 # (item_code, region_code, at) -> None when the item is active there then, else the rule broken
 GuardFn = Callable[[str, str, datetime], Optional[str]]
 # (item_code, at) -> committed days of the item's version in force then
 DaysFn = Callable[[str, datetime], Optional[int]]
-
-
-def local_day(ts: datetime) -> date:
-    return ts.astimezone(TZ).date()
 
 
 def level_of(region_code: str) -> str:
@@ -53,31 +52,6 @@ def level_of(region_code: str) -> str:
     if region_code.endswith("00"):
         return "city"
     return "county"
-
-
-class WorkCalendar:
-    """Working days: Monday to Friday, except the days given: statutory holidays (False) and the weekend days
-    worked in their place (調休, True)."""
-
-    def __init__(self, exceptions: Optional[dict[date, bool]] = None):
-        self.exceptions = dict(exceptions or {})
-
-    def is_workday(self, d: date) -> bool:
-        w = self.exceptions.get(d)
-        return d.weekday() < 5 if w is None else w
-
-
-MON_FRI = WorkCalendar()
-
-
-def add_working_days(start: datetime, days: int, calendar: WorkCalendar = MON_FRI) -> datetime:
-    """End (next local midnight) of the `days`-th working day after `start`'s local day."""
-    d = local_day(start)
-    while days > 0:
-        d += timedelta(days=1)
-        if calendar.is_workday(d):
-            days -= 1
-    return datetime.combine(d + timedelta(days=1), time(0), TZ)
 
 
 def _overlap(intervals: Iterable[tuple[datetime, Optional[datetime]]], a: datetime, b: datetime) -> timedelta:
@@ -103,23 +77,23 @@ class CaseResult:
     corrections: int
     last_event_at: datetime
     contrib: dict[date, list[int]] = field(default_factory=dict)  # per bucket, in METRICS order
-    violations: list[tuple[Ev, str]] = field(default_factory=list)
+    violations: list[tuple[Step, str]] = field(default_factory=list)
 
 
 _in_time = attrgetter("occurred_at", "event_id")
 
 
-def _ordered(events: Iterable[Ev]) -> list[Ev]:
+def _ordered(events: Iterable[Step]) -> list[Step]:
     evs = list(events)
     if len({e.event_id for e in evs}) < len(evs):  # the store never passes duplicates; others may
-        seen: dict[str, Ev] = {}
+        seen: dict[str, Step] = {}
         for e in evs:
             seen.setdefault(e.event_id, e)
         evs = list(seen.values())
     return sorted(evs, key=_in_time)
 
 
-def suspensions_of(events: list[Ev]) -> list[tuple[datetime, Optional[datetime]]]:
+def suspensions_of(events: list[Step]) -> list[tuple[datetime, Optional[datetime]]]:
     """Suspended/resumed pairs in time order; a repeated suspend or a stray resume changes nothing."""
     out: list[tuple[datetime, Optional[datetime]]] = []
     start: Optional[datetime] = None
@@ -134,7 +108,7 @@ def suspensions_of(events: list[Ev]) -> list[tuple[datetime, Optional[datetime]]
     return out
 
 
-def evaluate_case(events: Iterable[Ev], guard: GuardFn, committed_days: DaysFn,
+def evaluate_case(events: Iterable[Step], guard: GuardFn, committed_days: DaysFn,
                   bucket: Callable[[datetime], Any] = local_day, *,
                   calendar: WorkCalendar = MON_FRI) -> Optional[CaseResult]:
     """Everything one case contributes, from all its events; None while it has no `submitted`.
@@ -142,8 +116,8 @@ def evaluate_case(events: Iterable[Ev], guard: GuardFn, committed_days: DaysFn,
     Contributions are keyed by bucket(occurred_at): the local day, or any other key (None: leave it out).
     A deadline from the item's committed days counts the calendar's working days."""
     evs = _ordered(events)
-    sub: Optional[Ev] = None
-    first_accepted: Optional[Ev] = None
+    sub: Optional[Step] = None
+    first_accepted: Optional[Step] = None
     deadline: Optional[datetime] = None
     ended_at: Optional[datetime] = None
     corrections = 0
@@ -170,7 +144,7 @@ def evaluate_case(events: Iterable[Ev], guard: GuardFn, committed_days: DaysFn,
     susp = suspensions_of(evs)
 
     contrib: dict[Any, list[int]] = {}
-    violations: list[tuple[Ev, str]] = []
+    violations: list[tuple[Step, str]] = []
     item, region = dims[2], dims[0]
     for e in evs:
         key = bucket(e.occurred_at)

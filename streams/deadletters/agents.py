@@ -1,12 +1,11 @@
 """Dead letters from the connectors into the database, where the totals are reconciled."""
 from __future__ import annotations
 
-import orjson
+from pydantic import ValidationError
 
-from streams.cases.store import insert_dead_letters
+from schemas import DeadLetter
 from streams.context import WorkerContext, fatal
-
-FIELDS = ("dl_key", "stage", "kind", "source", "reason", "payload")
+from streams.deadletters.store import insert_dead_letters
 
 
 def register(ctx: WorkerContext) -> None:
@@ -19,11 +18,10 @@ def register(ctx: WorkerContext) -> None:
             letters = []
             for e in events:
                 try:
-                    d = orjson.loads(e.value)
-                    letters.append({k: d[k] for k in FIELDS})
-                except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+                    letters.append(DeadLetter.model_validate_json(e.value))
+                except ValidationError as exc:
                     where = f"{e.message.topic}:{e.message.partition}:{e.message.offset}"
-                    letters.append(dict(dl_key=where, stage="edge", kind="unknown", source="kafka",
-                                        reason=f"unreadable dead letter: {exc}",
-                                        payload=e.value.decode("utf-8", "replace")))
+                    letters.append(DeadLetter(dl_key=where, stage="edge", kind="unknown", source="kafka",
+                                              reason=f"unreadable dead letter: {exc}",
+                                              payload=e.value.decode("utf-8", "replace")))
             await ctx.db.run("dead letters", lambda conn: insert_dead_letters(conn, letters))

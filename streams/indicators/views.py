@@ -5,14 +5,12 @@ import csv
 import io
 from typing import Any
 
-import asyncpg
 from aiohttp import web
+
+from core.web import POOL, json_response
 
 from streams.indicators.queries import GROUP_KEYS, GUARDS, INDICATORS, QueryError, indicators, parse_group_by, parse_window
 from streams.indicators.status import totals
-
-POOL = web.AppKey("pool", asyncpg.Pool)
-
 
 def to_csv(rows: list[dict[str, Any]], group_by: tuple[str, ...]) -> str:
     buf = io.StringIO()
@@ -46,12 +44,7 @@ async def get_indicators(request: web.Request) -> web.Response:
 
 async def get_status(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn:
-        return web.json_response(await totals(conn), dumps=_dumps)
-
-
-def _dumps(obj: Any) -> str:
-    import json
-    return json.dumps(obj, default=str, ensure_ascii=False)
+        return json_response(await totals(conn))
 
 
 def add_routes(app: web.Application) -> None:

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import orjson
 
-from schemas import parse_list_change
+from schemas import DeadLetter, parse_list_change
 from streams.cases.agents import publish
-from streams.cases.store import apply_list_changes, insert_dead_letters
 from streams.context import WorkerContext, fatal
+from streams.deadletters.store import insert_dead_letters
+from streams.powerlist.apply import apply_list_changes
 
 
 def register(ctx: WorkerContext) -> None:
@@ -29,8 +30,9 @@ def register(ctx: WorkerContext) -> None:
                         changes.append(change)
                         continue
                     reason = refusal.reason
-                letters.append(dict(dl_key=where, stage="invalid", kind="list_change", source="kafka",
-                                    reason=reason, payload=raw))
+                letters.append(DeadLetter(dl_key=where, stage="invalid", kind="list_change", source="kafka",
+                                          reason=reason, payload=raw))
+
             async def store(conn):
                 violations = await apply_list_changes(conn, changes)
                 await insert_dead_letters(conn, letters)

@@ -6,8 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Iterable, Optional
 
-ATTRS = ("name", "category", "department_code", "level", "region_codes", "statutory_days",
-         "committed_days", "legal_basis")
+from schemas import ITEM_ATTRS
 
 
 @dataclass(frozen=True)
@@ -39,7 +38,7 @@ def build_versions(item_code: str, changes: Iterable[dict[str, Any]]) -> list[Ve
     out: list[Version] = []
     cur: Optional[Version] = None
     for ch in ordered:
-        attrs = {k: ch.get(k) for k in ATTRS if ch.get(k) is not None}
+        attrs = {k: ch.get(k) for k in ITEM_ATTRS if ch.get(k) is not None}
         if "region_codes" in attrs:
             attrs["region_codes"] = tuple(attrs["region_codes"])
         base = cur or Version(item_code, ch["effective_at"], None, ch["change_id"], ch["action"], False, False)
@@ -91,6 +90,7 @@ class PowerList:
             return "devolved_away" if region_code in v.devolved_from else "outside_regions"
         return None
 
-    def committed_days(self, item_code: str, ts: datetime) -> Optional[int]:
+    def deadline_days(self, item_code: str, ts: datetime) -> Optional[int]:
+        """The working days a case accepted at ts has, by the item's version in force then."""
         v = self.at(item_code, ts)
         return v.committed_days if v is not None else None

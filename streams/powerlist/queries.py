@@ -6,8 +6,9 @@ from typing import Any, Optional
 
 import asyncpg
 
-ITEM_COLS = ("item_code", "active", "name", "category", "department_code", "level", "region_codes",
-             "statutory_days", "committed_days", "legal_basis", "valid_from", "valid_to", "change_id", "action")
+from schemas import ITEM_ATTRS
+
+ITEM_COLS = ("item_code", "active", *ITEM_ATTRS, "valid_from", "valid_to", "change_id", "action")
 
 
 def _row(r: asyncpg.Record) -> dict[str, Any]:
@@ -17,9 +18,8 @@ def _row(r: asyncpg.Record) -> dict[str, Any]:
 async def items_as_of(conn: asyncpg.Connection, at: datetime, item_code: Optional[str] = None,
                       active: Optional[bool] = None, limit: int = 1000) -> list[dict[str, Any]]:
     rows = await conn.fetch(
-        f"SELECT {', '.join(ITEM_COLS)} FROM list_item_version"
-        " WHERE valid_from <= $1 AND (valid_to IS NULL OR valid_to > $1)"
-        " AND ($2::text IS NULL OR item_code = $2) AND ($3::boolean IS NULL OR active = $3)"
+        f"SELECT {', '.join(ITEM_COLS)} FROM list_items_at($1)"
+        " WHERE ($2::text IS NULL OR item_code = $2) AND ($3::boolean IS NULL OR active = $3)"
         " ORDER BY item_code LIMIT $4", at, item_code, active, limit)
     return [_row(r) for r in rows]
 

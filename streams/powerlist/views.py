@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 from aiohttp import web
 
-from streams.indicators.views import POOL, _dumps
+from core.web import POOL, json_response
 from streams.powerlist.queries import item_history, items_as_of, sync_state
 
 
@@ -26,7 +26,7 @@ async def get_items(request: web.Request) -> web.Response:
     active = {"true": True, "false": False}.get(q.get("active", "").lower())
     async with request.app[POOL].acquire() as conn:
         rows = await items_as_of(conn, _when(q.get("as_of")), q.get("item_code"), active, int(q.get("limit", 1000)))
-    return web.json_response({"items": rows}, dumps=_dumps)
+    return json_response({"items": rows})
 
 
 async def get_item(request: web.Request) -> web.Response:
@@ -34,14 +34,13 @@ async def get_item(request: web.Request) -> web.Response:
         h = await item_history(conn, request.match_info["code"])
     if not h["versions"]:
         raise web.HTTPNotFound(text=f"no list item {request.match_info['code']!r}")
-    return web.json_response(h, dumps=_dumps)
+    return json_response(h)
 
 
 async def get_sync(request: web.Request) -> web.Response:
     q = request.query
     async with request.app[POOL].acquire() as conn:
-        return web.json_response(await sync_state(conn, q.get("status"), q.get("item_code"),
-                                                  int(q.get("limit", 200))), dumps=_dumps)
+        return json_response(await sync_state(conn, q.get("status"), q.get("item_code"), int(q.get("limit", 200))))
 
 
 def add_routes(app: web.Application) -> None:

@@ -8,11 +8,11 @@ import time
 import asyncpg
 
 from connectors.platform import PlatformClient, PlatformError
+from core import locks
 from streams.context import WorkerContext, die
 from streams.propagation.store import propagate_once, reconcile
 
 log = logging.getLogger(__name__)
-LEADER_LOCK = 72_190_417
 
 
 async def run_propagator(ctx: WorkerContext, stop: asyncio.Event) -> None:
@@ -41,7 +41,7 @@ async def run_propagator(ctx: WorkerContext, stop: asyncio.Event) -> None:
                         pass
                     ctx.list_changed.clear()
 
-    await ctx.db.lead("propagator", LEADER_LOCK, lead, stop)
+    await ctx.db.lead("propagator", locks.PROPAGATION_LEADER, lead, stop)
 
 
 def register(ctx: WorkerContext) -> None:

@@ -13,11 +13,10 @@ from typing import Any, Optional
 import asyncpg
 
 from connectors.platform import PlatformClient, PlatformError
-from shenpi.settings import Settings
+from core.settings import Settings
+from schemas import ITEM_ATTRS
 
 log = logging.getLogger(__name__)
-ATTRS = ("name", "category", "department_code", "level", "region_codes", "statutory_days", "committed_days",
-         "legal_basis")
 HEADS_SQL = """
 SELECT DISTINCT ON (s.item_code) s.change_id, s.item_code, s.action, s.status, s.attempts, s.next_attempt_at,
        s.ingested_at, c.payload::text AS payload
@@ -30,7 +29,7 @@ ORDER BY s.item_code, s.seq
 async def apply_change(client: PlatformClient, action: str, change: dict[str, Any]) -> None:
     """The platform calls a change means; its change_id is the idempotency key."""
     code, key = change["item_code"], change["change_id"]
-    attrs = {k: change[k] for k in ATTRS if change.get(k) is not None}
+    attrs = {k: change[k] for k in ITEM_ATTRS if change.get(k) is not None}
     if action == "added":
         await client.publish(code, attrs, key)
     elif action == "modified":
@@ -111,10 +110,7 @@ class Drift:
 
 
 async def desired_state(conn: asyncpg.Connection) -> dict[str, dict[str, Any]]:
-    rows = await conn.fetch(
-        "SELECT item_code, active, name, category, department_code, level, region_codes, statutory_days,"
-        " committed_days, legal_basis FROM list_item_version"
-        " WHERE valid_from <= now() AND (valid_to IS NULL OR valid_to > now())")
+    rows = await conn.fetch(f"SELECT item_code, active, {', '.join(ITEM_ATTRS)} FROM list_items_at(now())")
     return {r["item_code"]: dict(r) for r in rows}
 
 
@@ -133,7 +129,7 @@ async def reconcile(conn: asyncpg.Connection, client: PlatformClient, repair: bo
         if code in busy:
             continue  # propagation is still on it
         w, h = want.get(code), have.get(code)
-        attrs = {k: (list(w[k]) if k == "region_codes" else w[k]) for k in ATTRS if w and w.get(k) is not None}
+        attrs = {k: (list(w[k]) if k == "region_codes" else w[k]) for k in ITEM_ATTRS if w and w.get(k) is not None}
         if w and w["active"]:
             if h is None or not h.get("accepting"):
                 drifts.append(Drift(code, "missing" if h is None else "offline", "listed but not open on the platform"))

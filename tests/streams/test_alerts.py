@@ -13,12 +13,13 @@ from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.tz import local_day
 from shenpi.broker import free_port, wait_port
-from streams.alerts.engine import State, evaluate, overdue_cutoff, step
+from streams.alerts.engine import State, evaluate, step
 from streams.alerts.notify import deliver, deliver_due
 from streams.alerts.rules import Receiver, Rule, RuleError, RuleFile, load_rules
-from streams.cases.logic import WorkCalendar, add_working_days, local_day
-from streams.cases.store import InBatch, process_case_batches
+from streams.calendar.logic import WorkCalendar, add_working_days, overdue_cutoff
+from streams.cases.write import InBatch, process_case_batches
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
 RULE = Rule.model_validate({"name": "r", "indicator": "overdue", "op": ">", "threshold": 0, "for": 60,

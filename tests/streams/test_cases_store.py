@@ -8,7 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas import ListChange
-from streams.cases.store import InBatch, apply_list_changes, process_case_batches, set_calendar, sweep_orphans
+from streams.calendar.apply import set_calendar
+from streams.cases.write import InBatch, process_case_batches, sweep_orphans
+from streams.powerlist.apply import apply_list_changes
 from streams.indicators.queries import Window, indicators
 from tests.compare import GROUPINGS, WINDOWS, assert_same, rows_by_key, window_label
 from tests.conftest import truncate_all
@@ -143,7 +145,7 @@ async def test_redelivered_batch_is_a_no_op_and_totals_reconcile(conn):
     bad = {"event_id": "e2", "case_id": "c1", "type": "exploded", "occurred_at": "2024-03-01T09:00:00+08:00"}
     out = await process_case_batches(conn, [InBatch("b1", "t", [ev, ev, bad]), InBatch("b1", "t", [ev])])
     assert (out.batches, out.skipped_batches, out.new, out.duplicate, out.invalid) == (1, 1, 1, 1, 1)
-    assert "type: Input should be" in out.dead_letters[0]["reason"]
+    assert "type: Input should be" in out.dead_letters[0].reason
     row = await conn.fetchrow("SELECT n_events, n_new, n_duplicate, n_invalid FROM processed_batch")
     assert tuple(row) == (3, 1, 1, 1)
     assert await conn.fetchval("SELECT count(*) FROM dead_letter WHERE stage = 'invalid'") == 1
@@ -156,8 +158,8 @@ async def test_orphans_wait_then_are_dead_lettered(conn):
     assert await sweep_orphans(conn, timedelta(hours=1)) == []
     await conn.execute("UPDATE case_state SET pending_since = now() - interval '2 hours'")
     letters = await sweep_orphans(conn, timedelta(hours=1))
-    assert [d["payload"]["event_id"] for d in letters] == ["x1"]
-    assert "no 'submitted' event" in letters[0]["reason"]
+    assert [d.payload["event_id"] for d in letters] == ["x1"]
+    assert "no 'submitted' event" in letters[0].reason
     assert await conn.fetchval("SELECT count(*) FROM case_event") == 0
     assert await conn.fetchval("SELECT count(*) FROM dead_letter WHERE stage = 'orphan'") == 1
 
@@ -195,7 +197,7 @@ async def test_a_case_for_a_cancelled_item_is_a_violation_only_after_the_cancell
 
 
 async def test_a_poison_record_is_dead_lettered_whole_and_the_rest_goes_on(conn, monkeypatch):
-    from streams.cases import store
+    from streams.cases import recompute as store
     from streams.cases.agents import process_or_quarantine
     from streams.indicators.status import totals
 
@@ -217,8 +219,8 @@ async def test_a_poison_record_is_dead_lettered_whole_and_the_rest_goes_on(conn,
                InBatch("ok2", "t", [sub("d", "c4")])]
     out = await process_or_quarantine(conn, batches)
     assert (out.batches, out.new, out.invalid) == (3, 2, 2)
-    assert {d["dl_key"] for d in out.dead_letters} == {"bad#0", "bad#1"}
-    assert "OverflowError: date value out of range" in out.dead_letters[0]["reason"]
+    assert {d.dl_key for d in out.dead_letters} == {"bad#0", "bad#1"}
+    assert "OverflowError: date value out of range" in out.dead_letters[0].reason
     t = await totals(conn)
     assert (t["received"], t["counted"], t["dead_lettered"], t["reconciled"]) == (4, 2, 2, True)
     again = await process_or_quarantine(conn, batches)
@@ -226,7 +228,7 @@ async def test_a_poison_record_is_dead_lettered_whole_and_the_rest_goes_on(conn,
 
 
 async def test_dead_letters_keep_what_postgresql_cannot_store(conn):
-    from streams.cases.store import Unreadable, process_case_batches as run
+    from streams.cases.write import Unreadable, process_case_batches as run
     out = await run(conn, [InBatch("nul", "t", [Unreadable("not JSON: bad \x00 byte", "ab\x00cd"),
                                                 {"event_id": "e\x00", "case_id": "c", "type": "x"}])])
     assert out.invalid == 2
@@ -237,6 +239,6 @@ async def test_dead_letters_keep_what_postgresql_cannot_store(conn):
 
 def test_the_raw_event_row_is_exactly_the_contract():
     from schemas import CaseEvent
-    from streams.cases.store import EVENT_COLS
+    from streams.cases.write import EVENT_COLS
     # the write path stores a validated event's fields as they are: the table and the model must agree
     assert tuple(CaseEvent.model_fields) == EVENT_COLS

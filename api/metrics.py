@@ -1,33 +1,15 @@
-"""Prometheus metrics. Process metrics take a registry; the API's /metrics adds figures read from the database,
-the state of record, so that they agree whoever runs the worker."""
+"""The API's /metrics: figures read from the database, the state of record, so that they agree whoever runs the
+worker, then the API process's own metrics."""
 from __future__ import annotations
 
 from typing import Any
 
 import asyncpg
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from streams.indicators.queries import INDICATORS, parse_window
+from streams.indicators.queries import GUARDS, INDICATORS, indicators, parse_window
 from streams.indicators.status import totals
-
-
-class WorkerMetrics:
-    def __init__(self, registry: CollectorRegistry):
-        self.batches = Counter("shenpi_batches", "Input records processed by the worker", registry=registry)
-        self.batch_seconds = Histogram("shenpi_batch_duration_seconds", "Time to process one take of records",
-                                       buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
-                                       registry=registry)
-        self.events = Counter("shenpi_stream_events", "Events seen by the worker, by outcome", ["outcome"],
-                              registry=registry)
-        self.lag = Gauge("shenpi_consumer_lag", "Records not yet consumed, per partition", ["topic", "partition"],
-                         registry=registry)
-        self.propagation = Counter("shenpi_propagation_attempts", "Calls to the platform, by result", ["result"],
-                                   registry=registry)
-        self.notifications = Counter("shenpi_notifications", "Alert notifications, by result", ["result"],
-                                     registry=registry)
-        self.db_retries = Counter("shenpi_db_retries", "Units of work run again after a transient database failure",
-                                  ["work"], registry=registry)
 
 
 class _Snapshot:
@@ -81,13 +63,12 @@ async def database_families(conn: asyncpg.Connection) -> list[Any]:
     workers = GaugeMetricFamily("shenpi_workers_alive", "Workers that reported in the last 5 seconds")
     workers.add_metric([], sum(1 for w in t["workers"] if w["alive"]))
     fams.append(workers)
-    from streams.indicators.queries import indicators
     live = GaugeMetricFamily("shenpi_indicator_today", "The 14 indicators for today, in total and by region",
                              labels=["indicator", "region_code"])
     window = parse_window(None, None)
     for group_by in ((), ("region_code",)):
         for row in await indicators(conn, window, group_by):
-            for k in INDICATORS + ("out_of_list", "zero_case_items"):
+            for k in INDICATORS + GUARDS:
                 if row[k] is not None:
                     live.add_metric([k, row.get("region_code", "all")], float(row[k]))
     fams.append(live)

@@ -1,0 +1,8 @@
+"""PostgreSQL advisory lock ids, all in one place so that no two uses meet by accident."""
+
+MIGRATIONS = 72_190_415  # one upgrader at a time
+# Case batches hold it shared, list changes and calendar loads exclusive: a list change then sees every case a
+# concurrent batch wrote, and a batch evaluates its cases against the list as of after the change.
+LIST = 72_190_416
+PROPAGATION_LEADER = 72_190_417  # one worker at a time drives list changes to the platform
+ALERTING_LEADER = 72_190_418  # one worker at a time evaluates the alert rules

@@ -1,0 +1,41 @@
+"""What the commands share: the console, the settings (filled from the running stack), a database connection."""
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, Awaitable, Callable, TypeVar
+
+import click
+from rich.console import Console
+
+from core.settings import Settings
+from shenpi.runtime import require, resolved
+
+T = TypeVar("T")
+console = Console(stderr=True)
+
+
+def settings(ctx: click.Context) -> Settings:
+    """The settings, with what the environment left open taken from the stack `shenpi up` started."""
+    return resolved(ctx.obj["settings"])
+
+
+def with_db(ctx: click.Context, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run `work` on a connection to the stack's database (closed afterwards)."""
+    import asyncpg
+
+    s = settings(ctx)
+    require(s, "database_url")
+
+    async def go() -> T:
+        conn = await asyncpg.connect(s.database_url)
+        try:
+            return await work(conn)
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())
+
+
+def echo_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))

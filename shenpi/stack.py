@@ -1,0 +1,206 @@
+"""The local stack: broker and database (embedded unless configured), migrations, workers, API and the platform
+simulator, started, kept up and stopped; run.json records where each part is."""
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from core.settings import Settings
+from shenpi.common import console
+from shenpi.runtime import alive, read_run, run_file, terminate, write_run
+
+
+def _spawn(args: list[str], env: dict, log: Path) -> subprocess.Popen:
+    out = open(log, "ab")
+    return subprocess.Popen([sys.executable, "-m", "shenpi", *args], env=env, stdout=out, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def _wait_ready(s: Settings, procs: dict[str, subprocess.Popen], timeout: float = 90.0) -> None:
+    import urllib.request
+
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    api_ok = worker_ok = False
+    while time.monotonic() < deadline:
+        for name, p in procs.items():
+            if p.poll() is not None:
+                raise click.ClickException(f"the {name} exited with {p.returncode}: see {s.state_dir / (name + '.log')}")
+        if not api_ok:
+            try:
+                with urllib.request.urlopen(f"http://{s.api_host}:{s.api_port}/healthz", timeout=1) as r:
+                    api_ok = r.status == 200
+            except OSError:
+                pass
+        if not worker_ok:
+            with psycopg.connect(s.database_url) as c:
+                worker_ok = bool(c.execute(
+                    "SELECT count(*) FROM worker WHERE seen_at > now() - interval '3 seconds' AND partitions > 0"
+                    " AND pid = %s", (procs["worker"].pid,)).fetchone()[0])
+        if api_ok and worker_ok:
+            return
+        time.sleep(0.2)
+    raise click.ClickException(f"the stack was not ready after {timeout:.0f}s: see the logs in {s.state_dir}")
+
+
+@dataclass
+class Stack:
+    """What `start_stack` started: run.json's record, and how to start each restartable process again."""
+
+    settings: Settings
+    info: dict
+    env: dict
+    procs: dict[str, subprocess.Popen]
+    commands: dict[str, list[str]]
+
+
+def start_stack(s: Settings) -> Stack:
+    """Broker and database if not given, migrations, worker and API."""
+    from db.migrate import upgrade
+    from shenpi.broker import EmbeddedBroker, free_port, wait_port
+
+    s.state_dir.mkdir(parents=True, exist_ok=True)
+    info: dict = {"pids": {}}
+    procs: dict[str, subprocess.Popen] = {}
+    if not s.kafka_bootstrap:
+        broker = EmbeddedBroker(log=s.state_dir / "broker.log").start()
+        info["pids"]["broker"] = broker.proc.pid
+        procs["broker"] = broker.proc
+        s = s.model_copy(update={"kafka_bootstrap": broker.bootstrap})
+        console.print(f"broker: embedded Tansu at {broker.bootstrap}")
+    if not s.database_url:
+        from shenpi.embedded_pg import start_embedded_postgres
+
+        dsn, pgdata = start_embedded_postgres(s.state_dir / "pgdata")
+        info["pgdata"] = str(pgdata)
+        s = s.model_copy(update={"database_url": dsn})
+        console.print(f"database: embedded PostgreSQL in {pgdata}")
+    upgrade(s.database_url)
+    env = dict(os.environ, SHENPI_KAFKA_BOOTSTRAP=s.kafka_bootstrap, SHENPI_DATABASE_URL=s.database_url)
+    if not s.webhook_tokens.get_secret_value() and not s.webhook_hmac_keys.get_secret_value():
+        token = secrets.token_urlsafe(24)
+        env["SHENPI_WEBHOOK_TOKENS"] = token
+        info["webhook_token"] = token
+    if "SHENPI_API_PORT" not in os.environ:
+        s = s.model_copy(update={"api_port": free_port() if port_busy(s.api_port) else s.api_port})
+    env["SHENPI_API_PORT"] = str(s.api_port)
+    commands: dict[str, list[str]] = {}
+    if s.propagation_enabled and "SHENPI_PLATFORM_URL" not in os.environ:
+        # no platform configured: the list binds the simulator, so the whole loop runs on this machine
+        port = free_port()
+        env["SHENPI_PLATFORM_URL"] = f"http://127.0.0.1:{port}"
+        env.setdefault("SHENPI_PLATFORM_TOKEN", secrets.token_urlsafe(24))
+        commands["platform"] = ["platform-sim", "--port", str(port)]
+        procs["platform"] = _spawn(commands["platform"], env, s.state_dir / "platform.log")
+        wait_port("127.0.0.1", port, 30)
+        info["platform_url"] = env["SHENPI_PLATFORM_URL"]
+        console.print(f"platform: simulator at {info['platform_url']}")
+    # more workers, more consumers in the group: partitions are shared out among them
+    workers = ["worker", *(f"worker{n}" for n in range(2, s.workers + 1))]
+    commands.update({w: ["worker"] for w in workers}, api=["api"])
+    for name in (*workers, "api"):
+        procs[name] = _spawn(commands[name], env, s.state_dir / f"{name}.log")
+    info["pids"].update({k: p.pid for k, p in procs.items()})
+    info.update(kafka_bootstrap=s.kafka_bootstrap, database_url=s.database_url, api_port=s.api_port,
+                api_url=f"http://{s.api_host}:{s.api_port}")
+    write_run(s, info)
+    os.chmod(s.state_dir / "run.json", 0o600)
+    try:
+        _wait_ready(s, {k: p for k, p in procs.items() if k != "broker"})
+    except BaseException:
+        stop_stack(s)
+        raise
+    return Stack(s, info, env, procs, commands)
+
+
+def supervise(stack: Stack) -> None:
+    """Keep the stack up: a worker, the API or the simulator that exits is started again, after a pause that
+    doubles (to 30 s) while it keeps failing; one that fails 5 times in 5 minutes, or the loss of the embedded
+    broker (its topics live in memory only), ends the stack."""
+
+    s, info = stack.settings, stack.info
+    exits: dict[str, list[float]] = {}
+    due: dict[str, float] = {}
+    while True:
+        broker = stack.procs.get("broker")
+        if broker is not None and broker.poll() is not None:
+            raise click.ClickException(f"the embedded broker exited: see {s.state_dir / 'broker.log'}")
+        now = time.monotonic()
+        for name, args in stack.commands.items():
+            p = stack.procs[name]
+            if p.poll() is None:
+                continue
+            log = s.state_dir / f"{name}.log"
+            if name not in due:
+                recent = exits[name] = [t for t in exits.get(name, []) if now - t < 300] + [now]
+                if len(recent) >= 5:
+                    raise click.ClickException(f"the {name} keeps exiting ({p.returncode} last): see {log}")
+                due[name] = now + min(30.0, 2.0 ** (len(recent) - 1))
+                console.print(f"[yellow]the {name} exited with {p.returncode}[/yellow]: starting it again"
+                              f" in {due[name] - now:.0f}s (see {log})")
+            elif now >= due[name]:
+                del due[name]
+                stack.procs[name] = _spawn(args, stack.env, log)
+                info["pids"][name] = stack.procs[name].pid
+                write_run(s, info)
+        time.sleep(0.5)
+
+
+def port_busy(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def stop_stack(s: Settings) -> bool:
+
+    info = read_run(s)
+    if not info:
+        return False
+    pids = info.get("pids", {})
+    order = [pids[k] for k in ("api", *sorted(k for k in pids if k.startswith("worker")), "platform", "broker")
+             if k in pids]
+    terminate(order)
+    deadline = time.monotonic() + 15
+    while any(alive(p) for p in order) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    terminate([p for p in order if alive(p)], signal.SIGKILL)
+    if info.get("pgdata"):
+        from shenpi.embedded_pg import stop_embedded_postgres
+
+        stop_embedded_postgres(Path(info["pgdata"]))
+    run_file(s).unlink(missing_ok=True)
+    return True
+
+
+
+def up_detached(s: Settings) -> None:
+    """`shenpi up` in a session of its own, logging to up.log; returns once it reports the stack ready."""
+
+    s.state_dir.mkdir(parents=True, exist_ok=True)
+    log = s.state_dir / "up.log"
+    with open(log, "ab") as out:
+        child = subprocess.Popen([sys.executable, "-m", "shenpi", "up"], stdout=out, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        info = read_run(s)
+        if info.get("ready") and info.get("supervisor") == child.pid:
+            console.print(f"[green]up[/green]: API {info['api_url']} · broker {info['kafka_bootstrap']}"
+                          f" · kept up by pid {child.pid} (log {log})")
+            return
+        if child.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:]
+            raise click.ClickException(f"`shenpi up` exited with {child.returncode}:\n{tail}")
+        time.sleep(0.2)
+    raise click.ClickException(f"the stack was not ready after 180s: see {log}")
+
