@@ -62,14 +62,15 @@ def group_key(rule: Rule, row: dict[str, Any]) -> str:
 async def overdue_by(conn: asyncpg.Connection, rule: Rule, now: datetime) -> dict[str, Optional[float]]:
     """Open cases past their suspension-adjusted deadline by more than N working days, per group, counted in
     the database: the open cases of a city are too many to bring over every evaluation."""
-    cols = ", ".join(rule.group_by) or "''"
+    cols = "".join(f"{k}, " for k in rule.group_by)
+    grouping = f" GROUP BY {', '.join(rule.group_by)}" if rule.group_by else ""
     where = "".join(f" AND {k} = ${i}" for i, k in enumerate((k for k in GROUP_KEYS if k in rule.where), start=3))
     cutoff = overdue_cutoff(now, rule.overdue_by_working_days or 0, await load_calendar(conn))
     rows = await conn.fetch(
-        f"SELECT {cols}, count(*) AS n FROM case_state WHERE case_open_at(submitted_at, accepted_at, ended_at, $1)"
-        f" AND case_due_at(deadline, accepted_at, suspensions, $1) < $2{where} GROUP BY {cols}",
+        f"SELECT {cols}count(*) AS n FROM case_state WHERE case_open_at(submitted_at, accepted_at, ended_at, $1)"
+        f" AND case_due_at(deadline, accepted_at, suspensions, $1) < $2{where}{grouping}",
         now, cutoff, *filter_args(rule.where))
-    return {group_key(rule, dict(r)): r["n"] for r in rows}
+    return {group_key(rule, dict(r)): r["n"] for r in rows if r["n"]}
 
 
 async def observe(conn: asyncpg.Connection, rule: Rule, now: datetime) -> dict[str, Optional[float]]:

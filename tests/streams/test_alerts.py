@@ -153,6 +153,27 @@ async def test_a_receiver_that_was_down_gets_every_notification_when_back(conn):
     assert tuple(row) == ("sent", 2)
 
 
+# DingTalk's rule (自定義機器人安全設置, 加簽): sign = base64(HMAC-SHA256(key=secret, msg=timestamp LF secret)), URL-encoded.
+# Computed once outside the code: printf '1700000000000\nSEC123' | openssl dgst -sha256 -hmac SEC123 -binary | base64
+DINGTALK_VECTOR = "lkcPI1uoxBY1gUnCnnPH1Kkru0Hqjo7rFpA3haIVhEQ="
+
+
+def test_dingtalk_signature_matches_a_vector_computed_apart(monkeypatch):
+    import urllib.parse
+
+    from streams.alerts import notify
+
+    monkeypatch.setenv("DT_SECRET", "SEC123")
+    monkeypatch.setattr(notify.time, "time", lambda: 1_700_000_000.0)
+    r = Receiver(name="dt", type="dingtalk", url="http://robot/send?access_token=t", secret_env="DT_SECRET")
+    url, _ = notify.request_for(r, {"rule": "x", "group": "all", "kind": "firing", "value": 1.0, "threshold": 0.0,
+                                    "op": ">", "indicator": "overdue", "severity": "warning", "summary": "s",
+                                    "window": "today", "at": "2026-01-01T00:00:00+00:00", "fired_at": None})
+    q = dict(urllib.parse.parse_qsl(url.split("?", 1)[1]))
+    assert q["timestamp"] == "1700000000000"
+    assert q["sign"] == DINGTALK_VECTOR
+
+
 async def test_dingtalk_messages_are_signed(monkeypatch):
     hook = Receiver_()
     got_query = {}
@@ -167,12 +188,8 @@ async def test_dingtalk_messages_are_signed(monkeypatch):
     url, body = request_for(r, event)
     assert "timestamp=" in url and "sign=" in url and "access_token=t" in url
     got_query.update(dict(p.split("=", 1) for p in url.split("?", 1)[1].split("&")))
-    import base64
-    import hashlib
-    import hmac
     import urllib.parse
-    want = base64.b64encode(hmac.new(b"SEC123", f"{got_query['timestamp']}\nSEC123".encode(), hashlib.sha256).digest())
-    assert urllib.parse.unquote(got_query["sign"]) == want.decode()
+    assert got_query["timestamp"].isdigit() and urllib.parse.unquote(got_query["sign"])
     assert body["markdown"]["title"].endswith("超期")
     async with aiohttp.ClientSession() as http:
         await deliver(http, r, event)
@@ -334,6 +351,28 @@ async def test_overdue_by_working_days_counts_only_cases_that_far_past_their_dea
         *case("paused", "D2", "2025-12-20T18:00:00+08:00", "2025-12-02T09:00:00+08:00"),  # suspended since before
     ])])
     assert await observe(conn, rule, now) == {"department_code=D1": 1}
-    with pytest.raises(Exception, match="goes with indicator: overdue"):
+    with pytest.raises(ValueError, match="goes with indicator: overdue"):
         Rule.model_validate({"name": "x", "indicator": "received", "overdue_by_working_days": 1, "op": ">",
+                             "threshold": 0})
+
+
+async def test_a_where_filter_on_a_key_outside_group_by_selects_its_groups(conn):
+    """`where` narrows what is counted whatever the grouping: a rule on one region, grouped by department."""
+    from streams.alerts.engine import observe
+
+    def sub(cid, region, dept):
+        return {"event_id": cid, "case_id": cid, "type": "submitted", "occurred_at": "2026-01-09T09:00:00+08:00",
+                "item_code": "I", "region_code": region, "department_code": dept, "channel": "window"}
+
+    await process_case_batches(conn, [InBatch("w", "t", [
+        sub("a", "330102", "D1"), sub("b", "330102", "D1"), sub("c", "330103", "D1"), sub("d", "330103", "D2")])])
+    now = datetime(2026, 1, 9, 12, 0, tzinfo=timezone.utc)
+    rule = Rule.model_validate({"name": "r", "indicator": "received", "group_by": ["department_code"],
+                                "where": {"region_code": "330103"}, "op": ">", "threshold": 0})
+    assert await observe(conn, rule, now) == {"department_code=D1": 1, "department_code=D2": 1}
+    overdue = Rule.model_validate({"name": "o", "indicator": "overdue", "overdue_by_working_days": 0,
+                                   "where": {"region_code": "330103"}, "op": ">", "threshold": 0})
+    assert await observe(conn, overdue, now) == {}
+    with pytest.raises(ValueError, match="unknown filter key"):
+        Rule.model_validate({"name": "x", "indicator": "received", "where": {"regoin_code": "1"}, "op": ">",
                              "threshold": 0})
