@@ -20,8 +20,8 @@ def available() -> list[tuple[int, str, Path]]:
     return out
 
 
-def upgrade(dsn: str) -> list[str]:
-    """Apply the migrations not yet applied; returns their names."""
+def upgrade(dsn: str, target: int | None = None) -> list[str]:
+    """Apply the migrations not yet applied (up to `target`, if given); returns their names."""
     applied_now = []
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (locks.MIGRATIONS,))
@@ -33,7 +33,7 @@ def upgrade(dsn: str) -> list[str]:
             )
             done = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
             for version, name, path in available():
-                if version in done:
+                if version in done or (target is not None and version > target):
                     continue
                 with conn.transaction():
                     conn.execute(path.read_text())

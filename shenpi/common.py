@@ -39,3 +39,23 @@ def with_db(ctx: click.Context, work: Callable[[Any], Awaitable[T]]) -> T:
 
 def echo_json(obj: Any) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+
+
+def progress(done: int, total: int) -> None:
+    console.print(f"re-evaluated {done:,} of {total:,} cases", end="\r")
+
+
+def run_maintenance(dsn: str) -> list[str]:
+    """What migrations requested (e.g. every case re-evaluated after a change of rule), run now."""
+    import asyncpg
+
+    from streams.cases.rebuild import run_pending
+
+    async def go() -> list[str]:
+        conn = await asyncpg.connect(dsn)
+        try:
+            return await run_pending(conn, progress=progress)
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from core.settings import Settings
-from shenpi.common import console
+from shenpi.common import console, run_maintenance
 from shenpi.runtime import alive, read_run, run_file, terminate, write_run
 
 
@@ -86,6 +86,8 @@ def start_stack(s: Settings) -> Stack:
         s = s.model_copy(update={"database_url": dsn})
         console.print(f"database: embedded PostgreSQL in {pgdata}")
     upgrade(s.database_url)
+    for task in run_maintenance(s.database_url):
+        console.print(f"database: ran {task}")
     env = dict(os.environ, SHENPI_KAFKA_BOOTSTRAP=s.kafka_bootstrap, SHENPI_DATABASE_URL=s.database_url)
     if not s.webhook_tokens.get_secret_value() and not s.webhook_hmac_keys.get_secret_value():
         token = secrets.token_urlsafe(24)

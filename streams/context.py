@@ -8,10 +8,13 @@ import asyncio
 from dataclasses import dataclass, field
 
 import faust
+import orjson
 
 from core.metrics import WorkerMetrics
 from core.settings import Settings
+from schemas import DeadLetter
 from streams.db import Database
+from streams.powerlist.models import Violation
 
 
 @dataclass
@@ -30,6 +33,19 @@ class WorkerContext:
             self.topics[name] = self.app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw",
                                                value_serializer="raw", partitions=self.settings.partitions)
         return self.topics[name]
+
+    async def publish(self, letters: list[DeadLetter], violations: list[dict]) -> None:
+        """Tell downstream consumers after commit (the database already holds both): dead letters one by one,
+        violations as one record per 500."""
+        if letters:
+            dl_topic = self.raw_topic(self.settings.dead_letter_topic)
+            for d in letters:
+                await dl_topic.send(key=d.dl_key.encode(), value=d.model_dump_json().encode())
+        topic = self.raw_topic(self.settings.violation_topic)
+        for i in range(0, len(violations), 500):
+            recs = [Violation(**{**v, "occurred_at": v["occurred_at"].isoformat()}).asdict()
+                    for v in violations[i:i + 500]]
+            await topic.send(key=recs[0]["item_code"].encode(), value=orjson.dumps({"violations": recs}))
 
 
 def fatal(agent_fn):

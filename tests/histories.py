@@ -60,7 +60,9 @@ def list_history(draw) -> list[dict]:
         out.append({"change_id": f"L{k}-0", "item_code": item, "action": "added", "effective_at": iso(t, SH),
                     "name": f"事項{item}", "category": "行政許可", "department_code": draw(st.sampled_from(DEPTS)),
                     "level": "county", "region_codes": regions,
-                    "committed_days": draw(st.sampled_from([0, 1, 3, 5, 20]))})
+                    # each source of a deadline: committed days, statutory days only, or neither
+                    **{k: v for k, v in (("committed_days", draw(st.sampled_from([None, 0, 1, 3, 5, 20]))),
+                                         ("statutory_days", draw(st.sampled_from([None, 2, 20])))) if v is not None}})
         for j in range(1, draw(st.integers(0, 3)) + 1):
             t = t + timedelta(days=draw(st.integers(0, 8)), minutes=draw(st.integers(0, 600)))
             action = draw(st.sampled_from(["cancelled", "devolved", "modified", "added"]))
@@ -68,7 +70,7 @@ def list_history(draw) -> list[dict]:
             if action == "devolved":
                 ch["devolved_to"] = {"level": "town", "region_codes": ["330102001"]}
             elif action == "modified":
-                ch["committed_days"] = draw(st.integers(0, 10))
+                ch[draw(st.sampled_from(["committed_days", "statutory_days"]))] = draw(st.integers(0, 10))
             elif action == "added":
                 ch.update(name=f"事項{item}", category="公共服務", department_code=DEPTS[0], level="city",
                           region_codes=["330100"])

@@ -56,9 +56,10 @@ class ListState:
                 for k in ("department_code", "level", "region_codes"):
                     if c.get(k) is not None:
                         st[{"department_code": "department", "region_codes": "regions"}.get(k, k)] = c[k]
-            for k in ("committed_days",):
-                if c.get(k) is not None:
-                    st[k] = c[k]
+            if c["action"] in ("added", "modified"):
+                for k in ("committed_days", "statutory_days"):
+                    if c.get(k) is not None:
+                        st[k] = c[k]
         return st
 
     def violates(self, code: str, region: str, t: datetime) -> bool:
@@ -122,11 +123,14 @@ def recompute(events: Iterable[dict], changes: Iterable[dict], t0: datetime, t1:
         a = acc[key(dims)]
         accs = [e for e in evs if e["type"] == "accepted"]
         acc_at = accs[0]["occurred_at"] if accs else None
-        deadline = next((e["deadline"] for e in accs if e.get("deadline")), None)
+        # the first acceptance's own deadline, else the item's committed days, else its statutory days (the
+        # version in force at acceptance), in working days from the acceptance day; else none
+        deadline = accs[0].get("deadline") if accs else None
         if deadline is None and acc_at is not None:
-            st = lst.item_at(s["item_code"], acc_at)
-            if st and st.get("committed_days") is not None:
-                deadline = _workday_deadline(acc_at, st["committed_days"], calendar)
+            st = lst.item_at(s["item_code"], acc_at) or {}
+            days = st.get("committed_days", st.get("statutory_days"))
+            if days is not None:
+                deadline = _workday_deadline(acc_at, days, calendar)
         ivs = _susp_intervals(evs)
         ncorr = sum(e["type"] == "correction_requested" for e in evs)
 
@@ -156,10 +160,11 @@ def recompute(events: Iterable[dict], changes: Iterable[dict], t0: datetime, t1:
                     a["handled"] += 1
                     a["handling_us"] += (c - acc_at - _suspended(ivs, acc_at, c)) // timedelta(microseconds=1)
                     a["immediate"] += c.astimezone(SH).date() == acc_at.astimezone(SH).date()
-                    ok = deadline is None or c <= deadline + _suspended(ivs, acc_at, c)
+                if deadline is None:
+                    a["no_deadline"] += 1  # never on time nor late: left out of the rate
                 else:
-                    ok = True
-                a["on_time"] += ok
+                    a["judged"] += 1
+                    a["on_time"] += c <= deadline + _suspended(ivs, acc_at, c)
                 if ncorr >= 1:
                     a["corr"] += 1
                     a["corr1"] += ncorr == 1
@@ -186,13 +191,14 @@ def recompute(events: Iterable[dict], changes: Iterable[dict], t0: datetime, t1:
             "items_active": len(items), "received": a["submitted"], "accepted": a["accepted"],
             "completed": a["completed"], "completion_rate": rate(a["completed"], a["open_t0"] + a["accepted"]),
             "in_progress": a["in_progress"], "overdue": a["overdue"],
-            "on_time_rate": rate(a["on_time"], a["completed"]), "one_time_correction_rate": rate(a["corr1"], a["corr"]),
+            "on_time_rate": rate(a["on_time"], a["judged"]), "one_time_correction_rate": rate(a["corr1"], a["corr"]),
             "immediate_rate": rate(a["immediate"], a["completed"]),
             "avg_handling_hours": None if a["handled"] == 0 else float(a["handling_us"]) / a["handled"] / 3600000000.0,
             "online_rate": rate(a["online"], a["submitted"]),
             "rejection_rate": rate(a["rejected"], a["accepted"] + a["rejected"]),
             "satisfaction_rate": rate(a["good"], a["evaluated"]),
             "out_of_list": a["out_of_list"], "zero_case_items": len(zero_items),
+            "completed_without_deadline": a["no_deadline"],
         }
     return out
 

@@ -7,7 +7,7 @@ from typing import Optional
 
 import click
 
-from shenpi.common import console, echo_json, settings, with_db
+from shenpi.common import console, echo_json, progress, run_maintenance, settings, with_db
 from shenpi.runtime import require
 
 
@@ -26,6 +26,32 @@ def db_upgrade(ctx: click.Context) -> None:
     require(s, "database_url")
     applied = upgrade(s.database_url)
     console.print(f"applied: {', '.join(applied)}" if applied else "database is up to date")
+    ran = run_maintenance(s.database_url)
+    if ran:
+        console.print(f"ran: {', '.join(ran)}")
+
+
+@db.command("recompute")
+@click.pass_context
+def db_recompute(ctx: click.Context) -> None:
+    """Re-evaluate every case from its raw events (exact while workers keep writing)."""
+    import asyncio
+
+    import asyncpg
+
+    from streams.cases.rebuild import recompute_all
+
+    s = settings(ctx)
+    require(s, "database_url")
+
+    async def go() -> int:
+        conn = await asyncpg.connect(s.database_url)
+        try:
+            return await recompute_all(conn, progress=progress)
+        finally:
+            await conn.close()
+
+    echo_json({"cases_recomputed": asyncio.run(go())})
 
 
 @click.command()

@@ -8,8 +8,7 @@ from datetime import timedelta
 import asyncpg
 import orjson
 
-from streams.cases.models import CaseEventBatch, Violation
-from schemas import DeadLetter
+from streams.cases.models import CaseEventBatch
 from streams.cases.write import BatchOutcome, InBatch, Unreadable, process_case_batches, quarantine, sweep_orphans
 from streams.context import WorkerContext, fatal
 from streams.db import is_transient
@@ -28,20 +27,6 @@ def to_batch(value: bytes, topic: str, partition: int, offset: int) -> InBatch:
         env = CaseEventBatch(batch_id=obj["batch_id"], source=str(obj.get("source", "kafka")), events=obj["events"])
         return InBatch(env.batch_id, env.source, env.events)
     return InBatch(where, "kafka", obj if isinstance(obj, list) else [obj])
-
-
-async def publish(ctx: WorkerContext, letters: list[DeadLetter], violations: list[dict]) -> None:
-    """Tell downstream consumers after commit (the database already holds both): dead letters one by one,
-    violations as one alert record per batch."""
-    if letters:
-        dl_topic = ctx.raw_topic(ctx.settings.dead_letter_topic)
-        for d in letters:
-            await dl_topic.send(key=d.dl_key.encode(), value=d.model_dump_json().encode())
-    topic = ctx.raw_topic(ctx.settings.violation_topic)
-    for i in range(0, len(violations), 500):
-        recs = [Violation(**{**v, "occurred_at": v["occurred_at"].isoformat()}).asdict()
-                for v in violations[i:i + 500]]
-        await topic.send(key=recs[0]["item_code"].encode(), value=orjson.dumps({"violations": recs}))
 
 
 async def process_or_quarantine(conn: asyncpg.Connection, batches: list[InBatch]) -> BatchOutcome:
@@ -77,11 +62,11 @@ def register(ctx: WorkerContext) -> None:
                 m.events.labels(outcome).inc(n)
             if out.cases:
                 ctx.indicators_changed.set()
-            await publish(ctx, out.dead_letters, out.violations)
+            await ctx.publish(out.dead_letters, out.violations)
 
     @app.timer(interval=s.sweep_interval_seconds, name="orphan-sweep")
     async def orphan_sweep():
         letters = await ctx.db.run("orphan sweep", lambda conn: sweep_orphans(conn, timedelta(seconds=s.grace_seconds)))
         if letters:
             log.warning("dead-lettered %d events whose case never got a 'submitted'", len(letters))
-            await publish(ctx, letters, [])
+            await ctx.publish(letters, [])

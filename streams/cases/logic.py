@@ -12,11 +12,11 @@ from streams.calendar.logic import MON_FRI, WorkCalendar, add_working_days
 # Additive daily components; every rate of the spec is a ratio of two of them.
 METRICS = (
     "received", "online", "accepted", "rejected", "completed", "on_time", "immediate",
-    "handled", "handling_us", "corr_cases", "corr_once", "evaluated", "satisfied", "out_of_list",
+    "handled", "handling_us", "corr_cases", "corr_once", "evaluated", "satisfied", "out_of_list", "no_deadline",
 )
 N_METRICS = len(METRICS)
 (RECEIVED, ONLINE, ACCEPTED, REJECTED, COMPLETED, ON_TIME, IMMEDIATE, HANDLED, HANDLING_US, CORR_CASES, CORR_ONCE,
- EVALUATED, SATISFIED, OUT_OF_LIST) = range(N_METRICS)
+ EVALUATED, SATISFIED, OUT_OF_LIST, NO_DEADLINE) = range(N_METRICS)
 ONLINE_CHANNELS = frozenset({"online", "mobile"})
 
 
@@ -39,7 +39,7 @@ DIMS = ("region_code", "department_code", "item_code", "level")  # a case's grou
 Dims = tuple[str, str, str, str]
 # (item_code, region_code, at) -> None when the item is active there then, else the rule broken
 GuardFn = Callable[[str, str, datetime], Optional[str]]
-# (item_code, at) -> committed days of the item's version in force then
+# (item_code, at) -> the working days the item's version in force then gives a case (committed, else statutory)
 DaysFn = Callable[[str, datetime], Optional[int]]
 
 
@@ -108,13 +108,15 @@ def suspensions_of(events: list[Step]) -> list[tuple[datetime, Optional[datetime
     return out
 
 
-def evaluate_case(events: Iterable[Step], guard: GuardFn, committed_days: DaysFn,
+def evaluate_case(events: Iterable[Step], guard: GuardFn, deadline_days: DaysFn,
                   bucket: Callable[[datetime], Any] = local_day, *,
                   calendar: WorkCalendar = MON_FRI) -> Optional[CaseResult]:
     """Everything one case contributes, from all its events; None while it has no `submitted`.
 
     Contributions are keyed by bucket(occurred_at): the local day, or any other key (None: leave it out).
-    A deadline from the item's committed days counts the calendar's working days."""
+    The deadline is the first `accepted` event's own, else the item's days (committed, else statutory, as in force
+    at acceptance) counted in the calendar's working days from the acceptance day; a case with neither has none:
+    it is never overdue, and its completion is counted apart (NO_DEADLINE), not as on time or late."""
     evs = _ordered(events)
     sub: Optional[Step] = None
     first_accepted: Optional[Step] = None
@@ -127,7 +129,6 @@ def evaluate_case(events: Iterable[Step], guard: GuardFn, committed_days: DaysFn
             sub = sub or e
         elif t == "accepted":
             first_accepted = first_accepted or e
-            deadline = deadline or e.deadline  # the first deadline given, on whichever acceptance
         elif t == "completed" or t == "withdrawn":
             ended_at = ended_at or e.occurred_at
         elif t == "correction_requested":
@@ -137,10 +138,12 @@ def evaluate_case(events: Iterable[Step], guard: GuardFn, committed_days: DaysFn
     assert sub.region_code and sub.department_code and sub.item_code
     dims = (sub.region_code, sub.department_code, sub.item_code, level_of(sub.region_code))
     accepted_at = first_accepted.occurred_at if first_accepted else None
-    if deadline is None and accepted_at is not None:
-        days = committed_days(sub.item_code, accepted_at)
-        if days is not None:
-            deadline = add_working_days(accepted_at, days, calendar)
+    if first_accepted is not None:
+        deadline = first_accepted.deadline
+        if deadline is None:
+            days = deadline_days(sub.item_code, first_accepted.occurred_at)
+            if days is not None:
+                deadline = add_working_days(first_accepted.occurred_at, days, calendar)
     susp = suspensions_of(evs)
 
     contrib: dict[Any, list[int]] = {}
@@ -167,11 +170,12 @@ def evaluate_case(events: Iterable[Step], guard: GuardFn, committed_days: DaysFn
         elif t == "completed":
             c[COMPLETED] += 1
             done = e.occurred_at
-            if accepted_at is None:
-                c[ON_TIME] += 1  # never accepted: no deadline was promised, none was missed
+            paused = _overlap(susp, accepted_at, done) if susp and accepted_at is not None else timedelta(0)
+            if deadline is None:  # never accepted, or no deadline anywhere: not judged, counted apart
+                c[NO_DEADLINE] += 1
             else:
-                paused = _overlap(susp, accepted_at, done) if susp else timedelta(0)
-                c[ON_TIME] += deadline is None or done <= deadline + paused
+                c[ON_TIME] += done <= deadline + paused
+            if accepted_at is not None:
                 c[IMMEDIATE] += local_day(done) == local_day(accepted_at)
                 c[HANDLED] += 1
                 c[HANDLING_US] += (done - accepted_at - paused) // timedelta(microseconds=1)

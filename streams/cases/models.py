@@ -12,16 +12,3 @@ class CaseEventBatch(faust.Record, serializer="json"):
     batch_id: str
     source: str
     events: List[Any]
-
-
-class Violation(faust.Record, serializer="json"):
-    """A case event for an item not active in the list at the event's time (清單之外無權力)."""
-
-    event_id: str
-    case_id: str
-    event_type: str
-    item_code: str
-    region_code: str
-    department_code: str
-    occurred_at: str
-    rule: str

@@ -68,7 +68,8 @@ TABLE: tuple[Indicator, ...] = (
     Indicator("completion_rate", "辦結率", "Completion rate", ("completed",), ("open_at_start", "accepted")),
     Indicator("in_progress", "在辦件數", "In progress", ("in_progress",)),
     Indicator("overdue", "超期在辦件數", "Overdue", ("overdue",)),
-    Indicator("on_time_rate", "按時辦結率", "On-time rate", ("on_time",), ("completed",)),
+    # completions without a deadline are left out on both sides, and counted in completed_without_deadline
+    Indicator("on_time_rate", "按時辦結率", "On-time rate", ("on_time",), ("completed", "-no_deadline")),
     Indicator("one_time_correction_rate", "一次性補正率", "One-time correction rate", ("corr_once",), ("corr_cases",)),
     Indicator("immediate_rate", "即辦件率", "Immediate rate", ("immediate",), ("completed",)),
     Indicator("avg_handling_hours", "平均辦理時長", "Average handling (h)", ("handling_us",), ("handled",),
@@ -80,6 +81,7 @@ TABLE: tuple[Indicator, ...] = (
 GUARD_TABLE: tuple[Indicator, ...] = (
     Indicator("out_of_list", "清單外", "Outside the list", ("out_of_list",)),
     Indicator("zero_case_items", "零辦件事項", "Items without cases", ("zero_case_items",)),
+    Indicator("completed_without_deadline", "無時限辦結", "Completed without a deadline", ("no_deadline",)),
 )
 BY_KEY = {i.key: i for i in (*TABLE, *GUARD_TABLE)}
 INDICATORS = tuple(i.key for i in TABLE)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import orjson
 
 from schemas import DeadLetter, parse_list_change
-from streams.cases.agents import publish
 from streams.context import WorkerContext, fatal
 from streams.deadletters.store import insert_dead_letters
 from streams.powerlist.apply import apply_list_changes
@@ -40,4 +39,4 @@ def register(ctx: WorkerContext) -> None:
 
             violations = await ctx.db.run("list changes", store)
             ctx.list_changed.set()
-            await publish(ctx, letters, violations)
+            await ctx.publish(letters, violations)

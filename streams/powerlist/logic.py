@@ -91,6 +91,9 @@ class PowerList:
         return None
 
     def deadline_days(self, item_code: str, ts: datetime) -> Optional[int]:
-        """The working days a case accepted at ts has, by the item's version in force then."""
+        """The working days a case accepted at ts has, by the item's version in force then: its committed days
+        (承諾時限), else its statutory days (法定時限), else none."""
         v = self.at(item_code, ts)
-        return v.committed_days if v is not None else None
+        if v is None:
+            return None
+        return v.committed_days if v.committed_days is not None else v.statutory_days

@@ -86,3 +86,44 @@ def test_an_event_outside_the_list_is_counted_and_named():
     evs = [step("s", "submitted", T, item_code="I", region_code="330102", department_code="D", channel="window")]
     r = evaluate_case(evs, pl.guard, pl.deadline_days)
     assert r.contrib[T.date()][OUT_OF_LIST] == 1 and r.violations[0][1] == "never_listed"
+
+
+def listed(**days):
+    return PowerList(build_versions("I", [change("1", "added", T - timedelta(days=30), name="n", category="行政許可",
+                                                 department_code="D", level="county", region_codes=[], **days)]))
+
+
+def completed_case(accepted_deadline=None, second_deadline=None):
+    evs = [step("s", "submitted", T, item_code="I", region_code="330102", department_code="D", channel="window"),
+           step("a", "accepted", T, deadline=accepted_deadline),
+           step("c", "completed", T + timedelta(days=3))]
+    if second_deadline:
+        evs.append(step("a2", "accepted", T + timedelta(hours=1), deadline=second_deadline))
+    return evs
+
+
+def test_the_deadline_comes_from_the_acceptance_then_committed_then_statutory_days():
+    # 3 days later, on Thursday: on time with 5 working days, late with 1
+    both = listed(committed_days=5, statutory_days=1)
+    assert evaluate_case(completed_case(), both.guard, both.deadline_days).contrib[(T + timedelta(days=3)).date()][
+        ON_TIME] == 1, "committed days before statutory"
+    statutory = listed(statutory_days=1)
+    r = evaluate_case(completed_case(), statutory.guard, statutory.deadline_days)
+    assert r.deadline is not None and r.contrib[(T + timedelta(days=3)).date()][ON_TIME] == 0
+    own = evaluate_case(completed_case(T + timedelta(days=10)), statutory.guard, statutory.deadline_days)
+    assert own.deadline == T + timedelta(days=10), "the acceptance's own deadline before the list's days"
+
+
+def test_a_completion_without_a_deadline_is_counted_apart_not_on_time():
+    from streams.cases.logic import NO_DEADLINE
+
+    none = listed()
+    day = (T + timedelta(days=3)).date()
+    r = evaluate_case(completed_case(), none.guard, none.deadline_days)
+    assert r.deadline is None and (r.contrib[day][ON_TIME], r.contrib[day][NO_DEADLINE]) == (0, 1)
+    # only the first acceptance's deadline counts: a later acceptance's is not the case's deadline
+    r = evaluate_case(completed_case(second_deadline=T + timedelta(days=10)), none.guard, none.deadline_days)
+    assert r.deadline is None and r.contrib[day][NO_DEADLINE] == 1
+    never_accepted = [e for e in completed_case() if e.type != "accepted"]
+    r = evaluate_case(never_accepted, none.guard, none.deadline_days)
+    assert (r.contrib[day][ON_TIME], r.contrib[day][NO_DEADLINE]) == (0, 1)
