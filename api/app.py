@@ -13,6 +13,7 @@ from connectors.kafka import Publisher, ensure_topics
 from core.settings import Settings
 from core.web import POOL, PUBLISHER, REGISTRY, SETTINGS
 from streams.alerts import views as alert_views
+from streams.analysis import views as analysis_views
 from streams.indicators import views as indicator_views
 from streams.powerlist import views as list_views
 
@@ -51,6 +52,6 @@ def init_app(settings: Settings, registry: CollectorRegistry | None = None) -> w
     app.cleanup_ctx.extend([_database, _publisher])
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
-    for views in (webhook, indicator_views, list_views, alert_views):
+    for views in (webhook, indicator_views, list_views, alert_views, analysis_views):
         views.add_routes(app)
     return app

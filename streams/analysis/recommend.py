@@ -1,0 +1,119 @@
+"""Reform recommendations (改革建議): cancel, devolve, merge, high_volume, each with the figures that triggered it
+and the parameters used."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+
+from streams.analysis.merge import MergeParams, merge_sets
+from streams.analysis.store import application_counts, in_force_throughout, load_applications
+from streams.indicators.queries import Window, indicators
+
+UPPER = ("city", "province")
+LOWER = ("county", "town")
+
+
+@dataclass(frozen=True)
+class RecommendParams:
+    devolve_min_volume: int = 100
+    top: int = 20
+    merge: MergeParams = MergeParams()
+
+    def check(self) -> "RecommendParams":
+        if self.devolve_min_volume < 1 or self.top < 1:
+            raise ValueError("devolve_min_volume and top must be at least 1")
+        self.merge.check()
+        return self
+
+
+def _params(p: RecommendParams) -> dict[str, Any]:
+    d = asdict(p)
+    d["merge"]["max_gap_days"] = p.merge.max_gap / timedelta(days=1)
+    del d["merge"]["max_gap"]
+    return d
+
+
+def cancel(in_force, apps, window: Window) -> list[dict]:
+    """An item in force in a region for the whole window with no application there (in force everywhere: none
+    anywhere)."""
+    where = Counter((a.item, a.region) for a in apps)
+    anywhere = Counter(a.item for a in apps)
+    out = []
+    for f in sorted(in_force, key=lambda f: f.item_code):
+        regions = sorted(f.regions) if f.regions is not None else [None]
+        for region in regions:
+            n = anywhere[f.item_code] if region is None else where[(f.item_code, region)]
+            if n == 0:
+                out.append({"kind": "cancel", "item_code": f.item_code, "region_code": region, "evidence": {
+                    "applications": 0, "in_force_since": f.since.isoformat(), "department_code": f.department_code,
+                    "level": f.level, "window_days": (window.t1 - window.t0) / timedelta(days=1)}})
+    return out
+
+
+def devolve(rows: list[dict], apps, min_volume: int) -> list[dict]:
+    """An item handled at city or province level in a region with many applications, while a lower level handles
+    it elsewhere, with enough applications, and no worse: on-time and satisfaction not lower, handling not longer."""
+    volume = Counter((a.item, a.region) for a in apps)
+    by_item: dict[str, list[dict]] = {}
+    for r in rows:
+        by_item.setdefault(r["item_code"], []).append({**r, "applications": volume[(r["item_code"], r["region_code"])]})
+    out = []
+    for item, regions in sorted(by_item.items()):
+        for upper in regions:
+            if upper["level"] not in UPPER or upper["applications"] < min_volume:
+                continue
+            peers = [p for p in regions if p["level"] in LOWER and p["region_code"] != upper["region_code"]
+                     and p["applications"] >= min_volume / 5 and _no_worse(p, upper)]
+            if peers:
+                out.append({"kind": "devolve", "item_code": item, "region_code": upper["region_code"],
+                            "evidence": {**_figures(upper), "lower_level_peers": [
+                                {"region_code": p["region_code"], **_figures(p)} for p in peers]}})
+    return out
+
+
+def _figures(r: dict) -> dict[str, Any]:
+    return {k: r[k] for k in ("level", "applications", "on_time_rate", "satisfaction_rate", "avg_handling_hours")}
+
+
+def _no_worse(lower: dict, upper: dict) -> bool:
+    keys = ("on_time_rate", "satisfaction_rate", "avg_handling_hours")
+    if any(lower[k] is None or upper[k] is None for k in keys):
+        return False  # not judged where a figure is missing
+    return (lower["on_time_rate"] >= upper["on_time_rate"] and lower["satisfaction_rate"] >= upper["satisfaction_rate"]
+            and lower["avg_handling_hours"] <= upper["avg_handling_hours"])
+
+
+def high_volume(now: dict[str, int], before: dict[str, int], top: int) -> list[dict]:
+    ranked = sorted(now.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    out = []
+    for rank, (item, n) in enumerate(ranked, 1):
+        prev = before.get(item, 0)
+        out.append({"kind": "high_volume", "item_code": item, "region_code": None, "evidence": {
+            "rank": rank, "applications": n, "previous_applications": prev, "change": n - prev,
+            "change_ratio": None if prev == 0 else (n - prev) / prev}})
+    return out
+
+
+async def recommend(conn: asyncpg.Connection, window: Window, params: RecommendParams = RecommendParams()) -> dict:
+    params.check()
+    apps = await load_applications(conn, window.t0, window.t1)
+    recs = cancel(await in_force_throughout(conn, window.t0, window.t1), apps, window)
+    rows = await indicators(conn, window, ("region_code", "item_code", "level"))
+    recs += devolve(rows, apps, params.devolve_min_volume)
+    recs += [{"kind": "merge", "item_code": None, "region_code": None, "item_codes": m["item_codes"],
+              "evidence": {k: v for k, v in m.items() if k != "item_codes"}} for m in merge_sets(apps, params.merge)]
+    length = window.t1 - window.t0
+    recs += high_volume(Counter(a.item for a in apps), await application_counts(conn, window.t0 - length, window.t0),
+                        params.top)
+    out = []
+    for r in recs:
+        codes = r.pop("item_codes", None) or [r.pop("item_code")]
+        r.pop("item_code", None)
+        out.append({"kind": r["kind"], "item_codes": codes, "region_code": r["region_code"],
+                    "evidence": r["evidence"], "parameters": _params(params)})
+    return {"from": window.t0.isoformat(), "to": window.t1.isoformat(), "parameters": _params(params),
+            "recommendations": out}

@@ -1,0 +1,75 @@
+"""Decision support over HTTP: GET /api/v1/analysis/chains, /recommendations, /compare (JSON, as the CLI's)."""
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from typing import Callable, TypeVar
+
+from aiohttp import web
+
+from core.web import POOL, json_response
+from streams.analysis.chains import ChainParams
+from streams.analysis.merge import MergeParams
+from streams.analysis.recommend import RecommendParams
+from streams.analysis.service import analysis_window, chains, comparison, recommendations
+from streams.indicators.window import QueryError
+
+T = TypeVar("T")
+
+
+def _param(request: web.Request, name: str, cast: Callable[[str], T], default: T) -> T:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = cast(raw)
+    except ValueError:
+        raise QueryError(f"{name}: {raw!r} is not a {cast.__name__}") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise QueryError(f"{name}: {raw!r} is not a finite number")
+    return value
+
+
+async def _answer(request: web.Request, work) -> web.Response:
+    try:
+        window = analysis_window(request.query.get("from"), request.query.get("to"))
+        async with request.app[POOL].acquire() as conn:
+            return json_response(await work(conn, window))
+    except QueryError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+
+
+async def get_chains(request: web.Request) -> web.Response:
+    q = lambda n, c, d: _param(request, n, c, d)  # noqa: E731
+    try:
+        params = ChainParams(q("min_support", int, 30), timedelta(days=q("max_span_days", float, 90.0)),
+                             q("min_confidence", float, 0.3), q("min_lift", float, 3.0))
+    except (QueryError, OverflowError) as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+    return await _answer(request, lambda conn, w: chains(conn, w, params))
+
+
+async def get_recommendations(request: web.Request) -> web.Response:
+    q = lambda n, c, d: _param(request, n, c, d)  # noqa: E731
+    try:
+        params = RecommendParams(q("devolve_min_volume", int, 100), q("top", int, 20),
+                                 MergeParams(q("merge_min_support", int, 30),
+                                             timedelta(days=q("merge_max_gap_days", float, 30.0))))
+    except (QueryError, OverflowError) as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+    return await _answer(request, lambda conn, w: recommendations(conn, w, params))
+
+
+async def get_compare(request: web.Request) -> web.Response:
+    try:
+        min_volume = _param(request, "min_volume", int, 20)
+    except QueryError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+    item, department = request.query.get("item"), request.query.get("department")
+    return await _answer(request, lambda conn, w: comparison(conn, w, item, department, min_volume))
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/v1/analysis/chains", get_chains)
+    app.router.add_get("/api/v1/analysis/recommendations", get_recommendations)
+    app.router.add_get("/api/v1/analysis/compare", get_compare)
