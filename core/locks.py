@@ -6,3 +6,4 @@ MIGRATIONS = 72_190_415  # one upgrader at a time
 LIST = 72_190_416
 PROPAGATION_LEADER = 72_190_417  # one worker at a time drives list changes to the platform
 ALERTING_LEADER = 72_190_418  # one worker at a time evaluates the alert rules
+ANALYSIS_LEADER = 72_190_419  # one worker at a time recomputes decision support on its schedule

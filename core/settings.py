@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # each pass queries every rule's window: at most this often while events stream in
     alert_min_interval_seconds: float = Field(default=5.0, ge=0)
 
+    # the worker that leads recomputes chains and recommendations (the last 365 days) this often; 0: never
+    analysis_interval_seconds: float = Field(default=3600.0, ge=0)
+
     grace_seconds: float = Field(default=3600.0, gt=0)
     sweep_interval_seconds: float = Field(default=5.0, gt=0)
     workers: int = Field(default=2, ge=1, le=32)  # worker processes `shenpi up` starts

@@ -247,9 +247,46 @@ def pipeline() -> dashboard.Dashboard:
     return b
 
 
+def _latest(kind: str) -> str:
+    return f"(SELECT result FROM analysis_result WHERE kind = '{kind}' ORDER BY computed_at DESC LIMIT 1)"
+
+
+def analysis() -> dashboard.Dashboard:
+    """Decision support, as last computed (on demand or by the worker's schedule): stored results, read here."""
+    b = _board("shenpi-analysis", "決策支持 Decision support: chains, recommendations, comparison", ["analysis"])
+    b = b.with_panel(_table(
+        "辦事鏈條 Service chains (一件事一次辦 candidates)",
+        "SELECT array_to_string(ARRAY(SELECT jsonb_array_elements_text(c->'items')), ' → ') AS chain,"
+        " (c->>'support')::int AS support, (c->>'median_days')::float8 AS median_days, c->>'bottleneck' AS bottleneck"
+        f" FROM {_latest('chains')} r(result), jsonb_array_elements(r.result->'chains') c ORDER BY support DESC",
+        w=12, h=10))
+    b = b.with_panel(_table(
+        "鏈條各步 Chain steps: confidence, lift, waits and handling (days)",
+        "SELECT c->'items'->>0 AS chain_starts, ord AS step, s->>'item' AS item,"
+        " (s->>'confidence')::float8 AS confidence, (s->>'lift')::float8 AS lift,"
+        " (s->>'median_wait_days')::float8 AS median_wait_days,"
+        " (s->>'median_handling_days')::float8 AS median_handling_days"
+        f" FROM {_latest('chains')} r(result), jsonb_array_elements(r.result->'chains') c,"
+        " jsonb_array_elements(c->'steps') WITH ORDINALITY AS x(s, ord) ORDER BY 1, 2", w=12, h=10))
+    b = b.with_panel(_table(
+        "改革建議 Recommendations: cancel 取消, devolve 下放, merge 整合, high volume 辦件多",
+        "SELECT x->>'kind' AS kind, array_to_string(ARRAY(SELECT jsonb_array_elements_text(x->'item_codes')), ' + ')"
+        " AS items, x->>'region_code' AS region_code, (x->'evidence')::text AS evidence"
+        f" FROM {_latest('recommendations')} r(result), jsonb_array_elements(r.result->'recommendations') x"
+        " ORDER BY 1, 2", h=10))
+    b = b.with_panel(_table(
+        "橫向對比 Regions compared (the last comparison asked for): worse than the peer median by > 1.5 IQR",
+        "SELECT coalesce(r.result->>'item_code', r.result->>'department_code') AS subject, x->>'region_code' AS region,"
+        " (x->>'received')::int AS received, (x->>'on_time_rate')::float8 AS on_time_rate,"
+        " (x->>'avg_handling_hours')::float8 AS avg_handling_hours,"
+        " (x->>'satisfaction_rate')::float8 AS satisfaction_rate, (x->'worse')::text AS worse"
+        f" FROM {_latest('compare')} r(result), jsonb_array_elements(r.result->'rows') x ORDER BY 2", h=8))
+    return b
+
+
 BOARDS: dict[str, Callable[[], dashboard.Dashboard]] = {
     "overview": overview, "comparison": comparison, "drilldown": drilldown, "powerlist": powerlist,
-    "pipeline": pipeline,
+    "pipeline": pipeline, "analysis": analysis,
 }
 
 

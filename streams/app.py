@@ -62,12 +62,13 @@ def create_app(settings: Settings, registry: Optional[CollectorRegistry] = None)
         await db.close()
 
     from streams.alerts import agents as alerts
+    from streams.analysis import agents as analysis
     from streams.cases import agents as cases
     from streams.deadletters import agents as deadletters
     from streams.powerlist import agents as powerlist
     from streams.propagation import agents as propagation
 
-    for domain in (cases, powerlist, deadletters, propagation, alerts):
+    for domain in (cases, powerlist, deadletters, propagation, alerts, analysis):
         domain.register(ctx)
     _register_heartbeat(ctx)
     _register_lag(ctx)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Awaitable, Callable, Optional
 
 import asyncpg
 
@@ -98,14 +98,15 @@ def high_volume(now: dict[str, int], before: dict[str, int], top: int) -> list[d
     return out
 
 
-async def recommend(conn: asyncpg.Connection, window: Window, params: RecommendParams = RecommendParams()) -> dict:
+async def recommend(conn: asyncpg.Connection, window: Window, params: RecommendParams = RecommendParams(),
+                    merges: Optional[Callable[[list], Awaitable[list[dict]]]] = None) -> dict:
     params.check()
     apps = await load_applications(conn, window.t0, window.t1)
     recs = cancel(await in_force_throughout(conn, window.t0, window.t1), apps, window)
     rows = await indicators(conn, window, ("region_code", "item_code", "level"))
     recs += devolve(rows, apps, params.devolve_min_volume)
     recs += [{"kind": "merge", "item_code": None, "region_code": None, "item_codes": m["item_codes"],
-              "evidence": {k: v for k, v in m.items() if k != "item_codes"}} for m in merge_sets(apps, params.merge)]
+              "evidence": {k: v for k, v in m.items() if k != "item_codes"}} for m in (await merges(apps) if merges else merge_sets(apps, params.merge))]
     length = window.t1 - window.t0
     recs += high_volume(Counter(a.item for a in apps), await application_counts(conn, window.t0 - length, window.t0),
                         params.top)

@@ -2,8 +2,10 @@
 with what it was computed from; asked again while the data is unchanged, it is served from storage."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+from concurrent.futures import Executor
 from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable, Optional
 
@@ -12,6 +14,7 @@ import asyncpg
 from core.tz import TZ
 from streams.analysis.chains import ChainParams, mine
 from streams.analysis.compare import compare
+from streams.analysis.merge import merge_sets
 from streams.analysis.recommend import RecommendParams, recommend
 from streams.analysis.store import load_applications
 from streams.indicators.window import QueryError, Window, parse_window
@@ -62,7 +65,15 @@ def _guard(fn):
         raise QueryError(str(exc)) from None
 
 
-async def chains(conn: asyncpg.Connection, window: Window, params: ChainParams = ChainParams()) -> dict[str, Any]:
+async def off_loop(executor: Optional[Executor], fn, *args):
+    """CPU-bound work in the executor when there is one (the worker's schedule), so the event loop goes on."""
+    if executor is None:
+        return fn(*args)
+    return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+
+
+async def chains(conn: asyncpg.Connection, window: Window, params: ChainParams = ChainParams(),
+                 executor: Optional[Executor] = None) -> dict[str, Any]:
     _guard(params.check)
     desc = {"from": window.t0.isoformat(), "to": window.t1.isoformat(), "min_support": params.min_support,
             "max_span_days": params.max_span / timedelta(days=1), "min_confidence": params.min_confidence,
@@ -73,16 +84,18 @@ async def chains(conn: asyncpg.Connection, window: Window, params: ChainParams =
         with_key = sum(1 for a in apps if a.applicant)
         return {"from": desc["from"], "to": desc["to"], "parameters": desc,
                 "applications": len(apps), "applications_without_applicant": len(apps) - with_key,
-                "chains": mine(apps, params)}
+                "chains": await off_loop(executor, mine, apps, params)}
 
     return await cached(conn, "chains", desc, run)
 
 
-async def recommendations(conn: asyncpg.Connection, window: Window,
-                          params: RecommendParams = RecommendParams()) -> dict[str, Any]:
+async def recommendations(conn: asyncpg.Connection, window: Window, params: RecommendParams = RecommendParams(),
+                          executor: Optional[Executor] = None) -> dict[str, Any]:
     _guard(params.check)
     desc = {"from": window.t0.isoformat(), "to": window.t1.isoformat(), "params": repr(params)}
-    return await cached(conn, "recommendations", desc, lambda: recommend(conn, window, params))
+    return await cached(conn, "recommendations", desc,
+                        lambda: recommend(conn, window, params, lambda apps: off_loop(executor, merge_sets, apps,
+                                                                                      params.merge)))
 
 
 async def comparison(conn: asyncpg.Connection, window: Window, item: Optional[str], department: Optional[str],

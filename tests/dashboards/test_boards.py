@@ -16,6 +16,9 @@ from api.metrics import database_families
 from core.metrics import WorkerMetrics
 from dashboards.boards import BOARDS, OUT, label, panels, render
 from schemas import ListChange
+from simulator.chains import applicant_histories
+from streams.analysis.chains import ChainParams
+from streams.analysis.service import chains, comparison, recommendations
 from streams.cases.write import InBatch, process_case_batches
 from streams.indicators.definitions import BY_KEY
 from streams.indicators.queries import Window, indicators
@@ -55,6 +58,12 @@ async def load(conn):
     await conn.execute("INSERT INTO alert_state (rule, group_key, status, severity, since, fired_at)"
                        " VALUES ('r', 'all', 'firing', 'warning', now(), now())")
     await conn.execute("UPDATE list_sync SET status = 'applied', applied_at = now(), latency_ms = 42")
+    applicants = list(applicant_histories(300, BASE, 18, seed=3))
+    await process_case_batches(conn, [InBatch("chains", "test", applicants)])
+    window = Window(BASE, BASE + timedelta(days=20))
+    await chains(conn, window, ChainParams(min_support=10))
+    await recommendations(conn, window)
+    await comparison(conn, window, "ITEM-A", None)
 
 
 async def test_every_sql_panel_runs_and_the_overview_agrees_with_the_api(private_conn):
@@ -91,6 +100,7 @@ async def test_every_sql_panel_runs_and_the_overview_agrees_with_the_api(private
         assert ov[label(BY_KEY[key])] == pytest.approx(api[key], rel=1e-12), key
     drill = {title: rows[0]["value"] for title, rows in results["drilldown"].items() if rows and "value" in rows[0]}
     assert drill["收件量 Received"] == api["received"], "all values selected: the drill-down is the total"
+    assert all(results["analysis"][t] for t in results["analysis"]), "every decision-support panel shows rows"
 
 
 async def test_promql_parses_and_names_exported_metrics(private_conn, tmp_path):

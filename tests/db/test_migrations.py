@@ -58,7 +58,7 @@ async def test_the_deadline_rule_migration_brings_old_figures_to_the_new_rule():
             window = Window(DAY, DAY + timedelta(days=1))
             assert await conn.fetchval("SELECT sum(on_time) FROM indicator_daily") == 1
 
-            assert upgrade(dsn) == ["0009_deadline_rule"]
+            assert upgrade(dsn, target=9) == ["0009_deadline_rule"]
             assert [t["task"] for t in await pending(conn)] == ["recompute_cases"]
             padded = await conn.fetchval("SELECT contrib FROM case_state WHERE case_id = 'c1'")
             assert json.loads(padded)["2025-06-03"] == [*OLD, 0], padded

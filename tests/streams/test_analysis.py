@@ -182,3 +182,17 @@ async def test_the_cli_and_the_api_answer_the_spec_shape(stack):
                      "compare?item=NOPE", "compare", "recommendations?from=2025-03-01&to=2025-01-01"):
             async with http.get(f"{stack.url}/api/v1/analysis/{path}") as r:
                 assert r.status == 400, (path, r.status, await r.text())
+
+
+async def test_the_schedule_mines_in_another_process_with_the_same_result(conn, planted):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    window = Window(*plan.WINDOW)
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        far = await chains(conn, window, PARAMS, executor=pool)
+        far_recs = await recommendations(conn, window, executor=pool)
+    await conn.execute("TRUNCATE analysis_result")
+    near = await chains(conn, window, PARAMS)
+    assert not far["cached"] and not near["cached"] and far["chains"] == near["chains"]
+    assert far_recs["recommendations"] == (await recommendations(conn, window))["recommendations"]
