@@ -7,6 +7,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from api.auth import authenticate
+from api.limits import errors, limit_reads
 from api.metrics import exposition
 from connectors import webhook
 from connectors.kafka import Publisher, ensure_topics
@@ -19,7 +20,9 @@ from streams.powerlist import views as list_views
 
 
 async def _database(app: web.Application):
-    app[POOL] = await asyncpg.create_pool(app[SETTINGS].database_url, min_size=1, max_size=8)
+    s = app[SETTINGS]
+    app[POOL] = await asyncpg.create_pool(s.database_url, min_size=1, max_size=8, server_settings={
+        "statement_timeout": str(int(s.api_statement_timeout_seconds * 1000))})
     yield
     await app[POOL].close()
 
@@ -46,7 +49,8 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def init_app(settings: Settings, registry: CollectorRegistry | None = None) -> web.Application:
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[authenticate])
+    app = web.Application(client_max_size=settings.max_body_bytes,
+                          middlewares=[errors, authenticate, limit_reads(settings.api_reads_per_caller)])
     app[SETTINGS] = settings
     app[REGISTRY] = registry or CollectorRegistry()
     app.cleanup_ctx.extend([_database, _publisher])

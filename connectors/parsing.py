@@ -20,9 +20,9 @@ def decode_json_body(body: bytes) -> list[Item]:
     if text[:1] in (b"[", b"{"):
         try:
             value = orjson.loads(text)
-        except orjson.JSONDecodeError:
+        except orjson.JSONDecodeError as exc:
             if text[:1] == b"[":
-                return [(0, Refusal(0, "malformed JSON array", body.decode("utf-8", "replace")[:10000]))]
+                return [(0, Refusal(0, f"malformed JSON array: {exc}", body.decode("utf-8", "replace")[:10000]))]
         else:
             return list(enumerate(value if isinstance(value, list) else [value]))
     return list(decode_ndjson(text.splitlines()))

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from typing import Any, Optional
+from urllib.parse import quote
 
 import aiohttp
+import yarl
 
 from core.settings import Settings
 
@@ -37,7 +39,8 @@ class PlatformClient:
 
     async def _call(self, op: str, code: str, key: Optional[str], body: Optional[dict] = None) -> Any:
         method, path = self.paths[op].split(" ", 1)
-        url = self.base + path.format(code=code)
+        # a code is one path segment whatever it holds ("/" included): escaped, and sent as it is
+        url = yarl.URL(self.base + path.format(code=quote(code, safe="")), encoded=True)
         headers = {"Idempotency-Key": key} if key else {}
         try:
             async with self._session.request(method, url, json=body, headers=headers, timeout=self.timeout) as r:

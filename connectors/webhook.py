@@ -1,6 +1,7 @@
 """The webhook the service platform calls: validated, answered after the broker acknowledged (the API authenticates)."""
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from aiohttp import web
@@ -11,7 +12,10 @@ from core.web import PUBLISHER
 
 async def _ingest(request: web.Request, kind: str) -> web.Response:
     body = await request.read()  # the caller is authenticated (api/auth.py); aiohttp answers 413 past client_max_size
-    request_id = request.headers.get("Idempotency-Key") or uuid.uuid4().hex
+    # keyed on the content too: a retry (same key, same body) is a no-op downstream; a key reused with another
+    # body is another request, whose events are not dropped as if already seen
+    key = request.headers.get("Idempotency-Key")
+    request_id = f"{key[:200]}:{hashlib.sha256(body).hexdigest()[:16]}" if key else uuid.uuid4().hex
     source = "webhook"
     items = decode_json_body(body)
     good, bad = validate(items, kind)

@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     worker_metrics_port: int = 0  # > 0: the worker serves its own /metrics there
     api_port: int = 8080
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    body_timeout_seconds: float = Field(default=30.0, gt=0)  # a body not received by then: 408
+    # every read's cost is bounded: a statement's time, and the reads one caller may have running at once
+    api_statement_timeout_seconds: float = Field(default=30.0, gt=0)
+    api_reads_per_caller: int = Field(default=4, ge=1)
     # Comma-separated secrets: a request must carry one bearer token or an HMAC-SHA256 of its body by one key.
     webhook_tokens: SecretStr = SecretStr("")
     webhook_hmac_keys: SecretStr = SecretStr("")

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+import re
+from typing import Any, Optional
 
 import asyncpg
 from aiohttp import web
@@ -22,3 +23,61 @@ def dumps(obj: Any) -> str:
 
 def json_response(obj: Any, status: int = 200) -> web.Response:
     return web.json_response(obj, status=status, dumps=dumps)
+
+
+_DIGITS = re.compile(r"[0-9]{1,18}")
+
+
+def _bad(text: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=text)
+
+
+def query_int(request: web.Request, name: str, default: int, lo: int = 1, hi: int = 100_000) -> int:
+    """A whole number of ASCII digits within [lo, hi], or the default when absent; else 400."""
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    if not _DIGITS.fullmatch(raw) or not lo <= int(raw) <= hi:
+        raise _bad(f"{name}: {raw[:40]!r} is not a whole number from {lo} to {hi}")
+    return int(raw)
+
+
+def query_text(request: web.Request, name: str, choices: Optional[tuple[str, ...]] = None,
+               max_length: int = 200) -> Optional[str]:
+    """A text parameter without NUL and not too long (or one of `choices`); None when absent."""
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    if "\x00" in raw or len(raw) > max_length:
+        raise _bad(f"{name}: NUL characters or more than {max_length} characters")
+    if choices is not None and raw not in choices:
+        raise _bad(f"{name}: {raw[:40]!r} is not one of {', '.join(choices)}")
+    return raw
+
+
+def path_int(request: web.Request, name: str) -> int:
+    raw = request.match_info[name]
+    if not _DIGITS.fullmatch(raw) or int(raw) > 2**63 - 1:
+        raise _bad(f"{name}: {raw[:40]!r} is not an id (ASCII digits)")
+    return int(raw)
+
+
+def path_text(request: web.Request, name: str) -> str:
+    raw = request.match_info[name]
+    if "\x00" in raw:
+        raise _bad(f"{name}: NUL characters are not allowed")
+    return raw
+
+
+async def json_object(request: web.Request) -> dict[str, Any]:
+    """The body as a JSON object ({} when empty); else 400."""
+    body = await request.read()
+    if not body.strip():
+        return {}
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise _bad(f"the body is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise _bad(f"the body must be a JSON object, not {type(data).__name__}")
+    return data

@@ -6,7 +6,7 @@ from enum import Enum
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 CASE_EVENT_TYPES = (
     "submitted", "accepted", "rejected", "correction_requested", "correction_submitted",
@@ -38,14 +38,22 @@ class Category(str, Enum):
     public_service = "公共服務"
 
 
-CODE = r"^[^\s\x00-\x1f]+$"
+# Codes (item, department): letters of any script, digits, and _ . - : / (real codes hold "/", e.g. WABO's
+# "Inrit/Uitweg"); no "." or ".." segment. Whoever builds a URL from one escapes it.
+CODE = r"^[\w.\-:/]+$"
 REGION = r"^(\d{6}|\d{9})$"
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(2200, 1, 1, tzinfo=timezone.utc)
 
 
 # Every check but the per-type required fields runs inside pydantic-core: validation is the workers' hottest path.
-Instant = Annotated[AwareDatetime, Field(ge=EARLIEST, lt=LATEST)]
+def _iso_text(v: Any) -> Any:
+    if isinstance(v, (int, float)):
+        raise ValueError("give an ISO 8601 time with an offset, not a number")
+    return v
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_text), Field(ge=EARLIEST, lt=LATEST)]
 # Text the database cannot store is refused here, not discovered in the stream.
 NO_NUL = r"^[^\x00]*$"
 
@@ -55,6 +63,11 @@ def _require(model: BaseModel, needs: dict[str, tuple[str, ...]], kind: str, nou
     if missing:
         raise ValueError(f"{', '.join(missing)} required on {kind!r} {noun}")
     return model
+
+
+def _no_dot_segments(code: str, name: str) -> None:
+    if any(part in ("", ".", "..") for part in code.split("/")):
+        raise ValueError(f"{name}: {code!r} has an empty, '.' or '..' segment")
 
 
 _NEEDS_BY_TYPE = {
@@ -88,6 +101,8 @@ class CaseEvent(BaseModel):
 
     @model_validator(mode="after")
     def _required_by_type(self) -> "CaseEvent":
+        if self.item_code is not None and "." in self.item_code:
+            _no_dot_segments(self.item_code, "item_code")
         return _require(self, _NEEDS_BY_TYPE, self.type, "events") if self.type in _NEEDS_BY_TYPE else self
 
 
@@ -119,6 +134,7 @@ class ListChange(BaseModel):
 
     @model_validator(mode="after")
     def _required_by_action(self) -> "ListChange":
+        _no_dot_segments(self.item_code, "item_code")
         return _require(self, _NEEDS_BY_ACTION, self.action, "changes")
 
 

@@ -7,6 +7,8 @@ import signal
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 from core.settings import Settings
 
 
@@ -22,18 +24,39 @@ def read_run(settings: Settings) -> dict[str, Any]:
 
 
 def write_run(settings: Settings, info: dict[str, Any]) -> None:
+    """Atomically, readable by the owner only: it holds tokens and the database URL."""
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     tmp = run_file(settings).with_suffix(".tmp")
-    tmp.write_text(json.dumps(info, indent=2))
+    tmp.unlink(missing_ok=True)
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+        f.write(json.dumps(info, indent=2))
     tmp.replace(run_file(settings))
+
+
+def open_log(path: Path, keep_bytes: int = 50 * 1024 * 1024):
+    """A process's log, owner-only; one grown past keep_bytes is moved to NAME.1 first (one generation kept)."""
+    try:
+        if path.stat().st_size > keep_bytes:
+            path.replace(path.with_name(path.name + ".1"))
+    except FileNotFoundError:
+        pass
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
 
 
 def resolved(settings: Settings) -> Settings:
     """Fill what the environment left open from the stack `shenpi up` started."""
     run = read_run(settings)
-    updates = {k: run[k] for k in ("kafka_bootstrap", "database_url") if getattr(settings, k) is None and run.get(k)}
+    updates: dict[str, Any] = {k: run[k] for k in ("kafka_bootstrap", "database_url")
+                               if getattr(settings, k) is None and run.get(k)}
     if "api_port" in run and "SHENPI_API_PORT" not in os.environ:
         updates["api_port"] = run["api_port"]
+    # the platform simulator `shenpi up` bound, and its token, so that e.g. `shenpi reconcile` reaches it
+    if run.get("platform_url") and "SHENPI_PLATFORM_URL" not in os.environ:
+        updates["platform_url"] = run["platform_url"]
+        if run.get("platform_token") and "SHENPI_PLATFORM_TOKEN" not in os.environ:
+            updates["platform_token"] = SecretStr(run["platform_token"])
+    if run.get("webhook_token") and not settings.webhook_tokens.get_secret_value():
+        updates["webhook_tokens"] = SecretStr(run["webhook_token"])
     return settings.model_copy(update=updates)
 
 

@@ -16,11 +16,11 @@ import click
 
 from core.settings import Settings
 from shenpi.common import console, run_maintenance
-from shenpi.runtime import alive, read_run, run_file, terminate, write_run
+from shenpi.runtime import alive, open_log, read_run, run_file, terminate, write_run
 
 
 def _spawn(args: list[str], env: dict, log: Path) -> subprocess.Popen:
-    out = open(log, "ab")
+    out = open_log(log)
     return subprocess.Popen([sys.executable, "-m", "shenpi", *args], env=env, stdout=out, stderr=subprocess.STDOUT,
                             start_new_session=True)
 
@@ -59,9 +59,30 @@ class Stack:
 
     settings: Settings
     info: dict
-    env: dict
+    envs: dict[str, dict]
     procs: dict[str, subprocess.Popen]
     commands: dict[str, list[str]]
+
+
+CONFIG_KEYS = ("kafka_bootstrap", "database_url", "api_port", "platform_url")
+
+
+def configured(s: Settings) -> dict[str, str]:
+    """What the environment chose for the parts a stack is made of (the rest is the stack's own choice)."""
+    return {k: str(getattr(s, k)) for k in CONFIG_KEYS if f"SHENPI_{k.upper()}" in os.environ}
+
+
+def differences(s: Settings, info: dict) -> list[str]:
+    """How the configuration asked for now differs from the running stack's: a stack serving one database
+    while the next command writes to another must not happen unnoticed."""
+    now, then = configured(s), info.get("config", {})
+    out = []
+    for k in CONFIG_KEYS:
+        if k in now and now[k] != str(info.get(k, then.get(k))):
+            out.append(f"{k}: running {info.get(k, then.get(k))}, asked for {now[k]}")
+        elif k in then and k not in now:
+            out.append(f"{k}: running {then[k]} (from SHENPI_{k.upper()}), now unset")
+    return out
 
 
 def start_stack(s: Settings) -> Stack:
@@ -106,23 +127,28 @@ def start_stack(s: Settings) -> Stack:
         procs["platform"] = _spawn(commands["platform"], env, s.state_dir / "platform.log")
         wait_port("127.0.0.1", port, 30)
         info["platform_url"] = env["SHENPI_PLATFORM_URL"]
+        info["platform_token"] = env["SHENPI_PLATFORM_TOKEN"]
         console.print(f"platform: simulator at {info['platform_url']}")
     # more workers, more consumers in the group: partitions are shared out among them
     workers = ["worker", *(f"worker{n}" for n in range(2, s.workers + 1))]
     commands.update({w: ["worker"] for w in workers}, api=["api"])
+    envs = {name: env for name in commands}
+    if s.worker_metrics_port:  # one port each, from the one configured
+        envs.update({w: {**env, "SHENPI_WORKER_METRICS_PORT": str(s.worker_metrics_port + i)}
+                     for i, w in enumerate(workers)})
     for name in (*workers, "api"):
-        procs[name] = _spawn(commands[name], env, s.state_dir / f"{name}.log")
+        procs[name] = _spawn(commands[name], envs[name], s.state_dir / f"{name}.log")
     info["pids"].update({k: p.pid for k, p in procs.items()})
     info.update(kafka_bootstrap=s.kafka_bootstrap, database_url=s.database_url, api_port=s.api_port,
                 api_url=f"http://{s.api_host}:{s.api_port}")
+    info["config"] = configured(s)
     write_run(s, info)
-    os.chmod(s.state_dir / "run.json", 0o600)
     try:
         _wait_ready(s, {k: p for k, p in procs.items() if k != "broker"})
     except BaseException:
         stop_stack(s)
         raise
-    return Stack(s, info, env, procs, commands)
+    return Stack(s, info, envs, procs, commands)
 
 
 def supervise(stack: Stack) -> None:
@@ -152,7 +178,7 @@ def supervise(stack: Stack) -> None:
                               f" in {due[name] - now:.0f}s (see {log})")
             elif now >= due[name]:
                 del due[name]
-                stack.procs[name] = _spawn(args, stack.env, log)
+                stack.procs[name] = _spawn(args, stack.envs[name], log)
                 info["pids"][name] = stack.procs[name].pid
                 write_run(s, info)
         time.sleep(0.5)
@@ -190,7 +216,7 @@ def up_detached(s: Settings) -> None:
 
     s.state_dir.mkdir(parents=True, exist_ok=True)
     log = s.state_dir / "up.log"
-    with open(log, "ab") as out:
+    with open_log(log) as out:
         child = subprocess.Popen([sys.executable, "-m", "shenpi", "up"], stdout=out, stderr=subprocess.STDOUT,
                                  stdin=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 180

@@ -35,23 +35,9 @@ def db_upgrade(ctx: click.Context) -> None:
 @click.pass_context
 def db_recompute(ctx: click.Context) -> None:
     """Re-evaluate every case from its raw events (exact while workers keep writing)."""
-    import asyncio
-
-    import asyncpg
-
     from streams.cases.rebuild import recompute_all
 
-    s = settings(ctx)
-    require(s, "database_url")
-
-    async def go() -> int:
-        conn = await asyncpg.connect(s.database_url)
-        try:
-            return await recompute_all(conn, progress=progress)
-        finally:
-            await conn.close()
-
-    echo_json({"cases_recomputed": asyncio.run(go())})
+    echo_json({"cases_recomputed": with_db(ctx, lambda c: recompute_all(c, progress=progress))})
 
 
 @click.command()

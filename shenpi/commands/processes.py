@@ -13,20 +13,28 @@ import click
 
 from shenpi.common import console, settings
 from shenpi.runtime import alive, read_run, require, write_run
-from shenpi.stack import start_stack, stop_stack, supervise, up_detached
+from shenpi.stack import differences, start_stack, stop_stack, supervise, up_detached
 
 
 @click.command()
 @click.option("--detach", is_flag=True, help="Return once everything is ready; `shenpi down` stops it.")
+@click.option("--restart", is_flag=True, help="Stop a running stack whose configuration differs, and start anew.")
 @click.pass_context
-def up(ctx: click.Context, detach: bool) -> None:
+def up(ctx: click.Context, detach: bool, restart: bool) -> None:
     """Start the broker, the database (both embedded unless configured), migrations, the workers and the API,
     and keep them up."""
     s = ctx.obj["settings"]
     info = read_run(s)
     if info and all(alive(p) for p in [*info.get("pids", {}).values(), info.get("supervisor", 0)] if p):
-        console.print(f"already up: {info['api_url']}")
-        return
+        diff = differences(s, info)
+        if not diff:
+            console.print(f"already up: {info['api_url']}")
+            return
+        if not restart:
+            raise click.ClickException("a stack with another configuration is up in "
+                                       f"{s.state_dir}: {'; '.join(diff)}. Stop it (`shenpi down`) or pass --restart")
+        ctx.invoke(down)
+        info = {}
     if info:
         stop_stack(s)
     if detach:

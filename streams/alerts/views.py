@@ -1,11 +1,14 @@
 """Alerts over HTTP: state and history; acknowledging and silencing (authenticated by the API, like every write)."""
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta, timezone
 
 from aiohttp import web
 
-from core.web import POOL, json_response
+from core.web import POOL, json_object, json_response, path_int, query_int
+
+MAX_SILENCE = 31 * 24 * 3600
 
 
 async def alerts_overview(conn, limit: int = 200) -> dict:
@@ -22,20 +25,28 @@ async def alerts_overview(conn, limit: int = 200) -> dict:
 
 async def get_alerts(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn:
-        return json_response(await alerts_overview(conn, int(request.query.get("limit", 200))))
+        return json_response(await alerts_overview(conn, query_int(request, "limit", 200, hi=10_000)))
 
 
 async def _act(request: web.Request, kind: str) -> web.Response:
-    body = await request.read()  # the caller is authenticated (api/auth.py)
-    data = await request.json() if body else {}
-    alert_id = int(request.match_info["id"])
+    alert_id = path_int(request, "id")
+    data = await json_object(request)  # the caller is authenticated (api/auth.py)
+    until = None
+    if kind == "silenced":
+        seconds = data.get("seconds", 3600)
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) \
+                or not 0 < seconds <= MAX_SILENCE:
+            raise web.HTTPBadRequest(text=f"seconds: a number of seconds from 1 to {MAX_SILENCE} (31 days)")
+        until = datetime.now(timezone.utc) + timedelta(seconds=seconds)
+    by = data.get("by", "")
+    if not isinstance(by, str) or "\x00" in by or len(by) > 200:
+        raise web.HTTPBadRequest(text="by: a name of at most 200 characters")
     async with request.app[POOL].acquire() as conn:
         async with conn.transaction():
             if kind == "acknowledged":
                 row = await conn.fetchrow("UPDATE alert_state SET acknowledged_by = $2, acknowledged_at = now()"
-                                          " WHERE id = $1 RETURNING rule, group_key", alert_id, str(data.get("by", "")))
+                                          " WHERE id = $1 RETURNING rule, group_key", alert_id, by)
             else:
-                until = datetime.now(timezone.utc) + timedelta(seconds=float(data.get("seconds", 3600)))
                 row = await conn.fetchrow("UPDATE alert_state SET silenced_until = $2 WHERE id = $1"
                                           " RETURNING rule, group_key", alert_id, until)
             if row is None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from core.web import POOL, json_response
+from core.web import POOL, json_response, query_text
 
 from streams.indicators.queries import GROUP_KEYS, GUARDS, INDICATORS, QueryError, indicators, parse_group_by, parse_window
 from streams.indicators.status import totals
@@ -24,6 +24,7 @@ def to_csv(rows: list[dict[str, Any]], group_by: tuple[str, ...]) -> str:
 
 async def get_indicators(request: web.Request) -> web.Response:
     q = request.query
+    fmt = query_text(request, "format", ("json", "csv"))
     try:
         window = parse_window(q.get("from"), q.get("to"))
         group_by = parse_group_by(q.get("group_by", ""))
@@ -34,7 +35,7 @@ async def get_indicators(request: web.Request) -> web.Response:
     if q.get("components") not in ("1", "true"):
         for r in rows:
             r.pop("components")
-    if q.get("format") == "csv":
+    if fmt == "csv":
         return web.Response(text=to_csv(rows, group_by), content_type="text/csv")
     return web.json_response({
         "from": window.t0.isoformat(), "to": window.t1.isoformat(), "group_by": list(group_by),

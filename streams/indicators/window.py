@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Mapping, Optional, Sequence
 
 from core.tz import TZ, midnight
+from schemas.events import EARLIEST, LATEST
 from streams.cases.logic import DIMS
 
 GROUP_KEYS = DIMS
@@ -33,13 +34,21 @@ class Window:
 
 
 def _instant(value: str, name: str) -> datetime:
+    if "\x00" in value:
+        raise QueryError(f"{name}: NUL characters are not allowed")
     try:
         if len(value) == 10:
-            return midnight(date.fromisoformat(value))
-        ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+            d = date.fromisoformat(value)
+            ts = datetime(d.year, d.month, d.day, tzinfo=TZ)
+        else:
+            ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            ts = ts if ts.tzinfo else ts.replace(tzinfo=TZ)
+        ok = EARLIEST - timedelta(days=1) <= ts <= LATEST + timedelta(days=1)
+    except (ValueError, OverflowError):
         raise QueryError(f"{name}: {value!r} is neither a date (YYYY-MM-DD) nor an ISO 8601 time") from None
-    return ts if ts.tzinfo else ts.replace(tzinfo=TZ)
+    if not ok:  # no event lies outside these bounds (the contract refuses it), so no window needs to
+        raise QueryError(f"{name}: {value!r} is outside {EARLIEST.date()} .. {LATEST.date()}")
+    return ts
 
 
 def parse_window(start: Optional[str], end: Optional[str], now: Optional[datetime] = None) -> Window:

@@ -24,9 +24,9 @@ def test_up_detach_then_down(tmp_path, database_url):
     env.pop("SHENPI_KAFKA_BOOTSTRAP", None)
     env.pop("SHENPI_API_PORT")
 
-    def shenpi(*args, check=True):
-        out = subprocess.run([sys.executable, "-m", "shenpi", *args], env=env, capture_output=True, text=True,
-                             timeout=180)
+    def shenpi(*args, check=True, extra=None):
+        out = subprocess.run([sys.executable, "-m", "shenpi", *args], env={**env, **(extra or {})},
+                             capture_output=True, text=True, timeout=180)
         assert not check or out.returncode == 0, out.stderr[-2000:]
         return out
 
@@ -36,6 +36,13 @@ def test_up_detach_then_down(tmp_path, database_url):
     assert set(run["pids"]) == {"broker", "platform", "worker", "worker2", "api"}
     assert all(psutil.pid_exists(p) for p in run["pids"].values())
     assert "already up" in shenpi("up", "--detach").stderr
+    assert oct((tmp_path / "state" / "run.json").stat().st_mode & 0o777) == "0o600", "it holds tokens"
+    assert all((tmp_path / "state" / f"{n}.log").stat().st_mode & 0o077 == 0 for n in ("worker", "api", "platform"))
+    other = shenpi("up", "--detach", check=False, extra={"SHENPI_DATABASE_URL": database_url + "_other"})
+    assert other.returncode == 1 and "another configuration" in other.stderr and "database_url" in other.stderr
+    drift = shenpi("reconcile", "--dry-run", check=False)  # finds the simulator `up` bound, and its token
+    assert drift.returncode == 0, drift.stderr[-1000:]
+    assert json.loads(drift.stdout) == []
     status = json.loads(shenpi("status", "--json").stdout)
     assert status["reconciled"] and status["workers"] and status["workers"][0]["alive"]
     assert json.loads(shenpi("indicators", "--format", "json").stdout)[0]["received"] == 0
