@@ -2,17 +2,20 @@
 database pool and the Kafka producer."""
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from api.auth import authenticate
 from api.limits import errors, limit_reads
+from api import openapi
 from api.metrics import exposition
-from connectors import webhook
+from connectors import edge, webhook
 from connectors.kafka import Publisher, ensure_topics
 from core.settings import Settings
-from core.web import POOL, PUBLISHER, REGISTRY, SETTINGS
+from core.web import POOL, PUBLISHER, REGISTRY, RELAY_WAKE, SETTINGS
 from streams.alerts import views as alert_views
 from streams.analysis import views as analysis_views
 from streams.indicators import views as indicator_views
@@ -32,7 +35,11 @@ async def _publisher(app: web.Application):
     pub = Publisher(app[SETTINGS])
     await pub.start()
     app[PUBLISHER] = pub
+    app[RELAY_WAKE] = asyncio.Event()
+    relay = asyncio.create_task(edge.relay_forever(app[POOL], pub, app[RELAY_WAKE]))
     yield
+    relay.cancel()
+    await asyncio.gather(relay, return_exceptions=True)
     await pub.stop()
 
 
@@ -56,6 +63,6 @@ def init_app(settings: Settings, registry: CollectorRegistry | None = None) -> w
     app.cleanup_ctx.extend([_database, _publisher])
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
-    for views in (webhook, indicator_views, list_views, alert_views, analysis_views):
+    for views in (webhook, indicator_views, list_views, alert_views, analysis_views, openapi):
         views.add_routes(app)
     return app

@@ -35,6 +35,9 @@ def limit_reads(per_caller: int):
 async def errors(request: web.Request, handler):
     try:
         return await handler(request)
+    except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError):
+        # nothing can be recorded, so nothing is accepted: the caller tries again
+        raise web.HTTPServiceUnavailable(text="the database is unreachable: try again", headers={"Retry-After": "2"})
     except asyncpg.QueryCanceledError:
         raise web.HTTPServiceUnavailable(text="the query ran past the statement timeout: ask for a smaller window",
                                          headers={"Retry-After": "5"}) from None

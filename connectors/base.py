@@ -6,6 +6,9 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Optional
 
+import asyncpg
+
+from connectors import edge
 from connectors.kafka import Publisher
 from connectors.parsing import Item, validate
 
@@ -35,38 +38,43 @@ class Connector:
     def fingerprint(self) -> str:
         return "run"
 
-    async def run(self, publisher: Publisher, on_progress: Optional[Callable[[int], None]] = None) -> RunReport:
+    async def run(self, publisher: Publisher, on_progress: Optional[Callable[[int], None]] = None,
+                  receipts: Optional[asyncpg.Connection] = None) -> RunReport:
+        """Validate and send every item. With `receipts`, each chunk is first recorded as an edge receipt
+        (without its records: the input itself is the durable copy, and sending it again is a no-op)."""
         report = RunReport()
         chunk: list[Item] = []
         n = 0
         for item in self.items():
             chunk.append(item)
             if len(chunk) >= self.chunk_size:
-                await self._send(publisher, chunk, f"{self.fingerprint()}-{n}", report)
+                await self._send(publisher, chunk, f"{self.fingerprint()}-{n}", report, receipts)
                 n += 1
                 if on_progress:
                     on_progress(len(chunk))
                 chunk = []
                 await asyncio.sleep(0)
         if chunk:
-            await self._send(publisher, chunk, f"{self.fingerprint()}-{n}", report)
+            await self._send(publisher, chunk, f"{self.fingerprint()}-{n}", report, receipts)
             if on_progress:
                 on_progress(len(chunk))
         return report
 
-    async def _send(self, publisher: Publisher, chunk: list[Item], request_id: str, report: RunReport) -> None:
+    async def _send(self, publisher: Publisher, chunk: list[Item], request_id: str, report: RunReport,
+                    receipts: Optional[asyncpg.Connection]) -> None:
         good, bad = validate(chunk, self.kind)
         report.received += len(chunk)
         report.accepted += len(good)
         report.refused += len(bad)
         report.reasons += [r.reason for r in bad[:20 - len(report.reasons)]] if len(report.reasons) < 20 else []
-        if self.kind == "case_event":
-            if good:
-                report.batch_ids += await publisher.case_events(good, self.source, request_id)
-        elif good:
-            await publisher.list_changes(good)
-        if bad:
-            report.dl_keys += await publisher.dead_letters(bad, self.kind, self.source, request_id)
+        d = publisher.prepare(self.kind, good, bad, self.source, request_id)
+        if receipts is not None:
+            await edge.record(receipts, d, len(chunk), keep_records=False)
+        await publisher.send(d.records)
+        if receipts is not None:
+            await edge.mark_relayed(receipts, [d.request_id])
+        report.batch_ids += d.batch_ids
+        report.dl_keys += d.dl_keys
 
 
 def file_digest(path, extra: str = "") -> str:

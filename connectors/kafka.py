@@ -4,7 +4,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import defaultdict
-from typing import Any, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence
 
 import orjson
 from aiokafka import AIOKafkaProducer
@@ -66,9 +67,26 @@ class Publisher:
     async def stop(self) -> None:
         await self.producer.stop()
 
-    async def case_events(self, events: Sequence[CaseEvent], source: str, request_id: str | None = None) -> list[str]:
+    def prepare(self, kind: str, good: Sequence[CaseEvent | ListChange], bad: Sequence[Refusal], source: str,
+                request_id: str) -> "Delivery":
+        """The Kafka records a request becomes, and the ids the workers will record them under."""
+        d = Delivery(source, kind, request_id)
+        if kind == "case_event":
+            self._envelopes(d, good)
+        else:
+            for c in good:
+                d.change_ids.append(c.change_id)
+                d.records.append((self.settings.list_topic, None, c.item_code,
+                                  c.model_dump_json(exclude_none=True)))
+        for r in bad:
+            key = f"{source}:{request_id}#{r.index}"
+            d.dl_keys.append(key)
+            d.records.append((self.settings.dead_letter_topic, None, key, DeadLetter(
+                dl_key=key, stage="edge", kind=kind, source=source, reason=r.reason, payload=r.raw).model_dump_json()))
+        return d
+
+    def _envelopes(self, d: "Delivery", events: Sequence[CaseEvent]) -> None:
         """One envelope per partition (and per envelope_max_events), so a case's events stay in order."""
-        request_id = request_id or uuid.uuid4().hex
         by_part: dict[int, list[CaseEvent]] = defaultdict(list)
         part_of: dict[str, int] = {}  # a case's events come together, and murmur2 is pure Python
         for ev in events:
@@ -76,31 +94,45 @@ class Publisher:
             if part is None:
                 part = part_of[ev.case_id] = partition_for(ev.case_id, self._partitions)
             by_part[part].append(ev)
-        sends, ids = [], []
         size = self.settings.envelope_max_events
         for part, evs in sorted(by_part.items()):
             for k in range(0, len(evs), size):
-                batch_id = f"{source}:{request_id}:{part}:{k // size}"
-                ids.append(batch_id)
-                body = b"".join((b'{"batch_id":', dumps(batch_id), b',"source":', dumps(source), b',"events":',
-                                 CASE_EVENTS.dump_json(evs[k:k + size], exclude_none=True), b"}"))
-                sends.append(await self.producer.send(self.settings.case_topic, body, key=batch_id.encode(),
-                                                      partition=part))
+                batch_id = f"{d.source}:{d.request_id}:{part}:{k // size}"
+                chunk = evs[k:k + size]
+                d.batch_ids.append(batch_id)
+                d.batch_sizes.append(len(chunk))
+                body = b"".join((b'{"batch_id":', dumps(batch_id), b',"source":', dumps(d.source), b',"events":',
+                                 CASE_EVENTS.dump_json(chunk, exclude_none=True), b"}"))
+                d.records.append((self.settings.case_topic, part, batch_id, body.decode()))
+
+    async def send(self, records: Sequence[Record]) -> None:
+        """Every record acknowledged by the broker, or an exception."""
+        sends = [await self.producer.send(topic, value.encode(), key=key.encode(), partition=part)
+                 for topic, part, key, value in records]
         await asyncio.gather(*sends)
-        return ids
+
+    async def case_events(self, events: Sequence[CaseEvent], source: str, request_id: str | None = None) -> list[str]:
+        """Straight to the broker, with no receipt at an edge (benchmarks, tests of the stream alone)."""
+        d = self.prepare("case_event", events, (), source, request_id or uuid.uuid4().hex)
+        await self.send(d.records)
+        return d.batch_ids
 
     async def list_changes(self, changes: Sequence[ListChange]) -> None:
-        sends = [await self.producer.send(self.settings.list_topic, c.model_dump_json(exclude_none=True).encode(),
-                                          key=c.item_code.encode()) for c in changes]
-        await asyncio.gather(*sends)
+        await self.send(self.prepare("list_change", changes, (), "direct", uuid.uuid4().hex).records)
 
-    async def dead_letters(self, refusals: Iterable[Refusal], kind: str, source: str, request_id: str) -> list[str]:
-        sends, keys = [], []
-        for r in refusals:
-            key = f"{source}:{request_id}#{r.index}"
-            keys.append(key)
-            body = DeadLetter(dl_key=key, stage="edge", kind=kind, source=source, reason=r.reason,
-                              payload=r.raw).model_dump_json().encode()
-            sends.append(await self.producer.send(self.settings.dead_letter_topic, body, key=key.encode()))
-        await asyncio.gather(*sends)
-        return keys
+
+Record = tuple[str, Optional[int], str, str]  # topic, partition (None: by key), key, value
+
+
+@dataclass
+class Delivery:
+    """A request as the broker gets it: its records, and the ids under which the workers will account for it."""
+
+    source: str
+    kind: str
+    request_id: str
+    records: list[Record] = field(default_factory=list)
+    batch_ids: list[str] = field(default_factory=list)
+    batch_sizes: list[int] = field(default_factory=list)
+    change_ids: list[str] = field(default_factory=list)
+    dl_keys: list[str] = field(default_factory=list)

@@ -1,13 +1,18 @@
-"""The webhook the service platform calls: validated, answered after the broker acknowledged (the API authenticates)."""
+"""The webhook the service platform calls: validated, recorded as a receipt before the answer, then sent to the
+broker (the API authenticates; its relay sends again what the broker did not take)."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 
 from aiohttp import web
 
+from connectors import edge
 from connectors.parsing import decode_json_body, validate
-from core.web import PUBLISHER
+from core.web import POOL, PUBLISHER, RELAY_WAKE
+
+INLINE_SEND_TIMEOUT = 2.0  # the answer never waits longer on the broker: what is recorded is safe
 
 
 async def _ingest(request: web.Request, kind: str) -> web.Response:
@@ -16,21 +21,27 @@ async def _ingest(request: web.Request, kind: str) -> web.Response:
     # body is another request, whose events are not dropped as if already seen
     key = request.headers.get("Idempotency-Key")
     request_id = f"{key[:200]}:{hashlib.sha256(body).hexdigest()[:16]}" if key else uuid.uuid4().hex
-    source = "webhook"
     items = decode_json_body(body)
     good, bad = validate(items, kind)
     pub = request.app[PUBLISHER]
-    if kind == "case_event":
-        batch_ids = await pub.case_events(good, source, request_id) if good else []
-    else:
-        await pub.list_changes(good)
-        batch_ids = []
-    dl_keys = await pub.dead_letters(bad, kind, source, request_id) if bad else []
+    d = pub.prepare(kind, good, bad, "webhook", request_id)
+    async with request.app[POOL].acquire() as conn:
+        fresh = await edge.record(conn, d, len(items))
+    if fresh:
+        try:
+            sent = await asyncio.wait_for(edge.send(pub, d.records), INLINE_SEND_TIMEOUT)
+        except asyncio.TimeoutError:
+            sent = False
+        if sent:
+            async with request.app[POOL].acquire() as conn:
+                await edge.mark_relayed(conn, [d.request_id])
+        else:
+            request.app[RELAY_WAKE].set()
     status = 200 if not bad else (207 if good else 422)
     return web.json_response({
         "request_id": request_id, "received": len(items), "accepted": len(good),
         "refused": [{"index": r.index, "reason": r.reason} for r in bad],
-        "batches": batch_ids, "dead_letters": dl_keys,
+        "batches": d.batch_ids, "dead_letters": d.dl_keys,
     }, status=status)
 
 

@@ -1,6 +1,7 @@
 """What the HTTP API's parts share: the application keys, and JSON answers that carry dates and Chinese text."""
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any, Optional
@@ -15,6 +16,7 @@ SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", asyncpg.Pool)
 PUBLISHER = web.AppKey("publisher", object)  # connectors.kafka.Publisher: the connectors sit above this package
 REGISTRY = web.AppKey("registry", CollectorRegistry)
+RELAY_WAKE = web.AppKey("relay_wake", asyncio.Event)  # set when a receipt could not be sent at once
 
 
 def dumps(obj: Any) -> str:

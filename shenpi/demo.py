@@ -39,8 +39,9 @@ async def _replay(s: Settings, log: Path, limit: Optional[int], console: Console
     db = await asyncpg.connect(s.database_url)
     window = parse_window("2000-01-01", "2100-01-01")
     try:
-        await conn.list_connector().run(pub)
-        task = asyncio.create_task(conn.run(pub))
+        receipts = await asyncpg.connect(s.database_url)  # its own: the display reads `db` meanwhile
+        await conn.list_connector().run(pub, receipts=receipts)
+        task = asyncio.create_task(conn.run(pub, receipts=receipts))
         with Live(console=console, refresh_per_second=4) as live:
             while True:
                 done = task.done()
@@ -56,6 +57,7 @@ async def _replay(s: Settings, log: Path, limit: Optional[int], console: Console
                 _check_alive(s)
                 await asyncio.sleep(0.25)
             await _show(live, db, window, log)
+        await receipts.close()
         await _chains(s, pub, db, console)
     finally:
         await db.close()
@@ -76,11 +78,11 @@ async def _chains(s: Settings, pub: Publisher, db: asyncpg.Connection, console: 
 
     now = datetime.now(TZ)
     start = now - timedelta(days=300)
-    await RecordsConnector(list_changes(start - timedelta(days=30)), "list_change", "demo").run(pub)
+    await RecordsConnector(list_changes(start - timedelta(days=30)), "list_change", "demo").run(pub, receipts=db)
     events = RecordsConnector(applicant_histories(2000, start, 295, seed=7), "case_event", "demo-applicants")
     console.print(f"decision support: {len(events.records):,} events of 2,000 simulated applicants (the shipped"
                   " logs have no applicant_key, so no chains can come from them)")
-    report = await events.run(pub)
+    report = await events.run(pub, receipts=db)
     for _ in range(2400):
         t = await totals(db)
         if t["reconciled"] and t["pending"] == 0 and await db.fetchval(

@@ -151,10 +151,25 @@ def start_stack(s: Settings) -> Stack:
     return Stack(s, info, envs, procs, commands)
 
 
+def restart_broker(stack: Stack) -> None:
+    """The embedded broker again, on its port. It kept its records in memory, so they are gone: the edges' relay
+    sends again what was acknowledged and not yet processed, and the workers, restarted, recreate the topics."""
+    from shenpi.broker import EmbeddedBroker
+
+    s, info = stack.settings, stack.info
+    port = int(info["kafka_bootstrap"].rsplit(":", 1)[1])
+    broker = EmbeddedBroker(port=port, log=s.state_dir / "broker.log").start()
+    stack.procs["broker"] = broker.proc
+    info["pids"]["broker"] = broker.proc.pid
+    write_run(s, info)
+    console.print(f"[yellow]the embedded broker exited[/yellow]: started again at {broker.bootstrap}")
+    terminate([p.pid for name, p in stack.procs.items() if name.startswith("worker") and p.poll() is None])
+
+
 def supervise(stack: Stack) -> None:
-    """Keep the stack up: a worker, the API or the simulator that exits is started again, after a pause that
-    doubles (to 30 s) while it keeps failing; one that fails 5 times in 5 minutes, or the loss of the embedded
-    broker (its topics live in memory only), ends the stack."""
+    """Keep the stack up: the embedded broker, a worker, the API or the simulator that exits is started again,
+    after a pause that doubles (to 30 s) while it keeps failing; one that fails 5 times in 5 minutes ends the
+    stack."""
 
     s, info = stack.settings, stack.info
     exits: dict[str, list[float]] = {}
@@ -162,7 +177,11 @@ def supervise(stack: Stack) -> None:
     while True:
         broker = stack.procs.get("broker")
         if broker is not None and broker.poll() is not None:
-            raise click.ClickException(f"the embedded broker exited: see {s.state_dir / 'broker.log'}")
+            recent = exits["broker"] = [t for t in exits.get("broker", []) if time.monotonic() - t < 300]
+            if len(recent) >= 5:
+                raise click.ClickException(f"the embedded broker keeps exiting: see {s.state_dir / 'broker.log'}")
+            exits["broker"].append(time.monotonic())
+            restart_broker(stack)
         now = time.monotonic()
         for name, args in stack.commands.items():
             p = stack.procs[name]

@@ -50,6 +50,10 @@ def status_table(t: dict) -> Table:
         tab.add_row(k, f"{t[k]:,}")
     for k, v in t["dead_lettered_by_stage"].items():
         tab.add_row(f"  dead-lettered at {k}", f"{v:,}")
+    tab.add_row("in flight (acknowledged, not yet accounted for)", f"{t['in_flight']:,}")
+    if t["stalled"]:
+        tab.add_row("[red]stalled over 2 minutes[/red]", f"{t['stalled']:,}"
+                    + (f" ({t['stalled_unkept']:,} from files: ingest them again)" if t["stalled_unkept"] else ""))
     tab.add_row("reconciled", "[green]yes[/green]" if t["reconciled"] else "[red]NO[/red]")
     tab.add_row("list changes", f"{t['list_changes']:,}")
     tab.add_row("violations (清單外)", f"{t['violations']:,}")

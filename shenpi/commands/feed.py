@@ -18,15 +18,19 @@ async def _publish(s: Settings, connector, wait: bool, label: str) -> dict:
 
     from connectors.kafka import Publisher, ensure_topics
 
+    import asyncpg
+
     await ensure_topics(s)
     pub = Publisher(s)
     await pub.start()
+    receipts = await asyncpg.connect(s.database_url)  # what is sent is first recorded, for the reconciliation
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console, transient=True) as progress:
             task = progress.add_task(label, total=getattr(connector, "expected", None))
-            report = await connector.run(pub, on_progress=lambda n: progress.advance(task, n))
+            report = await connector.run(pub, on_progress=lambda n: progress.advance(task, n), receipts=receipts)
     finally:
+        await receipts.close()
         await pub.stop()
     result = {"received": report.received, "accepted": report.accepted, "refused": report.refused,
               "refusal_examples": report.reasons[:5]}
@@ -71,7 +75,7 @@ def ingest(ctx: click.Context, file: Path, kind: str, fmt: Optional[str], wait: 
     from connectors.files import FileConnector
 
     s = settings(ctx)
-    require(s, "kafka_bootstrap", *(("database_url",) if wait else ()))
+    require(s, "kafka_bootstrap", "database_url")
     try:
         conn = FileConnector(file, "case_event" if kind == "case-events" else "list_change", fmt)
     except ValueError as exc:
@@ -91,7 +95,7 @@ def import_xes(ctx: click.Context, file: Path, mapping_path: Optional[Path], lim
     from connectors.xes import XesConnector, load_mapping, mapping_for
 
     s = settings(ctx)
-    require(s, "kafka_bootstrap", *(("database_url",) if wait else ()))
+    require(s, "kafka_bootstrap", "database_url")
     mapping = load_mapping(mapping_path) if mapping_path else mapping_for(file)
     echo_json(asyncio.run(_import_xes(s, XesConnector(file, mapping, limit), wait)))
 

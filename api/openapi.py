@@ -1,0 +1,106 @@
+"""The API's OpenAPI 3.1 document, from the same pydantic models the API validates with: GET /api/v1/openapi.json."""
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from schemas import CaseEvent, ListChange
+from streams.indicators.definitions import GUARDS, INDICATORS
+from streams.indicators.window import GROUP_KEYS
+
+TIME = {"type": "string", "description": "a local date YYYY-MM-DD or an ISO 8601 time (1970 .. 2200)"}
+OBJ = {"application/json": {"schema": {"type": "object"}}}
+TEXT = {"text/plain": {"schema": {"type": "string"}}}
+
+
+def _q(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+def _get(summary: str, params: list[dict], extra: dict | None = None) -> dict[str, Any]:
+    return {"get": {"summary": summary, "parameters": params, "responses": {
+        "200": {"description": "the answer", "content": {**OBJ, **(extra or {})}},
+        "400": {"description": "a parameter the caller got wrong, with the reason", "content": TEXT},
+        "404": {"description": "not found", "content": TEXT},
+        "429": {"description": "too many reads at once from this caller", "content": TEXT},
+        "503": {"description": "the database is unreachable or the query ran too long", "content": TEXT}}}}
+
+
+def _write(summary: str, body: dict[str, Any]) -> dict[str, Any]:
+    return {"post": {"summary": summary, "security": [{"bearer": []}, {"signature": []}],
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+                     "responses": {k: {"description": d, "content": OBJ if k in ("200", "207", "422") else TEXT}
+                                   for k, d in (("200", "all accepted"), ("207", "some refused"),
+                                                ("422", "none accepted"), ("400", "bad request"),
+                                                ("401", "bad credentials"), ("404", "not found"),
+                                                ("408", "the body came too slowly"), ("413", "the body is too large"),
+                                                ("503", "cannot record it now: retry"))}}}
+
+
+def document() -> dict[str, Any]:
+    defs: dict[str, Any] = {}
+
+    def ref(model) -> dict[str, Any]:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        defs.update(schema.pop("$defs", {}))
+        defs[model.__name__] = schema
+        return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+    one_or_many = lambda m: {"oneOf": [ref(m), {"type": "array", "items": ref(m)}]}  # noqa: E731
+    limit = {"type": "integer", "minimum": 1, "maximum": 100000}
+    paths = {
+        "/api/v1/case-events": _write("case events in (a JSON array, one object, or NDJSON)", one_or_many(CaseEvent)),
+        "/api/v1/list-changes": _write("power-list changes in", one_or_many(ListChange)),
+        "/api/v1/indicators": _get("the 14 indicators and the guard figures, one row per group", [
+            _q("from", TIME), _q("to", TIME),
+            _q("group_by", {"type": "string"}, f"comma-separated: any of {', '.join(GROUP_KEYS)}"),
+            _q("format", {"type": "string", "enum": ["json", "csv"]}),
+            _q("components", {"type": "string", "enum": ["1", "true"]})], {"text/csv": {"schema": {"type": "string"}}}),
+        "/api/v1/status": _get("reconciliation totals", []),
+        "/api/v1/list/items": _get("the list as of a time", [
+            _q("as_of", {"type": "string", "format": "date-time"}), _q("item_code", {"type": "string"}),
+            _q("active", {"type": "string", "enum": ["true", "false"]}), _q("limit", limit)]),
+        "/api/v1/list/items/{code}": {"get": {**_get("an item's history", [])["get"], "parameters": [
+            {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}]}},
+        "/api/v1/list/sync": _get("propagation to the platform", [
+            _q("status", {"type": "string", "enum": ["pending", "failed", "parked", "applied"]}),
+            _q("item_code", {"type": "string"}), _q("limit", {**limit, "maximum": 10000})]),
+        "/api/v1/alerts": _get("alert state, history, outbox", [_q("limit", {**limit, "maximum": 10000})]),
+        "/api/v1/analysis/chains": _get("service chains", [
+            _q("from", TIME), _q("to", TIME), _q("min_support", {"type": "integer", "minimum": 1}),
+            _q("max_span_days", {"type": "number", "exclusiveMinimum": 0}),
+            _q("min_confidence", {"type": "number", "minimum": 0, "maximum": 1}),
+            _q("min_lift", {"type": "number", "minimum": 0})]),
+        "/api/v1/analysis/recommendations": _get("reform recommendations", [
+            _q("from", TIME), _q("to", TIME), _q("devolve_min_volume", {"type": "integer", "minimum": 1}),
+            _q("top", {"type": "integer", "minimum": 1}), _q("merge_min_support", {"type": "integer", "minimum": 1}),
+            _q("merge_max_gap_days", {"type": "number", "exclusiveMinimum": 0})]),
+        "/api/v1/analysis/compare": _get("regions compared for an item or a department", [
+            _q("item", {"type": "string"}), _q("department", {"type": "string"}), _q("from", TIME), _q("to", TIME),
+            _q("min_volume", {"type": "integer", "minimum": 0})]),
+    }
+    for act, what in (("ack", "acknowledge"), ("silence", "silence (seconds: 1 .. 2678400)")):
+        op = _write(f"{what} an alert", {"type": "object", "properties": {
+            "by": {"type": "string", "maxLength": 200}, "seconds": {"type": "number"}}})
+        op["post"]["parameters"] = [{"name": "id", "in": "path", "required": True,
+                                     "schema": {"type": "integer", "minimum": 0}}]
+        paths[f"/api/v1/alerts/{{id}}/{act}"] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "shenpi: approvals and the power list", "version": "1",
+                 "description": f"Indicators: {', '.join(INDICATORS)}; guard figures: {', '.join(GUARDS)}."},
+        "paths": paths,
+        "components": {"schemas": defs, "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "signature": {"type": "apiKey", "in": "header", "name": "X-Signature",
+                          "description": "sha256=<hex HMAC-SHA256 of 'X-Timestamp\\nMETHOD\\npath\\n' + body>"}}},
+    }
+
+
+async def get_openapi(request: web.Request) -> web.Response:
+    return web.json_response(document())
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/v1/openapi.json", get_openapi)

@@ -1,0 +1,83 @@
+"""Faults under load, with exact reconciliation at the end: what the edge acknowledged is all counted, and the
+indicators equal the reference recomputation."""
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+import aiohttp
+import asyncpg
+import pytest
+
+from streams.indicators.queries import Window, indicators
+from tests.compare import GROUPINGS, assert_same, rows_by_key
+from tests.histories import BASE, random_histories
+from tests.reference import recompute
+
+pytestmark = [pytest.mark.broker, pytest.mark.slow]
+
+
+async def post_until_acknowledged(http: aiohttp.ClientSession, url: str, token: str, body: list[dict],
+                                  key: str, deadline: float) -> dict:
+    """What a platform does: retry the same request (same Idempotency-Key) until it is acknowledged."""
+    while time.monotonic() < deadline:
+        try:
+            async with http.post(url, json=body, headers={"Authorization": f"Bearer {token}",
+                                                          "Idempotency-Key": key},
+                                 timeout=aiohttp.ClientTimeout(total=10)) as r:
+                if r.status == 200:
+                    return await r.json()
+        except (aiohttp.ClientError, OSError, TimeoutError):
+            pass
+        await __import__("asyncio").sleep(0.3)
+    raise AssertionError(f"request {key} never acknowledged")
+
+
+async def test_sigkill_of_the_broker_under_load_loses_nothing_acknowledged(tmp_path, private_conn):
+    conn = private_conn
+    dsn = f"postgresql://{conn._params.user}@{conn._addr[0]}:{conn._addr[1]}/{conn._params.database}"
+    state = tmp_path / "state"
+    env = dict(os.environ, SHENPI_DATABASE_URL=dsn, SHENPI_STATE_DIR=str(state), SHENPI_WORKERS="1",
+               SHENPI_SESSION_TIMEOUT_SECONDS="2", SHENPI_HEARTBEAT_SECONDS="0.5", SHENPI_ALERTS_ENABLED="false",
+               SHENPI_ANALYSIS_INTERVAL_SECONDS="0", SHENPI_PROPAGATION_ENABLED="false", SHENPI_TOPIC_PREFIX="fault")
+    for k in ("SHENPI_KAFKA_BOOTSTRAP", "SHENPI_API_PORT", "SHENPI_PLATFORM_URL"):
+        env.pop(k, None)
+
+    def shenpi(*args):
+        return subprocess.run([sys.executable, "-m", "shenpi", *args], env=env, capture_output=True, text=True,
+                              timeout=180)
+
+    out = shenpi("up", "--detach")
+    assert out.returncode == 0, out.stderr[-2000:]
+    try:
+        run = json.loads((state / "run.json").read_text())
+        events = random_histories(random.Random(5), 700, dup_rate=0)
+        requests = [events[i:i + 100] for i in range(0, len(events), 100)]
+        url = run["api_url"] + "/api/v1/case-events"
+        deadline = time.monotonic() + 150
+        async with aiohttp.ClientSession() as http:
+            for k, body in enumerate(requests):
+                await post_until_acknowledged(http, url, run["webhook_token"], body, f"r{k}", deadline)
+                if k == int(len(requests) * 0.4):
+                    os.kill(run["pids"]["broker"], signal.SIGKILL)  # its records were in memory only
+        while time.monotonic() < deadline:
+            t = json.loads(shenpi("status", "--json").stdout or "{}")
+            if t.get("reconciled") and t["in_flight"] == 0 and t["received"] == len(events):
+                break
+            time.sleep(1)
+        else:
+            raise AssertionError(f"not reconciled: {t}")
+        assert t["counted"] + t["pending"] == len(events) and t["duplicates"] == 0 and t["dead_lettered"] == 0
+        assert "started again" in (state / "up.log").read_text()
+        window = Window(BASE - timedelta(days=5), BASE + timedelta(days=60))
+        for g in GROUPINGS[:3]:
+            got = rows_by_key(await indicators(conn, window, g), g)
+            assert_same(got, recompute(events, [], window.t0, window.t1, g), f"after the broker was killed, by {g}")
+    finally:
+        shenpi("down")
