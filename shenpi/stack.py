@@ -169,7 +169,7 @@ def restart_broker(stack: Stack) -> None:
 def supervise(stack: Stack) -> None:
     """Keep the stack up: the embedded broker, a worker, the API or the simulator that exits is started again,
     after a pause that doubles (to 30 s) while it keeps failing; one that fails 5 times in 5 minutes ends the
-    stack."""
+    stack. A process killed by a signal is started again after a second, however often."""
 
     s, info = stack.settings, stack.info
     exits: dict[str, list[float]] = {}
@@ -189,10 +189,13 @@ def supervise(stack: Stack) -> None:
                 continue
             log = s.state_dir / f"{name}.log"
             if name not in due:
-                recent = exits[name] = [t for t in exits.get(name, []) if now - t < 300] + [now]
-                if len(recent) >= 5:
-                    raise click.ClickException(f"the {name} keeps exiting ({p.returncode} last): see {log}")
-                due[name] = now + min(30.0, 2.0 ** (len(recent) - 1))
+                if p.returncode < 0:  # killed from outside (an operator, the OOM killer): not a crash loop
+                    due[name] = now + 1.0
+                else:
+                    recent = exits[name] = [t for t in exits.get(name, []) if now - t < 300] + [now]
+                    if len(recent) >= 5:
+                        raise click.ClickException(f"the {name} keeps exiting ({p.returncode} last): see {log}")
+                    due[name] = now + min(30.0, 2.0 ** (len(recent) - 1))
                 console.print(f"[yellow]the {name} exited with {p.returncode}[/yellow]: starting it again"
                               f" in {due[name] - now:.0f}s (see {log})")
             elif now >= due[name]:

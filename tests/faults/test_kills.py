@@ -2,6 +2,7 @@
 indicators equal the reference recomputation."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
@@ -23,6 +24,19 @@ from tests.reference import recompute
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
 
+async def kill_workers(state, times: int, every: float) -> int:
+    killed = 0
+    for _ in range(times):
+        await asyncio.sleep(every)
+        pid = json.loads((state / "run.json").read_text())["pids"]["worker"]
+        try:
+            os.kill(pid, signal.SIGKILL)
+            killed += 1
+        except ProcessLookupError:
+            pass
+    return killed
+
+
 async def post_until_acknowledged(http: aiohttp.ClientSession, url: str, token: str, body: list[dict],
                                   key: str, deadline: float) -> dict:
     """What a platform does: retry the same request (same Idempotency-Key) until it is acknowledged."""
@@ -35,11 +49,14 @@ async def post_until_acknowledged(http: aiohttp.ClientSession, url: str, token: 
                     return await r.json()
         except (aiohttp.ClientError, OSError, TimeoutError):
             pass
-        await __import__("asyncio").sleep(0.3)
+        await asyncio.sleep(0.3)
     raise AssertionError(f"request {key} never acknowledged")
 
 
-async def test_sigkill_of_the_broker_under_load_loses_nothing_acknowledged(tmp_path, private_conn):
+@pytest.mark.parametrize("fault", ["broker", "worker-loop"])
+async def test_sigkill_under_load_loses_nothing_acknowledged(fault, tmp_path, private_conn):
+    """broker: the embedded broker (records in memory) killed once; worker-loop: the worker killed 10 times in a
+    minute."""
     conn = private_conn
     dsn = f"postgresql://{conn._params.user}@{conn._addr[0]}:{conn._addr[1]}/{conn._params.database}"
     state = tmp_path / "state"
@@ -60,12 +77,19 @@ async def test_sigkill_of_the_broker_under_load_loses_nothing_acknowledged(tmp_p
         events = random_histories(random.Random(5), 700, dup_rate=0)
         requests = [events[i:i + 100] for i in range(0, len(events), 100)]
         url = run["api_url"] + "/api/v1/case-events"
-        deadline = time.monotonic() + 150
+        deadline = time.monotonic() + 170
         async with aiohttp.ClientSession() as http:
-            for k, body in enumerate(requests):
-                await post_until_acknowledged(http, url, run["webhook_token"], body, f"r{k}", deadline)
-                if k == int(len(requests) * 0.4):
-                    os.kill(run["pids"]["broker"], signal.SIGKILL)  # its records were in memory only
+            if fault == "broker":
+                for k, body in enumerate(requests):
+                    await post_until_acknowledged(http, url, run["webhook_token"], body, f"r{k}", deadline)
+                    if k == int(len(requests) * 0.4):
+                        os.kill(run["pids"]["broker"], signal.SIGKILL)  # its records were in memory only
+            else:
+                kills = asyncio.create_task(kill_workers(state, 10, 6.0))
+                for k, body in enumerate(requests):
+                    await post_until_acknowledged(http, url, run["webhook_token"], body, f"r{k}", deadline)
+                    await asyncio.sleep(0.8)
+                assert await kills == 10
         while time.monotonic() < deadline:
             t = json.loads(shenpi("status", "--json").stdout or "{}")
             if t.get("reconciled") and t["in_flight"] == 0 and t["received"] == len(events):
@@ -74,7 +98,7 @@ async def test_sigkill_of_the_broker_under_load_loses_nothing_acknowledged(tmp_p
         else:
             raise AssertionError(f"not reconciled: {t}")
         assert t["counted"] + t["pending"] == len(events) and t["duplicates"] == 0 and t["dead_lettered"] == 0
-        assert "started again" in (state / "up.log").read_text()
+        assert ("started again" if fault == "broker" else "the worker exited with -9") in (state / "up.log").read_text()
         window = Window(BASE - timedelta(days=5), BASE + timedelta(days=60))
         for g in GROUPINGS[:3]:
             got = rows_by_key(await indicators(conn, window, g), g)
