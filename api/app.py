@@ -19,6 +19,7 @@ from core.web import POOL, PUBLISHER, REGISTRY, RELAY_WAKE, SETTINGS
 from streams.alerts import views as alert_views
 from streams.analysis import views as analysis_views
 from streams.indicators import views as indicator_views
+from streams.powerlist import draft_views
 from streams.powerlist import views as list_views
 
 
@@ -63,6 +64,6 @@ def init_app(settings: Settings, registry: CollectorRegistry | None = None) -> w
     app.cleanup_ctx.extend([_database, _publisher])
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
-    for views in (webhook, indicator_views, list_views, alert_views, analysis_views, openapi):
+    for views in (webhook, indicator_views, list_views, draft_views, alert_views, analysis_views, openapi):
         views.add_routes(app)
     return app

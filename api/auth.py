@@ -13,6 +13,7 @@ from aiohttp import web
 from core.web import SETTINGS
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+DRAFTS = "/api/v1/list/drafts"  # written by list administrators, by name
 MAX_SKEW_SECONDS = 300  # a signed request older (or newer) than this is refused: a captured one cannot be replayed later
 
 
@@ -62,9 +63,29 @@ async def check_caller(request: web.Request) -> None:
                                     " 'X-Signature: sha256=<hex HMAC-SHA256 of timestamp\\nMETHOD\\npath\\n + body>'")
 
 
+def list_admin(request: web.Request) -> str:
+    """The list administrator a bearer token of SHENPI_LIST_ADMIN_TOKENS names; 401 otherwise."""
+    admins = request.app[SETTINGS].list_admins()
+    auth = request.headers.get("Authorization", "")
+    if not admins:
+        raise web.HTTPServiceUnavailable(text="no list administrators configured (SHENPI_LIST_ADMIN_TOKENS)")
+    if not auth.startswith("Bearer "):
+        raise web.HTTPUnauthorized(text="a list administrator's bearer token is required")
+    given = auth[7:].strip().encode()
+    for token, name in admins.items():
+        if hmac.compare_digest(given, token.encode()):
+            return name
+    raise web.HTTPUnauthorized(text="invalid bearer token for a list administrator")
+
+
 @web.middleware
 async def authenticate(request: web.Request, handler):
+    if request.match_info.http_exception is not None:  # no such route or method: 404 / 405, nothing to guard
+        return await handler(request)
     if request.method in WRITES:
-        await check_caller(request)
+        if request.path.startswith(DRAFTS):
+            request["user"] = list_admin(request)
+        else:
+            await check_caller(request)
         await read_body(request)
     return await handler(request)

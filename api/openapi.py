@@ -30,11 +30,12 @@ def _get(summary: str, params: list[dict], extra: dict | None = None) -> dict[st
 def _write(summary: str, body: dict[str, Any]) -> dict[str, Any]:
     return {"post": {"summary": summary, "security": [{"bearer": []}, {"signature": []}],
                      "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
-                     "responses": {k: {"description": d, "content": OBJ if k in ("200", "207", "422") else TEXT}
-                                   for k, d in (("200", "all accepted"), ("207", "some refused"),
+                     "responses": {k: {"description": d, "content": OBJ if k in ("200", "201", "207", "422") else TEXT}
+                                   for k, d in (("200", "all accepted"), ("201", "created"), ("207", "some refused"),
                                                 ("422", "none accepted"), ("400", "bad request"),
-                                                ("401", "bad credentials"), ("404", "not found"),
-                                                ("408", "the body came too slowly"), ("413", "the body is too large"),
+                                                ("401", "bad credentials"), ("403", "not allowed to this caller"),
+                                                ("404", "not found"), ("408", "the body came too slowly"),
+                                                ("409", "already decided"), ("413", "the body is too large"),
                                                 ("503", "cannot record it now: retry"))}}}
 
 
@@ -80,6 +81,22 @@ def document() -> dict[str, Any]:
             _q("item", {"type": "string"}), _q("department", {"type": "string"}), _q("from", TIME), _q("to", TIME),
             _q("min_volume", {"type": "integer", "minimum": 0})]),
     }
+    text_path = lambda name: [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}]  # noqa
+    paths["/api/v1/list/drafts"] = {
+        **_write("draft a list change (list administrators): {change: {...}} or {recommendation: {...}}",
+                 {"type": "object", "properties": {"change": {"type": "object"}, "recommendation": {"type": "object"},
+                                                   "evidence": {}, "effective_at": {"type": "string"}}}),
+        **_get("drafts", [_q("status", {"type": "string", "enum": ["draft", "rejected", "published"]}),
+                          _q("limit", limit)])}
+    paths["/api/v1/list/drafts/{id}"] = {"get": {**_get("a draft", [])["get"], "parameters": text_path("id")}}
+    paths["/api/v1/list/drafts/{id}/effect"] = {"get": {**_get("a published change's figures before and after",
+                                                               [])["get"], "parameters": text_path("id")}}
+    paths["/api/v1/list/items/{code}/trail"] = {"get": {**_get("an item's changes, draft to platform", [])["get"],
+                                                        "parameters": text_path("code")}}
+    for act, what in (("approve", "approve another administrator's draft"), ("reject", "reject a draft, with a reason")):
+        op = _write(what, {"type": "object", "properties": {"reason": {"type": "string"}}})
+        op["post"]["parameters"] = text_path("id")
+        paths[f"/api/v1/list/drafts/{{id}}/{act}"] = op
     for act, what in (("ack", "acknowledge"), ("silence", "silence (seconds: 1 .. 2678400)")):
         op = _write(f"{what} an alert", {"type": "object", "properties": {
             "by": {"type": "string", "maxLength": 200}, "seconds": {"type": "number"}}})

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     # Comma-separated secrets: a request must carry one bearer token or an HMAC-SHA256 of its body by one key.
     webhook_tokens: SecretStr = SecretStr("")
     webhook_hmac_keys: SecretStr = SecretStr("")
+    # List administrators, "name:token" comma-separated: they draft list changes, and approve another's drafts.
+    list_admin_tokens: SecretStr = SecretStr("")
+    overlap_threshold: float = Field(default=0.6, gt=0, le=1)  # bench/overlap.py: duplicates >= 0.65, others <= 0.51
 
     # The service platform the list binds (the simulator by default): base URL, bearer token, endpoints.
     platform_url: str = "http://127.0.0.1:8090"
@@ -82,6 +85,15 @@ class Settings(BaseSettings):
     @property
     def violation_topic(self) -> str:
         return f"{self.topic_prefix}.violations"
+
+    def list_admins(self) -> dict[str, str]:
+        """token -> name of each list administrator."""
+        out = {}
+        for pair in self.list_admin_tokens.get_secret_value().split(","):
+            name, _, token = pair.strip().partition(":")
+            if name and token:
+                out[token] = name
+        return out
 
     def secrets(self, which: SecretStr) -> list[bytes]:
         return [s.strip().encode() for s in which.get_secret_value().split(",") if s.strip()]

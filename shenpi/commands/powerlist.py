@@ -73,3 +73,86 @@ def reconcile(ctx: click.Context, dry_run: bool) -> None:
 
 
 COMMANDS = (list_group, reconcile)
+
+
+def _as_admin(ctx: click.Context, method: str, path: str, body: Optional[dict] = None) -> dict:
+    """A list administrator's write goes through the API, which checks the token and the two-person rule."""
+    import json
+    import os
+    import urllib.error
+    import urllib.request
+
+    s = settings(ctx)
+    token = os.environ.get("SHENPI_LIST_ADMIN_TOKEN")
+    if not token:
+        raise click.ClickException("set SHENPI_LIST_ADMIN_TOKEN to your list administrator's token")
+    req = urllib.request.Request(f"http://{s.api_host}:{s.api_port}{path}", method=method,
+                                 data=json.dumps(body or {}).encode(),
+                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        raise click.ClickException(f"HTTP {exc.code}: {exc.read().decode(errors='replace')}") from None
+    except OSError as exc:
+        raise click.ClickException(f"the API is unreachable: {exc}") from None
+
+
+@list_group.command("draft")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.pass_context
+def list_draft(ctx: click.Context, file) -> None:
+    """Draft a list change (a JSON object with the change's fields, or {"recommendation": {...}}; - for stdin);
+    the answer carries the overlap warnings."""
+    import json
+
+    body = json.load(file)
+    echo_json(_as_admin(ctx, "POST", "/api/v1/list/drafts", body if "recommendation" in body else {"change": body}))
+
+
+@list_group.command("approve")
+@click.argument("draft_id")
+@click.pass_context
+def list_approve(ctx: click.Context, draft_id: str) -> None:
+    """Approve another administrator's draft: it is published and propagated."""
+    echo_json(_as_admin(ctx, "POST", f"/api/v1/list/drafts/{draft_id}/approve"))
+
+
+@list_group.command("reject")
+@click.argument("draft_id")
+@click.option("--reason", required=True)
+@click.pass_context
+def list_reject(ctx: click.Context, draft_id: str, reason: str) -> None:
+    """Reject another administrator's draft, with the reason."""
+    echo_json(_as_admin(ctx, "POST", f"/api/v1/list/drafts/{draft_id}/reject", {"reason": reason}))
+
+
+@list_group.command("drafts")
+@click.option("--status", type=click.Choice(["draft", "rejected", "published"]), default=None)
+@click.pass_context
+def list_drafts(ctx: click.Context, status: Optional[str]) -> None:
+    """Drafts with their checks and decisions."""
+    from streams.powerlist.drafts import listing
+
+    echo_json(with_db(ctx, lambda c: listing(c, status)))
+
+
+@list_group.command("trail")
+@click.argument("code")
+@click.pass_context
+def list_trail(ctx: click.Context, code: str) -> None:
+    """An item's changes from draft to the platform's acknowledgement."""
+    from streams.powerlist.drafts import trail
+
+    echo_json(with_db(ctx, lambda c: trail(c, code)))
+
+
+@list_group.command("overlaps")
+@click.option("--threshold", type=float, default=None, help="Default SHENPI_OVERLAP_THRESHOLD (0.6).")
+@click.pass_context
+def list_overlaps(ctx: click.Context, threshold: Optional[float]) -> None:
+    """Items of different departments that overlap, across the whole list in force (run it nightly)."""
+    from streams.powerlist.drafts import overlap_report
+
+    t = threshold if threshold is not None else settings(ctx).overlap_threshold
+    echo_json(with_db(ctx, lambda c: overlap_report(c, t)))

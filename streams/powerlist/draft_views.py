@@ -1,0 +1,118 @@
+"""List drafts over HTTP: drafted and decided by list administrators (a bearer token of SHENPI_LIST_ADMIN_TOKENS,
+checked by the API), read by anyone who may read the list."""
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from connectors import edge
+from core.web import POOL, PUBLISHER, RELAY_WAKE, SETTINGS, json_object, json_response, path_text, query_int, \
+    query_text
+from streams.powerlist import drafts
+from streams.powerlist.drafts import DraftError
+
+USER = "user"  # request key: the list administrator the API authenticated
+
+
+def _fail(exc: DraftError) -> web.HTTPException:
+    cls = {400: web.HTTPBadRequest, 403: web.HTTPForbidden, 404: web.HTTPNotFound, 409: web.HTTPConflict}
+    return cls.get(exc.status, web.HTTPBadRequest)(text=str(exc))
+
+
+async def create(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    threshold = request.app[SETTINGS].overlap_threshold
+    try:
+        if "recommendation" in body:
+            rec = body["recommendation"]
+            if not isinstance(rec, dict):
+                raise DraftError(400, "recommendation: a JSON object")
+            wanted = drafts.from_recommendation(rec, body.get("effective_at"))
+            evidence = {"recommendation": rec}
+        else:
+            wanted, evidence = [body.get("change")], body.get("evidence")
+            if not isinstance(wanted[0], dict):
+                raise DraftError(400, "change: a JSON object with the list change's fields")
+        async with request.app[POOL].acquire() as conn:
+            out = [await drafts.create(conn, w, request[USER], threshold, evidence) for w in wanted]
+    except DraftError as exc:
+        raise _fail(exc) from None
+    return json_response({"drafts": out}, status=201)
+
+
+async def _decide(request: web.Request, approve: bool) -> web.Response:
+    draft_id = path_text(request, "id")
+    body = await json_object(request)
+    reason = body.get("reason")
+    if reason is not None and (not isinstance(reason, str) or len(reason) > 2000 or "\x00" in reason):
+        raise web.HTTPBadRequest(text="reason: text of at most 2000 characters")
+    pub = request.app[PUBLISHER]
+    d = None
+    try:
+        async with request.app[POOL].acquire() as conn:
+            async with conn.transaction():
+                change = await drafts.decide(conn, draft_id, request[USER], approve, reason)
+                if approve:  # published with the decision: the receipt commits with it, the relay guarantees it
+                    d = pub.prepare("list_change", [change], [], "draft", change.change_id)
+                    await edge.record(conn, d, 1)
+    except DraftError as exc:
+        raise _fail(exc) from None
+    if d is not None:
+        try:
+            sent = await asyncio.wait_for(edge.send(pub, d.records), 2.0)
+        except asyncio.TimeoutError:
+            sent = False
+        if sent:
+            async with request.app[POOL].acquire() as conn:
+                await edge.mark_relayed(conn, [d.request_id])
+        else:
+            request.app[RELAY_WAKE].set()
+    async with request.app[POOL].acquire() as conn:
+        return json_response(await drafts.get(conn, draft_id))
+
+
+async def approve(request: web.Request) -> web.Response:
+    return await _decide(request, True)
+
+
+async def reject(request: web.Request) -> web.Response:
+    return await _decide(request, False)
+
+
+async def get_drafts(request: web.Request) -> web.Response:
+    status = query_text(request, "status", ("draft", "rejected", "published"))
+    async with request.app[POOL].acquire() as conn:
+        return json_response({"drafts": await drafts.listing(conn, status, query_int(request, "limit", 200))})
+
+
+async def get_draft(request: web.Request) -> web.Response:
+    try:
+        async with request.app[POOL].acquire() as conn:
+            return json_response(await drafts.get(conn, path_text(request, "id")))
+    except DraftError as exc:
+        raise _fail(exc) from None
+
+
+async def get_effect(request: web.Request) -> web.Response:
+    try:
+        async with request.app[POOL].acquire() as conn:
+            return json_response(await drafts.effect(conn, path_text(request, "id")))
+    except DraftError as exc:
+        raise _fail(exc) from None
+
+
+async def get_trail(request: web.Request) -> web.Response:
+    async with request.app[POOL].acquire() as conn:
+        return json_response({"item_code": path_text(request, "code"),
+                              "trail": await drafts.trail(conn, path_text(request, "code"))})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/api/v1/list/drafts", create)
+    app.router.add_get("/api/v1/list/drafts", get_drafts)
+    app.router.add_get("/api/v1/list/drafts/{id}", get_draft)
+    app.router.add_post("/api/v1/list/drafts/{id}/approve", approve)
+    app.router.add_post("/api/v1/list/drafts/{id}/reject", reject)
+    app.router.add_get("/api/v1/list/drafts/{id}/effect", get_effect)
+    app.router.add_get("/api/v1/list/items/{code}/trail", get_trail)
