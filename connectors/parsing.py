@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any, Iterable, Iterator, Sequence
+import json
+import re
+from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import orjson
 
@@ -12,8 +14,57 @@ from schemas import CaseEvent, ListChange, Refusal, parse_case_events, parse_lis
 Item = tuple[int, Any]  # (index in the input, the decoded value or a Refusal)
 
 
+# every JSON string, scanned from the start (outside strings JSON has no quotes), and whether a colon follows it
+_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"(\s*:)?')
+
+
+def _keys_in_text(text: bytes) -> int:
+    return sum(1 for m in _STRINGS.finditer(text) if m.group(1))
+
+
+def _keys_in_value(v: Any) -> int:
+    if isinstance(v, dict):
+        return len(v) + sum(_keys_in_value(x) for x in v.values())
+    if isinstance(v, list):
+        return sum(_keys_in_value(x) for x in v)
+    return 0
+
+
+class _Object(dict):
+    """A JSON object as the slow parser builds it, knowing the first key it repeated."""
+
+    repeated: Optional[str] = None
+
+
+def _hook(pairs: list[tuple[str, Any]]) -> _Object:
+    out = _Object()
+    for k, v in pairs:
+        if k in out and out.repeated is None:
+            out.repeated = k
+        out[k] = v
+    return out
+
+
+def _repeated(v: Any) -> Optional[str]:
+    if isinstance(v, _Object) and v.repeated is not None:
+        return v.repeated
+    for child in (v.values() if isinstance(v, dict) else v if isinstance(v, list) else ()):
+        key = _repeated(child)
+        if key is not None:
+            return key
+    return None
+
+
+def _without_repeats(text: bytes, value: Any) -> Optional[Any]:
+    """None when no object in the text repeats a key (JSON parsers keep the last value silently: the text's keys
+    are counted against the parsed ones, cheaply); else the value parsed again, objects knowing their repeats."""
+    if _keys_in_text(text) == _keys_in_value(value):
+        return None
+    return json.loads(text, object_pairs_hook=_hook)
+
+
 def decode_json_body(body: bytes) -> list[Item]:
-    """A JSON array, a single JSON object, or NDJSON (one value a line)."""
+    """A JSON array, a single JSON object, or NDJSON (one value a line); an object that repeats a key is refused."""
     text = body.strip()
     if not text:
         return []
@@ -24,7 +75,11 @@ def decode_json_body(body: bytes) -> list[Item]:
             if text[:1] == b"[":
                 return [(0, Refusal(0, f"malformed JSON array: {exc}", body.decode("utf-8", "replace")[:10000]))]
         else:
-            return list(enumerate(value if isinstance(value, list) else [value]))
+            slow = _without_repeats(text, value)
+            items = (value if slow is None else slow)
+            items = items if isinstance(items, list) else [items]
+            return [(i, v if slow is None or _repeated(v) is None
+                     else Refusal(i, f"duplicate key {_repeated(v)!r}", dict(v))) for i, v in enumerate(items)]
     return list(decode_ndjson(text.splitlines()))
 
 
@@ -33,11 +88,15 @@ def decode_ndjson(lines: Iterable[bytes | str]) -> Iterator[Item]:
     for line in lines:
         if not line.strip():
             continue
+        raw = line if isinstance(line, bytes) else line.encode()
         try:
-            yield i, orjson.loads(line)
+            value = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            raw = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
-            yield i, Refusal(i, f"line {i + 1}: malformed JSON: {exc}", raw[:10000])
+            yield i, Refusal(i, f"line {i + 1}: malformed JSON: {exc}", raw.decode("utf-8", "replace")[:10000])
+        else:
+            slow = _without_repeats(raw, value)
+            key = None if slow is None else _repeated(slow)
+            yield i, (value if key is None else Refusal(i, f"line {i + 1}: duplicate key {key!r}", value))
         i += 1
 
 

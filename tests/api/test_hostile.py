@@ -3,6 +3,7 @@ lost, the database and the workers left up."""
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import time
 from datetime import datetime
@@ -128,3 +129,15 @@ async def test_a_slow_body_gets_408_and_the_connection_is_closed(stack):
 
     answer = await asyncio.to_thread(trickle)
     assert answer.startswith(b"HTTP/1.1 408"), answer[:80]
+
+
+async def test_an_object_that_repeats_a_key_is_refused_not_read_with_its_last_value(stack):
+    good = json.dumps(sub("dk1"))
+    repeated = json.dumps(sub("dk2"))[:-1] + ', "region_code": "330106"}'
+    body = f"[{good}, {repeated}]".encode()
+    async with aiohttp.ClientSession(headers={**AUTH, "Content-Type": "application/json"}) as http:
+        async with http.post(f"{stack.url}/api/v1/case-events", data=body) as r:
+            out = await r.json()
+    assert r.status == 207 and out["accepted"] == 1
+    assert out["refused"] == [{"index": 1, "reason": "duplicate key 'region_code'"}]
+    wait_processed(stack.settings.database_url, out["batches"], out["dead_letters"])
