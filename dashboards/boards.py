@@ -53,8 +53,8 @@ def count_sql(col: str, where: str = "TRUE", frm: str = DAY_FROM, to: str = DAY_
     return f"SELECT coalesce(sum({col}), 0) AS value FROM indicator_daily WHERE day >= {frm} AND day < {to} AND {where}"
 
 
-OPEN_NOW = ("SELECT count(*) AS value FROM case_state WHERE case_open_at(submitted_at, accepted_at, ended_at, now())")
-OVERDUE_NOW = OPEN_NOW + " AND case_due_at(deadline, accepted_at, suspensions, now()) < now()"
+OPEN_NOW = "SELECT count(*) AS value FROM cases_open_at(now())"
+OVERDUE_NOW = OPEN_NOW + " WHERE case_due_at(deadline, accepted_at, suspensions, now()) < now()"
 ITEMS_NOW = "list_items_at(now()) WHERE active"
 
 # the rates kept as components, as the indicator table defines them
@@ -125,8 +125,7 @@ def overview() -> dashboard.Dashboard:
     # completed / (open at the start + accepted): the open cases are counted from case state at the start
     b = b.with_panel(_stat(label(BY_KEY["completion_rate"]),
                            f"WITH d AS ({count_sql('completed')}), a AS ({count_sql('accepted')}),"
-                           " o AS (SELECT count(*) AS value FROM case_state"
-                           " WHERE case_open_at(submitted_at, accepted_at, ended_at, $__timeFrom()))"
+                           " o AS (SELECT count(*) AS value FROM cases_open_at($__timeFrom()))"
                            " SELECT d.value::float8 / nullif(o.value + a.value, 0) AS value FROM d, a, o",
                            "percentunit"))
     for ind in RATES:

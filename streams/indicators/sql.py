@@ -43,12 +43,11 @@ def indicator_sql(group_by: Sequence[str], filters: Optional[Mapping[str, str]] 
 WITH daily AS (
     SELECT {sel}, {sums} FROM indicator_daily WHERE day >= $1 AND day < $2{flt} GROUP BY {grp}
 ), open0 AS (
-    SELECT {sel}, count(*) AS open_at_start FROM case_state
-    WHERE case_open_at(submitted_at, accepted_at, ended_at, $3){flt} GROUP BY {grp}
+    SELECT {sel}, count(*) AS open_at_start FROM cases_open_at($3) WHERE TRUE{flt} GROUP BY {grp}
 ), open1 AS (
     SELECT {sel}, count(*) AS in_progress,
            count(*) FILTER (WHERE case_due_at(deadline, accepted_at, suspensions, $4) < $4) AS overdue
-    FROM case_state WHERE case_open_at(submitted_at, accepted_at, ended_at, $4){flt} GROUP BY {grp}
+    FROM cases_open_at($4) WHERE TRUE{flt} GROUP BY {grp}
 ), items AS (
     SELECT * FROM ({active_items_sql("$4")}) a WHERE TRUE{flt}
 ), items_g AS (
