@@ -1,0 +1,64 @@
+"""Backfill at bulk speed: `shenpi ingest --bulk` of a file until every event is counted, against a plain COPY of
+the same raw events into PostgreSQL, in the same run.
+
+    python bench/backfill.py [--events 1000000] [--jobs 2]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._stack import fresh_database  # noqa: E402
+from bench.pipeline import gen_events  # noqa: E402
+
+COLS = ("event_id", "case_id", "type", "occurred_at", "item_code", "region_code", "department_code", "channel",
+        "applicant_key", "deadline", "outcome", "score")
+
+
+def main(n: int, jobs: int) -> None:
+    events = gen_events(n, seed=3, tag="bf")
+    path = Path(tempfile.mkdtemp()) / "backfill.jsonl"
+    with open(path, "w") as f:
+        for e in events:
+            f.write(json.dumps(e) + "\n")
+    copy_dsn = fresh_database("shenpi_bench_copy")
+    with psycopg.connect(copy_dsn, autocommit=True) as c:
+        c.execute("CREATE TABLE raw_event (event_id text PRIMARY KEY, case_id text, type text, occurred_at timestamptz,"
+                  " item_code text, region_code text, department_code text, channel text, applicant_key text,"
+                  " deadline timestamptz, outcome text, score smallint)")
+        t = time.perf_counter()
+        with c.cursor().copy(f"COPY raw_event ({', '.join(COLS)}) FROM STDIN") as cp:
+            with open(path) as f:
+                for line in f:
+                    e = json.loads(line)
+                    cp.write_row([e.get(k) for k in COLS])
+        copy_s = time.perf_counter() - t
+    dsn = fresh_database("shenpi_bench_backfill")
+    env = dict(os.environ, SHENPI_DATABASE_URL=dsn, SHENPI_STATE_DIR=str(path.parent / "state"))
+    t = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "shenpi", "ingest", str(path), "--bulk", "--jobs", str(jobs)],
+                         env=env, capture_output=True, text=True)
+    bulk_s = time.perf_counter() - t
+    if out.returncode:
+        raise SystemExit(out.stderr)
+    print(f"{n:,} events: COPY {n / copy_s:,.0f} events/s ({copy_s:.1f} s); shenpi ingest --bulk --jobs {jobs}"
+          f" until counted {n / bulk_s:,.0f} events/s ({bulk_s:.1f} s); ratio {copy_s / bulk_s:.2f}")
+    print(out.stdout)
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--jobs", type=int, default=2)
+    a = ap.parse_args()
+    main(a.events, a.jobs)
