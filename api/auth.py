@@ -7,10 +7,12 @@ import asyncio
 import hashlib
 import hmac
 import time
+from typing import Optional
 
 from aiohttp import web
 
-from core.web import SETTINGS
+from core.access import Caller
+from core.web import POOL, SETTINGS
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 DRAFTS = "/api/v1/list/drafts"  # written by list administrators, by name
@@ -63,29 +65,93 @@ async def check_caller(request: web.Request) -> None:
                                     " 'X-Signature: sha256=<hex HMAC-SHA256 of timestamp\\nMETHOD\\npath\\n + body>'")
 
 
-def list_admin(request: web.Request) -> str:
-    """The list administrator a bearer token of SHENPI_LIST_ADMIN_TOKENS names; 401 otherwise."""
-    admins = request.app[SETTINGS].list_admins()
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def identify(request: web.Request) -> Optional[Caller]:
+    """The caller a bearer token (the platform's, a list administrator's from the environment, or a user's) or
+    the trusted gateway's header names; None without credentials; 401 for credentials that name nobody."""
+    settings = request.app[SETTINGS]
     auth = request.headers.get("Authorization", "")
-    if not admins:
-        raise web.HTTPServiceUnavailable(text="no list administrators configured (SHENPI_LIST_ADMIN_TOKENS)")
-    if not auth.startswith("Bearer "):
-        raise web.HTTPUnauthorized(text="a list administrator's bearer token is required")
-    given = auth[7:].strip().encode()
-    for token, name in admins.items():
-        if hmac.compare_digest(given, token.encode()):
-            return name
-    raise web.HTTPUnauthorized(text="invalid bearer token for a list administrator")
+    if auth.startswith("Bearer "):
+        given = auth[7:].strip()
+        if any(hmac.compare_digest(given.encode(), t) for t in settings.secrets(settings.webhook_tokens)):
+            return Caller("platform", "service")
+        for token, name in settings.list_admins().items():
+            if hmac.compare_digest(given.encode(), token.encode()):
+                return Caller(name, "list_admin")
+        async with request.app[POOL].acquire() as conn:
+            row = await conn.fetchrow("SELECT name, role, region_scope FROM app_user WHERE token_digest = $1"
+                                      " AND NOT disabled", token_digest(given))
+        if row is None:
+            raise web.HTTPUnauthorized(text="invalid bearer token")
+        return Caller(row["name"], row["role"], row["region_scope"])
+    header = settings.trusted_user_header
+    if header and request.headers.get(header):
+        async with request.app[POOL].acquire() as conn:
+            row = await conn.fetchrow("SELECT name, role, region_scope FROM app_user WHERE name = $1 AND NOT disabled",
+                                      request.headers[header])
+        if row is None:
+            raise web.HTTPForbidden(text=f"{header}: no such user, or disabled")
+        return Caller(row["name"], row["role"], row["region_scope"])
+    return None
+
+
+OPEN = ("/healthz", "/api/v1/openapi.json")
+EVENTS = ("/api/v1/case-events", "/api/v1/list-changes")
+# reads that are not about regions (operations, the list's propagation, drafts): for callers who see everywhere
+EVERYWHERE_ONLY = ("/metrics", "/api/v1/status", "/api/v1/alerts", "/api/v1/list/sync", "/api/v1/list/drafts")
+
+
+async def _audit(request: web.Request, actor: str, status: int) -> None:
+    try:
+        async with request.app[POOL].acquire() as conn:
+            await conn.execute("INSERT INTO audit_log (actor, action, status, detail) VALUES ($1, $2, $3, $4::jsonb)",
+                               actor, f"{request.method} {request.path}", status,
+                               '{"remote": "%s"}' % (request.remote or "?"))
+    except Exception:  # the audit must not turn a done write into an error answer
+        pass
 
 
 @web.middleware
 async def authenticate(request: web.Request, handler):
-    if request.match_info.http_exception is not None:  # no such route or method: 404 / 405, nothing to guard
+    if request.match_info.http_exception is not None or request.path in OPEN:
+        return await handler(request)  # no such route or method (404 / 405), or nothing to guard
+    if request.method not in WRITES:
+        caller = await identify(request)
+        if caller is None:
+            if request.app[SETTINGS].read_access != "open":
+                raise web.HTTPUnauthorized(text="credentials required: 'Authorization: Bearer <token>' (a user's token,"
+                                                " or the platform's)")
+            caller = Caller("anonymous", "viewer")
+        if not caller.everywhere and (request.path.startswith(EVERYWHERE_ONLY) or request.path.endswith("/trail")):
+            raise web.HTTPForbidden(text=f"{request.path} is for callers who see every region")
+        request["caller"] = caller
         return await handler(request)
-    if request.method in WRITES:
-        if request.path.startswith(DRAFTS):
-            request["user"] = list_admin(request)
-        else:
-            await check_caller(request)
+    if request.path in EVENTS:
+        await check_caller(request)
+        request["caller"], request["user"] = Caller("platform", "service"), "platform"
         await read_body(request)
-    return await handler(request)
+        return await handler(request)  # the platform's event posts have their receipts
+    actor, status = "?", 500
+    try:
+        caller = await identify(request)
+        if caller is None:
+            raise web.HTTPUnauthorized(text="credentials required")
+        actor = caller.name
+        need = ("list_admin",) if request.path.startswith(DRAFTS) else ("supervisor",)
+        if not caller.can(*need) or (request.path.startswith(DRAFTS) and caller.role == "service"):
+            raise web.HTTPForbidden(text=f"{caller.name} ({caller.role}) may not do this")
+        if not caller.everywhere:
+            raise web.HTTPForbidden(text="this is for callers who see every region")
+        request["caller"], request["user"] = caller, caller.name
+        await read_body(request)
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        await _audit(request, actor, status)

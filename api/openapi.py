@@ -19,7 +19,9 @@ def _q(name: str, schema: dict[str, Any], description: str = "") -> dict[str, An
 
 
 def _get(summary: str, params: list[dict], extra: dict | None = None) -> dict[str, Any]:
-    return {"get": {"summary": summary, "parameters": params, "responses": {
+    return {"get": {"summary": summary, "parameters": params, "security": [{"bearer": []}], "responses": {
+        "401": {"description": "credentials required", "content": TEXT},
+        "403": {"description": "not for this caller's role or region scope", "content": TEXT},
         "200": {"description": "the answer", "content": {**OBJ, **(extra or {})}},
         "400": {"description": "a parameter the caller got wrong, with the reason", "content": TEXT},
         "404": {"description": "not found", "content": TEXT},

@@ -47,6 +47,22 @@ async def send(publisher: Publisher, records: Sequence[Record]) -> bool:
         return False
 
 
+async def send_now(pool: asyncpg.Pool, publisher: Publisher, d: Delivery, wake: asyncio.Event,
+                   timeout: float = 2.0) -> bool:
+    """A recorded delivery sent at once, waiting on the broker at most `timeout`: the caller's answer never hangs
+    on it; what could not go is the relay's (woken)."""
+    try:
+        sent = await asyncio.wait_for(send(publisher, d.records), timeout)
+    except asyncio.TimeoutError:
+        sent = False
+    if sent:
+        async with pool.acquire() as conn:
+            await mark_relayed(conn, [d.request_id])
+    else:
+        wake.set()
+    return sent
+
+
 async def mark_relayed(conn: asyncpg.Connection, request_ids: Sequence[str]) -> None:
     await conn.execute("UPDATE edge_receipt SET relayed_at = now() WHERE request_id = ANY($1::text[])",
                        list(request_ids))

@@ -2,7 +2,6 @@
 broker (the API authenticates; its relay sends again what the broker did not take)."""
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import uuid
 
@@ -11,8 +10,6 @@ from aiohttp import web
 from connectors import edge
 from connectors.parsing import decode_json_body, validate
 from core.web import POOL, PUBLISHER, RELAY_WAKE
-
-INLINE_SEND_TIMEOUT = 2.0  # the answer never waits longer on the broker: what is recorded is safe
 
 
 async def _ingest(request: web.Request, kind: str) -> web.Response:
@@ -27,16 +24,8 @@ async def _ingest(request: web.Request, kind: str) -> web.Response:
     d = pub.prepare(kind, good, bad, "webhook", request_id)
     async with request.app[POOL].acquire() as conn:
         fresh = await edge.record(conn, d, len(items))
-    if fresh:
-        try:
-            sent = await asyncio.wait_for(edge.send(pub, d.records), INLINE_SEND_TIMEOUT)
-        except asyncio.TimeoutError:
-            sent = False
-        if sent:
-            async with request.app[POOL].acquire() as conn:
-                await edge.mark_relayed(conn, [d.request_id])
-        else:
-            request.app[RELAY_WAKE].set()
+    if fresh:  # the answer never waits long on the broker: what is recorded is safe
+        await edge.send_now(request.app[POOL], pub, d, request.app[RELAY_WAKE])
     status = 200 if not bad else (207 if good else 422)
     return web.json_response({
         "request_id": request_id, "received": len(items), "accepted": len(good),

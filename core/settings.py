@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Literal, Optional
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     webhook_hmac_keys: SecretStr = SecretStr("")
     # List administrators, "name:token" comma-separated: they draft list changes, and approve another's drafts.
     list_admin_tokens: SecretStr = SecretStr("")
+    # reads need credentials (a user's token, the platform's, a trusted gateway's header) unless this is "open"
+    read_access: Literal["users", "open"] = "users"
+    trusted_user_header: Optional[str] = None  # behind a government gateway: the header naming the user
     overlap_threshold: float = Field(default=0.6, gt=0, le=1)  # bench/overlap.py: duplicates >= 0.65, others <= 0.51
 
     # The service platform the list binds (the simulator by default): base URL, bearer token, endpoints.

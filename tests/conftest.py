@@ -156,7 +156,7 @@ def stack(broker, database_url, tmp_path_factory):
                SHENPI_TOPIC_PREFIX=prefix, SHENPI_API_PORT=str(port), SHENPI_WEBHOOK_TOKENS=TOKEN,
                SHENPI_WEBHOOK_HMAC_KEYS=HMAC_KEY, SHENPI_SESSION_TIMEOUT_SECONDS="2",
                SHENPI_HEARTBEAT_SECONDS="0.5", SHENPI_MAX_BODY_BYTES="1048576", SHENPI_SWEEP_INTERVAL_SECONDS="1", SHENPI_BODY_TIMEOUT_SECONDS="2",
-               SHENPI_LIST_ADMIN_TOKENS="alice:token-a,bob:token-b,carol:token-c",
+               SHENPI_LIST_ADMIN_TOKENS="alice:token-a,bob:token-b,carol:token-c", SHENPI_READ_ACCESS="open",
                SHENPI_STATE_DIR=str(tmp_path_factory.mktemp("state")),
                SHENPI_PLATFORM_URL=f"http://127.0.0.1:{sim_port}", SHENPI_PLATFORM_TOKEN=PLATFORM_TOKEN,
                SHENPI_PLATFORM_TIMEOUT_SECONDS="2", SHENPI_PROPAGATION_MAX_BACKOFF_SECONDS="3",

@@ -38,7 +38,7 @@ async def _act(request: web.Request, kind: str) -> web.Response:
                 or not 0 < seconds <= MAX_SILENCE:
             raise web.HTTPBadRequest(text=f"seconds: a number of seconds from 1 to {MAX_SILENCE} (31 days)")
         until = datetime.now(timezone.utc) + timedelta(seconds=seconds)
-    by = data.get("by", "")
+    by = data.get("by") or request.get("user", "")
     if not isinstance(by, str) or "\x00" in by or len(by) > 200:
         raise web.HTTPBadRequest(text="by: a name of at most 200 characters")
     async with request.app[POOL].acquire() as conn:

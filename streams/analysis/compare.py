@@ -51,7 +51,7 @@ def flag(rows: list[dict[str, Any]], min_volume: int) -> dict[str, Any]:
 
 
 async def compare(conn: asyncpg.Connection, window: Window, item: Optional[str] = None,
-                  department: Optional[str] = None, min_volume: int = 20) -> dict[str, Any]:
+                  department: Optional[str] = None, min_volume: int = 20, scope: str = "") -> dict[str, Any]:
     if (item is None) == (department is None):
         raise QueryError("compare: give an item or a department (one of them)")
     if min_volume < 0:
@@ -61,7 +61,7 @@ async def compare(conn: asyncpg.Connection, window: Window, item: Optional[str] 
     if department is not None and not await department_known(conn, department):
         raise QueryError(f"unknown department {department!r}")
     filters = {"item_code": item} if item is not None else {"department_code": department}
-    rows = [r for r in await indicators(conn, window, ("region_code", "level"), filters)
+    rows = [r for r in await indicators(conn, window, ("region_code", "level"), filters, scope)
             if r["region_code"] != "" or r["received"]]
     for r in rows:
         r.pop("components", None)

@@ -99,17 +99,18 @@ def high_volume(now: dict[str, int], before: dict[str, int], top: int) -> list[d
 
 
 async def recommend(conn: asyncpg.Connection, window: Window, params: RecommendParams = RecommendParams(),
-                    merges: Optional[Callable[[list], Awaitable[list[dict]]]] = None) -> dict:
+                    merges: Optional[Callable[[list], Awaitable[list[dict]]]] = None, scope: str = "") -> dict:
+    """Over the caller's regions (all for no scope)."""
     params.check()
-    apps = await load_applications(conn, window.t0, window.t1)
-    recs = cancel(await in_force_throughout(conn, window.t0, window.t1), apps, window)
-    rows = await indicators(conn, window, ("region_code", "item_code", "level"))
+    apps = await load_applications(conn, window.t0, window.t1, scope=scope)
+    recs = cancel(await in_force_throughout(conn, window.t0, window.t1, scope), apps, window)
+    rows = await indicators(conn, window, ("region_code", "item_code", "level"), scope=scope)
     recs += devolve(rows, apps, params.devolve_min_volume)
     recs += [{"kind": "merge", "item_code": None, "region_code": None, "item_codes": m["item_codes"],
               "evidence": {k: v for k, v in m.items() if k != "item_codes"}} for m in (await merges(apps) if merges else merge_sets(apps, params.merge))]
     length = window.t1 - window.t0
-    recs += high_volume(Counter(a.item for a in apps), await application_counts(conn, window.t0 - length, window.t0),
-                        params.top)
+    recs += high_volume(Counter(a.item for a in apps),
+                        await application_counts(conn, window.t0 - length, window.t0, scope), params.top)
     out = []
     for r in recs:
         codes = r.pop("item_codes", None) or [r.pop("item_code")]

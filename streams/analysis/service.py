@@ -73,16 +73,17 @@ async def off_loop(executor: Optional[Executor], fn, *args):
 
 
 async def chains(conn: asyncpg.Connection, window: Window, params: ChainParams = ChainParams(),
-                 executor: Optional[Executor] = None) -> dict[str, Any]:
+                 executor: Optional[Executor] = None, scope: str = "") -> dict[str, Any]:
     _guard(params.check)
-    desc = {"from": window.t0.isoformat(), "to": window.t1.isoformat(), "min_support": params.min_support,
+    desc = {"from": window.t0.isoformat(), "to": window.t1.isoformat(), "scope": scope,
+            "min_support": params.min_support,
             "max_span_days": params.max_span / timedelta(days=1), "min_confidence": params.min_confidence,
             "min_lift": params.min_lift, "max_length": params.max_length}
 
     async def run() -> dict[str, Any]:
-        apps = await load_applications(conn, window.t0, window.t1)
+        apps = await load_applications(conn, window.t0, window.t1, scope=scope)
         with_key = sum(1 for a in apps if a.applicant)
-        return {"from": desc["from"], "to": desc["to"], "parameters": desc,
+        return {"from": desc["from"], "to": desc["to"], "parameters": {k: v for k, v in desc.items() if k != "scope"},
                 "applications": len(apps), "applications_without_applicant": len(apps) - with_key,
                 "chains": await off_loop(executor, mine, apps, params)}
 
@@ -90,16 +91,15 @@ async def chains(conn: asyncpg.Connection, window: Window, params: ChainParams =
 
 
 async def recommendations(conn: asyncpg.Connection, window: Window, params: RecommendParams = RecommendParams(),
-                          executor: Optional[Executor] = None) -> dict[str, Any]:
+                          executor: Optional[Executor] = None, scope: str = "") -> dict[str, Any]:
     _guard(params.check)
-    desc = {"from": window.t0.isoformat(), "to": window.t1.isoformat(), "params": repr(params)}
-    return await cached(conn, "recommendations", desc,
-                        lambda: recommend(conn, window, params, lambda apps: off_loop(executor, merge_sets, apps,
-                                                                                      params.merge)))
+    desc = {"from": window.t0.isoformat(), "to": window.t1.isoformat(), "params": repr(params), "scope": scope}
+    return await cached(conn, "recommendations", desc, lambda: recommend(
+        conn, window, params, lambda apps: off_loop(executor, merge_sets, apps, params.merge), scope))
 
 
 async def comparison(conn: asyncpg.Connection, window: Window, item: Optional[str], department: Optional[str],
-                     min_volume: int = 20) -> dict[str, Any]:
+                     min_volume: int = 20, scope: str = "") -> dict[str, Any]:
     desc = {"from": window.t0.isoformat(), "to": window.t1.isoformat(), "item": item, "department": department,
-            "min_volume": min_volume}
-    return await cached(conn, "compare", desc, lambda: compare(conn, window, item, department, min_volume))
+            "min_volume": min_volume, "scope": scope}
+    return await cached(conn, "compare", desc, lambda: compare(conn, window, item, department, min_volume, scope))

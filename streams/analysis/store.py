@@ -7,6 +7,7 @@ from typing import Optional
 
 import asyncpg
 
+from core.access import scope_prefix, within
 from streams.analysis.model import Application
 
 APPLICATIONS_SQL = """
@@ -16,20 +17,28 @@ SELECT s.case_id, s.submitted_at, s.item_code, s.region_code, s.department_code,
        (SELECT min(e.occurred_at) FROM case_event e WHERE e.case_id = s.case_id AND e.type = 'completed') AS completed_at
 FROM case_state s
 WHERE s.submitted_at >= $1 AND s.submitted_at < $2 AND ($3::text IS NULL OR s.item_code = $3)
+  AND ($4::text IS NULL OR s.region_code LIKE $4)
 """
 
 
+def pattern(scope: str) -> Optional[str]:
+    """The LIKE pattern of a caller's regions (None: everywhere)."""
+    return scope_prefix(scope) + "%" if scope else None
+
+
 async def load_applications(conn: asyncpg.Connection, t0: datetime, t1: datetime,
-                            item: Optional[str] = None) -> list[Application]:
-    """Every application (a case's first `submitted`) in [t0, t1)."""
+                            item: Optional[str] = None, scope: str = "") -> list[Application]:
+    """Every application (a case's first `submitted`) in [t0, t1), in the caller's regions."""
     return [Application(r["case_id"], r["applicant_key"], r["submitted_at"], r["item_code"], r["region_code"],
                         r["department_code"], r["level"], r["accepted_at"], r["completed_at"])
-            for r in await conn.fetch(APPLICATIONS_SQL, t0, t1, item)]
+            for r in await conn.fetch(APPLICATIONS_SQL, t0, t1, item, pattern(scope))]
 
 
-async def application_counts(conn: asyncpg.Connection, t0: datetime, t1: datetime) -> dict[str, int]:
+async def application_counts(conn: asyncpg.Connection, t0: datetime, t1: datetime,
+                             scope: str = "") -> dict[str, int]:
     rows = await conn.fetch("SELECT item_code, count(*) AS n FROM case_state WHERE submitted_at >= $1"
-                            " AND submitted_at < $2 GROUP BY 1", t0, t1)
+                            " AND submitted_at < $2 AND ($3::text IS NULL OR region_code LIKE $3) GROUP BY 1",
+                            t0, t1, pattern(scope))
     return {r["item_code"]: r["n"] for r in rows}
 
 
@@ -45,7 +54,8 @@ class InForce:
     level: Optional[str]
 
 
-async def in_force_throughout(conn: asyncpg.Connection, t0: datetime, t1: datetime) -> list[InForce]:
+async def in_force_throughout(conn: asyncpg.Connection, t0: datetime, t1: datetime,
+                              scope: str = "") -> list[InForce]:
     rows = await conn.fetch(
         "SELECT item_code, valid_from, valid_to, active, region_codes, department_code, level FROM list_item_version"
         " WHERE valid_from < $2 AND (valid_to IS NULL OR valid_to > $1) ORDER BY item_code, valid_from", t0, t1)
@@ -62,6 +72,12 @@ async def in_force_throughout(conn: asyncpg.Connection, t0: datetime, t1: dateti
             if v["region_codes"]:
                 named = frozenset(v["region_codes"])
                 regions = named if regions is None else regions & named
+        if scope and regions is not None:
+            regions = frozenset(r for r in regions if within(scope, r))
+            if not regions:
+                continue
+        elif scope:  # in force everywhere: for a scoped caller, in each of their regions it applies to is unknown
+            continue
         out.append(InForce(item, since, regions, vs[-1]["department_code"], vs[-1]["level"]))
     return out
 

@@ -46,7 +46,7 @@ async def get_chains(request: web.Request) -> web.Response:
                              q("min_confidence", float, 0.3), q("min_lift", float, 3.0))
     except (QueryError, OverflowError) as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
-    return await _answer(request, lambda conn, w: chains(conn, w, params))
+    return await _answer(request, lambda conn, w: chains(conn, w, params, scope=request["caller"].scope))
 
 
 async def get_recommendations(request: web.Request) -> web.Response:
@@ -57,7 +57,7 @@ async def get_recommendations(request: web.Request) -> web.Response:
                                              timedelta(days=q("merge_max_gap_days", float, 30.0))))
     except (QueryError, OverflowError) as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
-    return await _answer(request, lambda conn, w: recommendations(conn, w, params))
+    return await _answer(request, lambda conn, w: recommendations(conn, w, params, scope=request["caller"].scope))
 
 
 async def get_compare(request: web.Request) -> web.Response:
@@ -66,7 +66,8 @@ async def get_compare(request: web.Request) -> web.Response:
     except QueryError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
     item, department = request.query.get("item"), request.query.get("department")
-    return await _answer(request, lambda conn, w: comparison(conn, w, item, department, min_volume))
+    return await _answer(request, lambda conn, w: comparison(conn, w, item, department, min_volume,
+                                                             request["caller"].scope))
 
 
 def add_routes(app: web.Application) -> None:

@@ -7,6 +7,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import asyncpg
 
+from core.access import within
 from core.tz import TZ
 from streams.calendar.store import load_calendar
 from streams.cases.logic import METRICS, evaluate_case
@@ -40,8 +41,8 @@ async def _edge_components(conn: asyncpg.Connection, ragged: list[tuple[datetime
 
 
 async def exact(conn: asyncpg.Connection, window: Window, group_by: Sequence[str],
-                ragged: list[tuple[datetime, datetime]], filters: Optional[Mapping[str, str]] = None
-                ) -> list[dict[str, Any]]:
+                ragged: list[tuple[datetime, datetime]], filters: Optional[Mapping[str, str]] = None,
+                scope: str = "") -> list[dict[str, Any]]:
     filters = check_filters(filters)
     cut = sorted({lo.astimezone(TZ).date() for lo, _ in ragged})
     fine: dict[tuple, list[int]] = {}  # at the finest grain: DIMS
@@ -55,8 +56,8 @@ async def exact(conn: asyncpg.Connection, window: Window, group_by: Sequence[str
         acc = fine.setdefault(dims, [0] * len(METRICS))
         for i, v in enumerate(vals):
             acc[i] += v
-    kept = lambda d: all(d[k] == v for k, v in filters.items())  # noqa: E731
-    point = await point_figures(conn, window, group_by, filters)
+    kept = lambda d: all(d[k] == v for k, v in filters.items()) and within(scope, d["region_code"])  # noqa: E731
+    point = await point_figures(conn, window, group_by, filters, scope)
     comp: dict[tuple, list[int]] = {}
     received_by_item: dict[tuple, int] = {}
     for dims, vals in fine.items():
@@ -70,7 +71,7 @@ async def exact(conn: asyncpg.Connection, window: Window, group_by: Sequence[str
         received_by_item[key + (d["item_code"],)] = received_by_item.get(key + (d["item_code"],), 0) + vals[0]
     items_of: dict[tuple, set] = {}
     for r in await conn.fetch(active_items_sql("$1"), window.t1):
-        if kept(r):
+        if all(r[k] == v for k, v in filters.items()) and (r["region_code"] == "" or within(scope, r["region_code"])):
             items_of.setdefault(tuple(r[k] for k in group_by), set()).add(r["item_code"])
     out = []
     for key in sorted(set(comp) | set(point) | ({()} if not group_by else set())):

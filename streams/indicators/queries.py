@@ -24,9 +24,9 @@ async def _clean_edge(conn: asyncpg.Connection, lo: datetime, hi: datetime) -> b
 
 
 async def indicators(conn: asyncpg.Connection, window: Window, group_by: Sequence[str] = (),
-                     filters: Optional[Mapping[str, str]] = None) -> list[dict[str, Any]]:
-    """One row per group (of those the filters keep): its keys, the 14 indicators, the guard figures, and the raw
-    components.
+                     filters: Optional[Mapping[str, str]] = None, scope: str = "") -> list[dict[str, Any]]:
+    """One row per group (of those the filters and the caller's region scope keep): its keys, the 14 indicators,
+    the guard figures, and the raw components.
 
     Whole local days come from the daily components. A window that cuts a day where events lie outside it is
     answered exactly: those edge days are recomputed from their cases' raw events."""
@@ -38,6 +38,7 @@ async def indicators(conn: asyncpg.Connection, window: Window, group_by: Sequenc
     if t1 != midnight(last) and not await _clean_edge(conn, t1, midnight(last + timedelta(days=1))):
         ragged.append((max(t0, midnight(last)), t1))
     if ragged:
-        return await exact(conn, window, group_by, ragged, filters)
-    rows = await conn.fetch(indicator_sql(group_by, filters), window.d0, window.d1, t0, t1, *filter_args(filters))
+        return await exact(conn, window, group_by, ragged, filters, scope)
+    rows = await conn.fetch(indicator_sql(group_by, filters, scope), window.d0, window.d1, t0, t1,
+                            *filter_args(filters, scope))
     return [group_row({k: r[k] for k in group_by}, r) for r in rows]

@@ -6,6 +6,7 @@ from typing import Mapping, Optional, Sequence
 
 import asyncpg
 
+from core.access import scope_prefix
 from streams.cases.logic import METRICS
 from streams.indicators.definitions import POINT
 from streams.indicators.window import GROUP_KEYS, QueryError, Window, check_filters, parse_group_by
@@ -26,11 +27,16 @@ def _checked(group_by: Sequence[str], filters: Optional[Mapping[str, str]]) -> t
     return keys, check_filters(filters)
 
 
-def indicator_sql(group_by: Sequence[str], filters: Optional[Mapping[str, str]] = None) -> str:
+def indicator_sql(group_by: Sequence[str], filters: Optional[Mapping[str, str]] = None, scope: str = "") -> str:
     """One statement for every group's components; $1 d0, $2 d1 (dates), $3 t0, $4 t1 (timestamptz), then one
-    parameter per filter, in GROUP_KEYS order."""
+    parameter per filter, in GROUP_KEYS order, then the scope's LIKE pattern when there is a scope."""
     group_by, filters = _checked(group_by, filters)
     flt = "".join(f" AND {k} = ${i}" for i, k in enumerate((k for k in GROUP_KEYS if k in filters), start=5))
+    item_flt = flt
+    if scope:  # the caller's regions; an item in force everywhere ('') is in everybody's
+        n = 5 + len(filters)
+        flt += f" AND region_code LIKE ${n}"
+        item_flt += f" AND (region_code = '' OR region_code LIKE ${n})"
     g = list(group_by) or ["_all"]
     sel = ", ".join(group_by) if group_by else "''::text AS _all"
     grp = ", ".join(group_by) if group_by else "()"
@@ -49,7 +55,7 @@ WITH daily AS (
            count(*) FILTER (WHERE case_due_at(deadline, accepted_at, suspensions, $4) < $4) AS overdue
     FROM cases_open_at($4) WHERE TRUE{flt} GROUP BY {grp}
 ), items AS (
-    SELECT * FROM ({active_items_sql("$4")}) a WHERE TRUE{flt}
+    SELECT * FROM ({active_items_sql("$4")}) a WHERE TRUE{item_flt}
 ), items_g AS (
     SELECT {sel}, count(DISTINCT item_code) AS items_active FROM items GROUP BY {grp}
 ), item_recv AS (
@@ -78,14 +84,14 @@ ORDER BY {', '.join('k.' + x for x in g)}
 """
 
 
-def filter_args(filters: Optional[Mapping[str, str]]) -> list[str]:
+def filter_args(filters: Optional[Mapping[str, str]], scope: str = "") -> list[str]:
     filters = check_filters(filters)
-    return [filters[k] for k in GROUP_KEYS if k in filters]
+    return [filters[k] for k in GROUP_KEYS if k in filters] + ([scope_prefix(scope) + "%"] if scope else [])
 
 
 async def point_figures(conn: asyncpg.Connection, window: Window, group_by: Sequence[str],
-                        filters: Optional[Mapping[str, str]]) -> dict[tuple, dict[str, int]]:
+                        filters: Optional[Mapping[str, str]], scope: str = "") -> dict[tuple, dict[str, int]]:
     """Only the figures at t0 and t1, per group (an empty day range leaves the daily part out)."""
-    rows = await conn.fetch(indicator_sql(group_by, filters), date(1, 1, 1), date(1, 1, 1), window.t0, window.t1,
-                            *filter_args(filters))
+    rows = await conn.fetch(indicator_sql(group_by, filters, scope), date(1, 1, 1), date(1, 1, 1), window.t0,
+                            window.t1, *filter_args(filters, scope))
     return {tuple(r[k] for k in group_by): {p: r[p] for p in POINT} for r in rows}

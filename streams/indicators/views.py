@@ -31,7 +31,7 @@ async def get_indicators(request: web.Request) -> web.Response:
     except QueryError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
     async with request.app[POOL].acquire() as conn:
-        rows = await indicators(conn, window, group_by)
+        rows = await indicators(conn, window, group_by, scope=request["caller"].scope)
     if q.get("components") not in ("1", "true"):
         for r in rows:
             r.pop("components")

@@ -2,8 +2,6 @@
 checked by the API), read by anyone who may read the list."""
 from __future__ import annotations
 
-import asyncio
-
 from aiohttp import web
 
 from connectors import edge
@@ -59,15 +57,7 @@ async def _decide(request: web.Request, approve: bool) -> web.Response:
     except DraftError as exc:
         raise _fail(exc) from None
     if d is not None:
-        try:
-            sent = await asyncio.wait_for(edge.send(pub, d.records), 2.0)
-        except asyncio.TimeoutError:
-            sent = False
-        if sent:
-            async with request.app[POOL].acquire() as conn:
-                await edge.mark_relayed(conn, [d.request_id])
-        else:
-            request.app[RELAY_WAKE].set()
+        await edge.send_now(request.app[POOL], pub, d, request.app[RELAY_WAKE])
     async with request.app[POOL].acquire() as conn:
         return json_response(await drafts.get(conn, draft_id))
 

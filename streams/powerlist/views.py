@@ -29,13 +29,13 @@ async def get_items(request: web.Request) -> web.Response:
     at, code = _when(query_text(request, "as_of")), query_text(request, "item_code")
     limit = query_int(request, "limit", 1000)
     async with request.app[POOL].acquire() as conn:
-        rows = await items_as_of(conn, at, code, active, limit)
+        rows = await items_as_of(conn, at, code, active, limit, request["caller"].scope)
     return json_response({"items": rows})
 
 
 async def get_item(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn:
-        h = await item_history(conn, path_text(request, "code"))
+        h = await item_history(conn, path_text(request, "code"), request["caller"].scope)
     if not h["versions"]:
         raise web.HTTPNotFound(text=f"no list item {request.match_info['code']!r}")
     return json_response(h)
