@@ -3,6 +3,7 @@ database pool and the Kafka producer."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import asyncpg
 from aiohttp import web
@@ -12,6 +13,8 @@ from api.auth import authenticate
 from api.limits import errors, limit_reads
 from api import openapi
 from api.metrics import exposition
+from console import public
+from console import views as console_views
 from connectors import edge, webhook
 from connectors.kafka import Publisher, ensure_topics
 from core.settings import Settings
@@ -21,6 +24,10 @@ from streams.analysis import views as analysis_views
 from streams.indicators import views as indicator_views
 from streams.powerlist import draft_views
 from streams.powerlist import views as list_views
+
+
+STATIC = Path(__file__).resolve().parents[1] / "console" / "static"
+ECHARTS = Path(__file__).resolve().parents[1] / "infra" / "console" / "node_modules" / "echarts" / "dist" / "echarts.min.js"
 
 
 async def _database(app: web.Application):
@@ -58,12 +65,14 @@ async def metrics(request: web.Request) -> web.Response:
 
 def init_app(settings: Settings, registry: CollectorRegistry | None = None) -> web.Application:
     app = web.Application(client_max_size=settings.max_body_bytes,
-                          middlewares=[errors, authenticate, limit_reads(settings.api_reads_per_caller)])
+                          middlewares=[errors, public.rate_limit(), authenticate,
+                                       limit_reads(settings.api_reads_per_caller)])
     app[SETTINGS] = settings
     app[REGISTRY] = registry or CollectorRegistry()
     app.cleanup_ctx.extend([_database, _publisher])
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
-    for views in (webhook, indicator_views, list_views, draft_views, alert_views, analysis_views, openapi):
+    for views in (webhook, indicator_views, list_views, draft_views, alert_views, analysis_views, openapi, public):
         views.add_routes(app)
+    console_views.add_routes(app, STATIC, ECHARTS)
     return app

@@ -87,6 +87,15 @@ async def identify(request: web.Request) -> Optional[Caller]:
         if row is None:
             raise web.HTTPUnauthorized(text="invalid bearer token")
         return Caller(row["name"], row["role"], row["region_scope"])
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        async with request.app[POOL].acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT u.name, u.role, u.region_scope, s.csrf FROM app_session s JOIN app_user u ON u.name = s.user_name"
+                " WHERE s.id = $1 AND s.expires_at > now() AND NOT u.disabled", token_digest(cookie))
+        if row is not None:
+            request["csrf"] = row["csrf"]
+            return Caller(row["name"], row["role"], row["region_scope"])
     header = settings.trusted_user_header
     if header and request.headers.get(header):
         async with request.app[POOL].acquire() as conn:
@@ -98,7 +107,9 @@ async def identify(request: web.Request) -> Optional[Caller]:
     return None
 
 
-OPEN = ("/healthz", "/api/v1/openapi.json")
+SESSION_COOKIE = "shenpi_session"
+OPEN = ("/healthz", "/api/v1/openapi.json", "/login")
+OPEN_PREFIXES = ("/static/", "/public")  # assets, and the public portal (rate-limited on its own)
 EVENTS = ("/api/v1/case-events", "/api/v1/list-changes")
 # reads that are not about regions (operations, the list's propagation, drafts): for callers who see everywhere
 EVERYWHERE_ONLY = ("/metrics", "/api/v1/status", "/api/v1/alerts", "/api/v1/list/sync", "/api/v1/list/drafts")
@@ -116,12 +127,15 @@ async def _audit(request: web.Request, actor: str, status: int) -> None:
 
 @web.middleware
 async def authenticate(request: web.Request, handler):
-    if request.match_info.http_exception is not None or request.path in OPEN:
+    if (request.match_info.http_exception is not None or request.path in OPEN
+            or request.path.startswith(OPEN_PREFIXES)):
         return await handler(request)  # no such route or method (404 / 405), or nothing to guard
     if request.method not in WRITES:
         caller = await identify(request)
         if caller is None:
             if request.app[SETTINGS].read_access != "open":
+                if not request.path.startswith(("/api/", "/metrics")):  # a console page: sign in first
+                    raise web.HTTPFound("/login")
                 raise web.HTTPUnauthorized(text="credentials required: 'Authorization: Bearer <token>' (a user's token,"
                                                 " or the platform's)")
             caller = Caller("anonymous", "viewer")
@@ -140,10 +154,17 @@ async def authenticate(request: web.Request, handler):
         if caller is None:
             raise web.HTTPUnauthorized(text="credentials required")
         actor = caller.name
+        if "csrf" in request:  # signed in with a cookie: the page's token must come with the form
+            form = await request.post() if request.content_type.startswith("application/x-www-form") else {}
+            given = request.headers.get("X-CSRF-Token") or form.get("csrf", "")
+            if not hmac.compare_digest(str(given), request["csrf"]):
+                raise web.HTTPForbidden(text="CSRF token missing or wrong: reload the page")
         need = ("list_admin",) if request.path.startswith(DRAFTS) else ("supervisor",)
+        if request.path == "/logout":
+            need = ("viewer", "supervisor", "list_admin")
         if not caller.can(*need) or (request.path.startswith(DRAFTS) and caller.role == "service"):
             raise web.HTTPForbidden(text=f"{caller.name} ({caller.role}) may not do this")
-        if not caller.everywhere:
+        if not caller.everywhere and request.path != "/logout":
             raise web.HTTPForbidden(text="this is for callers who see every region")
         request["caller"], request["user"] = caller, caller.name
         await read_body(request)

@@ -17,6 +17,20 @@ if ! command -v prometheus >/dev/null || ! command -v prometheus-alertmanager >/
     echo "prometheus and prometheus-alertmanager are missing: their tests will be skipped"
   fi
 fi
+# The browser for the console's tests: Debian's chromium (Playwright drives it; no browser download), and a CJK
+# font so that its pages and screenshots show Chinese.
+if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk"; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei \
+      >/dev/null || echo "could not install chromium: the browser tests will be skipped"
+  else
+    echo "chromium is missing: the browser tests will be skipped"
+  fi
+fi
+# The console's front-end packages (ECharts), from npm.
+if command -v npm >/dev/null; then
+  (cd infra/console && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || echo "npm ci in infra/console failed"
+fi
 # TimescaleDB for the tests: PGlite with the extension, served over the wire protocol (infra/pglite).
 if command -v npm >/dev/null; then
   (cd infra/pglite && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || echo "npm ci in infra/pglite failed"

@@ -110,3 +110,29 @@ def schemas_export(directory: Path) -> None:
 
 
 COMMANDS = (db, alerts, dashboards, schemas)
+
+
+@click.group("public")
+def public_group() -> None:
+    """The public portal (權責清單公示): which departments' monthly figures it shows."""
+
+
+@public_group.command("publish")
+@click.argument("department")
+@click.pass_context
+def public_publish(ctx: click.Context, department: str) -> None:
+    """Show a department's monthly figures on /public/figures."""
+    with_db(ctx, lambda c: c.execute("INSERT INTO public_department (department_code) VALUES ($1)"
+                                     " ON CONFLICT DO NOTHING", department))
+    console.print(f"{department}: published")
+
+
+@public_group.command("unpublish")
+@click.argument("department")
+@click.pass_context
+def public_unpublish(ctx: click.Context, department: str) -> None:
+    with_db(ctx, lambda c: c.execute("DELETE FROM public_department WHERE department_code = $1", department))
+    console.print(f"{department}: no longer published")
+
+
+COMMANDS = (*COMMANDS, public_group)

@@ -1,0 +1,112 @@
+"""The public portal of the power list (權責清單公示): no sign-in, read-only, rate-limited per address: the items in
+force by department and region, search by name or code, each item's history, and the monthly figures of the
+departments the administrator chose to publish."""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+from aiohttp import web
+
+from console.i18n import t
+from console.pages import esc, fmt, lang_of, table
+from core.web import POOL
+from streams.indicators.queries import Window, indicators
+from streams.powerlist.queries import item_history
+
+RATE = 5.0  # requests a second per address, with bursts of BURST
+BURST = 20.0
+
+
+def rate_limit():
+    buckets: dict[str, tuple[float, float]] = {}
+
+    @web.middleware
+    async def limit(request: web.Request, handler):
+        if not request.path.startswith("/public"):
+            return await handler(request)
+        who, now = request.remote or "?", time.monotonic()
+        tokens, last = buckets.get(who, (BURST, now))
+        tokens = min(BURST, tokens + (now - last) * RATE)
+        if tokens < 1:
+            raise web.HTTPTooManyRequests(text="too many requests: slow down", headers={"Retry-After": "1"})
+        buckets[who] = (tokens - 1, now)
+        if len(buckets) > 10000:  # forget the quiet ones
+            for k in [k for k, (_, at) in buckets.items() if now - at > 60]:
+                del buckets[k]
+        return await handler(request)
+
+    return limit
+
+
+def _page(request: web.Request, title: str, body: str) -> web.Response:
+    lang = lang_of(request)
+    doc = (f'<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, '
+           f'initial-scale=1"><title>{esc(title)}</title><link rel="stylesheet" href="/static/console.css"></head>'
+           f'<body><header><strong>{t("public", lang)}</strong><a href="/public">{t("list", lang)}</a>'
+           f'<a href="/public/figures">{t("monthly", lang)}</a></header><main><h1>{esc(title)}</h1>{body}</main>'
+           '</body></html>')
+    return web.Response(text=doc, content_type="text/html")
+
+
+async def public_list(request: web.Request) -> web.Response:
+    lang = lang_of(request)
+    q = (request.query.get("q") or "").strip()[:100]
+    if "\x00" in q:
+        raise web.HTTPBadRequest(text="q: NUL characters are not allowed")
+    async with request.app[POOL].acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT item_code, name, category, department_code, level, region_codes, legal_basis"
+            " FROM list_items_at(now()) WHERE active AND ($1 = '' OR item_code ILIKE '%' || $1 || '%'"
+            " OR name ILIKE '%' || $1 || '%') ORDER BY department_code, item_code LIMIT 500", q)
+    form = (f'<form method="get" action="/public"><input name="q" value="{esc(q)}" aria-label="{t("search", lang)}">'
+            f'<button>{t("search", lang)}</button></form>')
+    body = form + table([t("item", lang), "name", "category", t("department", lang), "level", "regions", "legal basis"],
+                        ([f'<a href="/public/items/{esc(r["item_code"])}">{esc(r["item_code"])}</a>', esc(r["name"]),
+                          esc(r["category"]), esc(r["department_code"]), esc(r["level"]),
+                          esc(", ".join(r["region_codes"]) or t("everywhere", lang)), esc(r["legal_basis"])]
+                         for r in rows))
+    return _page(request, t("public", lang), body)
+
+
+async def public_item(request: web.Request) -> web.Response:
+    lang = lang_of(request)
+    code = request.match_info["code"]
+    async with request.app[POOL].acquire() as conn:
+        h = await item_history(conn, code)
+    if not h["versions"]:
+        raise web.HTTPNotFound(text="no such item")
+    body = table(["from", "to", "action", "active", "level", "regions", "legal basis"],
+                 ([esc(v["valid_from"]), esc(v["valid_to"] or ""), esc(v["action"]), esc(v["active"]),
+                   esc(v["level"]), esc(", ".join(v["region_codes"] or [])), esc(v["legal_basis"])]
+                  for v in h["versions"]))
+    return _page(request, f'{t("history", lang)} · {code}', body)
+
+
+async def public_figures(request: web.Request) -> web.Response:
+    """Monthly figures of the published departments, the last twelve months."""
+    lang = lang_of(request)
+    from console.i18n import label
+
+    now = datetime.now(timezone.utc)
+    async with request.app[POOL].acquire() as conn:
+        depts = [r[0] for r in await conn.fetch("SELECT department_code FROM public_department ORDER BY 1")]
+        rows = []
+        for k in range(12):
+            y, m = divmod(now.year * 12 + now.month - 1 - k, 12)
+            start = datetime(y, m + 1, 1, tzinfo=timezone.utc)
+            end = datetime(y + (m + 1) // 12, (m + 1) % 12 + 1, 1, tzinfo=timezone.utc)
+            for d in depts:
+                r = (await indicators(conn, Window(start, min(end, now)), (), {"department_code": d}))[0]
+                rows.append([f"{y}-{m + 1:02d}", esc(d), fmt("received", r["received"]),
+                             fmt("completed", r["completed"]), fmt("on_time_rate", r["on_time_rate"]),
+                             fmt("satisfaction_rate", r["satisfaction_rate"])])
+    body = table(["month", t("department", lang), esc(label("received", lang)), esc(label("completed", lang)),
+                  esc(label("on_time_rate", lang)), esc(label("satisfaction_rate", lang))], rows)
+    return _page(request, t("monthly", lang), f'<p class="note">{esc(t("no_deadline_note", lang))}</p>' + body)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/public", public_list)
+    app.router.add_get("/public/items/{code}", public_item)
+    app.router.add_get("/public/figures", public_figures)

@@ -1,0 +1,295 @@
+"""The supervisors' console: sign-in, the live overview, drill-down to a case and why it counts as it does,
+alerts with acknowledge and silence, the list with its history and propagation, decision support. Every page
+reads through the caller's region scope, as the API does."""
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from datetime import datetime, timedelta, timezone
+
+from aiohttp import web
+
+from api.auth import SESSION_COOKIE, token_digest
+from console.i18n import t
+from console.pages import esc, fmt, lang_of, layout, table
+from core.access import within
+from core.web import POOL
+from streams.alerts.views import alerts_overview
+from streams.analysis.service import analysis_window, chains, recommendations
+from streams.indicators.queries import indicators, parse_window
+from streams.powerlist.queries import item_history, items_as_of
+
+CARDS = ("received", "accepted", "completed", "in_progress", "overdue", "on_time_rate", "completed_without_deadline",
+         "out_of_list")
+SESSION_HOURS = 12
+
+
+async def login_form(request: web.Request, error: str = "") -> web.Response:
+    lang = lang_of(request)
+    csrf = secrets.token_urlsafe(16)
+    body = (f'<form class="login" method="post" action="/login"><input type="hidden" name="csrf" value="{csrf}">'
+            f'<label>{t("name", lang)}<input name="name" autocomplete="username"></label>'
+            f'<label>{t("password", lang)}<input name="password" type="password" autocomplete="current-password">'
+            f'</label><button type="submit">{t("login", lang)}</button><p class="bad">{esc(error)}</p></form>')
+    resp = layout(request, "", t("login", lang), body)
+    resp.set_cookie("login_csrf", csrf, httponly=True, samesite="Strict")
+    return resp
+
+
+async def login(request: web.Request) -> web.Response:
+    from argon2 import PasswordHasher
+    from argon2.exceptions import Argon2Error
+
+    form = await request.post()
+    if not secrets.compare_digest(str(form.get("csrf", "")), request.cookies.get("login_csrf", "-")):
+        raise web.HTTPForbidden(text="CSRF token missing or wrong: reload the sign-in page")
+    name, password = str(form.get("name", ""))[:64], str(form.get("password", ""))[:200]
+    async with request.app[POOL].acquire() as conn:
+        row = await conn.fetchrow("SELECT password_hash FROM app_user WHERE name = $1 AND NOT disabled", name)
+        ok = False
+        if row is not None and row["password_hash"]:
+            try:
+                ok = PasswordHasher().verify(row["password_hash"], password)
+            except Argon2Error:
+                ok = False
+        await conn.execute("INSERT INTO audit_log (actor, action, status, detail) VALUES ($1, 'login', $2, $3::jsonb)",
+                           name or "?", 200 if ok else 401, json.dumps({"remote": request.remote}))
+        if not ok:
+            return await login_form(request, "用戶名或密碼不對 / wrong name or password")
+        cookie = secrets.token_urlsafe(32)
+        await conn.execute("INSERT INTO app_session (id, user_name, csrf, expires_at) VALUES ($1, $2, $3, $4)",
+                           token_digest(cookie), name, secrets.token_urlsafe(24),
+                           datetime.now(timezone.utc) + timedelta(hours=SESSION_HOURS))
+    resp = web.HTTPFound("/")
+    resp.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="Lax", max_age=SESSION_HOURS * 3600)
+    raise resp
+
+
+async def logout(request: web.Request) -> web.Response:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        async with request.app[POOL].acquire() as conn:
+            await conn.execute("DELETE FROM app_session WHERE id = $1", token_digest(cookie))
+    resp = web.HTTPFound("/login")
+    resp.del_cookie(SESSION_COOKIE)
+    raise resp
+
+
+async def _today(request: web.Request) -> tuple[dict, list[dict]]:
+    scope = request["caller"].scope
+    window = parse_window(None, None)
+    async with request.app[POOL].acquire() as conn:
+        total = (await indicators(conn, window, (), scope=scope))[0]
+        rows = await indicators(conn, window, ("region_code",), scope=scope)
+    return total, [r for r in rows if r["region_code"]]
+
+
+async def overview(request: web.Request) -> web.Response:
+    lang = lang_of(request)
+    from console.i18n import label
+
+    total, rows = await _today(request)
+    cards = "".join(f'<div class="card"><div class="k">{esc(label(k, lang))}</div>'
+                    f'<div class="v" data-k="{k}">{fmt(k, total[k])}</div></div>' for k in CARDS)
+    data = json.dumps([{k: r[k] for k in ("region_code", "received", "completed", "overdue")} for r in rows])
+    body = (f'<p class="note">{t("today", lang)} · {t("live", lang)} · {esc(t("no_deadline_note", lang))}</p>'
+            f'<div class="cards">{cards}</div><div id="chart"></div>'
+            + table([t("region", lang), *(esc(label(k, lang)) for k in CARDS)],
+                    ([f'<a href="/drill?region={esc(r["region_code"])}">{esc(r["region_code"])}</a>',
+                      *(fmt(k, r[k]) for k in CARDS)] for r in rows)))
+    scripts = (f'<script src="/static/echarts.min.js"></script><script>window.INITIAL_ROWS={data}</script>'
+               '<script src="/static/console.js"></script>')
+    return layout(request, "overview", t("overview", lang), body, stream="/console/stream", scripts=scripts)
+
+
+async def stream(request: web.Request) -> web.StreamResponse:
+    """Server-sent events: the overview's figures, pushed when they change (checked every 2 s)."""
+    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+    await resp.prepare(request)
+    streams = request.app[STREAMS]
+    streams.add(asyncio.current_task())
+    last, quiet = None, 0
+    try:
+        while True:
+            total, rows = await _today(request)
+            msg = json.dumps({"total": {k: fmt(k, total[k]) for k in CARDS},
+                              "rows": [{k: r[k] for k in ("region_code", "received", "completed", "overdue")}
+                                       for r in rows]})
+            if msg != last:
+                await resp.write(f"data: {msg}\n\n".encode())
+                last, quiet = msg, 0
+            elif (quiet := quiet + 1) % 8 == 0:
+                await resp.write(b": keep-alive\n\n")  # a reader that left is noticed, and let go
+            await asyncio.sleep(2)
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    finally:
+        streams.discard(asyncio.current_task())
+    return resp
+
+
+async def _close_streams(app: web.Application) -> None:
+    for task in list(app[STREAMS]):
+        task.cancel()
+
+
+async def drill(request: web.Request) -> web.Response:
+    """Region → department → item → its cases."""
+    lang = lang_of(request)
+    from console.i18n import label
+
+    scope = request["caller"].scope
+    q = {k: request.query.get(k) for k in ("region", "department", "item")}
+    if q["region"] and not within(scope, q["region"]):
+        raise web.HTTPForbidden(text="that region is outside your scope")
+    window = parse_window(request.query.get("from") or (datetime.now(timezone.utc) - timedelta(days=30)).date()
+                          .isoformat(), None)
+    level = "item_code" if q["department"] else "department_code" if q["region"] else "region_code"
+    filters = {k: v for k, v in (("region_code", q["region"]), ("department_code", q["department"])) if v}
+    async with request.app[POOL].acquire() as conn:
+        if q["item"]:
+            cases = await conn.fetch(
+                "SELECT s.case_id, s.submitted_at, s.accepted_at, s.ended_at, s.deadline,"
+                " case_due_at(s.deadline, s.accepted_at, s.suspensions, now()) AS due,"
+                " (SELECT string_agg(DISTINCT rule, ', ') FROM violation v WHERE v.case_id = s.case_id) AS rules"
+                " FROM case_state s WHERE s.item_code = $1 AND s.region_code = $2 AND s.department_code = $3"
+                " ORDER BY s.submitted_at DESC LIMIT 200", q["item"], q["region"], q["department"])
+            rows = []
+            for c in cases:
+                why = []
+                if c["ended_at"] is None and c["due"] is not None and c["due"] < datetime.now(timezone.utc):
+                    why.append(t("overdue_why", lang))
+                if c["rules"]:
+                    why.append(f'{t("outside_list", lang)}: {c["rules"]}')
+                rows.append([f'<a href="/cases/{esc(c["case_id"])}">{esc(c["case_id"])}</a>', esc(c["submitted_at"]),
+                             esc(c["accepted_at"]), esc(c["ended_at"]), esc(c["due"]),
+                             f'<span class="bad">{esc("; ".join(why))}</span>'])
+            body = table([t("case", lang), "submitted", "accepted", "ended", "due", t("why", lang)], rows)
+            return layout(request, "drill", f'{t("cases", lang)} · {esc(q["item"])}', body)
+        groups = await indicators(conn, window, (level,), filters, scope)
+    keys = ("received", "completed", "in_progress", "overdue", "on_time_rate", "avg_handling_hours")
+    link = lambda v: "/drill?" + "&".join(  # noqa: E731
+        f"{k}={esc(x)}" for k, x in (*((k, q[k]) for k in ("region", "department") if q[k]),
+                                      ({"region_code": "region", "department_code": "department",
+                                        "item_code": "item"}[level], v)))
+    body = table([esc(level), *(esc(label(k, lang)) for k in keys)],
+                 ([f'<a href="{link(r[level])}">{esc(r[level])}</a>', *(fmt(k, r[k]) for k in keys)]
+                  for r in groups if r[level]))
+    return layout(request, "drill", t("drill", lang), f'<p class="note">{esc(window.t0.date())} →</p>' + body)
+
+
+async def case(request: web.Request) -> web.Response:
+    lang = lang_of(request)
+    cid = request.match_info["id"]
+    async with request.app[POOL].acquire() as conn:
+        st = await conn.fetchrow("SELECT region_code FROM case_state WHERE case_id = $1", cid)
+        if st is None or not within(request["caller"].scope, st["region_code"]):
+            raise web.HTTPNotFound(text="no such case in your scope")
+        evs = await conn.fetch("SELECT e.event_id, e.type, e.occurred_at, e.deadline, v.rule FROM case_event e"
+                               " LEFT JOIN violation v USING (event_id) WHERE e.case_id = $1 ORDER BY occurred_at", cid)
+    body = table(["event", "type", "at", "deadline", t("outside_list", lang)],
+                 ([esc(e["event_id"]), esc(e["type"]), esc(e["occurred_at"]), esc(e["deadline"]),
+                   f'<span class="bad">{esc(e["rule"] or "")}</span>'] for e in evs))
+    return layout(request, "drill", f'{t("case", lang)} {esc(cid)}', body)
+
+
+async def alerts_page(request: web.Request) -> web.Response:
+    lang = lang_of(request)
+    if not request["caller"].everywhere:
+        raise web.HTTPForbidden(text="alerts are for callers who see every region")
+    async with request.app[POOL].acquire() as conn:
+        data = await alerts_overview(conn)
+    csrf = esc(request.get("csrf", ""))
+    rows = []
+    for a in data["alerts"]:
+        actions = "".join(f'<form class="inline" method="post" action="/console/alerts/{a["id"]}/{act}">'
+                          f'<input type="hidden" name="csrf" value="{csrf}"><button>{t(act, lang)}</button></form> '
+                          for act in ("ack", "silence"))
+        rows.append([esc(a["rule"]), esc(a["group_key"]), esc(a["status"]), esc(a["severity"]), fmt("v", a["value"]),
+                     esc(a["acknowledged_by"] or ""), actions])
+    body = table(["rule", "group", t("status", lang), "severity", t("value", lang), "ack", ""], rows)
+    return layout(request, "alerts", t("alerts", lang), body)
+
+
+async def alert_action(request: web.Request) -> web.Response:
+    kind = {"ack": "acknowledged", "silence": "silenced"}[request.match_info["act"]]
+    aid = int(request.match_info["id"])
+    async with request.app[POOL].acquire() as conn:
+        if kind == "acknowledged":
+            row = await conn.fetchrow("UPDATE alert_state SET acknowledged_by = $2, acknowledged_at = now()"
+                                      " WHERE id = $1 RETURNING rule, group_key", aid, request["user"])
+        else:
+            row = await conn.fetchrow("UPDATE alert_state SET silenced_until = now() + interval '1 hour'"
+                                      " WHERE id = $1 RETURNING rule, group_key", aid)
+        if row is None:
+            raise web.HTTPNotFound(text=f"no alert {aid}")
+        await conn.execute("INSERT INTO alert_event (rule, group_key, kind) VALUES ($1, $2, $3)",
+                           row["rule"], row["group_key"], kind)
+    raise web.HTTPFound("/alerts")
+
+
+async def list_page(request: web.Request) -> web.Response:
+    lang = lang_of(request)
+    scope = request["caller"].scope
+    code = request.query.get("code")
+    async with request.app[POOL].acquire() as conn:
+        if code:
+            h = await item_history(conn, code, scope)
+            if not h["versions"]:
+                raise web.HTTPNotFound(text="no such item in your scope")
+            body = table(["from", "to", "action", "active", "level", "regions", "change"],
+                         ([esc(v["valid_from"]), esc(v["valid_to"]), esc(v["action"]), esc(v["active"]),
+                           esc(v["level"]), esc(", ".join(v["region_codes"] or [])), esc(v["change_id"])]
+                          for v in h["versions"]))
+            body += table(["change", "action", t("status", lang), "attempts", "latency ms"],
+                          ([esc(x["change_id"]), esc(x["action"]), esc(x["status"]), esc(x["attempts"]),
+                            esc(x["latency_ms"])] for x in h["sync"])) if request["caller"].everywhere else ""
+            return layout(request, "list", f'{t("history", lang)} · {esc(code)}', body)
+        items = await items_as_of(conn, datetime.now(timezone.utc), None, True, 2000, scope)
+    body = table([t("item", lang), "name", t("department", lang), "level", "regions"],
+                 ([f'<a href="/list?code={esc(i["item_code"])}">{esc(i["item_code"])}</a>', esc(i["name"]),
+                   esc(i["department_code"]), esc(i["level"]), esc(", ".join(i["region_codes"] or []))]
+                  for i in items))
+    return layout(request, "list", t("list", lang), body)
+
+
+async def analysis_page(request: web.Request) -> web.Response:
+    lang = lang_of(request)
+    scope = request["caller"].scope
+    window = analysis_window(None, None)
+    async with request.app[POOL].acquire() as conn:
+        found = await chains(conn, window, scope=scope)
+        recs = await recommendations(conn, window, scope=scope)
+    body = f'<h2>{t("chains", lang)}</h2>' + table(
+        ["chain", "support", "median days", "bottleneck"],
+        ([esc(" → ".join(c["items"])), esc(c["support"]), fmt("d", c["median_days"]), esc(c["bottleneck"])]
+         for c in found["chains"]))
+    body += f'<h2>{t("recommendations", lang)}</h2>' + table(
+        ["kind", "items", t("region", lang), "evidence"],
+        ([esc(r["kind"]), esc(" + ".join(r["item_codes"])), esc(r["region_code"] or ""),
+          esc(", ".join(f"{k}={v}" for k, v in r["evidence"].items() if isinstance(v, (int, float, str))))]
+         for r in recs["recommendations"][:50]))
+    return layout(request, "analysis", t("analysis", lang), body)
+
+
+STREAMS = web.AppKey("console_streams", set)
+
+
+def add_routes(app: web.Application, static_dir, echarts) -> None:
+    app[STREAMS] = set()
+    app.on_shutdown.append(_close_streams)
+    app.router.add_get("/login", login_form)
+    app.router.add_post("/login", login)
+    app.router.add_post("/logout", logout)
+    app.router.add_get("/", overview)
+    app.router.add_get("/console/stream", stream)
+    app.router.add_get("/drill", drill)
+    app.router.add_get("/cases/{id}", case)
+    app.router.add_get("/alerts", alerts_page)
+    app.router.add_post("/console/alerts/{id:[0-9]{1,18}}/{act:ack|silence}", alert_action)
+    app.router.add_get("/list", list_page)
+    app.router.add_get("/analysis", analysis_page)
+    if echarts.exists():
+        app.router.add_get("/static/echarts.min.js", lambda r: web.FileResponse(echarts))
+    app.router.add_static("/static/", static_dir)

@@ -1,0 +1,140 @@
+"""The console and the public portal in a real browser (Debian's chromium driven by Playwright): sign-in, the
+scope enforced by URL and API, a live figure changing when events arrive, acknowledging an alert, public search.
+Each page's screenshot goes to docs/screenshots."""
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+
+import aiohttp
+import psycopg
+import pytest
+
+from core.tz import TZ
+from shenpi.broker import free_port
+from tests.conftest import TOKEN, wait_processed
+
+pytestmark = pytest.mark.broker
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def console(stack, tmp_path_factory):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (infra/local/setup.sh installs it)")
+    pytest.importorskip("playwright")
+    port = free_port()
+    env = {**stack.env, "SHENPI_API_PORT": str(port), "ADMIN_PW": "admin-password-1", "COUNTY_PW": "county-password"}
+    env.pop("SHENPI_READ_ACCESS")
+    for name, role, region, pw in (("admin1", "admin", "", "ADMIN_PW"), ("county1", "viewer", "330102", "COUNTY_PW")):
+        subprocess.run([sys.executable, "-m", "shenpi", "users", "add", name, "--role", role, "--password-env", pw,
+                        *(["--region", region] if region else [])], env=env, check=True, capture_output=True)
+    log = open(tmp_path_factory.mktemp("console") / "api.log", "ab")
+    proc = subprocess.Popen([sys.executable, "-m", "shenpi", "api"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(url + "/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+async def post_events(stack, events):
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as s:
+        async with s.post(stack.url + "/api/v1/case-events", json=events) as r:
+            wait_processed(stack.settings.database_url, (await r.json())["batches"], [])
+
+
+def today_case(cid: str, region: str) -> list[dict]:
+    now = datetime.now(TZ).isoformat()
+    return [{"event_id": f"{cid}-s", "case_id": cid, "type": "submitted", "occurred_at": now, "item_code": "UI-1",
+             "region_code": region, "department_code": "D-UI", "channel": "online"}]
+
+
+async def sign_in(page, url: str, name: str, password: str, ok: bool = True) -> None:
+    await page.goto(url + "/")
+    assert page.url.endswith("/login"), "a page needs a signed-in user"
+    await page.fill("input[name=name]", name)
+    await page.fill("input[name=password]", password)
+    async with page.expect_navigation():
+        await page.click("button[type=submit]")
+    assert page.url == url + ("/" if ok else "/login"), page.url
+
+
+async def test_the_console_and_the_portal_in_a_browser(stack, console):
+    from playwright.async_api import async_playwright
+
+    url = console
+    await post_events(stack, today_case("ui-other", "330106"))
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = await browser.new_page(viewport={"width": 1366, "height": 768})
+        await sign_in(page, url, "county1", "wrong-password", ok=False)
+        assert "wrong name or password" in await page.content()
+        await sign_in(page, url, "county1", "county-password")
+        before = await page.text_content('[data-k="received"]')
+        await post_events(stack, today_case(f"ui-{time.time_ns()}", "330102"))
+        for _ in range(60):  # pushed by server-sent events, no reload
+            if await page.text_content('[data-k="received"]') != before:
+                break
+            await asyncio.sleep(0.25)
+        else:
+            raise AssertionError("the live figure did not change")
+        await asyncio.sleep(0.5)  # the chart redrawn
+        await page.screenshot(path=str(SHOTS / "overview.png"), full_page=True)
+        # the scope holds by URL and by API, not just in menus
+        resp = await page.goto(url + "/drill?region=330106")
+        assert resp.status == 403
+        resp = await page.goto(url + "/cases/ui-other")
+        assert resp.status == 404
+        api = await page.request.get(url + "/api/v1/indicators?group_by=region_code")
+        assert {r["region_code"] for r in (await api.json())["rows"]} <= {"330102", "330102001"}
+        assert (await page.request.get(url + "/api/v1/status")).status == 403
+        await page.goto(url + "/drill")
+        await page.screenshot(path=str(SHOTS / "drilldown.png"), full_page=True)
+
+        with psycopg.connect(stack.settings.database_url, autocommit=True) as c:
+            c.execute("DELETE FROM alert_state WHERE rule = 'ui-rule'")
+            c.execute("INSERT INTO alert_state (rule, group_key, status, severity, since, fired_at)"
+                      " VALUES ('ui-rule', 'all', 'firing', 'critical', now(), now())")
+        admin = await browser.new_page(viewport={"width": 1920, "height": 1080})
+        await sign_in(admin, url, "admin1", "admin-password-1")
+        await admin.goto(url + "/alerts")
+        row = admin.locator("tr", has_text="ui-rule")
+        await row.locator("form[action$='/ack'] button").click()
+        await admin.wait_for_url(url + "/alerts")
+        assert "admin1" in await admin.locator("tr", has_text="ui-rule").text_content()
+        await admin.screenshot(path=str(SHOTS / "alerts.png"), full_page=True)
+        forged = await admin.request.post(url + "/console/alerts/1/ack", form={"csrf": "forged"})
+        assert forged.status == 403, "a form without the page's CSRF token is refused"
+
+        public = await browser.new_page()
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as s:
+            async with s.post(stack.url + "/api/v1/list-changes", json=[{
+                    "change_id": "ui-add", "item_code": "UI-PUB-1", "action": "added", "name": "公共場所衛生許可",
+                    "category": "行政許可", "effective_at": "2024-01-01T00:00:00+08:00", "department_code": "D-WS",
+                    "level": "county", "region_codes": ["330102"]}]) as r:
+                assert r.status == 200
+        for _ in range(100):
+            await public.goto(url + "/public?q=" + "衛生")
+            if "UI-PUB-1" in await public.content():
+                break
+            await asyncio.sleep(0.1)
+        assert "UI-PUB-1" in await public.content()
+        await public.screenshot(path=str(SHOTS / "public.png"), full_page=True)
+        await browser.close()
