@@ -270,7 +270,35 @@ async def analysis_page(request: web.Request) -> web.Response:
         ([esc(r["kind"]), esc(" + ".join(r["item_codes"])), esc(r["region_code"] or ""),
           esc(", ".join(f"{k}={v}" for k, v in r["evidence"].items() if isinstance(v, (int, float, str))))]
          for r in recs["recommendations"][:50]))
+    body = '<p><a href="/compare">橫向對比 / Comparison</a></p>' + body
     return layout(request, "analysis", t("analysis", lang), body)
+
+
+async def compare_page(request: web.Request) -> web.Response:
+    """Regions side by side for an item or a department, the worse outliers marked."""
+    from console.i18n import label
+    from streams.analysis.service import comparison
+    from streams.indicators.window import QueryError
+
+    lang = lang_of(request)
+    item, dept = request.query.get("item") or None, request.query.get("department") or None
+    form = (f'<form method="get"><input name="item" placeholder="{t("item", lang)}" value="{esc(item or "")}"> '
+            f'<input name="department" placeholder="{t("department", lang)}" value="{esc(dept or "")}"> '
+            f'<button>{t("search", lang)}</button></form>')
+    if not item and not dept:
+        return layout(request, "analysis", "橫向對比 / Comparison", form)
+    try:
+        async with request.app[POOL].acquire() as conn:
+            out = await comparison(conn, analysis_window(None, None), item if item else None,
+                                   None if item else dept, 20, request["caller"].scope)
+    except QueryError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+    keys = ("received", "on_time_rate", "avg_handling_hours", "satisfaction_rate", "rejection_rate")
+    rows = [[esc(r["region_code"]), *(f'<span class="{"bad" if k in r["worse"] else ""}">{fmt(k, r[k])}</span>'
+                                      for k in keys)] for r in out["rows"]]
+    rows.append(["median", "", *(fmt(k, out["medians"].get(k)) for k in keys[1:])])
+    return layout(request, "analysis", "橫向對比 / Comparison",
+                  form + table([t("region", lang), *(esc(label(k, lang)) for k in keys)], rows))
 
 
 STREAMS = web.AppKey("console_streams", set)
@@ -290,6 +318,7 @@ def add_routes(app: web.Application, static_dir, echarts) -> None:
     app.router.add_post("/console/alerts/{id:[0-9]{1,18}}/{act:ack|silence}", alert_action)
     app.router.add_get("/list", list_page)
     app.router.add_get("/analysis", analysis_page)
+    app.router.add_get("/compare", compare_page)
     if echarts.exists():
         app.router.add_get("/static/echarts.min.js", lambda r: web.FileResponse(echarts))
     app.router.add_static("/static/", static_dir)

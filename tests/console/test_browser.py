@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -137,4 +137,31 @@ async def test_the_console_and_the_portal_in_a_browser(stack, console):
             await asyncio.sleep(0.1)
         assert "UI-PUB-1" in await public.content()
         await public.screenshot(path=str(SHOTS / "public.png"), full_page=True)
+        await browser.close()
+
+
+async def test_the_comparison_page_marks_a_worse_region(stack, console):
+    from playwright.async_api import async_playwright
+
+    now = datetime.now(TZ)
+    events = []
+    for region, hours in (("330102", 1), ("330105", 1), ("330106", 1), ("330108", 1), ("330110", 9)):
+        for k in range(21):
+            cid = f"cmp-{region}-{k}-{time.time_ns()}"
+            t0 = now.replace(hour=0, minute=1)
+            events += [{"event_id": f"{cid}-s", "case_id": cid, "type": "submitted", "occurred_at": t0.isoformat(),
+                        "item_code": "UI-CMP", "region_code": region, "department_code": "D-UI", "channel": "online"},
+                       {"event_id": f"{cid}-a", "case_id": cid, "type": "accepted", "occurred_at": t0.isoformat()},
+                       {"event_id": f"{cid}-c", "case_id": cid, "type": "completed", "outcome": "approved",
+                        "occurred_at": (t0 + timedelta(minutes=hours * 60 // 10)).isoformat()}]
+    await post_events(stack, events)
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = await browser.new_page(viewport={"width": 1366, "height": 768})
+        await sign_in(page, console, "admin1", "admin-password-1")
+        await page.goto(console + "/compare?item=UI-CMP")
+        worse = page.locator("tr", has_text="330110").locator("span.bad")
+        assert await worse.count() >= 1, await page.content()
+        assert await page.locator("tr", has_text="330102").locator("span.bad").count() == 0
+        await page.screenshot(path=str(SHOTS / "compare.png"), full_page=True)
         await browser.close()
