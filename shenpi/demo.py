@@ -139,7 +139,9 @@ def run_demo(settings: Settings, log: Optional[Path], limit: Optional[int], keep
     s = resolved(settings)
     try:
         asyncio.run(_replay(s, log or default_log(), limit, console))
-        console.print(f"API: http://{s.api_host}:{s.api_port}/api/v1/indicators?from=2000-01-01&to=2100-01-01")
+        console.print(f"API: http://{s.api_host}:{s.api_port}/api/v1/indicators?from=2000-01-01&to=2100-01-01"
+                      f" (reads need a token: the webhook_token in {s.state_dir}/run.json, or a user's from"
+                      f" `shenpi users add`); console: http://{s.api_host}:{s.api_port}/")
     finally:
         if started and not keep:
             stop_stack(settings)
