@@ -114,14 +114,14 @@ async def end_to_end(settings: Settings, pool: asyncpg.Pool, n: int) -> float:
     return n / elapsed
 
 
-async def latency(settings: Settings, rate: int, seconds: float) -> tuple[float, float, int]:
-    """Chunks every 50 ms at `rate` events/s, happening now; latency = produce start → today's `received` in the
-    API includes the chunk."""
+async def latency(settings: Settings, rate: int, seconds: float, run: int = 0) -> tuple[float, float, int]:
+    """Chunks every 50 ms at `rate` events/s, happening now, with a list change every second (the alert passes run
+    as they do); latency = produce start → today's `received` in the API includes the chunk."""
     per = max(1, rate // 20)
     n_chunks = int(seconds * 20)
     now = datetime.now(SH)
     subs = [CaseEvent.model_validate({
-        "event_id": f"L{k}", "case_id": f"L{k}", "type": "submitted", "occurred_at": now.isoformat(),
+        "event_id": f"L{run}-{k}", "case_id": f"L{run}-{k}", "type": "submitted", "occurred_at": now.isoformat(),
         "item_code": f"ITEM-{k % 500}", "region_code": "330102", "department_code": f"D{k % 20}", "channel": "online",
     }) for k in range(per * n_chunks)]
     url = f"http://127.0.0.1:{settings.api_port}/api/v1/indicators"  # the live view: today, until now
@@ -129,7 +129,7 @@ async def latency(settings: Settings, rate: int, seconds: float) -> tuple[float,
     await pub.start()
     sent: list[tuple[float, int]] = []
     seen: list[tuple[float, int]] = []
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers={"Authorization": "Bearer bench"}) as http:
         async with http.get(url) as r:
             base = (await r.json())["rows"][0]["received"]
         done = asyncio.Event()
@@ -146,7 +146,11 @@ async def latency(settings: Settings, rate: int, seconds: float) -> tuple[float,
         for k in range(n_chunks):
             chunk = subs[k * per:(k + 1) * per]
             t = time.perf_counter()
-            await pub.case_events(chunk, "bench", f"lat-{k}")
+            await pub.case_events(chunk, "bench", f"lat-{run}-{k}")
+            if k % 20 == 0:  # the list changes meanwhile
+                await pub.list_changes([ListChange.model_validate({
+                    "change_id": f"lat-change-{run}-{k}", "item_code": f"ITEM-{k % 500}", "action": "modified",
+                    "effective_at": now.isoformat(), "committed_days": 5 + k % 3})])
             total += len(chunk)
             sent.append((t, total))
             t_next += 0.05
@@ -199,9 +203,15 @@ async def run(settings: Settings, args) -> None:
     print(f"pipeline end to end ({args.events:,} events)…")
     e2e = await end_to_end(settings, pool, args.events)
     print(f"  {e2e:,.0f} events/s")
-    print(f"latency at {args.rate:,} events/s for {args.seconds:.0f}s (produce → visible in /api/v1/indicators)…")
-    p50, p99, total = await latency(settings, args.rate, args.seconds)
-    print(f"  {total:,} events: p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
+    print(f"latency at {args.rate:,} events/s for {args.seconds:.0f}s (produce → visible in /api/v1/indicators),"
+          " 3 runs, with list changes and alert passes…")
+    runs = []
+    for run_no in range(3):
+        p50, p99, total = await latency(settings, args.rate, args.seconds, run_no)
+        runs.append((p50, p99))
+        print(f"  run {run_no + 1}: {total:,} events: p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
+    p50, p99 = max(r[0] for r in runs), max(r[1] for r in runs)
+    print(f"  worst: p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
     print(f"RESULT raw_consume={raw:,.0f}/s end_to_end={e2e:,.0f}/s ratio={e2e / raw:.2f} "
           f"p50={p50 * 1000:.0f}ms p99={p99 * 1000:.0f}ms @ {args.rate}/s")
     await pool.close()
