@@ -7,6 +7,7 @@ from typing import Any, Iterable, Optional
 from aiohttp import web
 
 from console.i18n import t
+from core.figures import fmt as figure
 
 NAV = (("/", "overview"), ("/drill", "drill"), ("/alerts", "alerts"), ("/list", "list"), ("/analysis", "analysis"))
 
@@ -16,13 +17,7 @@ def esc(v: Any) -> str:
 
 
 def fmt(key: str, v: Any) -> str:
-    if v is None:
-        return "—"
-    if key.endswith("_rate"):
-        return f"{v:.1%}"
-    if isinstance(v, float):
-        return f"{v:.1f}"
-    return f"{v:,}" if isinstance(v, int) else esc(v)
+    return esc(figure(key, v))
 
 
 def lang_of(request: web.Request) -> str:

@@ -1,23 +1,15 @@
 """Rich tables for the terminal."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Sequence
 
 from rich.table import Table
+
+from core.figures import fmt
 
 from streams.indicators.definitions import BY_KEY, GUARDS, INDICATORS
 
 LABELS = {k: i.zh for k, i in BY_KEY.items()}
-
-
-def fmt(key: str, v: Any) -> str:
-    if v is None:
-        return "—"
-    if key.endswith("_rate"):
-        return f"{v:.1%}"
-    if isinstance(v, float):
-        return f"{v:.1f}"
-    return f"{v:,}"
 
 
 def indicator_table(rows: Sequence[dict], group_by: Sequence[str], title: str) -> Table:

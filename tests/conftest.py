@@ -175,6 +175,25 @@ def stack(broker, database_url, tmp_path_factory):
     s.stop("sim")
 
 
+def guarded_api(stack: Stack, logs: Path, **extra: str) -> tuple[subprocess.Popen, str, dict]:
+    """A second API on the stack's database and broker with the default (reads need credentials); its env."""
+    import urllib.request
+
+    port = free_port()
+    env = {**stack.env, "SHENPI_API_PORT": str(port), **extra}
+    env.pop("SHENPI_READ_ACCESS")
+    proc = subprocess.Popen([sys.executable, "-m", "shenpi", "api"], env=env, stdout=open(logs / "api.log", "ab"),
+                            stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(url + "/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    return proc, url, env
+
+
 async def _topics(settings: Settings) -> None:
     from connectors.kafka import ensure_topics
 

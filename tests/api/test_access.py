@@ -3,19 +3,14 @@ its towns in every read, not just in menus; operations are for callers who see e
 disabled user is refused; every write is audited."""
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
-import time
-import urllib.request
 
 import aiohttp
 import psycopg
 import pytest
 
-from shenpi.broker import free_port
-from tests.conftest import TOKEN, truncate_all, wait_processed
+from tests.conftest import TOKEN, guarded_api, truncate_all, wait_processed
 
 pytestmark = pytest.mark.broker
 
@@ -23,18 +18,7 @@ pytestmark = pytest.mark.broker
 @pytest.fixture(scope="module")
 def guarded(stack, tmp_path_factory):
     """A second API on the same database and broker, with the default: reads need credentials."""
-    port = free_port()
-    env = {**stack.env, "SHENPI_API_PORT": str(port)}
-    env.pop("SHENPI_READ_ACCESS")
-    log = open(tmp_path_factory.mktemp("guarded") / "api.log", "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "shenpi", "api"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(url + "/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
+    proc, url, env = guarded_api(stack, tmp_path_factory.mktemp("guarded"))
     tokens = {}
     for name, role, region in (("county", "viewer", "330102"), ("countysup", "supervisor", "330102"),
                                ("boss", "admin", ""), ("gone", "viewer", "")):

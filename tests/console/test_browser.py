@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -18,8 +17,7 @@ import psycopg
 import pytest
 
 from core.tz import TZ
-from shenpi.broker import free_port
-from tests.conftest import TOKEN, wait_processed
+from tests.conftest import TOKEN, guarded_api, wait_processed
 
 pytestmark = pytest.mark.broker
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -33,21 +31,11 @@ def console(stack, tmp_path_factory):
     if not os.path.exists(CHROMIUM):
         pytest.skip("Debian's chromium is not installed (infra/local/setup.sh installs it)")
     pytest.importorskip("playwright")
-    port = free_port()
-    env = {**stack.env, "SHENPI_API_PORT": str(port), "ADMIN_PW": "admin-password-1", "COUNTY_PW": "county-password"}
-    env.pop("SHENPI_READ_ACCESS")
+    proc, url, env = guarded_api(stack, tmp_path_factory.mktemp("console"), ADMIN_PW="admin-password-1",
+                                 COUNTY_PW="county-password")
     for name, role, region, pw in (("admin1", "admin", "", "ADMIN_PW"), ("county1", "viewer", "330102", "COUNTY_PW")):
         subprocess.run([sys.executable, "-m", "shenpi", "users", "add", name, "--role", role, "--password-env", pw,
                         *(["--region", region] if region else [])], env=env, check=True, capture_output=True)
-    log = open(tmp_path_factory.mktemp("console") / "api.log", "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "shenpi", "api"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(url + "/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
     SHOTS.mkdir(parents=True, exist_ok=True)
     yield url
     proc.terminate()

@@ -9,7 +9,6 @@ import subprocess
 import sys
 from datetime import timedelta
 
-import asyncpg
 
 from streams.indicators.queries import Window, indicators
 from streams.indicators.status import totals
