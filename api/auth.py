@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
 import time
 from typing import Optional
 
@@ -81,30 +82,31 @@ async def identify(request: web.Request) -> Optional[Caller]:
         for token, name in settings.list_admins().items():
             if hmac.compare_digest(given.encode(), token.encode()):
                 return Caller(name, "list_admin")
-        async with request.app[POOL].acquire() as conn:
-            row = await conn.fetchrow("SELECT name, role, region_scope FROM app_user WHERE token_digest = $1"
-                                      " AND NOT disabled", token_digest(given))
+        row = await _user(request, "u.token_digest = $1", token_digest(given))
         if row is None:
             raise web.HTTPUnauthorized(text="invalid bearer token")
         return Caller(row["name"], row["role"], row["region_scope"])
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        async with request.app[POOL].acquire() as conn:
-            row = await conn.fetchrow(
-                "SELECT u.name, u.role, u.region_scope, s.csrf FROM app_session s JOIN app_user u ON u.name = s.user_name"
-                " WHERE s.id = $1 AND s.expires_at > now() AND NOT u.disabled", token_digest(cookie))
+        row = await _user(request, "s.id = $1 AND s.expires_at > now()", token_digest(cookie), session=True)
         if row is not None:
             request["csrf"] = row["csrf"]
             return Caller(row["name"], row["role"], row["region_scope"])
     header = settings.trusted_user_header
     if header and request.headers.get(header):
-        async with request.app[POOL].acquire() as conn:
-            row = await conn.fetchrow("SELECT name, role, region_scope FROM app_user WHERE name = $1 AND NOT disabled",
-                                      request.headers[header])
+        row = await _user(request, "u.name = $1", request.headers[header])
         if row is None:
             raise web.HTTPForbidden(text=f"{header}: no such user, or disabled")
         return Caller(row["name"], row["role"], row["region_scope"])
     return None
+
+
+async def _user(request: web.Request, where: str, arg: str, session: bool = False):
+    """An enabled user (with the session's CSRF token when found by a session), or None."""
+    source = ("app_session s JOIN app_user u ON u.name = s.user_name" if session else "app_user u")
+    async with request.app[POOL].acquire() as conn:
+        return await conn.fetchrow(f"SELECT u.name, u.role, u.region_scope{', s.csrf' if session else ''}"
+                                   f" FROM {source} WHERE {where} AND NOT u.disabled", arg)
 
 
 SESSION_COOKIE = "shenpi_session"
@@ -120,7 +122,7 @@ async def _audit(request: web.Request, actor: str, status: int) -> None:
         async with request.app[POOL].acquire() as conn:
             await conn.execute("INSERT INTO audit_log (actor, action, status, detail) VALUES ($1, $2, $3, $4::jsonb)",
                                actor, f"{request.method} {request.path}", status,
-                               '{"remote": "%s"}' % (request.remote or "?"))
+                               json.dumps({"remote": request.remote or "?"}))
     except Exception:  # the audit must not turn a done write into an error answer
         pass
 

@@ -15,7 +15,7 @@ from console.i18n import t
 from console.pages import esc, fmt, lang_of, layout, table
 from core.access import within
 from core.web import POOL
-from streams.alerts.views import alerts_overview
+from streams.alerts.views import act_on_alert, alerts_overview
 from streams.analysis.service import analysis_window, chains, recommendations
 from streams.indicators.queries import indicators, parse_window
 from streams.powerlist.queries import item_history, items_as_of
@@ -215,17 +215,9 @@ async def alerts_page(request: web.Request) -> web.Response:
 async def alert_action(request: web.Request) -> web.Response:
     kind = {"ack": "acknowledged", "silence": "silenced"}[request.match_info["act"]]
     aid = int(request.match_info["id"])
+    until = datetime.now(timezone.utc) + timedelta(hours=1) if kind == "silenced" else None
     async with request.app[POOL].acquire() as conn:
-        if kind == "acknowledged":
-            row = await conn.fetchrow("UPDATE alert_state SET acknowledged_by = $2, acknowledged_at = now()"
-                                      " WHERE id = $1 RETURNING rule, group_key", aid, request["user"])
-        else:
-            row = await conn.fetchrow("UPDATE alert_state SET silenced_until = now() + interval '1 hour'"
-                                      " WHERE id = $1 RETURNING rule, group_key", aid)
-        if row is None:
-            raise web.HTTPNotFound(text=f"no alert {aid}")
-        await conn.execute("INSERT INTO alert_event (rule, group_key, kind) VALUES ($1, $2, $3)",
-                           row["rule"], row["group_key"], kind)
+        await act_on_alert(conn, aid, kind, request["user"], until)
     raise web.HTTPFound("/alerts")
 
 

@@ -1,6 +1,7 @@
 """People who use the API and the console: a role and a region scope each; their tokens and passwords."""
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from typing import Optional
@@ -47,7 +48,7 @@ def users_add(ctx: click.Context, name: str, role: str, region: str, password_en
             " password_hash = coalesce($4, app_user.password_hash), token_digest = $5, disabled = false",
             name, role, region, hashed, token_digest(token))
         await conn.execute("INSERT INTO audit_log (actor, action, detail) VALUES ('cli', 'user added', $1::jsonb)",
-                           '{"name": "%s", "role": "%s", "region": "%s"}' % (name, role, region))
+                           json.dumps({"name": name, "role": role, "region": region}))
 
     with_db(ctx, add)
     console.print(f"{name}: {role}, {'region ' + region if region else 'everywhere'}; API token (shown once):")
@@ -72,7 +73,7 @@ def users_disable(ctx: click.Context, name: str) -> None:
         done = await conn.fetchval("UPDATE app_user SET disabled = true WHERE name = $1 RETURNING name", name)
         if done:
             await conn.execute("INSERT INTO audit_log (actor, action, detail) VALUES ('cli', 'user disabled',"
-                               " $1::jsonb)", '{"name": "%s"}' % name)
+                               " $1::jsonb)", json.dumps({"name": name}))
         return done
 
     if not with_db(ctx, disable):

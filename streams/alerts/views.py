@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta, timezone
+from typing import Optional
 
 from aiohttp import web
 
@@ -42,18 +43,24 @@ async def _act(request: web.Request, kind: str) -> web.Response:
     if not isinstance(by, str) or "\x00" in by or len(by) > 200:
         raise web.HTTPBadRequest(text="by: a name of at most 200 characters")
     async with request.app[POOL].acquire() as conn:
-        async with conn.transaction():
-            if kind == "acknowledged":
-                row = await conn.fetchrow("UPDATE alert_state SET acknowledged_by = $2, acknowledged_at = now()"
-                                          " WHERE id = $1 RETURNING rule, group_key", alert_id, by)
-            else:
-                row = await conn.fetchrow("UPDATE alert_state SET silenced_until = $2 WHERE id = $1"
-                                          " RETURNING rule, group_key", alert_id, until)
-            if row is None:
-                raise web.HTTPNotFound(text=f"no alert {alert_id}")
-            await conn.execute("INSERT INTO alert_event (rule, group_key, kind) VALUES ($1, $2, $3)",
-                               row["rule"], row["group_key"], kind)
+        row = await act_on_alert(conn, alert_id, kind, by, until)
     return web.json_response({"ok": True, "rule": row["rule"], "group": row["group_key"], "kind": kind})
+
+
+async def act_on_alert(conn, alert_id: int, kind: str, by: str, until: Optional[datetime]):
+    """Acknowledge (by whom) or silence (until when) an alert, with the event in its history; 404 if none."""
+    async with conn.transaction():
+        if kind == "acknowledged":
+            row = await conn.fetchrow("UPDATE alert_state SET acknowledged_by = $2, acknowledged_at = now()"
+                                      " WHERE id = $1 RETURNING rule, group_key", alert_id, by)
+        else:
+            row = await conn.fetchrow("UPDATE alert_state SET silenced_until = $2 WHERE id = $1"
+                                      " RETURNING rule, group_key", alert_id, until)
+        if row is None:
+            raise web.HTTPNotFound(text=f"no alert {alert_id}")
+        await conn.execute("INSERT INTO alert_event (rule, group_key, kind) VALUES ($1, $2, $3)",
+                           row["rule"], row["group_key"], kind)
+    return row
 
 
 async def acknowledge(request: web.Request) -> web.Response:

@@ -8,8 +8,7 @@ import multiprocessing
 import queue
 from typing import Any, Callable, Iterable, Optional
 
-from aiokafka.partitioner import murmur2
-
+from connectors.kafka import partition_for
 from streams.cases.write import InBatch, process_case_batches
 from streams.db import Database
 
@@ -18,8 +17,7 @@ Chunk = list[tuple[str, list[Any]]]  # (batch id, raw events)
 
 def owner(case_id: Any, jobs: int) -> int:
     """The process a case's events go to (all of them: a case is written by one process)."""
-    key = case_id.encode() if isinstance(case_id, str) else b""
-    return (murmur2(key) & 0x7FFFFFFF) % jobs
+    return partition_for(case_id if isinstance(case_id, str) else "", jobs)
 
 
 def split(events: Iterable[Any], jobs: int, prefix: str, size: int = 1000) -> list[Chunk]:

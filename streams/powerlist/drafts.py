@@ -41,10 +41,14 @@ async def overlap_warnings(conn: asyncpg.Connection, change: ListChange, thresho
         return []
     dept = change.department_code or (now["department_code"] if now else None)
     basis = change.legal_basis or (now["legal_basis"] if now else None)
+    return (await _index_in_force(conn)).similar(Item(change.item_code, name, dept, basis), threshold)
+
+
+async def _index_in_force(conn: asyncpg.Connection) -> Index:
+    """The named items in force now, indexed for similarity."""
     rows = await conn.fetch("SELECT item_code, name, department_code, legal_basis FROM list_items_at(now())"
                             " WHERE active AND name IS NOT NULL")
-    index = Index(Item(r["item_code"], r["name"], r["department_code"], r["legal_basis"]) for r in rows)
-    return index.similar(Item(change.item_code, name, dept, basis), threshold)
+    return Index(Item(r["item_code"], r["name"], r["department_code"], r["legal_basis"]) for r in rows)
 
 
 async def create(conn: asyncpg.Connection, fields: dict[str, Any], by: str, threshold: float,
@@ -70,10 +74,8 @@ async def create(conn: asyncpg.Connection, fields: dict[str, Any], by: str, thre
 
 async def overlap_report(conn: asyncpg.Connection, threshold: float) -> dict[str, Any]:
     """Overlaps across the whole list in force: the nightly report (`shenpi list overlaps`)."""
-    rows = await conn.fetch("SELECT item_code, name, department_code, legal_basis FROM list_items_at(now())"
-                            " WHERE active AND name IS NOT NULL")
-    index = Index(Item(r["item_code"], r["name"], r["department_code"], r["legal_basis"]) for r in rows)
-    return {"items": len(rows), "threshold": threshold, "overlaps": index.all_pairs(threshold)}
+    index = await _index_in_force(conn)
+    return {"items": len(index.items), "threshold": threshold, "overlaps": index.all_pairs(threshold)}
 
 
 def from_recommendation(rec: dict[str, Any], effective_at: Optional[str] = None) -> list[dict[str, Any]]:
