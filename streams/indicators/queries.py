@@ -1,5 +1,5 @@
 """The indicators for a window and a grouping: additive components summed in SQL, the figures derived from them
-by the one table of definitions; windows that cut days answered exactly from the edge days' raw events."""
+by the one table of definitions; windows that cut days answered exactly from the events in the cut parts."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -9,7 +9,6 @@ import asyncpg
 
 from core.tz import TZ, midnight
 from streams.indicators.definitions import GUARDS, INDICATORS, group_row
-from streams.indicators.edges import exact
 from streams.indicators.sql import filter_args, indicator_sql
 from streams.indicators.window import GROUP_KEYS, QueryError, Window, parse_group_by, parse_window
 
@@ -29,7 +28,7 @@ async def indicators(conn: asyncpg.Connection, window: Window, group_by: Sequenc
     the guard figures, and the raw components.
 
     Whole local days come from the daily components. A window that cuts a day where events lie outside it is
-    answered exactly: those edge days are recomputed from their cases' raw events."""
+    answered exactly: for those days, what the events inside the window contribute, each from its case's state."""
     t0, t1 = window.t0, window.t1
     first, last = t0.astimezone(TZ).date(), t1.astimezone(TZ).date()
     ragged = []
@@ -37,8 +36,10 @@ async def indicators(conn: asyncpg.Connection, window: Window, group_by: Sequenc
         ragged.append((t0, min(t1, midnight(first + timedelta(days=1)))))
     if t1 != midnight(last) and not await _clean_edge(conn, t1, midnight(last + timedelta(days=1))):
         ragged.append((max(t0, midnight(last)), t1))
+    ragged = sorted(set(ragged))  # a window inside one day cuts it once
+    args = [window.d0, window.d1, t0, t1, *filter_args(filters, scope)]
     if ragged:
-        return await exact(conn, window, group_by, ragged, filters, scope)
-    rows = await conn.fetch(indicator_sql(group_by, filters, scope), window.d0, window.d1, t0, t1,
-                            *filter_args(filters, scope))
+        args += [sorted({lo.astimezone(TZ).date() for lo, _ in ragged}), [lo for lo, _ in ragged],
+                 [hi for _, hi in ragged]]
+    rows = await conn.fetch(indicator_sql(group_by, filters, scope, cut=bool(ragged)), *args)
     return [group_row({k: r[k] for k in group_by}, r) for r in rows]

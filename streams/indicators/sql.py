@@ -7,8 +7,9 @@ from typing import Mapping, Optional, Sequence
 import asyncpg
 
 from core.access import scope_prefix
-from streams.cases.logic import METRICS
+from streams.cases.logic import DIMS, METRICS
 from streams.indicators.definitions import POINT
+from streams.indicators.edges import edge_sql
 from streams.indicators.window import GROUP_KEYS, QueryError, Window, check_filters, parse_group_by
 
 
@@ -27,9 +28,12 @@ def _checked(group_by: Sequence[str], filters: Optional[Mapping[str, str]]) -> t
     return keys, check_filters(filters)
 
 
-def indicator_sql(group_by: Sequence[str], filters: Optional[Mapping[str, str]] = None, scope: str = "") -> str:
+def indicator_sql(group_by: Sequence[str], filters: Optional[Mapping[str, str]] = None, scope: str = "",
+                  cut: bool = False) -> str:
     """One statement for every group's components; $1 d0, $2 d1 (dates), $3 t0, $4 t1 (timestamptz), then one
-    parameter per filter, in GROUP_KEYS order, then the scope's LIKE pattern when there is a scope."""
+    parameter per filter, in GROUP_KEYS order, then the scope's LIKE pattern when there is a scope; with `cut`,
+    then the cut days (date[]) left out of the daily components, and the parts of them inside the window (their
+    starts and ends, timestamptz[]), counted from their events."""
     group_by, filters = _checked(group_by, filters)
     flt = "".join(f" AND {k} = ${i}" for i, k in enumerate((k for k in GROUP_KEYS if k in filters), start=5))
     item_flt = flt
@@ -42,12 +46,19 @@ def indicator_sql(group_by: Sequence[str], filters: Optional[Mapping[str, str]] 
     grp = ", ".join(group_by) if group_by else "()"
     on = lambda a, b: " AND ".join(f"{a}.{k} = {b}.{k}" for k in g)  # noqa: E731
     sums = ", ".join(f"sum({m})::bigint AS {m}" for m in METRICS)
+    comp = f"SELECT * FROM indicator_daily WHERE day >= $1 AND day < $2{flt}"
+    if cut:
+        n = 5 + len(filters) + bool(scope)
+        comp = (f"SELECT {', '.join(DIMS)}, {', '.join(METRICS)} FROM indicator_daily WHERE day >= $1 AND day < $2"
+                f" AND day <> ALL(${n}::date[]){flt} UNION ALL SELECT * FROM ({edge_sql(f'${n + 1}', f'${n + 2}')})"
+                f" edge WHERE TRUE{flt}")
     keys_union = " UNION ".join(f"SELECT {', '.join(g)} FROM {t}" for t in ("daily", "open0", "open1", "items_g"))
     if not group_by:
         keys_union += " UNION SELECT ''::text"
     return f"""
-WITH daily AS (
-    SELECT {sel}, {sums} FROM indicator_daily WHERE day >= $1 AND day < $2{flt} GROUP BY {grp}
+WITH comp AS {'MATERIALIZED' if cut else 'NOT MATERIALIZED'} ({comp}
+), daily AS (
+    SELECT {sel}, {sums} FROM comp GROUP BY {grp}
 ), open0 AS (
     SELECT {sel}, count(*) AS open_at_start FROM cases_open_at($3) WHERE TRUE{flt} GROUP BY {grp}
 ), open1 AS (
@@ -59,8 +70,7 @@ WITH daily AS (
 ), items_g AS (
     SELECT {sel}, count(DISTINCT item_code) AS items_active FROM items GROUP BY {grp}
 ), item_recv AS (
-    SELECT {sel}, item_code AS _item, sum(received) AS n FROM indicator_daily
-    WHERE day >= $1 AND day < $2{flt} GROUP BY {grp}, item_code
+    SELECT {sel}, item_code AS _item, sum(received) AS n FROM comp GROUP BY {grp}, item_code
 ), zero AS (
     SELECT {', '.join('i.' + k for k in g)}, count(DISTINCT i._item) AS zero_case_items
     FROM (SELECT DISTINCT {sel}, item_code AS _item FROM items) i
