@@ -135,7 +135,7 @@ async def _bulk(s: Settings, connector, jobs: int, label: str) -> dict:
 
             for item in connector.items():
                 chunk.append(item)
-                if len(chunk) >= 20_000:
+                if len(chunk) >= 50_000:
                     await flush()
                     chunk = []
             if chunk:

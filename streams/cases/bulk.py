@@ -8,6 +8,8 @@ import multiprocessing
 import queue
 from typing import Any, Callable, Iterable, Optional
 
+import orjson
+
 from connectors.kafka import partition_for
 from streams.cases.write import InBatch, process_case_batches
 from streams.db import Database
@@ -21,11 +23,12 @@ def owner(case_id: Any, jobs: int) -> int:
 
 
 def split(events: Iterable[Any], jobs: int, prefix: str, size: int = 1000) -> list[Chunk]:
-    """Per process, the events as batches of at most `size`, with ids derived from `prefix` (the input's
-    fingerprint and chunk number: writing the same input again is a no-op)."""
+    """Per process, the events (as JSON texts: cheap to hand over, validated from the text) as batches of at
+    most `size`, with ids derived from `prefix` (the input's fingerprint and chunk number: writing the same
+    input again is a no-op)."""
     per: list[list[Any]] = [[] for _ in range(jobs)]
     for e in events:
-        per[owner(e.get("case_id") if isinstance(e, dict) else None, jobs)].append(e)
+        per[owner(e.get("case_id") if isinstance(e, dict) else None, jobs)].append(orjson.dumps(e))
     return [[(f"{prefix}:{j}:{k // size}", evs[k:k + size]) for k in range(0, len(evs), size)] for j, evs in
             enumerate(per)]
 

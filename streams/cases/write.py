@@ -10,9 +10,9 @@ import asyncpg
 import orjson
 
 from core import locks
-from schemas import CaseEvent, DeadLetter, Refusal, parse_case_event, parse_case_events
+from schemas import CaseEvent, DeadLetter, Refusal, parse_case_event, parse_case_event_texts, parse_case_events
 from streams.cases.logic import Step
-from streams.cases.recompute import Prior, lock_cases, recompute_cases, step_of
+from streams.cases.recompute import COPY_FROM, Prior, lock_cases, recompute_cases, step_of
 from streams.deadletters.store import insert_dead_letters
 from streams.sql import recordset
 
@@ -23,7 +23,8 @@ EVENT_SQL_TYPES = tuple(_NOT_TEXT.get(c, "text") for c in EVENT_COLS)
 
 @dataclass
 class InBatch:
-    """One input record: a batch of raw events with the key that makes its redelivery a no-op."""
+    """One input record: a batch of raw events (decoded values, or JSON texts of objects already checked for
+    repeated keys) with the key that makes its redelivery a no-op."""
 
     batch_id: str
     source: str
@@ -78,7 +79,9 @@ async def process_case_batches(conn: asyncpg.Connection, batches: Sequence[InBat
             out.batches += 1
             ids_in_batch: list[str] = []
             invalid = 0
-            if any(isinstance(raw, Unreadable) for raw in b.events):
+            if b.events and isinstance(b.events[0], bytes):
+                parsed = parse_case_event_texts(b.events)
+            elif any(isinstance(raw, Unreadable) for raw in b.events):
                 parsed = [(None, Refusal(i, raw.reason, raw.text)) if isinstance(raw, Unreadable)
                           else parse_case_event(raw, i) for i, raw in enumerate(b.events)]
             else:
@@ -94,17 +97,11 @@ async def process_case_batches(conn: asyncpg.Connection, batches: Sequence[InBat
                 rows.setdefault(ev.event_id, ev.__dict__)  # exactly the EVENT_COLS fields
             per_batch.append((b, ids_in_batch, invalid))
         prior: dict[str, Prior] = {}
+        new_ids: set[str] = set()
         if rows:
             prior = await lock_cases(conn, (r["case_id"] for r in rows.values()))
-            inserted = await conn.fetch(
-                f"INSERT INTO case_event ({', '.join(EVENT_COLS)}) SELECT * FROM {recordset(EVENT_COLS, EVENT_SQL_TYPES)}"
-                " ON CONFLICT (event_id) DO NOTHING RETURNING event_id, case_id",
-                orjson.dumps(list(rows.values())).decode(),
-            )
-        else:
-            inserted = []
-        new_ids = {r["event_id"] for r in inserted}
-        touched = sorted({r["case_id"] for r in inserted})
+            new_ids = await _insert_events(conn, rows)
+        touched = sorted({rows[e]["case_id"] for e in new_ids})
         batch_rows = []
         claimed: set[str] = set()
         for b, ids_in_batch, invalid in per_batch:
@@ -136,6 +133,23 @@ async def process_case_batches(conn: asyncpg.Connection, batches: Sequence[InBat
     return out
 
 
+
+async def _insert_events(conn: asyncpg.Connection, rows: dict[str, dict[str, Any]]) -> set[str]:
+    """Store the events not stored yet; the ids of those stored now. A large take of events none of which is
+    stored yet (a backfill) goes in by COPY; if any is, the COPY fails whole and the insert skips those."""
+    if len(rows) >= COPY_FROM:
+        try:
+            async with conn.transaction():
+                await conn.copy_records_to_table("case_event", records=[tuple(r.values()) for r in rows.values()],
+                                                 columns=EVENT_COLS)
+            return set(rows)
+        except asyncpg.UniqueViolationError:
+            pass
+    return {r["event_id"] for r in await conn.fetch(
+        f"INSERT INTO case_event ({', '.join(EVENT_COLS)}) SELECT * FROM {recordset(EVENT_COLS, EVENT_SQL_TYPES)}"
+        " ON CONFLICT (event_id) DO NOTHING RETURNING event_id", orjson.dumps(list(rows.values())).decode())}
+
+
 async def quarantine(conn: asyncpg.Connection, batch: InBatch, error: BaseException) -> BatchOutcome:
     """A record that cannot be processed is accounted for and dead-lettered whole, so it cannot block the stream."""
     out = BatchOutcome()
@@ -151,7 +165,8 @@ async def quarantine(conn: asyncpg.Connection, batch: InBatch, error: BaseExcept
         out.batches, out.events, out.invalid = 1, len(batch.events), len(batch.events)
         out.dead_letters = [DeadLetter(dl_key=f"{batch.batch_id}#{i}", stage="invalid", kind="case_event",
                                        source=batch.source, reason=reason,
-                                       payload=raw.text if isinstance(raw, Unreadable) else raw)
+                                       payload=raw.text if isinstance(raw, Unreadable)
+                                       else orjson.loads(raw) if isinstance(raw, bytes) else raw)
                             for i, raw in enumerate(batch.events)]
         await insert_dead_letters(conn, out.dead_letters)
     return out
