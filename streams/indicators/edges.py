@@ -34,15 +34,16 @@ _EXPRS = {
 assert tuple(_EXPRS) == METRICS
 
 
-def edge_sql(lows: str, highs: str) -> str:
-    """Per case group (DIMS), the components of the events in the parts [lows[i], highs[i]) (disjoint)."""
+def edge_sql(parts: list[tuple[str, str]]) -> str:
+    """Per case group (DIMS), the components of the events in the parts [lo, hi) (disjoint; SQL parameters: as
+    scalars, the planner sees how few events they hold)."""
     dims = ", ".join(DIMS)
+    inside = " OR ".join(f"(e.occurred_at >= {lo} AND e.occurred_at < {hi})" for lo, hi in parts)
     return f"""SELECT {dims}, {', '.join(f'{e} AS {m}' for m, e in _EXPRS.items())}
 FROM (SELECT x.*, {_PAUSED} AS paused FROM (
     SELECT e.type, e.channel, e.score, e.occurred_at AS at, {', '.join('s.' + d for d in DIMS)}, s.accepted_at,
            s.deadline, s.suspensions, s.corrections,
            EXISTS (SELECT 1 FROM violation v WHERE v.event_id = e.event_id) AS out_of_list
-    FROM unnest({lows}::timestamptz[], {highs}::timestamptz[]) p(lo, hi)
-    JOIN case_event e ON e.occurred_at >= p.lo AND e.occurred_at < p.hi
-    JOIN case_state s ON s.case_id = e.case_id AND s.submitted_at IS NOT NULL) x) y
+    FROM case_event e JOIN case_state s ON s.case_id = e.case_id AND s.submitted_at IS NOT NULL
+    WHERE {inside}) x) y
 GROUP BY {dims}"""

@@ -39,7 +39,6 @@ async def indicators(conn: asyncpg.Connection, window: Window, group_by: Sequenc
     ragged = sorted(set(ragged))  # a window inside one day cuts it once
     args = [window.d0, window.d1, t0, t1, *filter_args(filters, scope)]
     if ragged:
-        args += [sorted({lo.astimezone(TZ).date() for lo, _ in ragged}), [lo for lo, _ in ragged],
-                 [hi for _, hi in ragged]]
-    rows = await conn.fetch(indicator_sql(group_by, filters, scope, cut=bool(ragged)), *args)
+        args += [sorted({lo.astimezone(TZ).date() for lo, _ in ragged}), *(t for part in ragged for t in part)]
+    rows = await conn.fetch(indicator_sql(group_by, filters, scope, cut=len(ragged)), *args)
     return [group_row({k: r[k] for k in group_by}, r) for r in rows]

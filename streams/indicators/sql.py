@@ -29,11 +29,11 @@ def _checked(group_by: Sequence[str], filters: Optional[Mapping[str, str]]) -> t
 
 
 def indicator_sql(group_by: Sequence[str], filters: Optional[Mapping[str, str]] = None, scope: str = "",
-                  cut: bool = False) -> str:
+                  cut: int = 0) -> str:
     """One statement for every group's components; $1 d0, $2 d1 (dates), $3 t0, $4 t1 (timestamptz), then one
-    parameter per filter, in GROUP_KEYS order, then the scope's LIKE pattern when there is a scope; with `cut`,
-    then the cut days (date[]) left out of the daily components, and the parts of them inside the window (their
-    starts and ends, timestamptz[]), counted from their events."""
+    parameter per filter, in GROUP_KEYS order, then the scope's LIKE pattern when there is a scope; with `cut`
+    days cut, then those days (date[]) left out of the daily components, and the start and end of each part of
+    them inside the window (timestamptz), counted from their events."""
     group_by, filters = _checked(group_by, filters)
     flt = "".join(f" AND {k} = ${i}" for i, k in enumerate((k for k in GROUP_KEYS if k in filters), start=5))
     item_flt = flt
@@ -50,7 +50,8 @@ def indicator_sql(group_by: Sequence[str], filters: Optional[Mapping[str, str]] 
     if cut:
         n = 5 + len(filters) + bool(scope)
         comp = (f"SELECT {', '.join(DIMS)}, {', '.join(METRICS)} FROM indicator_daily WHERE day >= $1 AND day < $2"
-                f" AND day <> ALL(${n}::date[]){flt} UNION ALL SELECT * FROM ({edge_sql(f'${n + 1}', f'${n + 2}')})"
+                f" AND day <> ALL(${n}::date[]){flt} UNION ALL SELECT * FROM"
+                f" ({edge_sql([(f'${n + 1 + 2 * i}', f'${n + 2 + 2 * i}') for i in range(cut)])})"
                 f" edge WHERE TRUE{flt}")
     keys_union = " UNION ".join(f"SELECT {', '.join(g)} FROM {t}" for t in ("daily", "open0", "open1", "items_g"))
     if not group_by:

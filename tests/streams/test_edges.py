@@ -65,7 +65,7 @@ async def test_cut_parts_count_what_the_case_logic_counts(database_url, cases, c
             if res is not None and True in res.contrib:
                 acc = want.setdefault(res.dims, [0] * len(METRICS))
                 want[res.dims] = [a + v for a, v in zip(acc, res.contrib[True])]
-        rows = await conn.fetch(edge_sql("$1", "$2"), [EARLIEST], [LATEST])
+        rows = await conn.fetch(edge_sql([("$1", "$2")]), EARLIEST, LATEST)
         got = {tuple(r[d] for d in DIMS): [int(r[m]) for m in METRICS] for r in rows}
         assert got == want
     finally:
