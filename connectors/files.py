@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import gzip
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 
 import orjson
 
 from connectors.base import Connector, file_digest
-from connectors.parsing import Item, decode_csv, decode_json_body, decode_ndjson
+from connectors.parsing import Item, decode_csv, decode_json_body, decode_ndjson, decode_ndjson_texts
 
 FORMATS = ("jsonl", "json", "csv")
 
@@ -45,6 +45,15 @@ class FileConnector(Connector):
                 yield from decode_csv(f.read().decode("utf-8-sig"))
             else:
                 yield from decode_json_body(f.read())
+
+    def texts(self) -> Iterator[tuple[int, Any, bytes]]:
+        """The items with their JSON texts: a JSON Lines file's own lines (no need to write them again)."""
+        if self.fmt == "jsonl":
+            with self._open() as f:
+                yield from decode_ndjson_texts(f)
+        else:
+            for i, v in self.items():
+                yield i, v, orjson.dumps(v)
 
 
 def write_jsonl(path: Path, items) -> int:

@@ -53,7 +53,9 @@ def _iso_text(v: Any) -> Any:
     return v
 
 
-Instant = Annotated[AwareDatetime, BeforeValidator(_iso_text), Field(ge=EARLIEST, lt=LATEST)]
+# the bounds next to the type, so that pydantic-core checks them natively
+Instant = Annotated[AwareDatetime, Field(ge=EARLIEST, lt=LATEST), BeforeValidator(_iso_text), Field(
+    json_schema_extra={"formatMinimum": "1970-01-01T00:00:00Z", "formatExclusiveMaximum": "2200-01-01T00:00:00Z"})]
 # Text the database cannot store is refused here, not discovered in the stream.
 NO_NUL = r"^[^\x00]*$"
 

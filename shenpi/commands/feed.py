@@ -117,9 +117,9 @@ async def _bulk(s: Settings, connector, jobs: int, label: str) -> dict:
             async def flush() -> None:
                 nonlocal n, received, accepted, refused
                 request_id = f"{fp}-{n}"
-                raws = [raw for _, raw in chunk if not isinstance(raw, Refusal)]
+                raws = [(raw, text) for _, raw, text in chunk if not isinstance(raw, Refusal)]
                 letters = [DeadLetter(dl_key=f"bulk:{request_id}#{i}", stage="edge", kind="case_event", source="bulk",
-                                      reason=raw.reason, payload=raw.raw) for i, raw in chunk
+                                      reason=raw.reason, payload=raw.raw) for i, raw, _ in chunk
                            if isinstance(raw, Refusal)]
                 parts = split(raws, jobs, f"bulk:{request_id}")
                 d = Delivery("bulk", "case_event", request_id, dl_keys=[x.dl_key for x in letters],
@@ -133,7 +133,7 @@ async def _bulk(s: Settings, connector, jobs: int, label: str) -> dict:
                 reasons.extend(x.reason for x in letters[:5 - len(reasons)] if len(reasons) < 5)
                 n += 1
 
-            for item in connector.items():
+            for item in connector.texts():
                 chunk.append(item)
                 if len(chunk) >= 50_000:
                     await flush()
