@@ -104,8 +104,11 @@ async def _bulk(s: Settings, connector, jobs: int, label: str) -> dict:
     from streams.cases.bulk import BulkWriter, split
     from streams.deadletters.store import insert_dead_letters
 
+    from core import memory
+
     receipts = await asyncpg.connect(s.database_url)
     writer = BulkWriter(s.database_url, jobs)
+    memory.for_throughput()
     fp, received, accepted, refused, reasons = connector.fingerprint(), 0, 0, 0, []
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

@@ -92,6 +92,7 @@ def worker(ctx: click.Context) -> None:
     from prometheus_client import CollectorRegistry, start_http_server
 
     from connectors.kafka import ensure_topics
+    from core import memory
     from streams.app import create_app
 
     s = settings(ctx)
@@ -101,6 +102,7 @@ def worker(ctx: click.Context) -> None:
     app = create_app(s, registry)
     if s.worker_metrics_port:
         start_http_server(s.worker_metrics_port, addr=s.api_host, registry=registry)
+    memory.for_throughput()
     faust.Worker(app, loglevel="warning", quiet=True).execute_from_commandline()
 
 

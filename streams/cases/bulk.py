@@ -10,6 +10,7 @@ import zlib
 from typing import Any, Callable, Iterable, Optional
 
 
+from core import memory
 from streams.cases.write import InBatch, process_case_batches
 from streams.db import Database
 
@@ -34,6 +35,8 @@ def split(events: Iterable[tuple[Any, bytes]], jobs: int, prefix: str, size: int
 
 
 def _writer(dsn: str, inbox: "multiprocessing.Queue", outbox: "multiprocessing.Queue", source: str) -> None:
+    memory.for_throughput()
+
     async def run() -> None:
         db = Database(dsn, max_size=1)
         loop = asyncio.get_running_loop()
