@@ -13,6 +13,7 @@ class WorkCalendar:
 
     def __init__(self, exceptions: Optional[dict[date, bool]] = None):
         self.exceptions = dict(exceptions or {})
+        self.ends: dict[tuple[date, int], datetime] = {}  # (start day, days) -> the deadline: cases share them
 
     def is_workday(self, d: date) -> bool:
         w = self.exceptions.get(d)
@@ -24,12 +25,16 @@ MON_FRI = WorkCalendar()
 
 def add_working_days(start: datetime, days: int, calendar: WorkCalendar = MON_FRI) -> datetime:
     """End (next local midnight) of the `days`-th working day after `start`'s local day."""
-    d = local_day(start)
-    while days > 0:
-        d += timedelta(days=1)
-        if calendar.is_workday(d):
-            days -= 1
-    return midnight(d + timedelta(days=1))
+    first = local_day(start)
+    end = calendar.ends.get((first, days))
+    if end is None:
+        d, n = first, days
+        while n > 0:
+            d += timedelta(days=1)
+            if calendar.is_workday(d):
+                n -= 1
+        end = calendar.ends[(first, days)] = midnight(d + timedelta(days=1))
+    return end
 
 
 def overdue_cutoff(now: datetime, n: int, calendar: WorkCalendar = MON_FRI) -> datetime:
