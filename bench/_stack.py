@@ -1,4 +1,5 @@
-"""What both benchmarks need: a fresh database, the embedded broker, and shenpi processes around it."""
+"""What the benchmarks share: a fresh database, simulated applicants written into it, the embedded broker, and
+shenpi processes around it."""
 from __future__ import annotations
 
 import os
@@ -16,6 +17,23 @@ from db.migrate import upgrade  # noqa: E402
 from shenpi.broker import EmbeddedBroker  # noqa: E402
 
 LOGS = Path(".shenpi/bench")
+
+
+async def load_applicants(conn, n: int, start, seed: int = 1) -> int:
+    """n simulated applicants' cases over the year from `start`, through the write path; how many events."""
+    from simulator.chains import applicant_histories
+    from streams.cases.write import InBatch, process_case_batches
+
+    batch, k, events = [], 0, 0
+    for ev in applicant_histories(n, start, 360, seed=seed, follow=0.2, partial=0.1, others=(1, 1)):
+        batch.append(ev)
+        if len(batch) == 5000:
+            await process_case_batches(conn, [InBatch(f"sim{seed}-{k}", "bench", batch)])
+            events, k, batch = events + len(batch), k + 1, []
+    if batch:
+        await process_case_batches(conn, [InBatch(f"sim{seed}-{k}", "bench", batch)])
+        events += len(batch)
+    return events
 
 
 def fresh_database(name: str) -> str:

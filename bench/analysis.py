@@ -21,12 +21,11 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._stack import fresh_database  # noqa: E402
+from bench._stack import fresh_database, load_applicants  # noqa: E402
 from core.tz import TZ  # noqa: E402
 from schemas import ListChange  # noqa: E402
-from simulator.chains import applicant_histories, list_changes  # noqa: E402
+from simulator.chains import list_changes  # noqa: E402
 from streams.analysis.service import chains, recommendations  # noqa: E402
-from streams.cases.write import InBatch, process_case_batches  # noqa: E402
 from streams.indicators.window import Window  # noqa: E402
 from streams.powerlist.apply import apply_list_changes  # noqa: E402
 
@@ -41,15 +40,8 @@ async def main(n: int) -> None:
     end = datetime(2026, 1, 1, tzinfo=TZ)
     start = end - timedelta(days=365)
     await apply_list_changes(conn, [ListChange.model_validate(c) for c in list_changes(start - timedelta(days=30))])
-    t, batch, k, events = time.perf_counter(), [], 0, 0
-    for ev in applicant_histories(n, start, 360, seed=1, follow=0.2, partial=0.1, others=(1, 1)):
-        batch.append(ev)
-        if len(batch) == 5000:
-            await process_case_batches(conn, [InBatch(f"an-{k}", "bench", batch)])
-            events, k, batch = events + len(batch), k + 1, []
-    if batch:
-        await process_case_batches(conn, [InBatch(f"an-{k}", "bench", batch)])
-        events += len(batch)
+    t = time.perf_counter()
+    events = await load_applicants(conn, n, start)
     print(f"loaded {events:,} events of {n:,} applicants in {time.perf_counter() - t:.0f}s"
           f" (rss so far {rss_mb():.0f} MB)")
     window = Window(start, end)

@@ -21,11 +21,10 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._stack import fresh_database  # noqa: E402
+from bench._stack import fresh_database, load_applicants  # noqa: E402
 from core.tz import TZ  # noqa: E402
 from schemas import ListChange  # noqa: E402
-from simulator.chains import applicant_histories, list_changes  # noqa: E402
-from streams.cases.write import InBatch, process_case_batches  # noqa: E402
+from simulator.chains import list_changes  # noqa: E402
 from streams.indicators.queries import Window, indicators  # noqa: E402
 from streams.powerlist.apply import apply_list_changes  # noqa: E402
 
@@ -40,15 +39,7 @@ QUERIES = {
 
 
 async def load(conn: asyncpg.Connection, n: int, start: datetime, seed: int) -> int:
-    batch, k, events = [], 0, 0
-    for ev in applicant_histories(n, start, 360, seed=seed, follow=0.2, partial=0.1, others=(1, 1)):
-        batch.append(ev)
-        if len(batch) == 5000:
-            await process_case_batches(conn, [InBatch(f"q{seed}-{k}", "bench", batch)])
-            events, k, batch = events + len(batch), k + 1, []
-    if batch:
-        await process_case_batches(conn, [InBatch(f"q{seed}-{k}", "bench", batch)])
-        events += len(batch)
+    events = await load_applicants(conn, n, start, seed)
     await conn.execute("ANALYZE")
     return events
 
