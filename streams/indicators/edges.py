@@ -36,7 +36,8 @@ assert tuple(_EXPRS) == METRICS
 
 def edge_sql(parts: list[tuple[str, str]]) -> str:
     """Per case group (DIMS), the components of the events in the parts [lo, hi) (disjoint; SQL parameters: as
-    scalars, the planner sees how few events they hold)."""
+    scalars, the planner sees how few events they hold). Each event's case is looked up by its key (OFFSET 0
+    keeps the planner from hashing every case ever seen instead: 50 ms more at 1M events, growing with history)."""
     dims = ", ".join(DIMS)
     inside = " OR ".join(f"(e.occurred_at >= {lo} AND e.occurred_at < {hi})" for lo, hi in parts)
     return f"""SELECT {dims}, {', '.join(f'{e} AS {m}' for m, e in _EXPRS.items())}
@@ -44,6 +45,7 @@ FROM (SELECT x.*, {_PAUSED} AS paused FROM (
     SELECT e.type, e.channel, e.score, e.occurred_at AS at, {', '.join('s.' + d for d in DIMS)}, s.accepted_at,
            s.deadline, s.suspensions, s.corrections,
            EXISTS (SELECT 1 FROM violation v WHERE v.event_id = e.event_id) AS out_of_list
-    FROM case_event e JOIN case_state s ON s.case_id = e.case_id AND s.submitted_at IS NOT NULL
+    FROM case_event e CROSS JOIN LATERAL (SELECT * FROM case_state c WHERE c.case_id = e.case_id
+                                         AND c.submitted_at IS NOT NULL OFFSET 0) s
     WHERE {inside}) x) y
 GROUP BY {dims}"""
