@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime
 from operator import itemgetter
-from typing import Any, Iterable, NamedTuple, Optional, Sequence
+from typing import Any, Callable, Iterable, NamedTuple, Optional, Sequence
 
 import asyncpg
 import orjson
@@ -74,17 +74,31 @@ def _multirange(susp: list[tuple[datetime, Optional[datetime]]]) -> str:
     return "{" + ",".join(f'["{lo.isoformat()}",' + (f'"{hi.isoformat()}")' if hi else ")") for lo, hi in susp) + "}"
 
 
-def _state(cid: str, r: Optional[CaseResult]) -> tuple:
+def _state(cid: str, r: Optional[CaseResult], suspensions: Callable[[list], Any] = _multirange) -> tuple:
     if r is None:  # no `submitted` yet: a pending case, swept after the grace period
-        return (cid, None, None, None, None, None, None, None, None, "{}", 0, None, "{}")
-    return (cid, r.submitted_at, *r.dims, r.accepted_at, r.ended_at, r.deadline, _multirange(r.suspensions),
+        return (cid, None, None, None, None, None, None, None, None, suspensions([]), 0, None, "{}")
+    return (cid, r.submitted_at, *r.dims, r.accepted_at, r.ended_at, r.deadline, suspensions(r.suspensions),
             r.corrections, r.last_event_at,
             orjson.dumps({day.isoformat(): vals for day, vals in r.contrib.items()}).decode())
 
 
+def _ranges(susp: list[tuple[datetime, Optional[datetime]]]) -> list[asyncpg.Range]:
+    """The same, as COPY takes it."""
+    return [asyncpg.Range(lo, hi, upper_inc=False) for lo, hi in susp]
+
+
 async def _create(conn: asyncpg.Connection, fresh: dict[str, Optional[CaseResult]]) -> set[str]:
     """Insert the rows of new cases; returns the ids whose row this call created (others were created
-    concurrently)."""
+    concurrently). Many at once (a backfill) go in by COPY, unless one exists: then all by the insert that
+    skips those."""
+    if len(fresh) >= COPY_FROM:
+        try:
+            async with conn.transaction():
+                await conn.copy_records_to_table("case_state", columns=CASE_STATE_COLS, records=[
+                    _state(cid, fresh[cid], _ranges) for cid in sorted(fresh)])
+            return set(fresh)
+        except asyncpg.UniqueViolationError:
+            pass
     state = recordset(CASE_STATE_COLS, CASE_STATE_SQL_TYPES)
     return {r["case_id"] for r in await conn.fetch(
         f"INSERT INTO case_state ({', '.join(CASE_STATE_COLS)}) SELECT * FROM {state}"
