@@ -79,8 +79,11 @@ async def settle(conn: asyncpg.Connection) -> int:
         "     ELSE EXISTS (SELECT 1 FROM dead_letter d WHERE d.dl_key = i.key) END)")).split()[-1])
 
 
+RELAY_TAKE = 50  # receipts a pass sends at most; a full pass is followed by another at once
+
+
 async def relay_once(conn: asyncpg.Connection, publisher: Publisher, resend_after: float = 30.0,
-                     limit: int = 50) -> int:
+                     limit: int = RELAY_TAKE) -> int:
     """Send the receipts that are unsent (a second on), or sent `resend_after` seconds ago and still unsettled;
     returns how many were sent."""
     await settle(conn)
@@ -106,6 +109,8 @@ async def relay_forever(pool: asyncpg.Pool, publisher: Publisher, wake: Optional
                 n = await relay_once(conn, publisher)
             if n:
                 log.info("relayed %d receipts", n)
+            if n == RELAY_TAKE:  # a backlog (the broker was away): drain it, not 50 receipts per interval
+                continue
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("relay: %s: %s", type(exc).__name__, exc)
         if wake is None:
