@@ -163,7 +163,16 @@ def restart_broker(stack: Stack) -> None:
     info["pids"]["broker"] = broker.proc.pid
     write_run(s, info)
     console.print(f"[yellow]the embedded broker exited[/yellow]: started again at {broker.bootstrap}")
-    terminate([p.pid for name, p in stack.procs.items() if name.startswith("worker") and p.poll() is None])
+    workers = [p for name, p in stack.procs.items() if name.startswith("worker") and p.poll() is None]
+    terminate([p.pid for p in workers])
+    # a worker can hang in its graceful stop, committing to a broker that is gone (seen: minutes); its state of
+    # record is in the database, so after a grace period it is killed, and started again like any other
+    deadline = time.monotonic() + 5
+    for p in workers:
+        try:
+            p.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            terminate([p.pid], signal.SIGKILL)
 
 
 def supervise(stack: Stack) -> None:
