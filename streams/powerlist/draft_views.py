@@ -2,6 +2,9 @@
 checked by the API), read by anyone who may read the list."""
 from __future__ import annotations
 
+import functools
+from typing import Awaitable, Callable
+
 from aiohttp import web
 
 from connectors import edge
@@ -13,29 +16,37 @@ from streams.powerlist.drafts import DraftError
 USER = "user"  # request key: the list administrator the API authenticated
 
 
-def _fail(exc: DraftError) -> web.HTTPException:
-    cls = {400: web.HTTPBadRequest, 403: web.HTTPForbidden, 404: web.HTTPNotFound, 409: web.HTTPConflict}
-    return cls.get(exc.status, web.HTTPBadRequest)(text=str(exc))
+_STATUS = {400: web.HTTPBadRequest, 403: web.HTTPForbidden, 404: web.HTTPNotFound, 409: web.HTTPConflict}
+Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
+def _answering(handler: Handler) -> Handler:
+    """A DraftError from the handler becomes the HTTP error it names."""
+    @functools.wraps(handler)
+    async def wrapped(request: web.Request) -> web.Response:
+        try:
+            return await handler(request)
+        except DraftError as exc:
+            raise _STATUS.get(exc.status, web.HTTPBadRequest)(text=str(exc)) from None
+    return wrapped
+
+
+@_answering
 async def create(request: web.Request) -> web.Response:
     body = await json_object(request)
     threshold = request.app[SETTINGS].overlap_threshold
-    try:
-        if "recommendation" in body:
-            rec = body["recommendation"]
-            if not isinstance(rec, dict):
-                raise DraftError(400, "recommendation: a JSON object")
-            wanted = drafts.from_recommendation(rec, body.get("effective_at"))
-            evidence = {"recommendation": rec}
-        else:
-            wanted, evidence = [body.get("change")], body.get("evidence")
-            if not isinstance(wanted[0], dict):
-                raise DraftError(400, "change: a JSON object with the list change's fields")
-        async with request.app[POOL].acquire() as conn:
-            out = [await drafts.create(conn, w, request[USER], threshold, evidence) for w in wanted]
-    except DraftError as exc:
-        raise _fail(exc) from None
+    if "recommendation" in body:
+        rec = body["recommendation"]
+        if not isinstance(rec, dict):
+            raise DraftError(400, "recommendation: a JSON object")
+        wanted = drafts.from_recommendation(rec, body.get("effective_at"))
+        evidence = {"recommendation": rec}
+    else:
+        wanted, evidence = [body.get("change")], body.get("evidence")
+        if not isinstance(wanted[0], dict):
+            raise DraftError(400, "change: a JSON object with the list change's fields")
+    async with request.app[POOL].acquire() as conn:
+        out = [await drafts.create(conn, w, request[USER], threshold, evidence) for w in wanted]
     return json_response({"drafts": out}, status=201)
 
 
@@ -47,25 +58,24 @@ async def _decide(request: web.Request, approve: bool) -> web.Response:
         raise web.HTTPBadRequest(text="reason: text of at most 2000 characters")
     pub = request.app[PUBLISHER]
     d = None
-    try:
-        async with request.app[POOL].acquire() as conn:
-            async with conn.transaction():
-                change = await drafts.decide(conn, draft_id, request[USER], approve, reason)
-                if approve:  # published with the decision: the receipt commits with it, the relay guarantees it
-                    d = pub.prepare("list_change", [change], [], "draft", change.change_id)
-                    await edge.record(conn, d, 1)
-    except DraftError as exc:
-        raise _fail(exc) from None
+    async with request.app[POOL].acquire() as conn:
+        async with conn.transaction():
+            change = await drafts.decide(conn, draft_id, request[USER], approve, reason)
+            if approve:  # published with the decision: the receipt commits with it, the relay guarantees it
+                d = pub.prepare("list_change", [change], [], "draft", change.change_id)
+                await edge.record(conn, d, 1)
     if d is not None:
         await edge.send_now(request.app[POOL], pub, d, request.app[RELAY_WAKE])
     async with request.app[POOL].acquire() as conn:
         return json_response(await drafts.get(conn, draft_id))
 
 
+@_answering
 async def approve(request: web.Request) -> web.Response:
     return await _decide(request, True)
 
 
+@_answering
 async def reject(request: web.Request) -> web.Response:
     return await _decide(request, False)
 
@@ -76,20 +86,16 @@ async def get_drafts(request: web.Request) -> web.Response:
         return json_response({"drafts": await drafts.listing(conn, status, query_int(request, "limit", 200))})
 
 
+@_answering
 async def get_draft(request: web.Request) -> web.Response:
-    try:
-        async with request.app[POOL].acquire() as conn:
-            return json_response(await drafts.get(conn, path_text(request, "id")))
-    except DraftError as exc:
-        raise _fail(exc) from None
+    async with request.app[POOL].acquire() as conn:
+        return json_response(await drafts.get(conn, path_text(request, "id")))
 
 
+@_answering
 async def get_effect(request: web.Request) -> web.Response:
-    try:
-        async with request.app[POOL].acquire() as conn:
-            return json_response(await drafts.effect(conn, path_text(request, "id")))
-    except DraftError as exc:
-        raise _fail(exc) from None
+    async with request.app[POOL].acquire() as conn:
+        return json_response(await drafts.effect(conn, path_text(request, "id")))
 
 
 async def get_trail(request: web.Request) -> web.Response:
