@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,15 @@ def alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:  # no /proc: trust the signal
         return True
+
+
+def stop(pids: list[int], grace: float) -> None:
+    """SIGTERM, and SIGKILL to whatever still runs `grace` seconds later."""
+    terminate(pids)
+    deadline = time.monotonic() + grace
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    terminate([p for p in pids if alive(p)], signal.SIGKILL)
 
 
 def terminate(pids: list[int], sig: int = signal.SIGTERM) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import click
 
 from core.settings import Settings
 from shenpi.common import console, run_maintenance
-from shenpi.runtime import alive, open_log, read_run, run_file, terminate, write_run
+from shenpi.runtime import open_log, read_run, run_file, stop, write_run
 
 
 def _spawn(args: list[str], env: dict, log: Path) -> subprocess.Popen:
@@ -163,16 +162,9 @@ def restart_broker(stack: Stack) -> None:
     info["pids"]["broker"] = broker.proc.pid
     write_run(s, info)
     console.print(f"[yellow]the embedded broker exited[/yellow]: started again at {broker.bootstrap}")
-    workers = [p for name, p in stack.procs.items() if name.startswith("worker") and p.poll() is None]
-    terminate([p.pid for p in workers])
     # a worker can hang in its graceful stop, committing to a broker that is gone (seen: minutes); its state of
     # record is in the database, so after a grace period it is killed, and started again like any other
-    deadline = time.monotonic() + 5
-    for p in workers:
-        try:
-            p.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            terminate([p.pid], signal.SIGKILL)
+    stop([p.pid for name, p in stack.procs.items() if name.startswith("worker") and p.poll() is None], 5)
 
 
 def supervise(stack: Stack) -> None:
@@ -228,11 +220,7 @@ def stop_stack(s: Settings) -> bool:
     pids = info.get("pids", {})
     order = [pids[k] for k in ("api", *sorted(k for k in pids if k.startswith("worker")), "platform", "broker")
              if k in pids]
-    terminate(order)
-    deadline = time.monotonic() + 15
-    while any(alive(p) for p in order) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    terminate([p for p in order if alive(p)], signal.SIGKILL)
+    stop(order, 15)
     if info.get("pgdata"):
         from shenpi.embedded_pg import stop_embedded_postgres
 
