@@ -11,7 +11,12 @@ _HANDLED = f"{_DONE} AND accepted_at IS NOT NULL"
 _PAUSED = ("CASE WHEN accepted_at IS NULL OR isempty(suspensions) THEN interval '0' ELSE coalesce((SELECT"
            " sum(upper(r) - lower(r)) FROM unnest(suspensions * tstzmultirange(tstzrange(accepted_at,"
            " greatest(accepted_at, at), '[]'))) r), interval '0') END")
-_LOCAL = "AT TIME ZONE '" + TZ.key + "')::date"
+
+
+def _day(col: str) -> str:
+    return f"({col} AT TIME ZONE '{TZ.key}')::date"
+
+
 _EXPRS = {
     "received": "count(*) FILTER (WHERE type = 'submitted')",
     "online": "count(*) FILTER (WHERE type = 'submitted' AND channel IN ("
@@ -20,7 +25,7 @@ _EXPRS = {
     "rejected": "count(*) FILTER (WHERE type = 'rejected')",
     "completed": f"count(*) FILTER (WHERE {_DONE})",
     "on_time": f"count(*) FILTER (WHERE {_DONE} AND deadline IS NOT NULL AND at <= deadline + paused)",
-    "immediate": f"count(*) FILTER (WHERE {_HANDLED} AND (at {_LOCAL} = (accepted_at {_LOCAL})",
+    "immediate": f"count(*) FILTER (WHERE {_HANDLED} AND {_day('at')} = {_day('accepted_at')})",
     "handled": f"count(*) FILTER (WHERE {_HANDLED})",
     "handling_us": f"coalesce(sum(extract(epoch FROM at - accepted_at - paused) * 1000000) FILTER (WHERE {_HANDLED}),"
                    " 0)",
