@@ -13,9 +13,15 @@ from shenpi.common import console, echo_json, settings
 from shenpi.runtime import require
 
 
-async def _publish(s: Settings, connector, wait: bool, label: str) -> dict:
+def _progress():
+    """The bar a feed shows while it reads: items so far (of how many, where known) and the time taken."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=True)
+
+
+async def _publish(s: Settings, connector, wait: bool, label: str) -> dict:
     from connectors.kafka import Publisher, ensure_topics
 
     import asyncpg
@@ -25,8 +31,7 @@ async def _publish(s: Settings, connector, wait: bool, label: str) -> dict:
     await pub.start()
     receipts = await asyncpg.connect(s.database_url)  # what is sent is first recorded, for the reconciliation
     try:
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console, transient=True) as progress:
+        with _progress() as progress:
             task = progress.add_task(label, total=getattr(connector, "expected", None))
             report = await connector.run(pub, on_progress=lambda n: progress.advance(task, n), receipts=receipts)
     finally:
@@ -95,24 +100,21 @@ def ingest(ctx: click.Context, file: Path, kind: str, fmt: Optional[str], wait: 
 async def _bulk(s: Settings, connector, jobs: int, label: str) -> dict:
     """Chunks of the file recorded as edge receipts, then written by `jobs` processes through the write path."""
     import asyncpg
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from connectors import edge
     from connectors.kafka import Delivery
     from connectors.parsing import Refusal
+    from core import memory
     from schemas import DeadLetter
     from streams.cases.bulk import BulkWriter, split
     from streams.deadletters.store import insert_dead_letters
-
-    from core import memory
 
     receipts = await asyncpg.connect(s.database_url)
     writer = BulkWriter(s.database_url, jobs)
     memory.for_throughput()
     fp, received, accepted, refused, reasons = connector.fingerprint(), 0, 0, 0, []
     try:
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console, transient=True) as progress:
+        with _progress() as progress:
             task = progress.add_task(label, total=None)
             chunk: list = []
             n = 0
