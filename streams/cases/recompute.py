@@ -14,7 +14,7 @@ from streams.calendar.store import load_calendar
 from streams.cases.logic import DIMS, METRICS, CaseResult, Dims, Step, evaluate_case
 from streams.powerlist.logic import PowerList
 from streams.powerlist.store import load_power_list
-from streams.sql import as_json, recordset
+from streams.sql import as_json, copy_if_new, recordset
 
 
 class Prior(NamedTuple):
@@ -91,14 +91,9 @@ async def _create(conn: asyncpg.Connection, fresh: dict[str, Optional[CaseResult
     """Insert the rows of new cases; returns the ids whose row this call created (others were created
     concurrently). Many at once (a backfill) go in by COPY, unless one exists: then all by the insert that
     skips those."""
-    if len(fresh) >= COPY_FROM:
-        try:
-            async with conn.transaction():
-                await conn.copy_records_to_table("case_state", columns=CASE_STATE_COLS, records=[
-                    _state(cid, fresh[cid], _ranges) for cid in sorted(fresh)])
-            return set(fresh)
-        except asyncpg.UniqueViolationError:
-            pass
+    if len(fresh) >= COPY_FROM and await copy_if_new(conn, "case_state", CASE_STATE_COLS, [
+            _state(cid, fresh[cid], _ranges) for cid in sorted(fresh)]):
+        return set(fresh)
     state = recordset(CASE_STATE_COLS, CASE_STATE_SQL_TYPES)
     return {r["case_id"] for r in await conn.fetch(
         f"INSERT INTO case_state ({', '.join(CASE_STATE_COLS)}) SELECT * FROM {state}"
@@ -167,7 +162,7 @@ async def recompute_cases(conn: asyncpg.Connection, case_ids: Sequence[str], pri
         sets = ", ".join(f"{m} = indicator_daily.{m} + excluded.{m}" for m in METRICS)
         upsert = f" ON CONFLICT (day, {', '.join(DIMS)}) DO UPDATE SET {sets}, updated_at = now()"
         if len(changed) >= COPY_FROM:  # staged by COPY: far cheaper than a JSON document of that size
-            await conn.execute("CREATE TEMP TABLE IF NOT EXISTS daily_delta (LIKE indicator_daily INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+            await conn.execute("CREATE TEMP TABLE IF NOT EXISTS daily_delta (LIKE indicator_daily INCLUDING DEFAULTS)")
             await conn.copy_records_to_table("daily_delta", records=[(*k, *v) for k, v in changed], columns=names)
             await conn.execute(f"INSERT INTO indicator_daily ({', '.join(names)}) SELECT {', '.join(names)}"
                                f" FROM daily_delta{upsert}; TRUNCATE daily_delta")

@@ -14,7 +14,7 @@ from schemas import CaseEvent, DeadLetter, Refusal, parse_case_event, parse_case
 from streams.cases.logic import Step
 from streams.cases.recompute import COPY_FROM, Prior, lock_cases, recompute_cases, step_of
 from streams.deadletters.store import insert_dead_letters
-from streams.sql import recordset
+from streams.sql import copy_if_new, recordset
 
 EVENT_COLS = tuple(CaseEvent.model_fields)  # the columns of case_event: a validated event's fields
 _NOT_TEXT = {"occurred_at": "timestamptz", "deadline": "timestamptz", "score": "smallint"}
@@ -137,14 +137,9 @@ async def process_case_batches(conn: asyncpg.Connection, batches: Sequence[InBat
 async def _insert_events(conn: asyncpg.Connection, rows: dict[str, dict[str, Any]]) -> set[str]:
     """Store the events not stored yet; the ids of those stored now. A large take of events none of which is
     stored yet (a backfill) goes in by COPY; if any is, the COPY fails whole and the insert skips those."""
-    if len(rows) >= COPY_FROM:
-        try:
-            async with conn.transaction():
-                await conn.copy_records_to_table("case_event", records=[tuple(r.values()) for r in rows.values()],
-                                                 columns=EVENT_COLS)
-            return set(rows)
-        except asyncpg.UniqueViolationError:
-            pass
+    if len(rows) >= COPY_FROM and await copy_if_new(conn, "case_event", EVENT_COLS,
+                                                    [tuple(r.values()) for r in rows.values()]):
+        return set(rows)
     return {r["event_id"] for r in await conn.fetch(
         f"INSERT INTO case_event ({', '.join(EVENT_COLS)}) SELECT * FROM {recordset(EVENT_COLS, EVENT_SQL_TYPES)}"
         " ON CONFLICT (event_id) DO NOTHING RETURNING event_id", orjson.dumps(list(rows.values())).decode())}
