@@ -6,6 +6,7 @@ from enum import Enum
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, Optional
 
+import orjson
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 CASE_EVENT_TYPES = (
@@ -180,8 +181,6 @@ def parse_case_event_texts(texts: list[bytes]) -> list[tuple[Optional[CaseEvent]
     try:
         return [(ev, None) for ev in CASE_EVENTS.validate_json(b"[" + b",".join(texts) + b"]")]
     except ValidationError:
-        import orjson
-
         return [parse_case_event(orjson.loads(t), i) for i, t in enumerate(texts)]
 
 
