@@ -45,7 +45,7 @@ def _writer(dsn: str, inbox: "multiprocessing.Queue", outbox: "multiprocessing.Q
             if chunk is None:
                 break
             batches = [InBatch(b, source, evs) for b, evs in chunk]
-            out = await db.run("bulk backfill", lambda conn: process_case_batches(conn, batches, setwise=True))
+            out = await db.run("bulk backfill", lambda conn: process_case_batches(conn, batches))
             outbox.put((sum(len(evs) for _, evs in chunk), out.new, out.duplicate, out.invalid))
         await db.close()
 

@@ -12,9 +12,7 @@ import orjson
 from core import locks
 from schemas import CaseEvent, DeadLetter, Refusal, parse_case_event, parse_case_event_texts, parse_case_events
 from streams.cases.logic import Step
-from streams.calendar.store import load_calendar
 from streams.cases.recompute import COPY_FROM, Prior, lock_cases, recompute_cases, step_of
-from streams.cases.setwise import lock_set, recompute_set
 from streams.deadletters.store import insert_dead_letters
 from streams.sql import copy_if_new, recordset
 
@@ -59,10 +57,8 @@ class BatchOutcome:
         return BatchOutcome(**{f: getattr(self, f) + getattr(other, f) for f in self.__dataclass_fields__})
 
 
-async def process_case_batches(conn: asyncpg.Connection, batches: Sequence[InBatch],
-                               setwise: bool = False) -> BatchOutcome:
-    """Store the new events of the batches not yet processed and bring their cases up to date, atomically.
-    `setwise`: the cases are brought up to date in SQL, all at once (a backfill; its violations are not returned)."""
+async def process_case_batches(conn: asyncpg.Connection, batches: Sequence[InBatch]) -> BatchOutcome:
+    """Store the new events of the batches not yet processed and bring their cases up to date, atomically."""
     out = BatchOutcome()
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", locks.LIST)
@@ -103,10 +99,7 @@ async def process_case_batches(conn: asyncpg.Connection, batches: Sequence[InBat
         prior: dict[str, Prior] = {}
         new_ids: set[str] = set()
         if rows:
-            if setwise:
-                await lock_set(conn, [r["case_id"] for r in rows.values()])
-            else:
-                prior = await lock_cases(conn, (r["case_id"] for r in rows.values()))
+            prior = await lock_cases(conn, (r["case_id"] for r in rows.values()))
             new_ids = await _insert_events(conn, rows)
         touched = sorted({rows[e]["case_id"] for e in new_ids})
         batch_rows = []
@@ -128,9 +121,7 @@ async def process_case_batches(conn: asyncpg.Connection, batches: Sequence[InBat
                 " FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::int[]) AS x(b, n, nn, nd, ni)"
                 " WHERE p.batch_id = x.b", *zip(*batch_rows))
         await insert_dead_letters(conn, out.dead_letters)
-        if touched and setwise:
-            await recompute_set(conn, touched, await load_calendar(conn))
-        elif touched:
+        if touched:
             # a case with no row has no events but the ones this batch inserted: no need to read them back
             new_cases: dict[str, list[Step]] = {}
             for eid in new_ids:

@@ -8,16 +8,16 @@ from streams.cases.logic import DIMS, METRICS, ONLINE_CHANNELS
 _DONE = "type = 'completed'"
 _HANDLED = f"{_DONE} AND accepted_at IS NOT NULL"
 # the time suspended between acceptance and the event: what pushes its deadline back and is not handling time
-PAUSED = ("CASE WHEN accepted_at IS NULL OR isempty(suspensions) THEN interval '0' ELSE coalesce((SELECT"
+_PAUSED = ("CASE WHEN accepted_at IS NULL OR isempty(suspensions) THEN interval '0' ELSE coalesce((SELECT"
            " sum(upper(r) - lower(r)) FROM unnest(suspensions * tstzmultirange(tstzrange(accepted_at,"
            " greatest(accepted_at, at), '[]'))) r), interval '0') END")
 
 
-def day_of(col: str) -> str:
+def _day(col: str) -> str:
     return f"({col} AT TIME ZONE '{TZ.key}')::date"
 
 
-CONTRIB_EXPRS = {
+_EXPRS = {
     "received": "count(*) FILTER (WHERE type = 'submitted')",
     "online": "count(*) FILTER (WHERE type = 'submitted' AND channel IN ("
               + ", ".join(f"'{c}'" for c in sorted(ONLINE_CHANNELS)) + "))",
@@ -25,7 +25,7 @@ CONTRIB_EXPRS = {
     "rejected": "count(*) FILTER (WHERE type = 'rejected')",
     "completed": f"count(*) FILTER (WHERE {_DONE})",
     "on_time": f"count(*) FILTER (WHERE {_DONE} AND deadline IS NOT NULL AND at <= deadline + paused)",
-    "immediate": f"count(*) FILTER (WHERE {_HANDLED} AND {day_of('at')} = {day_of('accepted_at')})",
+    "immediate": f"count(*) FILTER (WHERE {_HANDLED} AND {_day('at')} = {_day('accepted_at')})",
     "handled": f"count(*) FILTER (WHERE {_HANDLED})",
     "handling_us": f"coalesce(sum(extract(epoch FROM at - accepted_at - paused) * 1000000) FILTER (WHERE {_HANDLED}),"
                    " 0)",
@@ -36,7 +36,7 @@ CONTRIB_EXPRS = {
     "out_of_list": "count(*) FILTER (WHERE out_of_list)",
     "no_deadline": f"count(*) FILTER (WHERE {_DONE} AND deadline IS NULL)",
 }
-assert tuple(CONTRIB_EXPRS) == METRICS
+assert tuple(_EXPRS) == METRICS
 
 
 def edge_sql(parts: list[tuple[str, str]]) -> str:
@@ -45,8 +45,8 @@ def edge_sql(parts: list[tuple[str, str]]) -> str:
     keeps the planner from hashing every case ever seen instead: 50 ms more at 1M events, growing with history)."""
     dims = ", ".join(DIMS)
     inside = " OR ".join(f"(e.occurred_at >= {lo} AND e.occurred_at < {hi})" for lo, hi in parts)
-    return f"""SELECT {dims}, {', '.join(f'{e} AS {m}' for m, e in CONTRIB_EXPRS.items())}
-FROM (SELECT x.*, {PAUSED} AS paused FROM (
+    return f"""SELECT {dims}, {', '.join(f'{e} AS {m}' for m, e in _EXPRS.items())}
+FROM (SELECT x.*, {_PAUSED} AS paused FROM (
     SELECT e.type, e.channel, e.score, e.occurred_at AS at, {', '.join('s.' + d for d in DIMS)}, s.accepted_at,
            s.deadline, s.suspensions, s.corrections,
            EXISTS (SELECT 1 FROM violation v WHERE v.event_id = e.event_id) AS out_of_list
