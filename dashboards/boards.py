@@ -12,17 +12,19 @@ from grafana_foundation_sdk.cog import variants as cogvariants
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import DataSourceRef, VariableRefresh
 
+from core.tz import TZ as ZONE
 from streams.indicators.definitions import BY_KEY, Indicator
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "json"
 PG = DataSourceRef(type_val="grafana-postgresql-datasource", uid="shenpi-pg")
 PROM = DataSourceRef(type_val="prometheus", uid="shenpi-prom")
-TZ = "Asia/Shanghai"
+TZ = ZONE.key
 # the local day in which a Grafana time macro falls
 DAY_FROM = f"(($__timeFrom())::timestamptz AT TIME ZONE '{TZ}')::date"
 DAY_TO = f"(($__timeTo())::timestamptz AT TIME ZONE '{TZ}')::date + 1"
 TODAY = f"(now() AT TIME ZONE '{TZ}')::date"
+DAY_START = f"(day::timestamp AT TIME ZONE '{TZ}')"  # a daily row's instant, for a time series
 FILTERS = ("region_code IN ($region) AND department_code IN ($department) AND item_code IN ($item)")
 
 
@@ -133,11 +135,11 @@ def overview() -> dashboard.Dashboard:
     b = b.with_panel(_stat(label(NO_DEADLINE), count_sql("no_deadline")).description(LEAVES_OUT["on_time_rate"]))
     b = b.with_row(dashboard.Row("趨勢 Trends"))
     b = b.with_panel(_series("每日收件與辦結 Daily received and completed",
-                             "SELECT (day::timestamp AT TIME ZONE 'Asia/Shanghai') AS time, sum(received) AS received,"
+                             f"SELECT {DAY_START} AS time, sum(received) AS received,"
                              f" sum(completed) AS completed FROM indicator_daily WHERE day >= {DAY_FROM}"
                              f" AND day < {DAY_TO} GROUP BY day ORDER BY day"))
     b = b.with_panel(_series("每日按時辦結率與好評率 Daily on-time and satisfaction",
-                             "SELECT (day::timestamp AT TIME ZONE 'Asia/Shanghai') AS time,"
+                             f"SELECT {DAY_START} AS time,"
                              f" {BY_KEY['on_time_rate'].sql()} AS on_time,"
                              f" {BY_KEY['satisfaction_rate'].sql()} AS satisfaction"
                              f" FROM indicator_daily WHERE day >= {DAY_FROM} AND day < {DAY_TO}"
@@ -184,12 +186,12 @@ def drilldown() -> dashboard.Dashboard:
                      .description(LEAVES_OUT["on_time_rate"]))
     b = b.with_panel(_series(
         "每日辦件 Daily cases",
-        "SELECT (day::timestamp AT TIME ZONE 'Asia/Shanghai') AS time, sum(received) AS received,"
+        f"SELECT {DAY_START} AS time, sum(received) AS received,"
         f" sum(accepted) AS accepted, sum(completed) AS completed FROM indicator_daily WHERE day >= {DAY_FROM}"
         f" AND day < {DAY_TO} AND {FILTERS} GROUP BY day ORDER BY day", w=24))
     b = b.with_panel(_series(
         "每日按時辦結率 Daily on-time rate",
-        "SELECT (day::timestamp AT TIME ZONE 'Asia/Shanghai') AS time,"
+        f"SELECT {DAY_START} AS time,"
         f" {BY_KEY['on_time_rate'].sql()} AS on_time_rate FROM indicator_daily"
         f" WHERE day >= {DAY_FROM} AND day < {DAY_TO} AND {FILTERS} GROUP BY day ORDER BY day", "percentunit", 24))
     return b
