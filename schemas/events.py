@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, Optional
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 CASE_EVENT_TYPES = (
     "submitted", "accepted", "rejected", "correction_requested", "correction_submitted",
@@ -54,8 +54,14 @@ def _iso_text(v: Any) -> Any:
     return v
 
 
+def _utc(v: datetime) -> datetime:
+    """The instant in UTC: an offset given in the input says nothing more, and instants that share their tzinfo
+    compare without asking it for offsets (the case logic sorts and bisects them: half its time, measured)."""
+    return v.astimezone(timezone.utc)
+
+
 # the bounds next to the type, so that pydantic-core checks them natively
-Instant = Annotated[AwareDatetime, Field(ge=EARLIEST, lt=LATEST), BeforeValidator(_iso_text), Field(
+Instant = Annotated[AwareDatetime, Field(ge=EARLIEST, lt=LATEST), BeforeValidator(_iso_text), AfterValidator(_utc), Field(
     json_schema_extra={"formatMinimum": "1970-01-01T00:00:00Z", "formatExclusiveMaximum": "2200-01-01T00:00:00Z"})]
 # Text the database cannot store is refused here, not discovered in the stream.
 NO_NUL = r"^[^\x00]*$"
