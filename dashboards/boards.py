@@ -56,7 +56,7 @@ def count_sql(col: str, where: str = "TRUE", frm: str = DAY_FROM, to: str = DAY_
 
 
 OPEN_NOW = "SELECT count(*) AS value FROM cases_open_at(now())"
-OVERDUE_NOW = OPEN_NOW + " WHERE case_due_at(deadline, accepted_at, suspensions, now()) < now()"
+OVERDUE_NOW = OPEN_NOW + " WHERE case_due_before(deadline, accepted_at, suspensions, now(), now())"
 ITEMS_NOW = "list_items_at(now()) WHERE active"
 
 # the rates kept as components, as the indicator table defines them

@@ -68,7 +68,7 @@ async def overdue_by(conn: asyncpg.Connection, rule: Rule, now: datetime) -> dic
     cutoff = overdue_cutoff(now, rule.overdue_by_working_days or 0, await load_calendar(conn))
     rows = await conn.fetch(
         f"SELECT {cols}count(*) AS n FROM cases_open_at($1)"
-        f" WHERE case_due_at(deadline, accepted_at, suspensions, $1) < $2{where}{grouping}",
+        f" WHERE case_due_before(deadline, accepted_at, suspensions, $1, $2){where}{grouping}",
         now, cutoff, *filter_args(rule.where))
     return {group_key(rule, dict(r)): r["n"] for r in rows if r["n"]}
 

@@ -64,7 +64,7 @@ WITH comp AS {'MATERIALIZED' if cut else 'NOT MATERIALIZED'} ({comp}
     SELECT {sel}, count(*) AS open_at_start FROM cases_open_at($3) WHERE TRUE{flt} GROUP BY {grp}
 ), open1 AS (
     SELECT {sel}, count(*) AS in_progress,
-           count(*) FILTER (WHERE case_due_at(deadline, accepted_at, suspensions, $4) < $4) AS overdue
+           count(*) FILTER (WHERE case_due_before(deadline, accepted_at, suspensions, $4, $4)) AS overdue
     FROM cases_open_at($4) WHERE TRUE{flt} GROUP BY {grp}
 ), items AS (
     SELECT * FROM ({active_items_sql("$4")}) a WHERE TRUE{item_flt}
