@@ -14,6 +14,7 @@ from grafana_foundation_sdk.models.dashboard import DataSourceRef, VariableRefre
 
 from core.tz import TZ as ZONE
 from streams.indicators.definitions import BY_KEY, Indicator
+from streams.indicators.edges import overdue_sql
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "json"
@@ -56,7 +57,7 @@ def count_sql(col: str, where: str = "TRUE", frm: str = DAY_FROM, to: str = DAY_
 
 
 OPEN_NOW = "SELECT count(*) AS value FROM cases_open_at(now())"
-OVERDUE_NOW = OPEN_NOW + " WHERE case_due_before(deadline, accepted_at, suspensions, now(), now())"
+OVERDUE_NOW = OPEN_NOW + f" WHERE {overdue_sql('now()', 'now()')}"
 ITEMS_NOW = "list_items_at(now()) WHERE active"
 
 # the rates kept as components, as the indicator table defines them

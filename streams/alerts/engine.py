@@ -12,6 +12,7 @@ from streams.alerts.rules import Rule, RuleFile
 from streams.calendar.logic import overdue_cutoff
 from streams.calendar.store import load_calendar
 from streams.indicators.definitions import BY_KEY
+from streams.indicators.edges import overdue_sql
 from streams.indicators.queries import GROUP_KEYS, indicators
 from streams.indicators.sql import filter_args
 
@@ -68,7 +69,7 @@ async def overdue_by(conn: asyncpg.Connection, rule: Rule, now: datetime) -> dic
     cutoff = overdue_cutoff(now, rule.overdue_by_working_days or 0, await load_calendar(conn))
     rows = await conn.fetch(
         f"SELECT {cols}count(*) AS n FROM cases_open_at($1)"
-        f" WHERE case_due_before(deadline, accepted_at, suspensions, $1, $2){where}{grouping}",
+        f" WHERE {overdue_sql('$1', '$2')}{where}{grouping}",
         now, cutoff, *filter_args(rule.where))
     return {group_key(rule, dict(r)): r["n"] for r in rows if r["n"]}
 

@@ -9,7 +9,7 @@ import asyncpg
 from core.access import scope_prefix
 from streams.cases.logic import DIMS, METRICS
 from streams.indicators.definitions import POINT
-from streams.indicators.edges import edge_sql
+from streams.indicators.edges import edge_sql, overdue_sql
 from streams.indicators.window import GROUP_KEYS, QueryError, Window, check_filters, parse_group_by
 
 
@@ -64,7 +64,7 @@ WITH comp AS {'MATERIALIZED' if cut else 'NOT MATERIALIZED'} ({comp}
     SELECT {sel}, count(*) AS open_at_start FROM cases_open_at($3) WHERE TRUE{flt} GROUP BY {grp}
 ), open1 AS (
     SELECT {sel}, count(*) AS in_progress,
-           count(*) FILTER (WHERE case_due_before(deadline, accepted_at, suspensions, $4, $4)) AS overdue
+           count(*) FILTER (WHERE {overdue_sql('$4', '$4')}) AS overdue
     FROM cases_open_at($4) WHERE TRUE{flt} GROUP BY {grp}
 ), items AS (
     SELECT * FROM ({active_items_sql("$4")}) a WHERE TRUE{item_flt}
