@@ -55,14 +55,16 @@ def _iso_text(v: Any) -> Any:
 
 
 def _utc(v: datetime) -> datetime:
-    """The instant in UTC: an offset given in the input says nothing more, and instants that share their tzinfo
-    compare without asking it for offsets (the case logic sorts and bisects them: half its time, measured)."""
     return v.astimezone(timezone.utc)
 
 
 # the bounds next to the type, so that pydantic-core checks them natively
-Instant = Annotated[AwareDatetime, Field(ge=EARLIEST, lt=LATEST), BeforeValidator(_iso_text), AfterValidator(_utc), Field(
+Instant = Annotated[AwareDatetime, Field(ge=EARLIEST, lt=LATEST), BeforeValidator(_iso_text), Field(
     json_schema_extra={"formatMinimum": "1970-01-01T00:00:00Z", "formatExclusiveMaximum": "2200-01-01T00:00:00Z"})]
+# A case event's instants are held in UTC: its offset says nothing more, and instants that share their tzinfo compare
+# without asking it for offsets (the case logic sorts and bisects them: half its time, measured). A list change keeps
+# the offset it was written with: drafts show it back to the people who wrote it.
+EventInstant = Annotated[Instant, AfterValidator(_utc)]
 # Text the database cannot store is refused here, not discovered in the stream.
 NO_NUL = r"^[^\x00]*$"
 
@@ -98,13 +100,13 @@ class CaseEvent(BaseModel):
     event_id: str = Field(min_length=1, max_length=128, pattern=NO_NUL)
     case_id: str = Field(min_length=1, max_length=128, pattern=NO_NUL)
     type: CaseEventType
-    occurred_at: Instant
+    occurred_at: EventInstant
     item_code: Optional[str] = Field(default=None, min_length=1, max_length=64, pattern=CODE)
     region_code: Optional[str] = Field(default=None, pattern=REGION, description="6 digits: city/county; 9: town")
     department_code: Optional[str] = Field(default=None, min_length=1, max_length=64, pattern=CODE)
     channel: Optional[Channel] = None
     applicant_key: Optional[str] = Field(default=None, max_length=128, pattern=NO_NUL)
-    deadline: Optional[Instant] = None
+    deadline: Optional[EventInstant] = None
     outcome: Optional[Outcome] = None
     score: Optional[int] = Field(default=None, ge=1, le=5, strict=True)
 
