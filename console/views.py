@@ -17,6 +17,7 @@ from core.access import within
 from core.web import POOL
 from streams.alerts.views import act_on_alert, alerts_overview
 from streams.analysis.service import analysis_window, chains, recommendations
+from streams.indicators.edges import due_sql
 from streams.indicators.queries import indicators, parse_window
 from streams.powerlist.queries import item_history, items_as_of
 
@@ -151,7 +152,7 @@ async def drill(request: web.Request) -> web.Response:
         if q["item"]:
             cases = await conn.fetch(
                 "SELECT s.case_id, s.submitted_at, s.accepted_at, s.ended_at, s.deadline,"
-                " case_due_at(s.deadline, s.accepted_at, s.suspensions, now()) AS due,"
+                f" {due_sql('now()')} AS due,"
                 " (SELECT string_agg(DISTINCT rule, ', ') FROM violation v WHERE v.case_id = s.case_id) AS rules"
                 " FROM case_state s WHERE s.item_code = $1 AND s.region_code = $2 AND s.department_code = $3"
                 " ORDER BY s.submitted_at DESC LIMIT 200", q["item"], q["region"], q["department"])

@@ -11,16 +11,22 @@ _HANDLED = f"{_DONE} AND accepted_at IS NOT NULL"
 
 def paused_sql(at: str) -> str:
     """The time a case was suspended between its acceptance and `at`: what pushes its deadline back and is not
-    handling time (the case_due_at rule of 0008, written where the planner can run it without a function call)."""
+    handling time (written into each statement, where the planner runs it without a function call per case)."""
     return ("(CASE WHEN accepted_at IS NULL OR isempty(suspensions) THEN interval '0' ELSE coalesce((SELECT"
             " sum(upper(r) - lower(r)) FROM unnest(suspensions * tstzmultirange(tstzrange(accepted_at,"
             f" greatest(accepted_at, {at}), '[]'))) r), interval '0') END)")
 
 
+def due_sql(at: str) -> str:
+    """A case's deadline as it stands at `at`, pushed back by the time suspended until then (a suspension still
+    running counts up to `at`); NULL: the case has no deadline and is never overdue."""
+    return f"(deadline + {paused_sql(at)})"
+
+
 def overdue_sql(at: str, before: str) -> str:
     """A case's deadline as it stands at `at` lies before `before`. The pause only pushes a deadline back, so the
     suspensions are added up only for suspended cases past their own deadline (the live view's open cases)."""
-    return f"(deadline < {before} AND (isempty(suspensions) OR deadline + {paused_sql(at)} < {before}))"
+    return f"(deadline < {before} AND (isempty(suspensions) OR {due_sql(at)} < {before}))"
 
 
 _PAUSED = paused_sql("at")
