@@ -112,7 +112,7 @@ async def _user(request: web.Request, where: str, arg: str, session: bool = Fals
 SESSION_COOKIE = "shenpi_session"
 OPEN = ("/healthz", "/api/v1/openapi.json", "/login")
 OPEN_PREFIXES = ("/static/", "/public")  # assets, and the public portal (rate-limited on its own)
-EVENTS = ("/api/v1/case-events", "/api/v1/list-changes")
+EVENTS = ("/api/v1/case-events", "/api/v1/list-changes", "/api/v1/staffing-changes")
 # reads that are not about regions (operations, the list's propagation, drafts): for callers who see everywhere
 EVERYWHERE_ONLY = ("/metrics", "/api/v1/status", "/api/v1/alerts", "/api/v1/list/sync", "/api/v1/list/drafts")
 

@@ -20,6 +20,7 @@ class RunReport:
     refused: int = 0
     batch_ids: list[str] = field(default_factory=list)
     dl_keys: list[str] = field(default_factory=list)
+    delivery_keys: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
 
 
@@ -31,6 +32,7 @@ class Connector:
     kind = "case_event"
     source = "connector"
     chunk_size = 5000
+    identity_key = b""  # staffing changes: the key that hashes identity numbers
 
     def items(self) -> Iterator[Item]:
         raise NotImplementedError
@@ -62,7 +64,7 @@ class Connector:
 
     async def _send(self, publisher: Publisher, chunk: list[Item], request_id: str, report: RunReport,
                     receipts: Optional[asyncpg.Connection]) -> None:
-        good, bad = validate(chunk, self.kind)
+        good, bad = validate(chunk, self.kind, self.identity_key)
         report.received += len(chunk)
         report.accepted += len(good)
         report.refused += len(bad)
@@ -75,6 +77,7 @@ class Connector:
             await edge.mark_relayed(receipts, [d.request_id])
         report.batch_ids += d.batch_ids
         report.dl_keys += d.dl_keys
+        report.delivery_keys += d.delivery_keys
 
 
 def file_digest(path, extra: str = "") -> str:

@@ -27,9 +27,10 @@ async def record(conn: asyncpg.Connection, d: Delivery, n_received: int, keep_re
             orjson.dumps(d.records).decode() if keep_records else None)
         if fresh is None:
             return False
-        keys = [*d.batch_ids, *d.change_ids, *d.dl_keys]
-        kinds = ["batch"] * len(d.batch_ids) + ["change"] * len(d.change_ids) + ["dead_letter"] * len(d.dl_keys)
-        sizes = [*d.batch_sizes, *([1] * (len(d.change_ids) + len(d.dl_keys)))]
+        keys = [*d.batch_ids, *d.change_ids, *d.delivery_keys, *d.dl_keys]
+        kinds = (["batch"] * len(d.batch_ids) + ["change"] * len(d.change_ids) + ["staffing"] * len(d.delivery_keys)
+                 + ["dead_letter"] * len(d.dl_keys))
+        sizes = [*d.batch_sizes, *([1] * (len(d.change_ids) + len(d.delivery_keys) + len(d.dl_keys)))]
         await conn.execute(
             "INSERT INTO edge_item (key, request_id, kind, n) SELECT k, $1, t, n"
             " FROM unnest($2::text[], $3::text[], $4::int[]) AS x(k, t, n) ON CONFLICT (key) DO NOTHING",
@@ -76,6 +77,7 @@ async def settle(conn: asyncpg.Connection) -> int:
         "   SELECT 1 FROM edge_item i WHERE i.request_id = r.request_id AND NOT CASE i.kind"
         "     WHEN 'batch' THEN EXISTS (SELECT 1 FROM processed_batch p WHERE p.batch_id = i.key)"
         "     WHEN 'change' THEN EXISTS (SELECT 1 FROM list_change c WHERE c.change_id = i.key)"
+        "     WHEN 'staffing' THEN EXISTS (SELECT 1 FROM staffing_delivery s WHERE s.delivery_key = i.key)"
         "     ELSE EXISTS (SELECT 1 FROM dead_letter d WHERE d.dl_key = i.key) END)")).split()[-1])
 
 

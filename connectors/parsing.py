@@ -9,7 +9,8 @@ from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import orjson
 
-from schemas import CaseEvent, ListChange, Refusal, parse_case_events, parse_list_change
+from schemas import Refusal, parse_case_events, parse_list_change
+from schemas.staffing import mask_identity, parse_staffing_change
 
 Item = tuple[int, Any]  # (index in the input, the decoded value or a Refusal)
 
@@ -134,12 +135,21 @@ def decode_csv(text: str) -> Iterator[Item]:
         yield i, item
 
 
-def validate(items: Sequence[Item], kind: str) -> tuple[list[CaseEvent | ListChange], list[Refusal]]:
-    """The models of the valid items, and a refusal (with the item's index) for each of the others."""
+def validate(items: Sequence[Item], kind: str, identity_key: bytes = b"") -> tuple[list[Any], list[Refusal]]:
+    """The models of the valid items, and a refusal (with the item's index) for each of the others. Staffing
+    changes have their identity numbers hashed first, refused ones too (`identity_key`)."""
+    if kind == "staffing_change":
+        items = [(i, Refusal(raw.index, raw.reason, mask_identity(raw.raw, identity_key))
+                  if isinstance(raw, Refusal) else raw) for i, raw in items]
     bad = [Refusal(i, raw.reason, raw.raw) for i, raw in items if isinstance(raw, Refusal)]
     where = [i for i, raw in items if not isinstance(raw, Refusal)]
     raws = [raw for _, raw in items if not isinstance(raw, Refusal)]
-    parsed = parse_case_events(raws) if kind == "case_event" else [parse_list_change(raw) for raw in raws]
+    if kind == "case_event":
+        parsed = parse_case_events(raws)
+    elif kind == "staffing_change":
+        parsed = [parse_staffing_change(raw, identity_key) for raw in raws]
+    else:
+        parsed = [parse_list_change(raw) for raw in raws]
     good = []
     for i, (model, refusal) in zip(where, parsed):
         if model is not None:

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from connectors import edge
 from connectors.parsing import decode_json_body, validate
-from core.web import POOL, PUBLISHER, RELAY_WAKE
+from core.web import POOL, PUBLISHER, RELAY_WAKE, SETTINGS
 
 
 async def _ingest(request: web.Request, kind: str) -> web.Response:
@@ -19,7 +19,7 @@ async def _ingest(request: web.Request, kind: str) -> web.Response:
     key = request.headers.get("Idempotency-Key")
     request_id = f"{key[:200]}:{hashlib.sha256(body).hexdigest()[:16]}" if key else uuid.uuid4().hex
     items = decode_json_body(body)
-    good, bad = validate(items, kind)
+    good, bad = validate(items, kind, request.app[SETTINGS].identity_secret() if kind == "staffing_change" else b"")
     pub = request.app[PUBLISHER]
     d = pub.prepare(kind, good, bad, "webhook", request_id)
     async with request.app[POOL].acquire() as conn:
@@ -30,7 +30,7 @@ async def _ingest(request: web.Request, kind: str) -> web.Response:
     return web.json_response({
         "request_id": request_id, "received": len(items), "accepted": len(good),
         "refused": [{"index": r.index, "reason": r.reason} for r in bad],
-        "batches": d.batch_ids, "dead_letters": d.dl_keys,
+        "batches": d.batch_ids, "dead_letters": d.dl_keys, **({"deliveries": d.delivery_keys} if d.delivery_keys else {}),
     }, status=status)
 
 
@@ -42,6 +42,11 @@ async def list_changes(request: web.Request) -> web.Response:
     return await _ingest(request, "list_change")
 
 
+async def staffing_changes(request: web.Request) -> web.Response:
+    return await _ingest(request, "staffing_change")
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/v1/case-events", case_events)
     app.router.add_post("/api/v1/list-changes", list_changes)
+    app.router.add_post("/api/v1/staffing-changes", staffing_changes)

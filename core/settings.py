@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     # reads need credentials (a user's token, the platform's, a trusted gateway's header) unless this is "open"
     read_access: Literal["users", "open"] = "users"
     trusted_user_header: Optional[str] = None  # behind a government gateway: the header naming the user
+    # the key of the keyed hash that replaces identity numbers at the edge; unset: one kept in the state folder
+    identity_key: SecretStr = SecretStr("")
     overlap_threshold: float = Field(default=0.6, gt=0, le=1)  # bench/overlap.py: duplicates >= 0.65, others <= 0.51
 
     # The service platform the list binds (the simulator by default): base URL, bearer token, endpoints.
@@ -82,6 +84,10 @@ class Settings(BaseSettings):
         return f"{self.topic_prefix}.list-changes"
 
     @property
+    def staffing_topic(self) -> str:
+        return f"{self.topic_prefix}.staffing-changes"
+
+    @property
     def dead_letter_topic(self) -> str:
         return f"{self.topic_prefix}.dead-letters"
 
@@ -97,6 +103,27 @@ class Settings(BaseSettings):
             if name and token:
                 out[token] = name
         return out
+
+    def identity_secret(self) -> bytes:
+        """SHENPI_IDENTITY_KEY, or the deployment's own key in the state folder (made once, owner-only): every
+        edge of one deployment hashes an identity number the same way, and no one can reverse it without it."""
+        given = self.identity_key.get_secret_value().strip()
+        if given:
+            return given.encode()
+        path = self.state_dir / "identity.key"
+        try:
+            return path.read_bytes().strip()
+        except FileNotFoundError:
+            import os
+            import secrets
+
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+                    f.write(secrets.token_hex(32))
+            except FileExistsError:
+                pass
+            return path.read_bytes().strip()
 
     def secrets(self, which: SecretStr) -> list[bytes]:
         return [s.strip().encode() for s in which.get_secret_value().split(",") if s.strip()]

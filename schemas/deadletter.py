@@ -5,9 +5,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-# edge: refused by a connector; invalid: refused by the stream; orphan: its case never got a `submitted`
-Stage = Literal["edge", "invalid", "orphan"]
-Kind = Literal["case_event", "list_change", "unknown"]
+# edge: refused by a connector; invalid: refused by the stream; orphan: its case never got a `submitted`;
+# inapplicable: a staffing change that still did not apply where it stands after the grace period
+Stage = Literal["edge", "invalid", "orphan", "inapplicable"]
+Kind = Literal["case_event", "list_change", "staffing_change", "unknown"]
 
 
 class DeadLetter(BaseModel):

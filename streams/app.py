@@ -67,8 +67,9 @@ def create_app(settings: Settings, registry: Optional[CollectorRegistry] = None)
     from streams.deadletters import agents as deadletters
     from streams.powerlist import agents as powerlist
     from streams.propagation import agents as propagation
+    from streams.staffing import agents as staffing
 
-    for domain in (cases, powerlist, deadletters, propagation, alerts, analysis):
+    for domain in (cases, powerlist, staffing, deadletters, propagation, alerts, analysis):
         domain.register(ctx)
     _register_heartbeat(ctx)
     _register_lag(ctx)

@@ -114,6 +114,8 @@ class RuleFile(BaseModel):
 
     receivers: list[Receiver] = []
     rules: list[Rule] = []
+    # who hears of staffing findings opening and closing (None: every receiver)
+    findings_receivers: Optional[list[str]] = None
 
     @model_validator(mode="after")
     def _references(self) -> "RuleFile":
@@ -122,6 +124,9 @@ class RuleFile(BaseModel):
             missing = [r for r in rule.receivers if r not in names]
             if missing:
                 raise ValueError(f"rule {rule.name!r}: unknown receiver(s) {', '.join(missing)}")
+        missing = [r for r in self.findings_receivers or () if r not in names]
+        if missing:
+            raise ValueError(f"findings_receivers: unknown receiver(s) {', '.join(missing)}")
         dup = {r.name for r in self.rules if sum(x.name == r.name for x in self.rules) > 1}
         if dup:
             raise ValueError(f"rule names must be unique: {', '.join(sorted(dup))}")

@@ -12,12 +12,13 @@ SELECT
   (SELECT coalesce(sum(n_received), 0) FROM edge_receipt WHERE kind = 'case_event') AS at_edges,
   (SELECT coalesce(sum(p.n_events), 0) FROM processed_batch p
    WHERE NOT EXISTS (SELECT 1 FROM edge_item i WHERE i.key = p.batch_id)) AS direct,
-  (SELECT count(*) FROM dead_letter d WHERE d.kind <> 'list_change' AND d.stage = 'edge'
+  (SELECT count(*) FROM dead_letter d WHERE d.kind NOT IN ('list_change', 'staffing_change') AND d.stage = 'edge'
    AND NOT EXISTS (SELECT 1 FROM edge_item i WHERE i.key = d.dl_key)) AS dl_edge_direct,
   (SELECT coalesce(sum(n_duplicate), 0) FROM processed_batch) AS duplicates,
   (SELECT count(*) FROM case_event e JOIN case_state s USING (case_id) WHERE s.submitted_at IS NOT NULL) AS counted,
   (SELECT count(*) FROM case_event e JOIN case_state s USING (case_id) WHERE s.submitted_at IS NULL) AS pending,
-  (SELECT count(*) FROM dead_letter WHERE kind <> 'list_change' AND stage = 'edge') AS dl_edge,
+  (SELECT count(*) FROM dead_letter WHERE kind NOT IN ('list_change', 'staffing_change') AND stage = 'edge')
+    AS dl_edge,
   (SELECT count(*) FROM dead_letter WHERE kind = 'case_event' AND stage = 'invalid') AS dl_invalid,
   (SELECT count(*) FROM dead_letter WHERE kind = 'case_event' AND stage = 'orphan') AS dl_orphan,
   (SELECT count(*) FROM list_change) AS list_changes,

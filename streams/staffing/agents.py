@@ -1,0 +1,61 @@
+"""Staffing changes in: applied by effective time in one transaction a take; changes that still do not apply after
+the grace period dead-lettered; findings that open or close told through the alert channels."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import orjson
+
+from schemas import DeadLetter
+from schemas.staffing import parse_staffing_change
+from streams.context import WorkerContext, fatal
+from streams.deadletters.store import insert_dead_letters
+from streams.staffing.alerts import finding_receivers, queue_finding_alerts
+from streams.staffing.store import apply_staffing_changes, sweep_inapplicable
+
+
+def register(ctx: WorkerContext) -> None:
+    app, s = ctx.app, ctx.settings
+    key = s.identity_secret()
+    receivers = finding_receivers(s.alert_rules)
+
+    @app.agent(ctx.raw_topic(s.staffing_topic), name="staffing-changes")
+    @fatal
+    async def staffing_changes(stream):
+        async for events in stream.take_events(2000, within=0.1):
+            deliveries, letters = [], []
+            for e in events:
+                where = f"{e.message.topic}:{e.message.partition}:{e.message.offset}"
+                try:
+                    obj = orjson.loads(e.value)
+                except orjson.JSONDecodeError as exc:
+                    letters.append(DeadLetter(dl_key=where, stage="invalid", kind="staffing_change", source="kafka",
+                                              reason=f"not JSON: {exc}", payload=e.value.decode("utf-8", "replace")))
+                    continue
+                wrapped = isinstance(obj, dict) and isinstance(obj.get("delivery"), str) and "change" in obj
+                raw, delivery = (obj["change"], obj["delivery"]) if wrapped else (obj, where)
+                change, refusal = parse_staffing_change(raw, key)
+                if change is not None:
+                    deliveries.append((delivery, change))
+                else:
+                    letters.append(DeadLetter(dl_key=delivery, stage="invalid", kind="staffing_change",
+                                              source="kafka", reason=refusal.reason, payload=refusal.raw))
+
+            async def store(conn):
+                out = await apply_staffing_changes(conn, deliveries)
+                await insert_dead_letters(conn, letters)
+                await queue_finding_alerts(conn, out.opened, out.closed, receivers)
+                return out
+
+            await ctx.db.run("staffing changes", store)
+            await ctx.publish(letters, [])
+
+    @app.timer(interval=s.sweep_interval_seconds, name="staffing-sweep")
+    async def inapplicable_sweep():
+        async def sweep(conn):
+            async with conn.transaction():
+                letters = await sweep_inapplicable(conn, timedelta(seconds=s.grace_seconds))
+                await insert_dead_letters(conn, letters)
+            return letters
+
+        await ctx.db.run("staffing sweep", sweep)

@@ -1,0 +1,249 @@
+"""Staffing changes into the database: stored once by change_id, the touched units' versions and persons' spans
+rebuilt from every change stored for them, and the findings of the units they reach swept again."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable, Sequence
+
+import asyncpg
+
+from core import locks
+from schemas import DeadLetter
+from schemas.staffing import STAFF_KINDS, StaffingChange
+from streams.staffing.logic import BASIS, Interval, Span, Version, finding_intervals, person_spans, unit_history
+from streams.staffing.words import search_vector
+
+UNIT_KINDS = ("unit_set", "unit_abolished", "body_set", "body_abolished", "quota_set", "posts_set", "duties_set")
+
+
+@dataclass
+class Applied:
+    fresh: int = 0
+    duplicates: int = 0
+    redelivered: int = 0
+    opened: list[dict[str, Any]] = field(default_factory=list)  # findings to tell about (alerts)
+    closed: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _change_dict(payload: str) -> dict[str, Any]:
+    c = json.loads(payload)
+    c["effective_at"] = datetime.fromisoformat(c["effective_at"]).astimezone(timezone.utc)
+    return c
+
+
+async def apply_staffing_changes(conn: asyncpg.Connection, deliveries: Sequence[tuple[str, StaffingChange]]) -> Applied:
+    """One transaction: a record taken twice changes nothing, a change sent twice is a duplicate."""
+    out = Applied()
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", locks.STAFFING)
+        keys = [k for k, _ in deliveries]
+        new_keys = {r["delivery_key"] for r in await conn.fetch(
+            "INSERT INTO staffing_delivery (delivery_key, change_id, fresh)"
+            " SELECT k, c, false FROM unnest($1::text[], $2::text[]) AS x(k, c)"
+            " ON CONFLICT (delivery_key) DO NOTHING RETURNING delivery_key",
+            keys, [c.change_id for _, c in deliveries])}
+        out.redelivered = len(set(keys)) - len(new_keys)
+        firsts: dict[str, tuple[str, StaffingChange]] = {}
+        for k, c in deliveries:
+            if k in new_keys:
+                firsts.setdefault(c.change_id, (k, c))
+        changes = [c for _, c in firsts.values()]
+        fresh = {r["change_id"] for r in await conn.fetch(
+            "INSERT INTO staffing_change (change_id, kind, effective_at, unit_code, person_key, doc_no, payload)"
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[],"
+            " $7::jsonb[]) ON CONFLICT (change_id) DO NOTHING RETURNING change_id",
+            [c.change_id for c in changes], [c.kind for c in changes], [c.effective_at for c in changes],
+            [c.unit_code for c in changes], [c.person_key for c in changes], [c.doc_no for c in changes],
+            [json.dumps(c.payload(), ensure_ascii=False) for c in changes])}
+        fresh_keys = [k for k, c in firsts.values() if c.change_id in fresh]
+        await conn.execute("UPDATE staffing_delivery SET fresh = true WHERE delivery_key = ANY($1::text[])", fresh_keys)
+        out.fresh, out.duplicates = len(fresh_keys), len(new_keys) - len(fresh_keys)
+        new = [c for c in changes if c.change_id in fresh]
+        docs = [c for c in new if c.kind == "document"]
+        units = {c.unit_code for c in new if c.kind in UNIT_KINDS}
+        persons = {c.person_key for c in new if c.kind in STAFF_KINDS}
+        if docs:
+            await _store_documents(conn, docs)
+            units |= {r["unit_code"] for r in await conn.fetch(
+                "SELECT DISTINCT unit_code FROM org_version WHERE part = 'body' AND doc_no = ANY($1::text[])",
+                [d.doc_no for d in docs])}
+        units |= await rebuild_persons(conn, persons)
+        await rebuild_units(conn, units)
+        await sweep_findings(conn, units, out)
+    return out
+
+
+async def _store_documents(conn: asyncpg.Connection, docs: Iterable[StaffingChange]) -> None:
+    """A doc_no given twice keeps the text of the later one (by effective time)."""
+    await conn.executemany(
+        "INSERT INTO org_document (doc_no, title, issued_at, doc_type, body, effective_at, change_id, tsv)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, to_tsvector('simple', $8))"
+        " ON CONFLICT (doc_no) DO UPDATE SET title = excluded.title, issued_at = excluded.issued_at,"
+        " doc_type = excluded.doc_type, body = excluded.body, effective_at = excluded.effective_at,"
+        " change_id = excluded.change_id, tsv = excluded.tsv"
+        " WHERE (excluded.effective_at, excluded.change_id) > (org_document.effective_at, org_document.change_id)",
+        [(d.doc_no, d.title, d.issued_at, d.doc_type, d.text, d.effective_at, d.change_id,
+          search_vector(f"{d.title} {d.text}")) for d in docs])
+
+
+async def _load(conn: asyncpg.Connection, column: str, keys: Sequence[str], kinds: Sequence[str]) -> dict:
+    rows = await conn.fetch(
+        f"SELECT {column} AS k, payload::text AS p FROM staffing_change WHERE {column} = ANY($1::text[])"
+        " AND kind = ANY($2::text[]) AND state <> 'dead'", list(keys), list(kinds))
+    by: dict[str, list] = {k: [] for k in keys}
+    for r in rows:
+        by[r["k"]].append(_change_dict(r["p"]))
+    return by
+
+
+async def _mark(conn: asyncpg.Connection, considered: Iterable[str], refused: dict[str, str]) -> None:
+    """Changes that do not apply where they stand wait (pending, with why); the others are applied."""
+    ids = list(considered)
+    if not ids:
+        return
+    await conn.execute(
+        "UPDATE staffing_change c SET state = CASE WHEN x.why IS NULL THEN 'applied' ELSE 'pending' END, reason = x.why"
+        " FROM unnest($1::text[], $2::text[]) AS x(id, why)"
+        " WHERE c.change_id = x.id AND c.state <> 'dead' AND (c.state, coalesce(c.reason, ''))"
+        " IS DISTINCT FROM (CASE WHEN x.why IS NULL THEN 'applied' ELSE 'pending' END, coalesce(x.why, ''))",
+        ids, [refused.get(i) for i in ids])
+
+
+async def rebuild_persons(conn: asyncpg.Connection, persons: set[str]) -> set[str]:
+    """The persons' spans from all their changes; returns the units they were or are in."""
+    if not persons:
+        return set()
+    keys = sorted(persons)
+    by = await _load(conn, "person_key", keys, STAFF_KINDS)
+    units = {r["unit_code"] for r in await conn.fetch(
+        "DELETE FROM org_staff WHERE person_key = ANY($1::text[]) RETURNING unit_code", keys)}
+    rows, considered, refused = [], [], {}
+    for p in keys:
+        spans, why = person_spans(p, by[p])
+        considered += [c["change_id"] for c in by[p]]
+        refused.update(why)
+        rows += [_span_row(s) for s in spans]
+        units |= {s.unit_code for s in spans}
+    await conn.copy_records_to_table("org_staff", records=rows, columns=SPAN_COLS)
+    await _mark(conn, considered, refused)
+    return units
+
+
+SPAN_COLS = ("person_key", "valid_from", "valid_to", "unit_code", "body_code", "quota_kind", "post_level", "name",
+             "sex", "id_hash", "change_id", "doc_no")
+VERSION_COLS = ("unit_code", "part", "key", "valid_from", "valid_to", "data", "approved", "doc_no", "change_id", "tsv")
+
+
+def _span_row(s: Span) -> tuple:
+    return tuple(getattr(s, c) for c in SPAN_COLS)
+
+
+async def rebuild_units(conn: asyncpg.Connection, units: set[str]) -> None:
+    if not units:
+        return
+    keys = sorted(units)
+    by = await _load(conn, "unit_code", keys, UNIT_KINDS)
+    await conn.execute("DELETE FROM org_version WHERE unit_code = ANY($1::text[])", keys)
+    rows, considered, refused = [], [], {}
+    for u in keys:
+        versions, why = unit_history(u, by[u])
+        considered += [c["change_id"] for c in by[u]]
+        refused.update(why)
+        rows += [_version_row(v) for v in versions]
+    await conn.executemany(
+        f"INSERT INTO org_version ({', '.join(VERSION_COLS)}) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9,"
+        " CASE WHEN $10::text IS NULL THEN NULL ELSE to_tsvector('simple', $10) END)", rows)
+    await _mark(conn, considered, refused)
+
+
+def _version_row(v: Version) -> tuple:
+    tsv = search_vector(v.data["text"]) if v.part == "duty" else None
+    return (v.unit_code, v.part, v.key, v.valid_from, v.valid_to, json.dumps(v.data, ensure_ascii=False),
+            v.approved, v.doc_no, v.change_id, tsv)
+
+
+def version_from(r: asyncpg.Record) -> Version:
+    return Version(r["unit_code"], r["part"], r["key"], r["valid_from"], r["valid_to"], json.loads(r["data"]),
+                   r["approved"], r["doc_no"], r["change_id"])
+
+
+def span_from(r: asyncpg.Record) -> Span:
+    return Span(*(r[c] for c in SPAN_COLS))
+
+
+async def archive_check(conn: asyncpg.Connection, doc_nos: Iterable[str]):
+    known = {r["doc_no"] for r in await conn.fetch(
+        "SELECT doc_no FROM org_document WHERE doc_no = ANY($1::text[])", sorted({d for d in doc_nos if d}))}
+    return known.__contains__
+
+
+async def sweep_findings(conn: asyncpg.Connection, units: set[str], out: Applied) -> None:
+    """Each unit's findings from its whole history; rows that still stand keep their alert marks."""
+    if not units:
+        return
+    keys = sorted(units)
+    versions: dict[str, list[Version]] = {u: [] for u in keys}
+    for r in await conn.fetch(f"SELECT {', '.join(VERSION_COLS[:-1])} FROM org_version"
+                              " WHERE unit_code = ANY($1::text[]) AND part <> 'duty'", keys):
+        versions[r["unit_code"]].append(version_from(r))
+    spans: dict[str, list[Span]] = {u: [] for u in keys}
+    for r in await conn.fetch(f"SELECT {', '.join(SPAN_COLS)} FROM org_staff WHERE unit_code = ANY($1::text[])", keys):
+        spans[r["unit_code"]].append(span_from(r))
+    in_archive = await archive_check(conn, (v.doc_no for vs in versions.values() for v in vs if v.part == "body"))
+    old = {(r["unit_code"], r["kind"], r["subject"], r["opened_at"]): r for r in await conn.fetch(
+        "DELETE FROM org_finding WHERE unit_code = ANY($1::text[]) RETURNING *", keys)}
+    rows = []
+    now = datetime.now(timezone.utc)
+    for u in keys:
+        intervals = finding_intervals(versions[u], spans[u], in_archive)
+        standing = {(i.kind, i.subject) for i in intervals if _open_at(i, now)}
+        for i in intervals:
+            prev = old.pop((u, i.kind, i.subject, i.opened_at), None)
+            alerted_open = prev["alerted_open_at"] if prev else None
+            alerted_close = prev["alerted_close_at"] if prev else None
+            if _open_at(i, now) and alerted_open is None:
+                alerted_open = _carried(old, u, i) or now
+                if alerted_open is now:
+                    out.opened.append(_told(u, i))
+            elif not _open_at(i, now) and alerted_open is not None and alerted_close is None:
+                alerted_close = now
+                out.closed.append(_told(u, i))
+            rows.append((u, i.kind, i.subject, i.opened_at, i.closed_at, json.dumps(i.figures, ensure_ascii=False),
+                         BASIS[i.kind], alerted_open, alerted_close))
+        for (ou, kind, subject, _), r in list(old.items()):  # a told finding that no longer stands at all
+            if ou == u and r["alerted_open_at"] and not r["alerted_close_at"] and (kind, subject) not in standing:
+                out.closed.append(_told(u, Interval(kind, subject, r["opened_at"], now, json.loads(r["figures"]))))
+    await conn.executemany(
+        "INSERT INTO org_finding (unit_code, kind, subject, opened_at, closed_at, figures, basis, alerted_open_at,"
+        " alerted_close_at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9)", rows)
+
+
+def _open_at(i: Interval, now: datetime) -> bool:
+    return i.opened_at <= now and (i.closed_at is None or i.closed_at > now)
+
+
+def _carried(old: dict, unit: str, i: Interval):
+    """A finding told before whose opening moved (a late change): it is the same finding, told once."""
+    for key, r in old.items():
+        if key[:3] == (unit, i.kind, i.subject) and r["alerted_open_at"] and not r["alerted_close_at"]:
+            old.pop(key)
+            return r["alerted_open_at"]
+    return None
+
+
+def _told(unit: str, i: Interval) -> dict[str, Any]:
+    return {"unit_code": unit, "kind": i.kind, "subject": i.subject, "opened_at": i.opened_at.isoformat(),
+            "closed_at": i.closed_at.isoformat() if i.closed_at else None, "figures": i.figures, "basis": BASIS[i.kind]}
+
+
+async def sweep_inapplicable(conn: asyncpg.Connection, grace: timedelta) -> list[DeadLetter]:
+    """Changes still pending after the grace period: nothing arrived that makes them apply; dead-lettered with why
+    (they never counted, so nothing is rebuilt)."""
+    rows = await conn.fetch(
+        "UPDATE staffing_change SET state = 'dead' WHERE state = 'pending' AND received_at < now() - $1::interval"
+        " RETURNING change_id, reason, payload::text AS payload", grace)
+    return [DeadLetter(dl_key=f"staffing:{r['change_id']}", stage="inapplicable", kind="staffing_change",
+                       source="stream", reason=r["reason"] or "does not apply", payload=json.loads(r["payload"]))
+            for r in rows]

@@ -1,0 +1,38 @@
+"""Chinese words for search: jieba's search-mode segmentation, in simplified characters, as 'simple' lexemes."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Optional
+
+from core.script import to_simplified
+
+_PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def words(text: Optional[str]) -> list[str]:
+    """The words of a text as search mode cuts them (long words and the shorter words inside them)."""
+    clean = _PUNCT.sub(" ", to_simplified(text or "")).strip().lower()
+    return [w for w in _jieba().cut_for_search(clean) if w.strip()] if clean else []
+
+
+def search_vector(text: str) -> str:
+    """What to_tsvector('simple', ...) turns into the document's lexemes."""
+    return " ".join(words(text))
+
+
+def search_query(text: str) -> Optional[str]:
+    """A tsquery: every word of the query (as cut for search) must be there; None when it has no words."""
+    ws = [w for w in _jieba().lcut(_PUNCT.sub(" ", to_simplified(text)).strip().lower()) if w.strip()]
+    return " & ".join("'" + w.replace("'", "''").replace("\\", "") + "'" for w in dict.fromkeys(ws)) or None
