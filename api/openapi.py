@@ -6,6 +6,7 @@ from typing import Any
 from aiohttp import web
 
 from schemas import CaseEvent, ListChange
+from schemas.staffing import StaffingChange
 from streams.indicators.definitions import GUARDS, INDICATORS
 from streams.indicators.window import GROUP_KEYS
 
@@ -84,6 +85,25 @@ def document() -> dict[str, Any]:
             _q("min_volume", {"type": "integer", "minimum": 0})]),
     }
     text_path = lambda name: [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}]  # noqa
+    paths["/api/v1/staffing-changes"] = _write("staffing changes in (機構編制變更; an id_number is hashed at once)",
+                                               one_or_many(StaffingChange))
+    when = {"type": "string", "description": "a date (local midnight) or an ISO 8601 time"}
+    region = _q("region", {"type": "string", "pattern": "^[0-9]{6,9}$"}, "only units of this region and below")
+    paths["/api/v1/org/figures"] = _get("approved against actual per unit and quota kind; posts per level", [
+        _q("as_of", when), region, _q("unit", {"type": "string"}), _q("from", when), _q("to", when)])
+    paths["/api/v1/org/findings"] = _get("the findings as of a time (duty checks over from..to)", [
+        _q("as_of", when), region, _q("unit", {"type": "string"}), _q("from", when), _q("to", when),
+        _q("kind", {"type": "string"}), _q("min_volume", {"type": "integer", "minimum": 0}),
+        _q("min_on_time", {"type": "number", "minimum": 0, "maximum": 1})])
+    paths["/api/v1/org/search"] = _get("documents and duty clauses by Chinese words", [
+        {**_q("q", {"type": "string", "minLength": 1, "maxLength": 100}), "required": True},
+        _q("limit", {"type": "integer", "minimum": 1, "maximum": 500})])
+    paths["/api/v1/org/units/{code}"] = {"get": {**_get("a unit as it stood", [_q("as_of", when)])["get"],
+                                                 "parameters": [*text_path("code"), _q("as_of", when)]}}
+    paths["/api/v1/org/units/{code}/history"] = {"get": {**_get("歷史沿革: every version with its document",
+                                                                [])["get"], "parameters": text_path("code")}}
+    paths["/api/v1/org/units/{code}/diff"] = {"get": {**_get("the unit at a against b", [])["get"], "parameters": [
+        *text_path("code"), {**_q("a", when), "required": True}, _q("b", when)]}}
     paths["/api/v1/list/drafts"] = {
         **_write("draft a list change (list administrators): {change: {...}} or {recommendation: {...}}",
                  {"type": "object", "properties": {"change": {"type": "object"}, "recommendation": {"type": "object"},

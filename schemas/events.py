@@ -39,6 +39,18 @@ class Category(str, Enum):
     public_service = "公共服務"
 
 
+def _category(v: Any) -> Any:
+    """Either script: data comes in simplified characters, the spec writes traditional (held as the spec writes it)."""
+    if isinstance(v, str) and not isinstance(v, Category):
+        from core.script import to_simplified
+
+        s = to_simplified(v.strip())
+        for c in Category:
+            if to_simplified(c.value) == s:
+                return c
+    return v
+
+
 # Codes (item, department): letters of any script, digits, and _ . - : / (real codes hold "/", e.g. WABO's
 # "Inrit/Uitweg"); no "." or ".." segment. Whoever builds a URL from one escapes it.
 CODE = r"^[\w.\-:/]+$"
@@ -134,7 +146,7 @@ class ListChange(BaseModel):
     action: Literal["added", "modified", "cancelled", "devolved"]
     effective_at: Instant
     name: Optional[str] = Field(default=None, min_length=1, max_length=500, pattern=NO_NUL)
-    category: Optional[Category] = None
+    category: Annotated[Optional[Category], BeforeValidator(_category)] = None
     department_code: Optional[str] = Field(default=None, min_length=1, max_length=64, pattern=CODE)
     level: Optional[Level] = None
     region_codes: Optional[list[Annotated[str, Field(pattern=REGION)]]] = None

@@ -5,8 +5,10 @@ import json
 from pathlib import Path
 
 from schemas.events import CaseEvent, ListChange
+from schemas.staffing import StaffingChange
 
-MODELS = {"case-event.schema.json": CaseEvent, "list-change.schema.json": ListChange}
+MODELS = {"case-event.schema.json": CaseEvent, "list-change.schema.json": ListChange,
+          "staffing-change.schema.json": StaffingChange}
 
 
 def render(model) -> str:

@@ -13,7 +13,8 @@ from db.migrate import upgrade
 ADMIN_DSN = os.environ.get("SHENPI_TEST_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 TABLES = ("alert_notification", "alert_event", "alert_state", "list_sync", "case_event", "case_state",
           "indicator_daily", "violation", "processed_batch", "dead_letter", "list_change", "list_item_version",
-          "worker", "work_calendar", "analysis_result", "maintenance", "edge_receipt", "edge_item")
+          "worker", "work_calendar", "analysis_result", "maintenance", "edge_receipt", "edge_item",
+          "staffing_change", "staffing_delivery", "org_version", "org_staff", "org_document", "org_finding")
 
 
 def _dsn_for(name: str) -> str:

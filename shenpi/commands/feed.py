@@ -21,7 +21,8 @@ def _progress():
                     console=console, transient=True)
 
 
-async def _publish(s: Settings, connector, wait: bool, label: str) -> dict:
+async def _publish_report(s: Settings, connector, label: str):
+    """Send everything the connector reads, each chunk first recorded as an edge receipt; the run's report."""
     from connectors.kafka import Publisher, ensure_topics
 
     import asyncpg
@@ -33,10 +34,14 @@ async def _publish(s: Settings, connector, wait: bool, label: str) -> dict:
     try:
         with _progress() as progress:
             task = progress.add_task(label, total=getattr(connector, "expected", None))
-            report = await connector.run(pub, on_progress=lambda n: progress.advance(task, n), receipts=receipts)
+            return await connector.run(pub, on_progress=lambda n: progress.advance(task, n), receipts=receipts)
     finally:
         await receipts.close()
         await pub.stop()
+
+
+async def _publish(s: Settings, connector, wait: bool, label: str) -> dict:
+    report = await _publish_report(s, connector, label)
     result = {"received": report.received, "accepted": report.accepted, "refused": report.refused,
               "refusal_examples": report.reasons[:5]}
     if wait:

@@ -42,6 +42,33 @@ WHERE r.kind = 'case_event' AND r.settled_at IS NULL AND CASE i.kind
 """
 
 
+STAFFING_SQL = """
+SELECT
+  (SELECT coalesce(sum(n_received), 0) FROM edge_receipt WHERE kind = 'staffing_change') AS received,
+  (SELECT count(*) FROM staffing_change WHERE state = 'applied') AS applied,
+  (SELECT count(*) FROM staffing_change WHERE state = 'pending') AS pending,
+  (SELECT count(*) FROM staffing_delivery WHERE NOT fresh) AS duplicates,
+  (SELECT count(*) FROM dead_letter WHERE kind = 'staffing_change' AND stage = 'edge') AS dl_edge,
+  (SELECT count(*) FROM dead_letter WHERE kind = 'staffing_change' AND stage = 'invalid') AS dl_invalid,
+  (SELECT count(*) FROM staffing_change WHERE state = 'dead') AS dl_inapplicable,
+  (SELECT count(*) FROM staffing_delivery d WHERE NOT EXISTS (SELECT 1 FROM edge_item i WHERE i.key = d.delivery_key))
+    AS direct
+"""
+
+
+async def staffing_totals(conn: asyncpg.Connection) -> dict[str, Any]:
+    """received = applied + pending + duplicates + dead-lettered, for the staffing stream; until the workers have
+    taken every record the edges acknowledged, the difference is in flight."""
+    r = dict(await conn.fetchrow(STAFFING_SQL))
+    dead = r["dl_edge"] + r["dl_invalid"] + r["dl_inapplicable"]
+    received = r["received"] + r["direct"] + r["dl_invalid"]
+    accounted = r["applied"] + r["pending"] + r["duplicates"] + dead
+    return {"received": received, "applied": r["applied"], "pending": r["pending"], "duplicates": r["duplicates"],
+            "dead_lettered": dead, "dead_lettered_by_stage": {"edge": r["dl_edge"], "invalid": r["dl_invalid"],
+                                                              "inapplicable": r["dl_inapplicable"]},
+            "in_flight": received - accounted, "reconciled": received == accounted}
+
+
 async def totals(conn: asyncpg.Connection) -> dict[str, Any]:
     r = dict(await conn.fetchrow(TOTALS_SQL))
     flight = await conn.fetchrow(IN_FLIGHT_SQL)
@@ -75,6 +102,7 @@ async def totals(conn: asyncpg.Connection) -> dict[str, Any]:
         "dead_letter_reasons": [dict(x) for x in reasons],
         # figures that still follow an older rule until this runs (`shenpi db upgrade`)
         "maintenance_pending": maintenance,
+        "staffing": await staffing_totals(conn),
         "workers": [{**dict(w), "seen_at": w["seen_at"].isoformat()} for w in workers],
     }
 

@@ -1,0 +1,118 @@
+"""HTTP views of the staffing half, every read through the caller's region scope."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Optional
+
+from aiohttp import web
+
+from core.access import within
+from core.web import POOL, SETTINGS, json_response, path_text, query_int, query_text
+from streams.indicators.window import QueryError, _instant
+from streams.staffing import checks, queries
+
+
+def _at(request: web.Request, name: str, default_now: bool = True) -> Optional[datetime]:
+    raw = query_text(request, name, max_length=40)
+    if raw is None:
+        return datetime.now(timezone.utc) if default_now else None
+    try:
+        return _instant(raw, name)
+    except QueryError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+
+
+def _scope(request: web.Request) -> Optional[str]:
+    """The caller's scope narrowed by ?region=; None when the region asked for is outside it (nothing to see)."""
+    scope, region = request["caller"].scope, query_text(request, "region", max_length=9)
+    if region is None:
+        return scope
+    return region if within(scope, region) else None
+
+
+def _window(request: web.Request):
+    t0, t1 = _at(request, "from", False), _at(request, "to", False)
+    if (t0 is None) != (t1 is None):
+        raise web.HTTPBadRequest(text="give both from and to")
+    if t0 is not None and t1 <= t0:
+        raise web.HTTPBadRequest(text="empty window: to must be after from")
+    return None if t0 is None else (t0, t1)
+
+
+def _fraction(request: web.Request, name: str, default: float) -> float:
+    raw = query_text(request, name, max_length=8)
+    try:
+        value = default if raw is None else float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise web.HTTPBadRequest(text=f"{name}: a number from 0 to 1")
+    return value
+
+
+async def get_figures(request: web.Request) -> web.Response:
+    at, scope, win = _at(request, "as_of"), _scope(request), _window(request)
+    if scope is None:
+        return json_response({"as_of": at.isoformat(), "rows": [], "posts": []})
+    async with request.app[POOL].acquire() as conn:
+        return json_response(await queries.figures(conn, at, scope, query_text(request, "unit"), win))
+
+
+async def get_findings(request: web.Request) -> web.Response:
+    at, scope, win = _at(request, "as_of"), _scope(request), _window(request)
+    kind = query_text(request, "kind", max_length=40)
+    rows = []
+    if scope is not None:
+        async with request.app[POOL].acquire() as conn:
+            rows = await checks.findings(conn, at, scope, query_text(request, "unit"), win,
+                                         query_int(request, "min_volume", 20, lo=0),
+                                         _fraction(request, "min_on_time", 0.8),
+                                         request.app[SETTINGS].overlap_threshold)
+    return json_response({"as_of": at.isoformat(), "findings": [f for f in rows if kind in (None, f["kind"])]})
+
+
+async def get_unit(request: web.Request) -> web.Response:
+    code, at = path_text(request, "code"), _at(request, "as_of")
+    async with request.app[POOL].acquire() as conn:
+        u = await queries.unit_as_of(conn, code, at, request["caller"].scope)
+    if u is None:
+        raise web.HTTPNotFound(text=f"no unit {code!r} stood at {at.isoformat()} in your regions")
+    return json_response(u)
+
+
+async def get_history(request: web.Request) -> web.Response:
+    code = path_text(request, "code")
+    async with request.app[POOL].acquire() as conn:
+        h = await queries.history(conn, code, request["caller"].scope)
+    if h is None:
+        raise web.HTTPNotFound(text=f"no unit {code!r} in your regions")
+    return json_response(h)
+
+
+async def get_diff(request: web.Request) -> web.Response:
+    code, a, b = path_text(request, "code"), _at(request, "a", False), _at(request, "b")
+    if a is None:
+        raise web.HTTPBadRequest(text="a: the earlier time is required")
+    async with request.app[POOL].acquire() as conn:
+        d = await queries.diff(conn, code, a, b, request["caller"].scope)
+    if d is None:
+        raise web.HTTPNotFound(text=f"no unit {code!r} in your regions at either time")
+    return json_response(d)
+
+
+async def get_search(request: web.Request) -> web.Response:
+    q = query_text(request, "q", max_length=100)
+    if not q:
+        raise web.HTTPBadRequest(text="q: what to search for")
+    async with request.app[POOL].acquire() as conn:
+        return json_response(await queries.search(conn, q, request["caller"].scope, query_int(request, "limit", 50,
+                                                                                              hi=500)))
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/v1/org/figures", get_figures)
+    app.router.add_get("/api/v1/org/findings", get_findings)
+    app.router.add_get("/api/v1/org/search", get_search)
+    app.router.add_get("/api/v1/org/units/{code}", get_unit)
+    app.router.add_get("/api/v1/org/units/{code}/history", get_history)
+    app.router.add_get("/api/v1/org/units/{code}/diff", get_diff)
