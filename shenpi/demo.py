@@ -59,6 +59,9 @@ async def _replay(s: Settings, log: Path, limit: Optional[int], console: Console
             await _show(live, db, window, log)
         await receipts.close()
         await _chains(s, pub, db, console)
+        from shenpi.demo_org import show_city
+
+        await show_city(s, pub, db, console)
     finally:
         await db.close()
         await pub.stop()

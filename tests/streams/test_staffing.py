@@ -2,6 +2,7 @@
 changes; the planted findings found and the look-alikes not; history, search, and identity numbers never stored."""
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from collections import Counter
@@ -210,3 +211,38 @@ async def test_duty_checks_against_the_list(conn):
     for q in ("人才", "食品經營", "监督检查"):
         assert (await queries.search(conn, q))["duties"], q
     assert not (await queries.search(conn, "港口", scope="330102"))["duties"]
+
+
+@pytest.mark.broker
+async def test_through_the_broker_and_the_api(stack, city):
+    """The webhook's receipts, the worker's stream, the API's reads, and the totals reconcile."""
+    import aiohttp
+
+    from tests.conftest import TOKEN, truncate_all
+
+    truncate_all(stack.settings.database_url)
+    sample = [c for c in city.changes if c["kind"] != "staff_moved"][:800]
+    body = [*sample, {"change_id": "bad", "kind": "quota_set"}, sample[0]]
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with aiohttp.ClientSession(headers=headers) as s:
+        async with s.post(stack.url + "/api/v1/staffing-changes", json=body) as r:
+            assert r.status == 207
+            answer = await r.json()
+        assert len(answer["refused"]) == 1 and len(answer["deliveries"]) == len(sample) + 1
+        for _ in range(300):
+            async with s.get(stack.url + "/api/v1/status") as r:
+                st = (await r.json())["staffing"]
+            if st["reconciled"]:
+                break
+            await asyncio.sleep(0.1)
+        assert st["reconciled"] and st["duplicates"] == 1 and st["dead_lettered"] == 1, st
+        assert st["received"] == len(body)
+        async with s.get(stack.url + "/api/v1/org/figures", params={"as_of": "2000-01-01"}) as r:
+            rows = (await r.json())["rows"]
+        at = datetime(2000, 1, 1, tzinfo=timezone(timedelta(hours=8)))
+        expected = reference_figures(sample, at)
+        assert {(x["unit_code"], x["quota_kind"]): (x["approved"], x["actual"]) for x in rows} == expected
+        async with s.get(stack.url + "/api/v1/org/figures", params={"as_of": "2000-01-01", "region": "330102"}) as r:
+            assert all(x["region_code"].startswith("330102") for x in (await r.json())["rows"])
+        async with s.get(stack.url + "/api/v1/org/search", params={"q": "職能配置"}) as r:
+            assert (await r.json())["documents"]

@@ -1,0 +1,79 @@
+"""The staffing half at city scale: import rate through the write path, as-of reads of one unit and of every unit.
+
+    python bench/staffing.py [--units 6500] [--staff-scale 0.2]
+
+A generated city (simulator/org.py) in time order, as an export gives it, applied in takes of 2,000 changes (what a
+worker takes from the topic) into a fresh database; then one unit as of 40 dates, and all units' figures as of
+10 dates (medians)."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import asyncpg  # noqa: E402
+import psycopg  # noqa: E402
+
+from db.migrate import upgrade  # noqa: E402
+from schemas.staffing import parse_staffing_change  # noqa: E402
+from simulator.org import generate_city  # noqa: E402
+from streams.staffing.queries import figures, unit_as_of  # noqa: E402
+from streams.staffing.store import apply_staffing_changes  # noqa: E402
+
+ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+async def main(units: int, scale: float) -> None:
+    t = time.perf_counter()
+    city = generate_city(units=units, seed=11, staff_scale=scale)
+    changes = [parse_staffing_change(c, b"bench")[0] for c in city.changes]
+    kinds = {k: sum(1 for c in changes if c.kind == k) for k in ("document", "staff_in")}
+    print(f"city: {units} units, {len(changes):,} changes ({kinds['document']:,} documents, {kinds['staff_in']:,}"
+          f" staff hired) generated and validated in {time.perf_counter() - t:.1f}s")
+    name = f"bench_staffing_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(ADMIN, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    dsn = ADMIN.rsplit("/", 1)[0] + "/" + name
+    try:
+        upgrade(dsn)
+        conn = await asyncpg.connect(dsn)
+        t = time.perf_counter()
+        for i in range(0, len(changes), 2000):
+            await apply_staffing_changes(conn, [(f"b{i + j}", c) for j, c in enumerate(changes[i:i + 2000])])
+        took = time.perf_counter() - t
+        print(f"import: {len(changes) / took:,.0f} changes/s ({took:.1f}s)")
+        await conn.execute("ANALYZE")
+        dates = [datetime(y, 6, 30, tzinfo=timezone.utc) for y in range(1986, 2026)]
+        codes = [u["unit_code"] for u in city.units]
+        one = []
+        for k, at in enumerate(dates):
+            t = time.perf_counter()
+            await unit_as_of(conn, codes[(k * 7919) % len(codes)], at)
+            one.append(time.perf_counter() - t)
+        everyone = []
+        for at in dates[::4]:
+            t = time.perf_counter()
+            rows = (await figures(conn, at))["rows"]
+            everyone.append(time.perf_counter() - t)
+        print(f"one unit as of a date: median {statistics.median(one) * 1000:.1f} ms, max {max(one) * 1000:.1f} ms")
+        print(f"all units' figures as of a date: median {statistics.median(everyone) * 1000:.0f} ms,"
+              f" max {max(everyone) * 1000:.0f} ms ({len(rows):,} rows at the last)")
+        await conn.close()
+    finally:
+        with psycopg.connect(ADMIN, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser()
+    p.add_argument("--units", type=int, default=6500)
+    p.add_argument("--staff-scale", type=float, default=0.2)
+    a = p.parse_args()
+    asyncio.run(main(a.units, a.staff_scale))

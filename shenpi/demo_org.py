@@ -1,0 +1,47 @@
+"""The demo's staffing half: a generated city's units beside its approvals, their figures and findings."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+
+import asyncpg
+from rich.console import Console
+from rich.table import Table
+
+from connectors.kafka import Publisher
+from connectors.records import RecordsConnector
+from core.settings import Settings
+
+
+async def show_city(s: Settings, pub: Publisher, db: asyncpg.Connection, console: Console) -> None:
+    from simulator.org import generate_city
+    from streams.staffing.checks import findings
+    from streams.staffing.queries import figures
+
+    city = generate_city(units=48, seed=7)
+    await RecordsConnector(city.list_changes, "list_change", "demo-org").run(pub, receipts=db)
+    staffing = RecordsConnector(city.changes, "staffing_change", "demo-org")
+    staffing.identity_key = s.identity_secret()
+    report = await staffing.run(pub, receipts=db)
+    console.print(f"staffing: {len(city.changes):,} changes of {len(city.units)} units since 1983 (三定 in three"
+                  " generations, staff hired, moved, promoted and retiring)")
+    for _ in range(1200):
+        if await db.fetchval("SELECT count(*) FROM staffing_delivery WHERE delivery_key = ANY($1::text[])",
+                             report.delivery_keys) == len(report.delivery_keys):
+            break
+        await asyncio.sleep(0.25)
+    now = datetime.now(timezone.utc)
+    rows = (await figures(db, now))["rows"]
+    tab = Table(title="编制使用 approved vs actual (units over or with a vacancy, first 15)")
+    for col in ("unit", "kind", "approved", "actual", "vacant", "over"):
+        tab.add_column(col)
+    for r in [r for r in rows if r["over"] or r["vacant"]][:15]:
+        tab.add_row(r["unit_name"], r["quota_kind"], *(str(r[k]) for k in ("approved", "actual", "vacant", "over")))
+    console.print(tab)
+    found = await findings(db, now)
+    tab = Table(title=f"检查发现 findings ({len(found)})")
+    for col in ("kind", "unit", "subject", "since", "basis"):
+        tab.add_column(col)
+    for f in found[:20]:
+        tab.add_row(f["kind"], f["unit_name"] or f["unit_code"], f["subject"], (f["opened_at"] or "")[:10], f["basis"])
+    console.print(tab)
