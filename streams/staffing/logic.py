@@ -238,13 +238,13 @@ class Interval:
     figures: dict[str, Any]
 
 
-def finding_intervals(versions: Iterable[Version], spans: Iterable[Span],
-                      in_archive: Callable[[str], bool]) -> list[Interval]:
-    """Sweep the unit's history: at each instant something starts or ends, the findings that hold then; each
-    finding's intervals with the figures as it opened."""
+def finding_intervals(versions: Iterable[Version], spans: Iterable[Span], in_archive: Callable[[str], bool],
+                      start: Optional[datetime] = None) -> list[Interval]:
+    """Sweep the unit's history (from `start`, with what stood then, when given): at each instant something starts
+    or ends, the findings that hold then; each finding's intervals with the figures as it opened."""
     moments: dict[datetime, list[tuple[int, Any]]] = {}
     for x in [*versions, *spans]:
-        moments.setdefault(x.valid_from, []).append((1, x))
+        moments.setdefault(x.valid_from if start is None else max(x.valid_from, start), []).append((1, x))
         if x.valid_to is not None:
             moments.setdefault(x.valid_to, []).append((-1, x))
     st = UnitState()

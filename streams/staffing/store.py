@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Optional, Sequence
 
 import asyncpg
 
@@ -62,17 +62,32 @@ async def apply_staffing_changes(conn: asyncpg.Connection, deliveries: Sequence[
         out.fresh, out.duplicates = len(fresh_keys), len(new_keys) - len(fresh_keys)
         new = [c for c in changes if c.change_id in fresh]
         docs = [c for c in new if c.kind == "document"]
-        units = {c.unit_code for c in new if c.kind in UNIT_KINDS}
-        persons = {c.person_key for c in new if c.kind in STAFF_KINDS}
+        # what a change at t alters starts at t: each unit's findings are swept again from the earliest of them
+        since: dict[str, Optional[datetime]] = {}
+        for c in new:
+            if c.kind in UNIT_KINDS:
+                _earliest(since, c.unit_code, c.effective_at)
+        persons: dict[str, datetime] = {}
+        for c in new:
+            if c.kind in STAFF_KINDS:
+                persons[c.person_key] = min(persons.get(c.person_key, c.effective_at), c.effective_at)
         if docs:
             await _store_documents(conn, docs)
-            units |= {r["unit_code"] for r in await conn.fetch(
-                "SELECT DISTINCT unit_code FROM org_version WHERE part = 'body' AND doc_no = ANY($1::text[])",
-                [d.doc_no for d in docs])}
-        units |= await rebuild_persons(conn, persons)
-        await rebuild_units(conn, units)
-        await sweep_findings(conn, units, out)
+            for r in await conn.fetch("SELECT DISTINCT unit_code FROM org_version WHERE part = 'body'"
+                                      " AND doc_no = ANY($1::text[])", [d.doc_no for d in docs]):
+                since[r["unit_code"]] = None  # the archive is timeless: the whole history
+        for unit, t in (await rebuild_persons(conn, set(persons))).items():
+            for p in t:
+                _earliest(since, unit, persons[p])
+        await rebuild_units(conn, {u for c in new if c.kind in UNIT_KINDS for u in (c.unit_code,)})
+        await sweep_findings(conn, since, out)
     return out
+
+
+def _earliest(since: dict[str, Optional[datetime]], unit: str, t: datetime) -> None:
+    if unit in since and since[unit] is None:
+        return
+    since[unit] = min(since[unit], t) if since.get(unit) is not None else t
 
 
 async def _store_documents(conn: asyncpg.Connection, docs: Iterable[StaffingChange]) -> None:
@@ -111,21 +126,24 @@ async def _mark(conn: asyncpg.Connection, considered: Iterable[str], refused: di
         ids, [refused.get(i) for i in ids])
 
 
-async def rebuild_persons(conn: asyncpg.Connection, persons: set[str]) -> set[str]:
-    """The persons' spans from all their changes; returns the units they were or are in."""
+async def rebuild_persons(conn: asyncpg.Connection, persons: set[str]) -> dict[str, set[str]]:
+    """The persons' spans from all their changes; returns the units they were or are in, with the persons."""
     if not persons:
-        return set()
+        return {}
     keys = sorted(persons)
     by = await _load(conn, "person_key", keys, STAFF_KINDS)
-    units = {r["unit_code"] for r in await conn.fetch(
-        "DELETE FROM org_staff WHERE person_key = ANY($1::text[]) RETURNING unit_code", keys)}
+    units: dict[str, set[str]] = {}
+    for r in await conn.fetch("DELETE FROM org_staff WHERE person_key = ANY($1::text[]) RETURNING unit_code,"
+                              " person_key", keys):
+        units.setdefault(r["unit_code"], set()).add(r["person_key"])
     rows, considered, refused = [], [], {}
     for p in keys:
         spans, why = person_spans(p, by[p])
         considered += [c["change_id"] for c in by[p]]
         refused.update(why)
         rows += [_span_row(s) for s in spans]
-        units |= {s.unit_code for s in spans}
+        for s in spans:
+            units.setdefault(s.unit_code, set()).add(p)
     await conn.copy_records_to_table("org_staff", records=rows, columns=SPAN_COLS)
     await _mark(conn, considered, refused)
     return units
@@ -179,25 +197,39 @@ async def archive_check(conn: asyncpg.Connection, doc_nos: Iterable[str]):
     return known.__contains__
 
 
-async def sweep_findings(conn: asyncpg.Connection, units: set[str], out: Applied) -> None:
-    """Each unit's findings from its whole history; rows that still stand keep their alert marks."""
-    if not units:
+async def sweep_findings(conn: asyncpg.Connection, since: dict[str, Optional[datetime]], out: Applied) -> None:
+    """Each unit's findings swept again from `since[unit]` (None: its whole history): what was found before then
+    stands; a finding that held across it goes on under its first opening. Rows that still stand keep their
+    alert marks."""
+    if not since:
         return
-    keys = sorted(units)
+    keys = sorted(since)
+    starts = [since[u] for u in keys]
+    overlapping = ("JOIN unnest($1::text[], $2::timestamptz[]) AS x(u, t) ON x.u = unit_code"
+                   " AND (x.t IS NULL OR valid_to IS NULL OR valid_to > x.t)")
     versions: dict[str, list[Version]] = {u: [] for u in keys}
-    for r in await conn.fetch(f"SELECT {', '.join(VERSION_COLS[:-1])} FROM org_version"
-                              " WHERE unit_code = ANY($1::text[]) AND part <> 'duty'", keys):
+    for r in await conn.fetch(f"SELECT {', '.join(VERSION_COLS[:-1])} FROM org_version {overlapping}"
+                              " WHERE part <> 'duty'", keys, starts):
         versions[r["unit_code"]].append(version_from(r))
     spans: dict[str, list[Span]] = {u: [] for u in keys}
-    for r in await conn.fetch(f"SELECT {', '.join(SPAN_COLS)} FROM org_staff WHERE unit_code = ANY($1::text[])", keys):
+    for r in await conn.fetch(f"SELECT {', '.join(SPAN_COLS)} FROM org_staff {overlapping}", keys, starts):
         spans[r["unit_code"]].append(span_from(r))
     in_archive = await archive_check(conn, (v.doc_no for vs in versions.values() for v in vs if v.part == "body"))
     old = {(r["unit_code"], r["kind"], r["subject"], r["opened_at"]): r for r in await conn.fetch(
-        "DELETE FROM org_finding WHERE unit_code = ANY($1::text[]) RETURNING *", keys)}
+        "DELETE FROM org_finding f USING unnest($1::text[], $2::timestamptz[]) AS x(u, t) WHERE f.unit_code = x.u"
+        " AND (x.t IS NULL OR f.closed_at IS NULL OR f.closed_at > x.t) RETURNING f.*", keys, starts)}
     rows = []
     now = datetime.now(timezone.utc)
     for u in keys:
-        intervals = finding_intervals(versions[u], spans[u], in_archive)
+        start = since[u]
+        across = {(k, s): (o, r) for (uu, k, s, o), r in old.items() if uu == u and start is not None and o < start}
+        intervals = finding_intervals(versions[u], spans[u], in_archive, start)
+        for i in intervals:
+            if i.opened_at == start and (i.kind, i.subject) in across:  # it held across the start: the same one
+                i.opened_at, r = across.pop((i.kind, i.subject))
+                i.figures = json.loads(r["figures"])
+        for (kind, subject), (o, r) in across.items():  # held until the start, and no longer
+            intervals.append(Interval(kind, subject, o, start, json.loads(r["figures"])))
         standing = {(i.kind, i.subject) for i in intervals if _open_at(i, now)}
         for i in intervals:
             prev = old.pop((u, i.kind, i.subject, i.opened_at), None)

@@ -27,6 +27,7 @@ def words(text: Optional[str]) -> list[str]:
     return [w for w in _jieba().cut_for_search(clean) if w.strip()] if clean else []
 
 
+@lru_cache(maxsize=65536)  # a unit's clauses are segmented again each time the unit is rebuilt
 def search_vector(text: str) -> str:
     """What to_tsvector('simple', ...) turns into the document's lexemes."""
     return " ".join(words(text))
