@@ -19,6 +19,20 @@ WORDS = {
     "overdue_why": ("已過期限（含暫停順延）", "past its deadline (suspensions added)"),
     "outside_list": ("清單之外", "outside the list"), "chains": ("辦事鏈條", "Service chains"),
     "recommendations": ("改革建議", "Recommendations"), "live": ("實時", "live"), "lang": ("English", "中文"),
+    "org": ("機構編制", "Staffing"), "org_public": ("機構檢索", "Units and quotas"), "findings": ("檢查發現", "Findings"),
+    "unit": ("單位", "Unit"), "quota_kind": ("編制類型", "Quota kind"), "approved": ("核定", "Approved"),
+    "actual": ("實有", "Actual"), "vacant": ("空編", "Vacant"), "over": ("超編", "Over"),
+    "usage_rate": ("使用率", "Usage"), "as_of": ("截至", "As of"), "show": ("查看", "Show"),
+    "kind": ("類型", "Kind"), "subject": ("對象", "Subject"), "evidence": ("依據數據", "Evidence"),
+    "since": ("時間", "Since"), "basis": ("條款", "Basis"), "duties": ("主要職責", "Duties"), "duty": ("職責", "Duty"),
+    "bodies": ("內設機構", "Internal bodies"), "document": ("文件", "Document"), "quotas": ("編制", "Quotas"),
+    "posts": ("領導職數", "Leadership posts"), "held": ("實配", "Held"), "changes": ("變化", "Changes"),
+    "roster": ("實名公示", "Roster"), "sex": ("性別", "Sex"), "nature": ("性質", "Nature"), "rank": ("規格", "Rank"),
+    "exercised": ("已履行", "exercised"), "unexercised": ("未見事項", "no item in force"),
+    "unlinked": ("未關聯事項", "names no item"), "set": ("設立", "set"), "ended": ("撤銷", "ended"),
+    "changed": ("調整", "changed"), "not_standing": ("該日期單位不存在", "The unit did not stand on that date"),
+    "candidate_note": ("帶 * 的為待研判線索（缺位、越位、不到位），需人工判斷", "Kinds marked * are candidates for"
+                       " people to judge"),
 }
 
 

@@ -9,7 +9,8 @@ from aiohttp import web
 from console.i18n import t
 from core.figures import fmt as figure
 
-NAV = (("/", "overview"), ("/drill", "drill"), ("/alerts", "alerts"), ("/list", "list"), ("/analysis", "analysis"))
+NAV = (("/", "overview"), ("/drill", "drill"), ("/alerts", "alerts"), ("/list", "list"), ("/analysis", "analysis"),
+       ("/org", "org"))
 
 
 def esc(v: Any) -> str:

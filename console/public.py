@@ -44,7 +44,7 @@ def _page(request: web.Request, title: str, body: str) -> web.Response:
     doc = (f'<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, '
            f'initial-scale=1"><title>{esc(title)}</title><link rel="stylesheet" href="/static/console.css"></head>'
            f'<body><header><strong>{t("public", lang)}</strong><a href="/public">{t("list", lang)}</a>'
-           f'<a href="/public/figures">{t("monthly", lang)}</a></header><main><h1>{esc(title)}</h1>{body}</main>'
+           f'<a href="/public/figures">{t("monthly", lang)}</a><a href="/public/org">{t("org_public", lang)}</a></header><main><h1>{esc(title)}</h1>{body}</main>'
            '</body></html>')
     return web.Response(text=doc, content_type="text/html")
 

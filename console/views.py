@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from aiohttp import web
 
 from api.auth import SESSION_COOKIE, token_digest
+from console import org
 from console.i18n import t
 from console.pages import esc, fmt, lang_of, layout, table
 from core.access import within
@@ -312,6 +313,7 @@ def add_routes(app: web.Application, static_dir, echarts) -> None:
     app.router.add_get("/list", list_page)
     app.router.add_get("/analysis", analysis_page)
     app.router.add_get("/compare", compare_page)
+    org.add_routes(app)
     if echarts.exists():
         app.router.add_get("/static/echarts.min.js", lambda r: web.FileResponse(echarts))
     app.router.add_static("/static/", static_dir)

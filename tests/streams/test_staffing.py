@@ -246,3 +246,42 @@ async def test_through_the_broker_and_the_api(stack, city):
             assert all(x["region_code"].startswith("330102") for x in (await r.json())["rows"])
         async with s.get(stack.url + "/api/v1/org/search", params={"q": "職能配置"}) as r:
             assert (await r.json())["documents"]
+
+
+@pytest.mark.broker
+async def test_console_and_public_pages(stack, city):
+    """The pages people read: figures with their bars, findings with evidence, a unit with its timeline, search,
+    and the public 機構檢索 with a roster that shows no identity data."""
+    import aiohttp
+
+    from tests.conftest import truncate_all
+
+    truncate_all(stack.settings.database_url)
+    import asyncpg
+
+    conn = await asyncpg.connect(stack.settings.database_url)
+    try:
+        await _apply(conn, _parsed(city.changes))
+    finally:
+        await conn.close()
+    planted = next(p for p in city.planted if p[0] == "over_quota")
+    unit = next(u for u in city.units if u["unit_code"] == planted[1])
+    async with aiohttp.ClientSession() as s:
+        async def page(path, **params):
+            async with s.get(stack.url + path, params=params) as r:
+                assert r.status == 200, (path, r.status, await r.text())
+                return await r.text()
+
+        org = await page("/org")
+        assert unit["name"] in org and 'class="bar over"' in org
+        findings = await page("/org/findings")
+        assert "超編" in findings and unit["name"] in findings and "actual=" in findings
+        shown = await page(f"/org/units/{unit['unit_code']}", as_of="2010-01-01")
+        assert "主要職責" in shown and "编〔" in shown
+        assert unit["name"] in await page("/org/search", q=unit["topics"][0])
+        public = await page("/public/org", q=unit["name"][1:4])
+        assert unit["name"] in public
+        roster = await page(f"/public/org/{unit['unit_code']}")
+        assert "實名公示" in roster and "P0" not in roster and unit["unit_code"] not in roster.split("</h1>", 1)[1]
+        async with s.get(stack.url + "/org", params={"as_of": "not-a-date"}) as r:
+            assert r.status == 400

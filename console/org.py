@@ -1,0 +1,203 @@
+"""The staffing half in the console (a unit as of a date with its timeline, the findings with their evidence, the
+figures by unit and kind) and in the public portal (機構檢索: units, duties, bodies, quotas, a roster)."""
+from __future__ import annotations
+
+import urllib.parse
+from datetime import datetime, timezone
+from typing import Optional
+
+from aiohttp import web
+
+from console.i18n import t
+from console.pages import esc, lang_of, layout, table
+from console.public import _page
+from core.web import POOL
+from streams.indicators.window import QueryError, _instant
+from streams.staffing import checks, queries
+
+KIND_WORDS = {"over_quota": "超編", "mixed_use": "混編", "over_posts": "超職數", "unapproved_body": "擅自設立內設機構",
+              "duty_unexercised": "缺位（待研判）", "power_without_duty": "越位（待研判）",
+              "duty_underperformed": "不到位（待研判）", "duty_overlap": "職能交叉"}
+
+
+def _as_of(request: web.Request) -> datetime:
+    raw = (request.query.get("as_of") or "").strip()
+    if not raw:
+        return datetime.now(timezone.utc)
+    try:
+        return _instant(raw[:40], "as_of")
+    except QueryError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+
+
+def _q(value: str) -> str:
+    return esc(urllib.parse.quote(value, safe=""))
+
+
+def _date_form(action: str, at: datetime, lang: str, extra: str = "") -> str:
+    return (f'<form method="get" action="{action}">{extra}<label>{t("as_of", lang)} <input type="date" name="as_of"'
+            f' value="{at.date().isoformat()}"></label><button>{t("show", lang)}</button></form>')
+
+
+def _bars(rows: list[dict]) -> str:
+    """Approved against actual per quota kind, as bars that fit any width."""
+    totals: dict[str, list[int]] = {}
+    for r in rows:
+        a = totals.setdefault(r["quota_kind"], [0, 0])
+        a[0], a[1] = a[0] + r["approved"], a[1] + r["actual"]
+    top = max([x for a in totals.values() for x in a] or [1]) or 1
+    out = []
+    for kind, (approved, actual) in sorted(totals.items()):
+        out.append(f'<div class="bars"><span>{esc(kind)}</span>'
+                   f'<div class="bar approved" style="width:{approved / top * 100:.1f}%">{approved}</div>'
+                   f'<div class="bar {"over" if actual > approved else "actual"}" style="width:{actual / top * 100:.1f}%">'
+                   f'{actual}</div></div>')
+    return '<div class="chart">' + "".join(out) + "</div>"
+
+
+async def org_page(request: web.Request) -> web.Response:
+    lang, at = lang_of(request), _as_of(request)
+    async with request.app[POOL].acquire() as conn:
+        fig = await queries.figures(conn, at, request["caller"].scope)
+    rows = fig["rows"]
+    body = _date_form("/org", at, lang) + _bars(rows) + table(
+        [t("unit", lang), t("quota_kind", lang), t("approved", lang), t("actual", lang), t("vacant", lang),
+         t("over", lang), t("usage_rate", lang)],
+        ([f'<a href="/org/units/{_q(r["unit_code"])}?as_of={at.date().isoformat()}" title="{esc(r["unit_code"])}">'
+          f'{esc(r["unit_name"])}</a>', esc(r["quota_kind"]), esc(r["approved"]), esc(r["actual"]), esc(r["vacant"]),
+          f'<strong>{r["over"]}</strong>' if r["over"] else "0",
+          "—" if r["usage_rate"] is None else f'{r["usage_rate"] * 100:.1f}%'] for r in rows))
+    body += (f'<p><a href="/org/findings?as_of={at.date().isoformat()}">{t("findings", lang)}</a> · '
+             f'<form class="inline" method="get" action="/org/search"><input name="q" aria-label="{t("search", lang)}">'
+             f'<button>{t("search", lang)}</button></form></p>')
+    return layout(request, "org", t("org", lang), body)
+
+
+async def findings_page(request: web.Request) -> web.Response:
+    lang, at = lang_of(request), _as_of(request)
+    async with request.app[POOL].acquire() as conn:
+        found = await checks.findings(conn, at, request["caller"].scope)
+    evidence = lambda f: ", ".join(f"{k}={v}" for k, v in f.items() if k in (  # noqa: E731
+        "quota_kind", "approved", "actual", "over", "post_level", "posts_approved", "posts_held", "doc_no", "why",
+        "item_code", "text", "received", "on_time_rate", "other_unit_code", "other_text", "score", "persons"))
+    body = _date_form("/org/findings", at, lang) + f'<p class="note">{t("candidate_note", lang)}</p>' + table(
+        [t("kind", lang), t("unit", lang), t("subject", lang), t("evidence", lang), t("since", lang), t("basis", lang)],
+        ([esc(KIND_WORDS.get(f["kind"], f["kind"])) + (" *" if f["candidate"] else ""),
+          f'<a href="/org/units/{_q(f["unit_code"])}" title="{esc(f["unit_code"])}">{esc(f["unit_name"])}</a>',
+          esc(f["subject"]), esc(evidence(f)), esc((f["opened_at"] or "")[:16].replace("T", " ")), esc(f["basis"])]
+         for f in found))
+    return layout(request, "org", t("findings", lang), body)
+
+
+async def unit_page(request: web.Request) -> web.Response:
+    lang, at, code = lang_of(request), _as_of(request), request.match_info["code"]
+    scope = request["caller"].scope
+    async with request.app[POOL].acquire() as conn:
+        u = await queries.unit_as_of(conn, code, at, scope)
+        h = await queries.history(conn, code, scope)
+    if h is None:
+        raise web.HTTPNotFound(text="no such unit in your scope")
+    return layout(request, "org", u["name"] if u else code,
+                  _date_form(f"/org/units/{_q(code)}", at, lang) + _unit_body(u, lang) + _timeline(h, lang))
+
+
+def _unit_body(u: Optional[dict], lang: str, public: bool = False) -> str:
+    if u is None:
+        return f'<p class="note">{t("not_standing", lang)}</p>'
+    doc = u.get("document") or {}
+    out = (f'<p>{esc(u["nature"])} · {esc(u["rank"])} · {esc(u["funding"])} · {t("region", lang)} '
+           f'{esc(u["region_code"])}{"" if public else " · " + esc(u["unit_code"])}</p>'
+           f'<p class="note">{esc(doc.get("title") or "")} {esc(u["doc_no"])}</p>')
+    out += f'<h2>{t("duties", lang)}</h2>' + table(
+        ["#", t("duty", lang), t("item", lang), t("status", lang)],
+        ([esc(d["duty_id"]), esc(d["text"]), esc(", ".join(d["item_codes"])), esc(t(d["status"], lang))]
+         for d in u["duties"]))
+    out += f'<h2>{t("bodies", lang)}</h2>' + table(
+        [t("bodies", lang), "", t("document", lang)],
+        ([esc(b["name"]), esc(b.get("rank") or ""), esc(b["doc_no"] or "—")] for b in u["bodies"]))
+    out += f'<h2>{t("quotas", lang)}</h2>' + _bars(u["quotas"]) + table(
+        [t("quota_kind", lang), t("approved", lang), t("actual", lang), t("vacant", lang), t("over", lang)],
+        ([esc(q["quota_kind"]), esc(q["approved"]), esc(q["actual"]), esc(q["vacant"]), esc(q["over"])]
+         for q in u["quotas"]))
+    out += table([t("posts", lang), t("approved", lang), t("held", lang)],
+                 ([esc(p["post_level"]), esc(p["posts_approved"]), esc(p["posts_held"])] for p in u["posts"]))
+    return out
+
+
+def _timeline(h: dict, lang: str) -> str:
+    rows = []
+    for v in h["versions"]:
+        docs = "; ".join(f'{d.get("doc_no")} {d.get("title") or ""}' for d in v["documents"])
+        what = "; ".join(f'{t(c["action"], lang)} {c["part"]} {c["key"]}'.strip() for c in v["changes"][:12])
+        rows.append([esc(v["at"][:10]), esc(docs), esc(what + (" …" if len(v["changes"]) > 12 else "")),
+                     f'<a href="?as_of={esc(v["at"][:10])}">{t("show", lang)}</a>'])
+    return f'<h2>{t("history", lang)}</h2>' + table([t("since", lang), t("document", lang), t("changes", lang), ""],
+                                                     rows)
+
+
+async def search_page(request: web.Request) -> web.Response:
+    lang, q = lang_of(request), (request.query.get("q") or "").strip()[:100]
+    if "\x00" in q:
+        raise web.HTTPBadRequest(text="q: NUL characters are not allowed")
+    found = {"documents": [], "duties": []}
+    if q:
+        async with request.app[POOL].acquire() as conn:
+            found = await queries.search(conn, q, request["caller"].scope)
+    body = (f'<form method="get" action="/org/search"><input name="q" value="{esc(q)}" aria-label="{t("search", lang)}">'
+            f'<button>{t("search", lang)}</button></form>')
+    body += f'<h2>{t("duties", lang)}</h2>' + table([t("unit", lang), t("duty", lang), t("since", lang)], (
+        [f'<a href="/org/units/{_q(d["unit_code"])}">{esc(d["unit_name"])}</a>', esc(d["text"]),
+         esc(d["valid_from"][:10]) + ("" if d["in_force"] else " – " + esc((d["valid_to"] or "")[:10]))]
+        for d in found["duties"]))
+    body += f'<h2>{t("document", lang)}</h2>' + table([t("document", lang), "", t("since", lang)], (
+        [esc(d["doc_no"]), esc(d["title"]), esc(d["issued_at"])] for d in found["documents"]))
+    return layout(request, "org", t("search", lang), body)
+
+
+async def public_units(request: web.Request) -> web.Response:
+    """機構檢索: units standing now, by name (either script)."""
+    from core.script import to_simplified
+
+    lang, q = lang_of(request), (request.query.get("q") or "").strip()[:100]
+    if "\x00" in q:
+        raise web.HTTPBadRequest(text="q: NUL characters are not allowed")
+    async with request.app[POOL].acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT unit_code, data->>'name' AS name, data->>'nature' AS nature, data->>'rank' AS rank,"
+            " data->>'region_code' AS region_code FROM org_version WHERE part = 'unit' AND valid_to IS NULL"
+            " AND ($1 = '' OR data->>'name' LIKE '%' || $1 || '%') ORDER BY region_code, name LIMIT 500",
+            to_simplified(q))
+    body = (f'<form method="get" action="/public/org"><input name="q" value="{esc(q)}" '
+            f'aria-label="{t("search", lang)}"><button>{t("search", lang)}</button></form>') + table(
+        [t("unit", lang), t("nature", lang), t("rank", lang), t("region", lang)],
+        ([f'<a href="/public/org/{_q(r["unit_code"])}">{esc(r["name"])}</a>', esc(r["nature"]), esc(r["rank"]),
+          esc(r["region_code"])] for r in rows))
+    return _page(request, t("org_public", lang), body)
+
+
+async def public_unit(request: web.Request) -> web.Response:
+    """A unit as it stands: duties, bodies, approved against actual per kind, and a roster of name, sex, body and
+    quota kind only."""
+    lang, code = lang_of(request), request.match_info["code"]
+    now = datetime.now(timezone.utc)
+    async with request.app[POOL].acquire() as conn:
+        u = await queries.unit_as_of(conn, code, now)
+        roster = await conn.fetch(
+            "SELECT s.name, s.sex, s.body_code, s.quota_kind FROM org_staff s WHERE s.unit_code = $1"
+            " AND s.valid_to IS NULL ORDER BY s.body_code NULLS LAST, s.quota_kind, s.name", code)
+    if u is None:
+        raise web.HTTPNotFound(text="no such unit")
+    bodies = {b["body_code"]: b["name"] for b in u["bodies"]}
+    body = _unit_body(u, lang, public=True) + f'<h2>{t("roster", lang)}</h2>' + table(
+        [t("name", lang), t("sex", lang), t("bodies", lang), t("quota_kind", lang)],
+        ([esc(r["name"]), esc(r["sex"]), esc(bodies.get(r["body_code"], "")), esc(r["quota_kind"])] for r in roster))
+    return _page(request, u["name"], body)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/org", org_page)
+    app.router.add_get("/org/findings", findings_page)
+    app.router.add_get("/org/search", search_page)
+    app.router.add_get("/org/units/{code}", unit_page)
+    app.router.add_get("/public/org", public_units)
+    app.router.add_get("/public/org/{code}", public_unit)
