@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     # the worker that leads recomputes chains and recommendations (the last 365 days) this often; 0: never
     analysis_interval_seconds: float = Field(default=3600.0, ge=0)
 
+    # evaluations: the scorecard (None: the shipped one); overdue rectification told again this many days over
+    scorecard: Optional[Path] = None
+    rectify_escalation_days: list[int] = [7, 30]
+
     grace_seconds: float = Field(default=3600.0, gt=0)
     sweep_interval_seconds: float = Field(default=5.0, gt=0)
     workers: int = Field(default=2, ge=1, le=32)  # worker processes `shenpi up` starts

@@ -68,8 +68,9 @@ def create_app(settings: Settings, registry: Optional[CollectorRegistry] = None)
     from streams.powerlist import agents as powerlist
     from streams.propagation import agents as propagation
     from streams.staffing import agents as staffing
+    from streams.evaluation import agents as evaluation
 
-    for domain in (cases, powerlist, staffing, deadletters, propagation, alerts, analysis):
+    for domain in (cases, powerlist, staffing, evaluation, deadletters, propagation, alerts, analysis):
         domain.register(ctx)
     _register_heartbeat(ctx)
     _register_lag(ctx)

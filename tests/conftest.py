@@ -14,7 +14,9 @@ ADMIN_DSN = os.environ.get("SHENPI_TEST_ADMIN_DSN", "postgresql://postgres@127.0
 TABLES = ("alert_notification", "alert_event", "alert_state", "list_sync", "case_event", "case_state",
           "indicator_daily", "violation", "processed_batch", "dead_letter", "list_change", "list_item_version",
           "worker", "work_calendar", "analysis_result", "maintenance", "edge_receipt", "edge_item",
-          "staffing_change", "staffing_delivery", "org_version", "org_staff", "org_document", "org_finding")
+          "staffing_change", "staffing_delivery", "org_version", "org_staff", "org_document", "org_finding",
+          "evaluation_score", "evaluation_report", "rectification_event", "rectification_evidence", "rectification",
+          "evaluation")
 
 
 def _dsn_for(name: str) -> str:

@@ -10,14 +10,15 @@ from schemas import DeadLetter
 from schemas.staffing import parse_staffing_change
 from streams.context import WorkerContext, fatal
 from streams.deadletters.store import insert_dead_letters
-from streams.staffing.alerts import finding_receivers, queue_finding_alerts
+from streams.alerts.outbox import event_receivers
+from streams.staffing.alerts import queue_finding_alerts
 from streams.staffing.store import apply_staffing_changes, sweep_inapplicable
 
 
 def register(ctx: WorkerContext) -> None:
     app, s = ctx.app, ctx.settings
     key = s.identity_secret()
-    receivers = finding_receivers(s.alert_rules)
+    receivers = event_receivers(s.alert_rules)
 
     @app.agent(ctx.raw_topic(s.staffing_topic), name="staffing-changes")
     @fatal
