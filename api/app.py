@@ -25,6 +25,7 @@ from streams.indicators import views as indicator_views
 from streams.powerlist import draft_views
 from streams.powerlist import views as list_views
 from streams.staffing import views as org_views
+from streams.evaluation import views as evaluation_views
 
 
 STATIC = Path(__file__).resolve().parents[1] / "console" / "static"
@@ -73,8 +74,8 @@ def init_app(settings: Settings, registry: CollectorRegistry | None = None) -> w
     app.cleanup_ctx.extend([_database, _publisher])
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
-    for views in (webhook, indicator_views, list_views, draft_views, alert_views, analysis_views, org_views, openapi,
-                  public):
+    for views in (webhook, indicator_views, list_views, draft_views, alert_views, analysis_views, org_views,
+                  evaluation_views, openapi, public):
         views.add_routes(app)
     console_views.add_routes(app, STATIC, ECHARTS)
     return app

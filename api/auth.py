@@ -112,6 +112,8 @@ async def _user(request: web.Request, where: str, arg: str, session: bool = Fals
 SESSION_COOKIE = "shenpi_session"
 OPEN = ("/healthz", "/api/v1/openapi.json", "/login")
 OPEN_PREFIXES = ("/static/", "/public")  # assets, and the public portal (rate-limited on its own)
+# writes whose roles the handler decides (the engine applies the region scope): evaluations and rectification
+DELEGATED = ("/api/v1/evaluations", "/api/v1/rectifications", "/console/rectifications")
 EVENTS = ("/api/v1/case-events", "/api/v1/list-changes", "/api/v1/staffing-changes")
 # reads that are not about regions (operations, the list's propagation, drafts): for callers who see everywhere
 EVERYWHERE_ONLY = ("/metrics", "/api/v1/status", "/api/v1/alerts", "/api/v1/list/sync", "/api/v1/list/drafts")
@@ -162,11 +164,11 @@ async def authenticate(request: web.Request, handler):
             if not hmac.compare_digest(str(given), request["csrf"]):
                 raise web.HTTPForbidden(text="CSRF token missing or wrong: reload the page")
         need = ("list_admin",) if request.path.startswith(DRAFTS) else ("supervisor",)
-        if request.path == "/logout":
+        if request.path == "/logout" or request.path.startswith(DELEGATED):
             need = ("viewer", "supervisor", "list_admin")
         if not caller.can(*need) or (request.path.startswith(DRAFTS) and caller.role == "service"):
             raise web.HTTPForbidden(text=f"{caller.name} ({caller.role}) may not do this")
-        if not caller.everywhere and request.path != "/logout":
+        if not caller.everywhere and request.path != "/logout" and not request.path.startswith(DELEGATED):
             raise web.HTTPForbidden(text="this is for callers who see every region")
         request["caller"], request["user"] = caller, caller.name
         await read_body(request)

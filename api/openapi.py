@@ -104,6 +104,41 @@ def document() -> dict[str, Any]:
                                                                 [])["get"], "parameters": text_path("code")}}
     paths["/api/v1/org/units/{code}/diff"] = {"get": {**_get("the unit at a against b", [])["get"], "parameters": [
         *text_path("code"), {**_q("a", when), "required": True}, _q("b", when)]}}
+    int_path = lambda name: [{"name": name, "in": "path", "required": True,  # noqa: E731
+                               "schema": {"type": "integer", "minimum": 0}}]
+    paths["/api/v1/evaluations"] = {
+        **_write("evaluate a unit over a period (supervisors)", {"type": "object", "required": [
+            "unit_code", "from", "to", "type"], "properties": {"unit_code": {"type": "string"}, "from": when, "to": when,
+                                                                "type": {"type": "string", "enum": ["执行情况", "使用效益"]}}}),
+        **_get("evaluations in the caller's regions", [_q("unit", {"type": "string"})])}
+    paths["/api/v1/evaluations/{id}"] = {"get": {**_get("an evaluation as made: indicators, score, rank, previous",
+                                                        [])["get"], "parameters": [*int_path("id"),
+                                                                                   _q("inputs", {"enum": ["1"]})]}}
+    score_op = _write("a person's score for a manual indicator", {"type": "object", "required": ["code", "value"],
+                      "properties": {"code": {"type": "string"}, "value": {"type": "number"},
+                                     "note": {"type": "string"}}})
+    score_op["post"]["parameters"] = int_path("id")
+    paths["/api/v1/evaluations/{id}/scores"] = score_op
+    paths["/api/v1/evaluations/{id}/report.pdf"] = {"get": {**_get("the report, printed to PDF and archived", [], {
+        "application/pdf": {"schema": {"type": "string", "format": "binary"}}})["get"], "parameters": int_path("id")}}
+    paths["/api/v1/rectifications"] = {
+        **_write("open a rectification task (supervisors)", {"type": "object", "required": ["unit_code", "text", "days"],
+                 "properties": {"unit_code": {"type": "string"}, "finding": {"type": "string"},
+                                "subject": {"type": "string"}, "evaluation_id": {"type": "integer"},
+                                "text": {"type": "string"}, "days": {"type": "integer", "minimum": 1}}}),
+        **_get("tasks in the caller's regions", [
+            _q("state", {"type": "string", "enum": ["open", "in_progress", "submitted", "returned", "verified",
+                                                    "closed"]}),
+            _q("unit", {"type": "string"}), _q("overdue", {"type": "string", "enum": ["true", "false"]}),
+            _q("mine", {"type": "string", "enum": ["1", "true"]})])}
+    paths["/api/v1/rectifications/{id}"] = {"get": {**_get("a task with its transitions and evidence", [])["get"],
+                                                    "parameters": int_path("id")}}
+    act_op = _write("a transition (start, submit with evidence, verify, return with a reason, close)",
+                    {"type": "object", "properties": {"reason": {"type": "string"}, "text": {"type": "string"},
+                                                      "files": {"type": "array", "items": {"type": "object"}}}})
+    act_op["post"]["parameters"] = [*int_path("id"), {"name": "action", "in": "path", "required": True, "schema": {
+        "type": "string", "enum": ["start", "submit", "verify", "return", "close"]}}]
+    paths["/api/v1/rectifications/{id}/{action}"] = act_op
     paths["/api/v1/list/drafts"] = {
         **_write("draft a list change (list administrators): {change: {...}} or {recommendation: {...}}",
                  {"type": "object", "properties": {"change": {"type": "object"}, "recommendation": {"type": "object"},

@@ -31,6 +31,12 @@ WORDS = {
     "exercised": ("已履行", "exercised"), "unexercised": ("未見事項", "no item in force"),
     "unlinked": ("未關聯事項", "names no item"), "set": ("設立", "set"), "ended": ("撤銷", "ended"),
     "changed": ("調整", "changed"), "not_standing": ("該日期單位不存在", "The unit did not stand on that date"),
+    "evaluations": ("評估", "Evaluations"), "rectifications": ("整改", "Rectification"), "all": ("全部", "All"),
+    "mine": ("我的", "Mine"), "overdue": ("逾期", "Overdue"), "requirement": ("整改要求", "Requirement"),
+    "due": ("期限", "Due"), "who": ("經辦人", "By"), "start": ("開始整改", "Start"), "submit": ("提交", "Submit"),
+    "verify": ("驗證", "Verify"), "return": ("退回", "Return"), "close": ("銷號", "Close"),
+    "condition_cleared": ("問題已消除（待驗證）", "the condition has cleared (verify it)"),
+    "condition_holds": ("問題仍存在", "the condition still holds"),
     "candidate_note": ("帶 * 的為待研判線索（缺位、越位、不到位），需人工判斷", "Kinds marked * are candidates for"
                        " people to judge"),
 }

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from aiohttp import web
 
 from api.auth import SESSION_COOKIE, token_digest
-from console import org
+from console import evaluation, org
 from console.i18n import t
 from console.pages import esc, fmt, lang_of, layout, table
 from core.access import within
@@ -314,6 +314,7 @@ def add_routes(app: web.Application, static_dir, echarts) -> None:
     app.router.add_get("/analysis", analysis_page)
     app.router.add_get("/compare", compare_page)
     org.add_routes(app)
+    evaluation.add_routes(app)
     if echarts.exists():
         app.router.add_get("/static/echarts.min.js", lambda r: web.FileResponse(echarts))
     app.router.add_static("/static/", static_dir)

@@ -14,6 +14,7 @@ from core.access import within
 from streams.calendar.logic import add_working_days
 from streams.calendar.store import load_calendar
 
+STATES = ("open", "in_progress", "submitted", "returned", "verified", "closed")
 DONE = ("verified", "closed")
 # action -> (the states it may start from, the state it leads to)
 TRANSITIONS = {"start": (("open", "returned"), "in_progress"), "submit": (("in_progress",), "submitted"),

@@ -1,0 +1,126 @@
+"""Evaluations and rectification tasks in the console: the reports, and the task pages a supervisor works from
+(my tasks, overdue, by unit), with the transitions as buttons."""
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+
+from console.i18n import t
+from console.pages import esc, lang_of, layout, table
+from console.report import render
+from core.web import POOL
+from streams.evaluation import evaluate, rectify
+
+STATE_WORDS = {"open": "待整改", "in_progress": "整改中", "submitted": "已整改（待驗證）", "returned": "退回",
+               "verified": "已驗證", "closed": "銷號"}
+
+
+def _id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    if not re.fullmatch(r"[0-9]{1,18}", raw):
+        raise web.HTTPNotFound(text="no such id")
+    return int(raw)
+
+
+async def evaluations_page(request: web.Request) -> web.Response:
+    from streams.staffing.queries import pattern
+
+    lang = lang_of(request)
+    async with request.app[POOL].acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT evaluation_id, unit_code, inputs->'unit'->>'name' AS name, type, period_from, period_to, created_by"
+            " FROM evaluation WHERE ($1::text IS NULL OR region_code LIKE $1) ORDER BY evaluation_id DESC LIMIT 300",
+            pattern(request["caller"].scope))
+    body = table(["#", t("unit", lang), t("kind", lang), t("since", lang), ""], (
+        [esc(r["evaluation_id"]), f'<span title="{esc(r["unit_code"])}">{esc(r["name"])}</span>', esc(r["type"]),
+         f'{r["period_from"].date()} – {r["period_to"].date()}',
+         f'<a href="/evaluations/{r["evaluation_id"]}">{t("show", lang)}</a>'] for r in rows))
+    return layout(request, "evaluations", t("evaluations", lang), body)
+
+
+async def evaluation_page(request: web.Request) -> web.Response:
+    eid = _id(request)
+    async with request.app[POOL].acquire() as conn:
+        e = await evaluate.show(conn, eid, request["caller"].scope)
+    if e is None:
+        raise web.HTTPNotFound(text="no such evaluation in your scope")
+    report = render(e)
+    inner = report[report.index("<body>") + 6:report.rindex("</body>")]
+    link = (f'<p><a href="/api/v1/evaluations/{eid}/report.pdf">PDF</a> · '
+            f'<a href="/rectifications?evaluation={eid}">{t("rectifications", lang_of(request))}</a></p>')
+    return layout(request, "evaluations", f"{t('evaluations', lang_of(request))} {eid}", link + inner)
+
+
+async def tasks_page(request: web.Request) -> web.Response:
+    lang, c = lang_of(request), request["caller"]
+    view = request.query.get("view", "all")
+    unit = (request.query.get("unit") or "").strip()[:64] or None
+    async with request.app[POOL].acquire() as conn:
+        rows = await rectify.tasks(conn, c.scope, None, unit, True if view == "overdue" else None,
+                                   c.name if view == "mine" else None)
+    tabs = " · ".join(f'<a href="/rectifications?view={v}" class="{"on" if v == view else ""}">{t(v, lang)}</a>'
+                      for v in ("all", "mine", "overdue"))
+    body = f"<p>{tabs}</p>" + table(
+        ["#", t("unit", lang), t("requirement", lang), t("status", lang), t("due", lang), t("overdue", lang)],
+        ([f'<a href="/rectifications/{r["task_id"]}">{r["task_id"]}</a>',
+          f'<a href="/rectifications?unit={esc(r["unit_code"])}">{esc(r["unit_code"])}</a>', esc(r["requirement"]),
+          esc(STATE_WORDS.get(r["state"], r["state"])), esc(r["due_at"][:16].replace("T", " ")),
+          f'<strong>{r["overdue_days"]}</strong>' if r["overdue"] else ""] for r in rows))
+    return layout(request, "rectifications", t("rectifications", lang), body)
+
+
+async def task_page(request: web.Request) -> web.Response:
+    lang, c, tid = lang_of(request), request["caller"], _id(request)
+    try:
+        async with request.app[POOL].acquire() as conn:
+            task = await rectify.show(conn, tid, c.scope)
+    except LookupError:
+        raise web.HTTPNotFound(text="no such task in your scope") from None
+    csrf = esc(request.get("csrf", ""))
+    buttons = []
+    for action, (starts, _) in rectify.TRANSITIONS.items():
+        if task["state"] in starts and rectify.may(action, c.role):
+            extra = ('<input name="reason" required aria-label="reason">' if action == "return" else
+                     '<input name="text" required aria-label="evidence">' if action == "submit" else "")
+            buttons.append(f'<form class="inline" method="post" action="/console/rectifications/{tid}/{action}">'
+                           f'<input type="hidden" name="csrf" value="{csrf}">{extra}<button>{t(action, lang)}</button>'
+                           "</form>")
+    cleared = task.get("condition_cleared")
+    facts = (f'<p>{esc(task["requirement"])}</p><p>{t("status", lang)}: {esc(STATE_WORDS.get(task["state"]))} · '
+             f'{t("due", lang)} {esc(task["due_at"][:16].replace("T", " "))}'
+             + (f' · <strong>{t("overdue", lang)} {task["overdue_days"]}</strong>' if task["overdue"] else "")
+             + (f' · {t("condition_cleared" if cleared else "condition_holds", lang)}' if cleared is not None else "")
+             + "</p>")
+    events = table([t("since", lang), t("status", lang), t("who", lang), t("why", lang)], (
+        [esc(e["at"][:16].replace("T", " ")), esc(STATE_WORDS.get(e["to_state"], e["to_state"])), esc(e["actor"]),
+         esc(e["reason"] or "")] for e in task["events"]))
+    files = table([t("evidence", lang), "SHA-256", t("who", lang)], (
+        [esc(f["name"]), esc(f["sha256"][:16]), esc(f["added_by"])] for f in task["evidence"]))
+    return layout(request, "rectifications", f'{t("rectifications", lang)} {tid}',
+                  facts + " ".join(buttons) + events + files)
+
+
+async def task_action(request: web.Request) -> web.Response:
+    c, tid, action = request["caller"], _id(request), request.match_info["action"]
+    if not rectify.may(action, c.role):
+        raise web.HTTPForbidden(text=f"{c.name} ({c.role}) may not {action}")
+    form = await request.post()
+    text = str(form.get("text") or "").strip()[:20000]
+    try:
+        async with request.app[POOL].acquire() as conn:
+            await rectify.act(conn, tid, action, c.name, str(form.get("reason") or "").strip()[:4000] or None,
+                              [rectify.Evidence("text", text)] if text else [], c.scope)
+    except LookupError:
+        raise web.HTTPNotFound(text="no such task in your scope") from None
+    except rectify.TaskError as exc:
+        raise web.HTTPConflict(text=str(exc)) from None
+    raise web.HTTPFound(f"/rectifications/{tid}")
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/evaluations", evaluations_page)
+    app.router.add_get("/evaluations/{id}", evaluation_page)
+    app.router.add_get("/rectifications", tasks_page)
+    app.router.add_get("/rectifications/{id}", task_page)
+    app.router.add_post("/console/rectifications/{id}/{action:start|submit|verify|return|close}", task_action)
