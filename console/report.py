@@ -17,6 +17,15 @@ td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}.big{font-size:28px;
 .note{color:#666;font-size:11px}svg{max-width:100%}"""
 
 
+KINDS = {"over_quota": "超编", "mixed_use": "混编", "over_posts": "超职数", "unapproved_body": "擅自设立内设机构",
+         "duty_unexercised": "缺位（待研判）", "power_without_duty": "越位（待研判）",
+         "duty_underperformed": "不到位（待研判）", "duty_overlap": "职能交叉"}
+
+
+def _v(x: Any) -> str:
+    return "—" if x is None else esc(x)
+
+
 def _bars(rows: list[tuple[str, float | None]], width: int = 640, unit: str = "") -> str:
     """Horizontal bars 0..100 (or 0..max), one per row; rows without a value say so."""
     top = max([v for _, v in rows if v is not None] or [1]) if unit else 100
@@ -24,10 +33,10 @@ def _bars(rows: list[tuple[str, float | None]], width: int = 640, unit: str = ""
     parts = []
     for k, (label, v) in enumerate(rows):
         y = 5 + 22 * k
-        w = 0 if v is None else (v / top) * (width - 260) if top else 0
-        parts.append(f'<text x="0" y="{y + 14}" font-size="12">{esc(label[:18])}</text>'
-                     f'<rect x="200" y="{y}" width="{w:.1f}" height="16" fill="#3b7dd8"/>'
-                     f'<text x="{205 + w:.1f}" y="{y + 13}" font-size="11">'
+        w = 0 if v is None else (v / top) * (width - 310) if top else 0
+        parts.append(f'<text x="0" y="{y + 14}" font-size="12">{esc(label[:16])}</text>'
+                     f'<rect x="250" y="{y}" width="{w:.1f}" height="16" fill="#3b7dd8"/>'
+                     f'<text x="{255 + w:.1f}" y="{y + 13}" font-size="11">'
                      f'{"无数据" if v is None else f"{v:g}{unit}"}</text>')
     return f'<svg width="{width}" height="{h}" viewBox="0 0 {width} {h}">{"".join(parts)}</svg>'
 
@@ -46,7 +55,7 @@ def render(e: dict[str, Any]) -> str:
         f'<tr><td>{esc(q["quota_kind"])}</td><td>{q["approved"]}</td><td>{q["actual"]}</td><td>{q["vacant"]}</td>'
         f'<td>{q["over"]}</td></tr>' for q in inputs["staffing"]["quotas"])
     finding_rows = "".join(
-        f'<tr><td>{esc(f["kind"])}</td><td>{esc(f["subject"])}</td><td>{esc((f.get("opened_at") or "")[:10])}</td>'
+        f'<tr><td>{esc(KINDS.get(f["kind"], f["kind"]))}</td><td>{esc(f["subject"])}</td><td>{esc((f.get("opened_at") or "")[:10])}</td>'
         f'<td>{esc((f.get("closed_at") or "")[:10])}</td><td>{esc(f["basis"])}</td></tr>' for f in e["findings"])
     history = [(f'{p["from"][:10]}–{p["to"][:10]}', p["score"]) for p in reversed(e["previous"])]
     history.append((f'{e["from"][:10]}–{e["to"][:10]}', e["score"]))
@@ -66,9 +75,9 @@ def render(e: dict[str, Any]) -> str:
 <h2>检查发现</h2><table><tr><th>类型</th><th>对象</th><th>发现</th><th>消除</th><th>依据</th></tr>{finding_rows}</table>
 <h2>职责履行</h2><p>职责条款 {inputs['duties']['clauses']} 条：已履行 {inputs['duties']['exercised']}，未见在册事项
 {inputs['duties']['unexercised']}，未关联事项 {inputs['duties']['unlinked']}，办理不到位 {inputs['duties']['underperformed']}</p>
-<h2>审批运行</h2><p>收件 {esc(ind.get('received'))} · 办结 {esc(ind.get('completed'))} · 按时办结率
-{esc(ind.get('on_time_rate'))}（不含无时限办结 {esc(ind.get('completed_without_deadline'))} 件）· 好评率
-{esc(ind.get('satisfaction_rate'))} · 人均办件量 {esc(inputs['cases_per_staff'].get('cases_per_staff'))}</p>
+<h2>审批运行</h2><p>收件 {_v(ind.get('received'))} · 办结 {_v(ind.get('completed'))} · 按时办结率
+{_v(ind.get('on_time_rate'))}（不含无时限办结 {_v(ind.get('completed_without_deadline'))} 件）· 好评率
+{_v(ind.get('satisfaction_rate'))} · 人均办件量 {_v(inputs['cases_per_staff'].get('cases_per_staff'))}</p>
 <h2>纵向比较</h2>{_bars(history)}
 <p class="note">数据截至评估创建时（{esc(e['created_at'][:16])}，{esc(e['created_by'])}）；此后到达的数据不改变本评估。</p>
 </body></html>"""

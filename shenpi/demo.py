@@ -59,9 +59,10 @@ async def _replay(s: Settings, log: Path, limit: Optional[int], console: Console
             await _show(live, db, window, log)
         await receipts.close()
         await _chains(s, pub, db, console)
-        from shenpi.demo_org import show_city
+        from shenpi.demo_org import show_city, show_evaluation
 
         await show_city(s, pub, db, console)
+        await show_evaluation(db, console, s.state_dir)
     finally:
         await db.close()
         await pub.stop()

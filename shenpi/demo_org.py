@@ -45,3 +45,37 @@ async def show_city(s: Settings, pub: Publisher, db: asyncpg.Connection, console
     for f in found[:20]:
         tab.add_row(f["kind"], f["unit_name"] or f["unit_code"], f["subject"], (f["opened_at"] or "")[:10], f["basis"])
     console.print(tab)
+
+
+async def show_evaluation(db: asyncpg.Connection, console: Console, state_dir) -> None:
+    """An evaluation of a unit over its quota, its report, and a rectification task opened from the finding."""
+    from datetime import timedelta
+
+    from console.report import report_pdf
+    from streams.evaluation import evaluate, rectify
+    from streams.evaluation.scorecard import load_scorecard
+
+    unit = await db.fetchval("SELECT unit_code FROM org_finding WHERE kind = 'over_quota' AND closed_at IS NULL"
+                             " ORDER BY unit_code LIMIT 1")
+    if unit is None:
+        return
+    now = datetime.now(timezone.utc)
+    eid = await evaluate.create(db, unit, now - timedelta(days=365), now, "执行情况", "demo", load_scorecard())
+    e = await evaluate.show(db, eid)
+    tab = Table(title=f"评估 {eid}: {e['unit_name']} 执行情况 — 综合得分 {e['score']}")
+    for col in ("indicator", "value", "score", "weight"):
+        tab.add_column(col)
+    for i in e["indicators"]:
+        tab.add_row(i["name"], "—" if i["value"] is None else f"{i['value']:g}",
+                    "—" if i["score"] is None else f"{i['score']:g}", f"{i['weight']:g}")
+    console.print(tab)
+    task = await rectify.open_task(db, unit, "核减超编人员，按核定编制配备", 20, "demo", "over_quota")
+    console.print(f"整改任务 {task}: from the over_quota finding, due in 20 working days "
+                  f"(`shenpi rectify show {task} --as NAME`)")
+    try:
+        pdf, _ = await report_pdf(db, eid)
+        path = state_dir / f"evaluation-{eid}.pdf"
+        path.write_bytes(pdf)
+        console.print(f"report: {path}")
+    except Exception as exc:  # the demo goes on without a browser; `shenpi eval report` says why
+        console.print(f"[yellow]no PDF[/yellow] ({exc})")
