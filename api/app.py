@@ -18,7 +18,7 @@ from console import views as console_views
 from connectors import edge, webhook
 from connectors.kafka import Publisher, ensure_topics
 from core.settings import Settings
-from core.web import POOL, PUBLISHER, REGISTRY, RELAY_WAKE, SETTINGS
+from core.web import OPERATIONS, POOL, PUBLIC, PUBLISHER, REGISTRY, RELAY_WAKE, SETTINGS, route
 from streams.alerts import views as alert_views
 from streams.analysis import views as analysis_views
 from streams.indicators import views as indicator_views
@@ -72,8 +72,8 @@ def init_app(settings: Settings, registry: CollectorRegistry | None = None) -> w
     app[SETTINGS] = settings
     app[REGISTRY] = registry or CollectorRegistry()
     app.cleanup_ctx.extend([_database, _publisher])
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
+    route(app, "GET", "/healthz", healthz, PUBLIC)
+    route(app, "GET", "/metrics", metrics, OPERATIONS)
     for views in (webhook, indicator_views, list_views, draft_views, alert_views, analysis_views, org_views,
                   evaluation_views, openapi, public):
         views.add_routes(app)

@@ -1,22 +1,26 @@
-"""Who is calling: every write to the API carries a bearer token, or an HMAC-SHA256 signature of its method,
-path, timestamp and body; checked here, in front of every handler, before the body is read (a bearer token) or
-while reading it, within a time limit."""
+"""Who is calling, and whether the route's policy lets them: a user's bearer token or session, the platform's
+token (or an HMAC signature of the event posts), or a trusted gateway's header from a trusted proxy; a write's body
+read within the time limit before anything else looks at it."""
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import time
+import urllib.parse
 from typing import Optional
 
+import asyncpg
 from aiohttp import web
 
 from core.access import Caller
-from core.web import POOL, SETTINGS
+from core.web import POOL, SETTINGS, Policy, policy_of
+
+log = logging.getLogger(__name__)
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-DRAFTS = "/api/v1/list/drafts"  # written by list administrators, by name
 MAX_SKEW_SECONDS = 300  # a signed request older (or newer) than this is refused: a captured one cannot be replayed later
 
 
@@ -93,10 +97,11 @@ async def identify(request: web.Request) -> Optional[Caller]:
             request["csrf"] = row["csrf"]
             return Caller(row["name"], row["role"], row["region_scope"])
     header = settings.trusted_user_header
-    if header and request.headers.get(header):
-        row = await _user(request, "u.name = $1", request.headers[header])
+    if header and request.headers.get(header) and request.remote in settings.proxies():
+        row = await _user(request, "u.name = $1", request.headers[header][:64])
         if row is None:
-            raise web.HTTPForbidden(text=f"{header}: no such user, or disabled")
+            raise web.HTTPUnauthorized(text="credentials required")  # the same answer for any name: none to guess
+        request["csrf"] = header_csrf(settings, row["name"])
         return Caller(row["name"], row["role"], row["region_scope"])
     return None
 
@@ -110,68 +115,100 @@ async def _user(request: web.Request, where: str, arg: str, session: bool = Fals
 
 
 SESSION_COOKIE = "shenpi_session"
-OPEN = ("/healthz", "/api/v1/openapi.json", "/login")
-OPEN_PREFIXES = ("/static/", "/public")  # assets, and the public portal (rate-limited on its own)
-# writes whose roles the handler decides (the engine applies the region scope): evaluations and rectification
-DELEGATED = ("/api/v1/evaluations", "/api/v1/rectifications", "/console/rectifications")
-EVENTS = ("/api/v1/case-events", "/api/v1/list-changes", "/api/v1/staffing-changes")
-# reads that are not about regions (operations, the list's propagation, drafts): for callers who see everywhere
-EVERYWHERE_ONLY = ("/metrics", "/api/v1/status", "/api/v1/alerts", "/api/v1/list/sync", "/api/v1/list/drafts")
+FORM_LIMIT = 64 * 1024  # sign-in and console forms: no more is needed, so no more is read
 
 
-async def _audit(request: web.Request, actor: str, status: int) -> None:
+def header_csrf(settings, name: str) -> str:
+    """The CSRF token of a caller the gateway names (no cookie to hold one): a keyed hash of the name."""
+    return hmac.new(settings.identity_secret(), f"csrf:{name}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+class Refusals:
+    """Refused attempts go to the audit log, bounded: the first from an address in a minute is written, the rest
+    counted and written as one row when the minute is over."""
+
+    def __init__(self, window: float = 60.0):
+        self.window, self.seen = window, {}
+
+    def note(self, remote: str) -> tuple[bool, int]:
+        """(write a row now, how many were only counted before it)."""
+        now = time.monotonic()
+        started, n = self.seen.get(remote, (0.0, 0))
+        if now - started >= self.window:
+            if len(self.seen) > 10000:
+                self.seen = {k: v for k, v in self.seen.items() if now - v[0] < self.window}
+            self.seen[remote] = (now, 0)
+            return True, n
+        self.seen[remote] = (started, n + 1)
+        return False, 0
+
+
+REFUSALS = web.AppKey("refusals", Refusals)
+
+
+async def _audit(request: web.Request, actor: str, status: int, counted: int = 0) -> None:
+    detail = {"remote": request.remote or "?", **({"refused_before_uncounted": counted} if counted else {})}
     try:
         async with request.app[POOL].acquire() as conn:
             await conn.execute("INSERT INTO audit_log (actor, action, status, detail) VALUES ($1, $2, $3, $4::jsonb)",
-                               actor, f"{request.method} {request.path}", status,
-                               json.dumps({"remote": request.remote or "?"}))
-    except Exception:  # the audit must not turn a done write into an error answer
-        pass
+                               actor, f"{request.method} {request.path}", status, json.dumps(detail))
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:  # a done write stays done
+        log.warning("audit of %s %s not written: %s", request.method, request.path, exc)
+
+
+async def _refused(request: web.Request, actor: str, status: int) -> None:
+    write, counted = request.app.setdefault(REFUSALS, Refusals()).note(request.remote or "?")
+    if write:
+        await _audit(request, actor, status, counted)
+
+
+async def _bounded_body(request: web.Request, policy: Policy) -> None:
+    """A write's body read whole, within the time limit, before anything looks at it; forms are small."""
+    form = request.content_type.startswith(("application/x-www-form-urlencoded", "multipart/"))
+    if form and (request.content_length or 0) > FORM_LIMIT:
+        raise web.HTTPRequestEntityTooLarge(max_size=FORM_LIMIT, actual_size=request.content_length)
+    body = await read_body(request)
+    if form and len(body) > FORM_LIMIT:
+        raise web.HTTPRequestEntityTooLarge(max_size=FORM_LIMIT, actual_size=len(body))
 
 
 @web.middleware
 async def authenticate(request: web.Request, handler):
-    if (request.match_info.http_exception is not None or request.path in OPEN
-            or request.path.startswith(OPEN_PREFIXES)):
-        return await handler(request)  # no such route or method (404 / 405), or nothing to guard
-    if request.method not in WRITES:
-        caller = await identify(request)
-        if caller is None:
-            if request.app[SETTINGS].read_access != "open":
-                if not request.path.startswith(("/api/", "/metrics")):  # a console page: sign in first
-                    raise web.HTTPFound("/login")
-                raise web.HTTPUnauthorized(text="credentials required: 'Authorization: Bearer <token>' (a user's token,"
-                                                " or the platform's)")
-            caller = Caller("anonymous", "viewer")
-        if not caller.everywhere and (request.path.startswith(EVERYWHERE_ONLY) or request.path.endswith("/trail")):
-            raise web.HTTPForbidden(text=f"{request.path} is for callers who see every region")
-        request["caller"] = caller
+    """Every route's policy (core.web.Policy, declared where the route is added), and nothing else, decides."""
+    if request.match_info.http_exception is not None:
+        return await handler(request)  # no such route or method: 404 / 405
+    policy = policy_of(request)
+    if policy is None:  # a route added without a policy: refused, and the route-table test fails
+        raise web.HTTPForbidden(text="this route has no access policy")
+    if request.method in WRITES:
+        await _bounded_body(request, policy)
+    if policy.who == "anyone":
         return await handler(request)
-    if request.path in EVENTS:
+    if policy.who == "platform":
         await check_caller(request)
         request["caller"], request["user"] = Caller("platform", "service"), "platform"
-        await read_body(request)
         return await handler(request)  # the platform's event posts have their receipts
     actor, status = "?", 500
     try:
         caller = await identify(request)
         if caller is None:
-            raise web.HTTPUnauthorized(text="credentials required")
+            if request.method in WRITES or request.app[SETTINGS].read_access != "open":
+                if request.method not in WRITES and not request.path.startswith(("/api/", "/metrics")):
+                    raise web.HTTPFound("/login?next=" + urllib.parse.quote(request.path_qs, safe=""))
+                raise web.HTTPUnauthorized(text="credentials required: 'Authorization: Bearer <token>' (a user's token,"
+                                                " or the platform's)")
+            caller = Caller("anonymous", "viewer")
         actor = caller.name
-        if "csrf" in request:  # signed in with a cookie: the page's token must come with the form
+        if policy.roles and not caller.can(*policy.roles) or (not policy.service and caller.role == "service"):
+            raise web.HTTPForbidden(text=f"not allowed for the role {caller.role}")
+        if policy.everywhere and not caller.everywhere:
+            raise web.HTTPForbidden(text="this is for callers who see every region")
+        if request.method in WRITES and "csrf" in request:  # a browser's session: the page's token must come too
             form = await request.post() if request.content_type.startswith("application/x-www-form") else {}
             given = request.headers.get("X-CSRF-Token") or form.get("csrf", "")
             if not hmac.compare_digest(str(given), request["csrf"]):
                 raise web.HTTPForbidden(text="CSRF token missing or wrong: reload the page")
-        need = ("list_admin",) if request.path.startswith(DRAFTS) else ("supervisor",)
-        if request.path == "/logout" or request.path.startswith(DELEGATED):
-            need = ("viewer", "supervisor", "list_admin")
-        if not caller.can(*need) or (request.path.startswith(DRAFTS) and caller.role == "service"):
-            raise web.HTTPForbidden(text=f"{caller.name} ({caller.role}) may not do this")
-        if not caller.everywhere and request.path != "/logout" and not request.path.startswith(DELEGATED):
-            raise web.HTTPForbidden(text="this is for callers who see every region")
         request["caller"], request["user"] = caller, caller.name
-        await read_body(request)
         response = await handler(request)
         status = response.status
         return response
@@ -179,4 +216,7 @@ async def authenticate(request: web.Request, handler):
         status = exc.status
         raise
     finally:
-        await _audit(request, actor, status)
+        if status in (401, 403):
+            await _refused(request, actor, status)
+        elif request.method in WRITES:
+            await _audit(request, actor, status)

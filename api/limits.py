@@ -9,12 +9,14 @@ from aiohttp import web
 
 
 def limit_reads(per_caller: int):
-    """At most `per_caller` reads of one caller (by address) run at once; more are answered 429."""
+    """At most `per_caller` reads of one caller (by address) run at once, API, console pages and live streams
+    alike (HEAD too); more are answered 429. Static assets and the health check are not counted."""
     running: Counter = Counter()
 
     @web.middleware
     async def limit(request: web.Request, handler):
-        if request.method != "GET" or not request.path.startswith("/api/"):
+        if request.method not in ("GET", "HEAD") or request.path == "/healthz" or request.path.startswith(
+                ("/static/", "/public")):  # the public portal has its own rate limit
             return await handler(request)
         who = request.remote or "?"
         if running[who] >= per_caller:

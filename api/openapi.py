@@ -9,6 +9,7 @@ from schemas import CaseEvent, ListChange
 from schemas.staffing import StaffingChange
 from streams.indicators.definitions import GUARDS, INDICATORS
 from streams.indicators.window import GROUP_KEYS
+from core.web import PUBLIC, route
 
 TIME = {"type": "string", "description": "a local date YYYY-MM-DD or an ISO 8601 time (1970 .. 2200)"}
 OBJ = {"application/json": {"schema": {"type": "object"}}}
@@ -177,4 +178,4 @@ async def get_openapi(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/v1/openapi.json", get_openapi)
+    route(app, "GET", "/api/v1/openapi.json", get_openapi, PUBLIC)

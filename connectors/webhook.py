@@ -9,7 +9,7 @@ from aiohttp import web
 
 from connectors import edge
 from connectors.parsing import decode_json_body, validate
-from core.web import POOL, PUBLISHER, RELAY_WAKE, SETTINGS
+from core.web import EVENTS, POOL, PUBLISHER, RELAY_WAKE, SETTINGS, route
 
 
 async def _ingest(request: web.Request, kind: str) -> web.Response:
@@ -47,6 +47,6 @@ async def staffing_changes(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_post("/api/v1/case-events", case_events)
-    app.router.add_post("/api/v1/list-changes", list_changes)
-    app.router.add_post("/api/v1/staffing-changes", staffing_changes)
+    route(app, "POST", "/api/v1/case-events", case_events, EVENTS)
+    route(app, "POST", "/api/v1/list-changes", list_changes, EVENTS)
+    route(app, "POST", "/api/v1/staffing-changes", staffing_changes, EVENTS)

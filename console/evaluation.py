@@ -9,7 +9,7 @@ from aiohttp import web
 from console.i18n import t
 from console.pages import esc, lang_of, layout, table
 from console.report import render
-from core.web import POOL
+from core.web import POOL, READ, SIGNED_IN, route
 from streams.evaluation import evaluate, rectify
 
 STATE_WORDS = {"open": "待整改", "in_progress": "整改中", "submitted": "已整改（待驗證）", "returned": "退回",
@@ -119,8 +119,8 @@ async def task_action(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/evaluations", evaluations_page)
-    app.router.add_get("/evaluations/{id}", evaluation_page)
-    app.router.add_get("/rectifications", tasks_page)
-    app.router.add_get("/rectifications/{id}", task_page)
-    app.router.add_post("/console/rectifications/{id}/{action:start|submit|verify|return|close}", task_action)
+    route(app, "GET", "/evaluations", evaluations_page, READ)
+    route(app, "GET", "/evaluations/{id}", evaluation_page, READ)
+    route(app, "GET", "/rectifications", tasks_page, READ)
+    route(app, "GET", "/rectifications/{id}", task_page, READ)
+    route(app, "POST", "/console/rectifications/{id}/{action:start|submit|verify|return|close}", task_action, SIGNED_IN)

@@ -11,7 +11,7 @@ from aiohttp import web
 from console.i18n import t
 from console.pages import esc, lang_of, layout, table
 from console.public import _page
-from core.web import POOL
+from core.web import POOL, PUBLIC, READ, route
 from streams.indicators.window import QueryError, _instant
 from streams.staffing import checks, queries
 
@@ -195,9 +195,9 @@ async def public_unit(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/org", org_page)
-    app.router.add_get("/org/findings", findings_page)
-    app.router.add_get("/org/search", search_page)
-    app.router.add_get("/org/units/{code}", unit_page)
-    app.router.add_get("/public/org", public_units)
-    app.router.add_get("/public/org/{code}", public_unit)
+    route(app, "GET", "/org", org_page, READ)
+    route(app, "GET", "/org/findings", findings_page, READ)
+    route(app, "GET", "/org/search", search_page, READ)
+    route(app, "GET", "/org/units/{code}", unit_page, READ)
+    route(app, "GET", "/public/org", public_units, PUBLIC)
+    route(app, "GET", "/public/org/{code}", public_unit, PUBLIC)

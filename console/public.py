@@ -10,7 +10,7 @@ from aiohttp import web
 
 from console.i18n import t
 from console.pages import esc, fmt, lang_of, table
-from core.web import POOL
+from core.web import POOL, PUBLIC, route
 from streams.indicators.queries import Window, indicators
 from streams.powerlist.queries import item_history
 
@@ -107,6 +107,6 @@ async def public_figures(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/public", public_list)
-    app.router.add_get("/public/items/{code}", public_item)
-    app.router.add_get("/public/figures", public_figures)
+    route(app, "GET", "/public", public_list, PUBLIC)
+    route(app, "GET", "/public/items/{code}", public_item, PUBLIC)
+    route(app, "GET", "/public/figures", public_figures, PUBLIC)

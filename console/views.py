@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import time
+import urllib.parse
 from datetime import datetime, timedelta, timezone
 
 from aiohttp import web
@@ -15,7 +17,7 @@ from console import evaluation, org
 from console.i18n import t
 from console.pages import esc, fmt, lang_of, layout, table
 from core.access import within
-from core.web import POOL
+from core.web import OPERATIONS, POOL, PUBLIC, READ, SIGNED_IN, SUPERVISE, route, static
 from streams.alerts.views import act_on_alert, alerts_overview
 from streams.analysis.service import analysis_window, chains, recommendations
 from streams.indicators.edges import due_sql
@@ -27,44 +29,92 @@ CARDS = ("received", "accepted", "completed", "in_progress", "overdue", "on_time
 SESSION_HOURS = 12
 
 
-async def login_form(request: web.Request, error: str = "") -> web.Response:
+async def login_form(request: web.Request, error: str = "", status: int = 200) -> web.Response:
     lang = lang_of(request)
     csrf = secrets.token_urlsafe(16)
-    body = (f'<form class="login" method="post" action="/login"><input type="hidden" name="csrf" value="{csrf}">'
+    nxt = _next(request.query.get("next") or "")
+    body = (f'<form class="login" method="post" action="/login?next={esc(urllib.parse.quote(nxt, safe=""))}">'
+            f'<input type="hidden" name="csrf" value="{csrf}">'
             f'<label>{t("name", lang)}<input name="name" autocomplete="username"></label>'
             f'<label>{t("password", lang)}<input name="password" type="password" autocomplete="current-password">'
             f'</label><button type="submit">{t("login", lang)}</button><p class="bad">{esc(error)}</p></form>')
     resp = layout(request, "", t("login", lang), body)
+    resp.set_status(status)
     resp.set_cookie("login_csrf", csrf, httponly=True, samesite="Strict")
     return resp
 
 
+def _next(path: str) -> str:
+    """Where to go after signing in: a path of this site only (never another host)."""
+    return path if path.startswith("/") and not path.startswith("//") and "\\" not in path else "/"
+
+
+class Throttle:
+    """Sign-in failures per name and per address: after `limit` within `window` seconds, wait it out."""
+
+    def __init__(self, limit: int = 5, window: float = 900.0):
+        self.limit, self.window, self.failures = limit, window, {}
+
+    def blocked(self, *keys: str) -> bool:
+        now = time.monotonic()
+        return any(len([t for t in self.failures.get(k, ()) if now - t < self.window]) >= self.limit for k in keys)
+
+    def failed(self, *keys: str) -> None:
+        now = time.monotonic()
+        if len(self.failures) > 50000:
+            self.failures = {k: v for k, v in self.failures.items() if v and now - v[-1] < self.window}
+        for k in keys:
+            self.failures[k] = [t for t in self.failures.get(k, []) if now - t < self.window][-self.limit:] + [now]
+
+
+THROTTLE = web.AppKey("signin_throttle", Throttle)
+_NOBODY: list[str] = []  # a hash verified against when the name is unknown: known and unknown take the same time
+
+
+def _nobody() -> str:
+    from argon2 import PasswordHasher
+
+    if not _NOBODY:
+        _NOBODY.append(PasswordHasher().hash(secrets.token_hex(16)))
+    return _NOBODY[0]
+
+
 async def login(request: web.Request) -> web.Response:
     from argon2 import PasswordHasher
-    from argon2.exceptions import Argon2Error
+    from argon2.exceptions import Argon2Error, InvalidHashError
+
+    from api.auth import _refused
 
     form = await request.post()
     if not secrets.compare_digest(str(form.get("csrf", "")), request.cookies.get("login_csrf", "-")):
         raise web.HTTPForbidden(text="CSRF token missing or wrong: reload the sign-in page")
     name, password = str(form.get("name", ""))[:64], str(form.get("password", ""))[:200]
+    throttle = request.app.setdefault(THROTTLE, Throttle())
+    keys = (f"name:{name}", f"addr:{request.remote}")
+    if throttle.blocked(*keys):
+        await _refused(request, name or "?", 429)
+        return await login_form(request, "嘗試次數過多，請15分鐘後再試 / too many attempts: try again in 15 minutes", 429)
     async with request.app[POOL].acquire() as conn:
         row = await conn.fetchrow("SELECT password_hash FROM app_user WHERE name = $1 AND NOT disabled", name)
-        ok = False
-        if row is not None and row["password_hash"]:
-            try:
-                ok = PasswordHasher().verify(row["password_hash"], password)
-            except Argon2Error:
-                ok = False
-        await conn.execute("INSERT INTO audit_log (actor, action, status, detail) VALUES ($1, 'login', $2, $3::jsonb)",
-                           name or "?", 200 if ok else 401, json.dumps({"remote": request.remote}))
+        known = row is not None and bool(row["password_hash"])
+        try:
+            ok = await asyncio.to_thread(PasswordHasher().verify, row["password_hash"] if known else _nobody(),
+                                         password) and known
+        except (Argon2Error, InvalidHashError):
+            ok = False
         if not ok:
-            return await login_form(request, "用戶名或密碼不對 / wrong name or password")
+            throttle.failed(*keys)
+            await _refused(request, name or "?", 401)
+            return await login_form(request, "用戶名或密碼不對 / wrong name or password", 401)
+        await conn.execute("INSERT INTO audit_log (actor, action, status, detail) VALUES ($1, 'login', 200, $2::jsonb)",
+                           name, json.dumps({"remote": request.remote}))
         cookie = secrets.token_urlsafe(32)
         await conn.execute("INSERT INTO app_session (id, user_name, csrf, expires_at) VALUES ($1, $2, $3, $4)",
                            token_digest(cookie), name, secrets.token_urlsafe(24),
                            datetime.now(timezone.utc) + timedelta(hours=SESSION_HOURS))
-    resp = web.HTTPFound("/")
-    resp.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="Lax", max_age=SESSION_HOURS * 3600)
+    resp = web.HTTPFound(_next(request.query.get("next") or "/"))
+    resp.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="Lax", max_age=SESSION_HOURS * 3600,
+                    secure=request.secure)
     raise resp
 
 
@@ -301,20 +351,20 @@ STREAMS = web.AppKey("console_streams", set)
 def add_routes(app: web.Application, static_dir, echarts) -> None:
     app[STREAMS] = set()
     app.on_shutdown.append(_close_streams)
-    app.router.add_get("/login", login_form)
-    app.router.add_post("/login", login)
-    app.router.add_post("/logout", logout)
-    app.router.add_get("/", overview)
-    app.router.add_get("/console/stream", stream)
-    app.router.add_get("/drill", drill)
-    app.router.add_get("/cases/{id}", case)
-    app.router.add_get("/alerts", alerts_page)
-    app.router.add_post("/console/alerts/{id:[0-9]{1,18}}/{act:ack|silence}", alert_action)
-    app.router.add_get("/list", list_page)
-    app.router.add_get("/analysis", analysis_page)
-    app.router.add_get("/compare", compare_page)
+    route(app, "GET", "/login", login_form, PUBLIC)
+    route(app, "POST", "/login", login, PUBLIC)
+    route(app, "POST", "/logout", logout, SIGNED_IN)
+    route(app, "GET", "/", overview, READ)
+    route(app, "GET", "/console/stream", stream, READ)
+    route(app, "GET", "/drill", drill, READ)
+    route(app, "GET", "/cases/{id}", case, READ)
+    route(app, "GET", "/alerts", alerts_page, OPERATIONS)
+    route(app, "POST", "/console/alerts/{id:[0-9]{1,18}}/{act:ack|silence}", alert_action, SUPERVISE)
+    route(app, "GET", "/list", list_page, READ)
+    route(app, "GET", "/analysis", analysis_page, READ)
+    route(app, "GET", "/compare", compare_page, READ)
     org.add_routes(app)
     evaluation.add_routes(app)
     if echarts.exists():
-        app.router.add_get("/static/echarts.min.js", lambda r: web.FileResponse(echarts))
-    app.router.add_static("/static/", static_dir)
+        route(app, "GET", "/static/echarts.min.js", lambda r: web.FileResponse(echarts), PUBLIC)
+    static(app, "/static/", static_dir)

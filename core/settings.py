@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     # reads need credentials (a user's token, the platform's, a trusted gateway's header) unless this is "open"
     read_access: Literal["users", "open"] = "users"
     trusted_user_header: Optional[str] = None  # behind a government gateway: the header naming the user
+    # the addresses of that gateway (comma-separated): the header is believed from these peers only
+    trusted_proxies: str = ""
     # the key of the keyed hash that replaces identity numbers at the edge; unset: one kept in the state folder
     identity_key: SecretStr = SecretStr("")
     overlap_threshold: float = Field(default=0.6, gt=0, le=1)  # bench/overlap.py: duplicates >= 0.65, others <= 0.51
@@ -107,6 +109,9 @@ class Settings(BaseSettings):
             if name and token:
                 out[token] = name
         return out
+
+    def proxies(self) -> frozenset[str]:
+        return frozenset(p.strip() for p in self.trusted_proxies.split(",") if p.strip())
 
     def identity_secret(self) -> bytes:
         """SHENPI_IDENTITY_KEY, or the deployment's own key in the state folder (made once, owner-only): every

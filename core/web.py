@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 import json
 import re
 from typing import Any, Optional
@@ -83,3 +84,50 @@ async def json_object(request: web.Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise _bad(f"the body must be a JSON object, not {type(data).__name__}")
     return data
+
+
+# ----------------------------------------------------------------------------- who may call a route
+
+@dataclass(frozen=True)
+class Policy:
+    """Who may call a route, declared where the route is added; the API's middleware enforces it and nothing else
+    decides access. `scoped`: the handler reads through the caller's region scope (request["caller"].scope)."""
+
+    who: str  # anyone (no credentials), platform (event credentials), caller (a user or the platform's token)
+    roles: tuple[str, ...] = ()  # () any role; else these (admin and the platform's service credential included)
+    everywhere: bool = False  # only callers who see every region
+    scoped: bool = False
+    write: bool = False
+    service: bool = True  # False: a person must act (the platform's token may not)
+
+
+PUBLIC = Policy("anyone")
+EVENTS = Policy("platform", write=True)
+READ = Policy("caller", scoped=True)
+OPERATIONS = Policy("caller", everywhere=True)  # reads that are not about regions
+SUPERVISE = Policy("caller", roles=("supervisor",), everywhere=True, write=True)
+ADMINISTER_LIST = Policy("caller", roles=("list_admin",), everywhere=True, write=True, service=False)
+# writes any signed-in person may attempt; the engine decides by its own rules and the caller's scope
+SIGNED_IN = Policy("caller", roles=("viewer", "supervisor", "list_admin"), scoped=True, write=True)
+POLICIES = web.AppKey("policies", dict)
+
+
+def route(app: web.Application, method: str, path: str, handler, policy: Policy, **kw) -> None:
+    """Add a route with its policy (a GET answers HEAD by the same policy)."""
+    r = app.router.add_get(path, handler, **kw) if method == "GET" else app.router.add_route(method, path, handler, **kw)
+    table = app.setdefault(POLICIES, {})
+    table[(method, r.resource.canonical)] = policy
+    if method == "GET":
+        table[("HEAD", r.resource.canonical)] = policy
+
+
+def static(app: web.Application, prefix: str, directory) -> None:
+    r = app.router.add_static(prefix, directory)
+    app.setdefault(POLICIES, {}).update({("GET", r.canonical): PUBLIC, ("HEAD", r.canonical): PUBLIC})
+
+
+def policy_of(request: web.Request) -> Optional["Policy"]:
+    r = request.match_info.route
+    if r.resource is None:
+        return None
+    return request.app.get(POLICIES, {}).get((request.method, r.resource.canonical))

@@ -7,7 +7,7 @@ from typing import Callable, TypeVar
 
 from aiohttp import web
 
-from core.web import POOL, json_response
+from core.web import POOL, READ, json_response, route
 from streams.analysis.chains import ChainParams
 from streams.analysis.merge import MergeParams
 from streams.analysis.recommend import RecommendParams
@@ -71,6 +71,6 @@ async def get_compare(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/v1/analysis/chains", get_chains)
-    app.router.add_get("/api/v1/analysis/recommendations", get_recommendations)
-    app.router.add_get("/api/v1/analysis/compare", get_compare)
+    route(app, "GET", "/api/v1/analysis/chains", get_chains, READ)
+    route(app, "GET", "/api/v1/analysis/recommendations", get_recommendations, READ)
+    route(app, "GET", "/api/v1/analysis/compare", get_compare, READ)

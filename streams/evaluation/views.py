@@ -7,7 +7,7 @@ import binascii
 
 from aiohttp import web
 
-from core.web import POOL, SETTINGS, json_object, json_response, path_int, query_text
+from core.web import POOL, READ, SETTINGS, SIGNED_IN, json_object, json_response, path_int, query_text, route
 from streams.evaluation import evaluate, rectify
 from streams.evaluation.scorecard import load_scorecard
 from streams.indicators.window import QueryError, _instant
@@ -166,12 +166,12 @@ async def task_action(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/v1/evaluations", list_evaluations)
-    app.router.add_post("/api/v1/evaluations", create_evaluation)
-    app.router.add_get("/api/v1/evaluations/{id}", get_evaluation)
-    app.router.add_post("/api/v1/evaluations/{id}/scores", give_score)
-    app.router.add_get("/api/v1/evaluations/{id}/report.pdf", get_report)
-    app.router.add_get("/api/v1/rectifications", list_tasks)
-    app.router.add_post("/api/v1/rectifications", open_task)
-    app.router.add_get("/api/v1/rectifications/{id}", get_task)
-    app.router.add_post("/api/v1/rectifications/{id}/{action:start|submit|verify|return|close}", task_action)
+    route(app, "GET", "/api/v1/evaluations", list_evaluations, READ)
+    route(app, "POST", "/api/v1/evaluations", create_evaluation, SIGNED_IN)
+    route(app, "GET", "/api/v1/evaluations/{id}", get_evaluation, READ)
+    route(app, "POST", "/api/v1/evaluations/{id}/scores", give_score, SIGNED_IN)
+    route(app, "GET", "/api/v1/evaluations/{id}/report.pdf", get_report, READ)
+    route(app, "GET", "/api/v1/rectifications", list_tasks, READ)
+    route(app, "POST", "/api/v1/rectifications", open_task, SIGNED_IN)
+    route(app, "GET", "/api/v1/rectifications/{id}", get_task, READ)
+    route(app, "POST", "/api/v1/rectifications/{id}/{action:start|submit|verify|return|close}", task_action, SIGNED_IN)

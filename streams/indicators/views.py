@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from core.web import POOL, json_response, query_text
+from core.web import OPERATIONS, POOL, READ, json_response, query_text, route
 
 from streams.indicators.queries import GROUP_KEYS, GUARDS, INDICATORS, QueryError, indicators, parse_group_by, parse_window
 from streams.indicators.status import totals
@@ -49,5 +49,5 @@ async def get_status(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/v1/indicators", get_indicators)
-    app.router.add_get("/api/v1/status", get_status)
+    route(app, "GET", "/api/v1/indicators", get_indicators, READ)
+    route(app, "GET", "/api/v1/status", get_status, OPERATIONS)

@@ -1,5 +1,5 @@
 """List drafts over HTTP: drafted and decided by list administrators (a bearer token of SHENPI_LIST_ADMIN_TOKENS,
-checked by the API), read by anyone who may read the list."""
+checked by the API), read by callers who see every region."""
 from __future__ import annotations
 
 import functools
@@ -8,8 +8,10 @@ from typing import Awaitable, Callable
 from aiohttp import web
 
 from connectors import edge
-from core.web import POOL, PUBLISHER, RELAY_WAKE, SETTINGS, json_object, json_response, path_text, query_int, \
-    query_text
+from core.web import (
+    ADMINISTER_LIST, OPERATIONS, POOL, PUBLISHER, RELAY_WAKE, SETTINGS, json_object, json_response, path_text,
+    query_int, query_text, route,
+)
 from streams.powerlist import drafts
 from streams.powerlist.drafts import DraftError
 
@@ -105,10 +107,10 @@ async def get_trail(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_post("/api/v1/list/drafts", create)
-    app.router.add_get("/api/v1/list/drafts", get_drafts)
-    app.router.add_get("/api/v1/list/drafts/{id}", get_draft)
-    app.router.add_post("/api/v1/list/drafts/{id}/approve", approve)
-    app.router.add_post("/api/v1/list/drafts/{id}/reject", reject)
-    app.router.add_get("/api/v1/list/drafts/{id}/effect", get_effect)
-    app.router.add_get("/api/v1/list/items/{code}/trail", get_trail)
+    route(app, "POST", "/api/v1/list/drafts", create, ADMINISTER_LIST)
+    route(app, "GET", "/api/v1/list/drafts", get_drafts, OPERATIONS)
+    route(app, "GET", "/api/v1/list/drafts/{id}", get_draft, OPERATIONS)
+    route(app, "POST", "/api/v1/list/drafts/{id}/approve", approve, ADMINISTER_LIST)
+    route(app, "POST", "/api/v1/list/drafts/{id}/reject", reject, ADMINISTER_LIST)
+    route(app, "GET", "/api/v1/list/drafts/{id}/effect", get_effect, OPERATIONS)
+    route(app, "GET", "/api/v1/list/items/{code}/trail", get_trail, OPERATIONS)

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 from aiohttp import web
 
-from core.web import POOL, json_response, path_text, query_int, query_text
+from core.web import OPERATIONS, POOL, READ, json_response, path_text, query_int, query_text, route
 from schemas.events import EARLIEST, LATEST
 from streams.powerlist.queries import item_history, items_as_of, sync_state
 
@@ -49,6 +49,6 @@ async def get_sync(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/v1/list/items", get_items)
-    app.router.add_get("/api/v1/list/items/{code}", get_item)
-    app.router.add_get("/api/v1/list/sync", get_sync)
+    route(app, "GET", "/api/v1/list/items", get_items, READ)
+    route(app, "GET", "/api/v1/list/items/{code}", get_item, READ)
+    route(app, "GET", "/api/v1/list/sync", get_sync, OPERATIONS)

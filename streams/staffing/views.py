@@ -7,7 +7,7 @@ from typing import Optional
 from aiohttp import web
 
 from core.access import within
-from core.web import POOL, SETTINGS, json_response, path_text, query_int, query_text
+from core.web import POOL, READ, SETTINGS, json_response, path_text, query_int, query_text, route
 from streams.indicators.window import QueryError, _instant
 from streams.staffing import checks, queries
 
@@ -110,9 +110,9 @@ async def get_search(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/v1/org/figures", get_figures)
-    app.router.add_get("/api/v1/org/findings", get_findings)
-    app.router.add_get("/api/v1/org/search", get_search)
-    app.router.add_get("/api/v1/org/units/{code}", get_unit)
-    app.router.add_get("/api/v1/org/units/{code}/history", get_history)
-    app.router.add_get("/api/v1/org/units/{code}/diff", get_diff)
+    route(app, "GET", "/api/v1/org/figures", get_figures, READ)
+    route(app, "GET", "/api/v1/org/findings", get_findings, READ)
+    route(app, "GET", "/api/v1/org/search", get_search, READ)
+    route(app, "GET", "/api/v1/org/units/{code}", get_unit, READ)
+    route(app, "GET", "/api/v1/org/units/{code}/history", get_history, READ)
+    route(app, "GET", "/api/v1/org/units/{code}/diff", get_diff, READ)

@@ -100,4 +100,24 @@ async def test_writes_by_role_and_audited(stack, guarded):
         audited = c.execute("SELECT actor, status FROM audit_log WHERE action = %s ORDER BY id",
                             (f"POST /api/v1/alerts/{aid}/ack",)).fetchall()
     assert acked == "boss"
-    assert [tuple(a) for a in audited] == [("county", 403), ("countysup", 403), ("boss", 200)]
+    # the write is audited; refusals are audited bounded per address (test_refusals_are_audited_bounded)
+    assert [tuple(a) for a in audited if a[1] == 200] == [("boss", 200)]
+    assert {a[1] for a in audited} <= {200, 403}
+
+
+async def test_refusals_are_audited_bounded(stack, tmp_path_factory):
+    """Fifty refused attempts from one address: one row now, the rest counted into the next minute's row."""
+    proc, url, _ = guarded_api(stack, tmp_path_factory.mktemp("refusals"))
+    try:
+        with psycopg.connect(stack.settings.database_url, autocommit=True) as c:
+            before = c.execute("SELECT count(*) FROM audit_log WHERE status IN (401, 403)").fetchone()[0]
+        async with aiohttp.ClientSession() as s:
+            for _ in range(50):
+                async with s.get(f"{url}/api/v1/status", headers={"Authorization": "Bearer nobody"}) as r:
+                    assert r.status == 401
+        with psycopg.connect(stack.settings.database_url, autocommit=True) as c:
+            after = c.execute("SELECT count(*) FROM audit_log WHERE status IN (401, 403)").fetchone()[0]
+        assert after - before == 1
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -54,14 +54,15 @@ def today_case(cid: str, region: str) -> list[dict]:
              "region_code": region, "department_code": "D-UI", "channel": "online"}]
 
 
-async def sign_in(page, url: str, name: str, password: str, ok: bool = True) -> None:
-    await page.goto(url + "/")
-    assert page.url.endswith("/login"), "a page needs a signed-in user"
+async def sign_in(page, url: str, name: str, password: str, ok: bool = True, path: str = "/") -> None:
+    """A deep link asks for sign-in and, once signed in, lands where it pointed."""
+    await page.goto(url + path)
+    assert "/login?next=" in page.url, "a page needs a signed-in user"
     await page.fill("input[name=name]", name)
     await page.fill("input[name=password]", password)
     async with page.expect_navigation():
         await page.click("button[type=submit]")
-    assert page.url == url + ("/" if ok else "/login"), page.url
+    assert page.url == url + path if ok else "/login" in page.url, page.url
 
 
 async def test_the_console_and_the_portal_in_a_browser(stack, console):
@@ -101,8 +102,7 @@ async def test_the_console_and_the_portal_in_a_browser(stack, console):
             c.execute("INSERT INTO alert_state (rule, group_key, status, severity, since, fired_at)"
                       " VALUES ('ui-rule', 'all', 'firing', 'critical', now(), now())")
         admin = await browser.new_page(viewport={"width": 1920, "height": 1080})
-        await sign_in(admin, url, "admin1", "admin-password-1")
-        await admin.goto(url + "/alerts")
+        await sign_in(admin, url, "admin1", "admin-password-1", path="/alerts")
         row = admin.locator("tr", has_text="ui-rule")
         await row.locator("form[action$='/ack'] button").click()
         await admin.wait_for_url(url + "/alerts")
