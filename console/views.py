@@ -366,5 +366,8 @@ def add_routes(app: web.Application, static_dir, echarts) -> None:
     org.add_routes(app)
     evaluation.add_routes(app)
     if echarts.exists():
-        route(app, "GET", "/static/echarts.min.js", lambda r: web.FileResponse(echarts), PUBLIC)
+        async def charts(request: web.Request) -> web.FileResponse:
+            return web.FileResponse(echarts)
+
+        route(app, "GET", "/static/echarts.min.js", charts, PUBLIC)
     static(app, "/static/", static_dir)

@@ -1,0 +1,142 @@
+"""The route table is the access policy: every route has one, and every route that reads through the caller's
+region scope, asked by a county's user for another county's data, gives nothing of it (probes generated from the
+table: a new route with no probe fails here)."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+
+import aiohttp
+import asyncpg
+import pytest
+
+from api.app import init_app
+from core.settings import Settings
+from core.web import POLICIES
+from schemas import parse_list_change
+from simulator.org import generate_city
+from tests.conftest import TOKEN, guarded_api, truncate_all, wait_processed
+
+pytestmark = pytest.mark.broker
+MINE, OTHER = "330102", "330106"
+
+
+def table():
+    app = init_app(Settings(database_url="postgresql://unused/x", kafka_bootstrap="unused:1"))
+    return app, app[POLICIES]
+
+
+def test_every_route_has_a_policy():
+    app, policies = table()
+    missing = [(r.method, r.resource.canonical) for r in app.router.routes()
+               if (r.method, r.resource.canonical) not in policies]
+    assert not missing, f"routes without an access policy: {missing}"
+
+
+# one request per scoped route, aimed at the other county's data ({unit}, {item}, {case}, {evaluation}, {task})
+PROBES = {
+    ("GET", "/api/v1/indicators"): "/api/v1/indicators?from=2000-01-01&to=2100-01-01&group_by=region_code",
+    ("GET", "/api/v1/list/items"): "/api/v1/list/items",
+    ("GET", "/api/v1/list/items/{code}"): "/api/v1/list/items/{item}",
+    ("GET", "/api/v1/org/figures"): "/api/v1/org/figures?region=330106",
+    ("GET", "/api/v1/org/findings"): "/api/v1/org/findings",
+    ("GET", "/api/v1/org/search"): "/api/v1/org/search?q=职能配置",
+    ("GET", "/api/v1/org/units/{code}"): "/api/v1/org/units/{unit}",
+    ("GET", "/api/v1/org/units/{code}/history"): "/api/v1/org/units/{unit}/history",
+    ("GET", "/api/v1/org/units/{code}/diff"): "/api/v1/org/units/{unit}/diff?a=2000-01-01",
+    ("GET", "/api/v1/evaluations"): "/api/v1/evaluations",
+    ("GET", "/api/v1/evaluations/{id}"): "/api/v1/evaluations/{evaluation}",
+    ("GET", "/api/v1/evaluations/{id}/report.pdf"): "/api/v1/evaluations/{evaluation}/report.pdf",
+    ("GET", "/api/v1/rectifications"): "/api/v1/rectifications",
+    ("GET", "/api/v1/rectifications/{id}"): "/api/v1/rectifications/{task}",
+    ("POST", "/api/v1/rectifications/{id}/{action}"): "/api/v1/rectifications/{task}/start",
+    ("POST", "/api/v1/rectifications"): "/api/v1/rectifications",
+    ("POST", "/api/v1/evaluations"): "/api/v1/evaluations",
+    ("POST", "/api/v1/evaluations/{id}/scores"): "/api/v1/evaluations/{evaluation}/scores",
+    ("GET", "/api/v1/analysis/chains"): "/api/v1/analysis/chains?from=2000-01-01&to=2100-01-01",
+    ("GET", "/api/v1/analysis/recommendations"): "/api/v1/analysis/recommendations?from=2000-01-01&to=2100-01-01",
+    ("GET", "/api/v1/analysis/compare"): "/api/v1/analysis/compare?item={item}&from=2000-01-01&to=2100-01-01",
+    ("GET", "/"): "/", ("GET", "/console/stream"): None,  # the stream sends the overview's figures: as "/"
+    ("GET", "/drill"): "/drill?region_code=330106", ("GET", "/cases/{id}"): "/cases/{case}",
+    ("GET", "/list"): "/list?code={item}", ("GET", "/analysis"): "/analysis", ("GET", "/compare"): "/compare?item={item}",
+    ("GET", "/org"): "/org", ("GET", "/org/findings"): "/org/findings", ("GET", "/org/search"): "/org/search?q=职能配置",
+    ("GET", "/org/units/{code}"): "/org/units/{unit}", ("GET", "/evaluations"): "/evaluations",
+    ("GET", "/evaluations/{id}"): "/evaluations/{evaluation}", ("GET", "/rectifications"): "/rectifications",
+    ("GET", "/rectifications/{id}"): "/rectifications/{task}",
+    ("POST", "/console/rectifications/{id}/{action}"): "/console/rectifications/{task}/start",
+    ("POST", "/logout"): None,  # nothing to read
+}
+
+
+def test_every_scoped_route_has_a_probe():
+    app, policies = table()
+    scoped = {k for k, p in policies.items() if p.scoped and k[0] != "HEAD"}
+    canon = {(m, re.sub(r"\{(\w+):[^}]+\}", r"{\1}", c)) for m, c in scoped}
+    assert canon <= set(PROBES), f"scoped routes without a probe: {sorted(canon - set(PROBES))}"
+
+
+@pytest.fixture(scope="module")
+def county_user(stack, tmp_path_factory):
+    proc, url, env = guarded_api(stack, tmp_path_factory.mktemp("routes"))
+    out = subprocess.run([sys.executable, "-m", "shenpi", "users", "add", "probe", "--role", "supervisor", "--region",
+                          MINE], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    yield url, out.stdout.strip()
+    proc.terminate()
+    proc.wait(10)
+
+
+async def _other_county(stack) -> dict[str, str]:
+    """A city whose units, items, cases, evaluation and task of the other county are what must not show."""
+    from streams.evaluation import evaluate, rectify
+    from streams.evaluation.scorecard import load_scorecard
+    from streams.powerlist.apply import apply_list_changes
+    from tests.streams.test_evaluation import _load
+
+    truncate_all(stack.settings.database_url)
+    city = generate_city(units=64, seed=5)
+    conn = await asyncpg.connect(stack.settings.database_url)
+    try:
+        await _load(conn, city)
+        other = [u for u in city.units if u["region_code"] == OTHER]
+        unit = other[0]["unit_code"]
+        item = next(c["item_code"] for c in city.list_changes if c["department_code"] == unit)
+        await apply_list_changes(conn, [parse_list_change({
+            "change_id": "probe-x", "item_code": item, "action": "modified", "effective_at": "2020-01-01T00:00:00+08:00",
+            "region_codes": [OTHER]})[0]])
+        now = datetime.now(timezone.utc)
+        eid = await evaluate.create(conn, unit, now - timedelta(days=365), now, "执行情况", "x", load_scorecard())
+        tid = await rectify.open_task(conn, unit, "probe", 5, "x")
+    finally:
+        await conn.close()
+    at = datetime.now(timezone.utc).isoformat()
+    events = [{"event_id": "probe-1", "case_id": "PROBE-CASE", "type": "submitted", "occurred_at": at,
+               "item_code": item, "region_code": OTHER, "department_code": unit, "channel": "online"}]
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as s:
+        async with s.post(stack.url + "/api/v1/case-events", json=events) as r:
+            wait_processed(stack.settings.database_url, (await r.json())["batches"], [])
+    return {"unit": unit, "item": item, "case": "PROBE-CASE", "evaluation": str(eid), "task": str(tid),
+            "secrets": [u["unit_code"] for u in other] + [u["name"] for u in other] + [item, "PROBE-CASE"]}
+
+
+async def test_a_county_user_gets_nothing_of_another_county_from_any_route(stack, county_user):
+    url, token = county_user
+    data = await _other_county(stack)
+    leaks = []
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as s:
+        for (method, _), probe in sorted(PROBES.items()):
+            if probe is None:
+                continue
+            path = probe.format(**{k: v for k, v in data.items() if k != "secrets"})
+            body = {"unit_code": data["unit"], "from": "2025-01-01", "to": "2026-01-01", "type": "执行情况",
+                    "text": "x", "days": 3, "code": "satisfaction_survey", "value": 80} if method == "POST" else None
+            async with s.request(method, url + path, json=body, allow_redirects=False) as r:
+                text = (await r.read()).decode("utf-8", "replace")
+                if r.status < 300 and method == "POST":
+                    leaks.append((path, r.status, "a write on another county's data was accepted"))
+                # what the request itself named may be echoed ("no unit X in your regions"); nothing else
+                asked = path + str(body or "")
+                leaks += [(path, r.status, x) for x in data["secrets"] if x in text and x not in asked]
+    assert not leaks, leaks
