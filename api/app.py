@@ -10,7 +10,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from api.auth import authenticate
-from api.limits import errors, limit_reads
+from api.limits import errors, limit_reads, security_headers
 from api import openapi
 from api.metrics import exposition
 from console import public
@@ -67,7 +67,7 @@ async def metrics(request: web.Request) -> web.Response:
 
 def init_app(settings: Settings, registry: CollectorRegistry | None = None) -> web.Application:
     app = web.Application(client_max_size=settings.max_body_bytes,
-                          middlewares=[errors, public.rate_limit(), authenticate,
+                          middlewares=[security_headers, errors, public.rate_limit(), authenticate,
                                        limit_reads(settings.api_reads_per_caller)])
     app[SETTINGS] = settings
     app[REGISTRY] = registry or CollectorRegistry()

@@ -24,6 +24,20 @@ WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_SKEW_SECONDS = 300  # a signed request older (or newer) than this is refused: a captured one cannot be replayed later
 
 
+_SEEN: dict[str, float] = {}  # signatures accepted within the skew window: a replay inside it is refused too
+
+
+def _first_use(signature: str) -> bool:
+    now = time.time()
+    if len(_SEEN) > 100_000:
+        for k in [k for k, until in _SEEN.items() if until < now]:
+            del _SEEN[k]
+    if _SEEN.get(signature, 0) > now:
+        return False
+    _SEEN[signature] = now + 2 * MAX_SKEW_SECONDS
+    return True
+
+
 def signed_message(method: str, path_qs: str, timestamp: str, body: bytes) -> bytes:
     """What X-Signature signs: 'timestamp\\nMETHOD\\n/path?query\\n' followed by the body."""
     return f"{timestamp}\n{method.upper()}\n{path_qs}\n".encode() + body
@@ -63,6 +77,8 @@ async def check_caller(request: web.Request) -> None:
         body = await read_body(request)
         given = sig[7:].strip().lower()
         if any(hmac.compare_digest(sign(k, request.method, request.path_qs, ts, body), given) for k in keys):
+            if not _first_use(given):
+                raise web.HTTPUnauthorized(text="this signature was used before: sign each request anew")
             return
         raise web.HTTPUnauthorized(text="X-Signature does not match 'timestamp\\nMETHOD\\npath\\n' + body under any"
                                         " configured key")

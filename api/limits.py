@@ -7,6 +7,8 @@ from collections import Counter
 import asyncpg
 from aiohttp import web
 
+from streams.indicators.window import QueryError
+
 
 def limit_reads(per_caller: int):
     """At most `per_caller` reads of one caller (by address) run at once, API, console pages and live streams
@@ -43,5 +45,28 @@ async def errors(request: web.Request, handler):
     except asyncpg.QueryCanceledError:
         raise web.HTTPServiceUnavailable(text="the query ran past the statement timeout: ask for a smaller window",
                                          headers={"Retry-After": "5"}) from None
-    except (asyncpg.DataError, asyncpg.UntranslatableCharacterError) as exc:
-        raise web.HTTPBadRequest(text=f"bad value: {exc}") from None
+    except (asyncpg.DataError, asyncpg.UntranslatableCharacterError):
+        # the database's own words may quote what it was given: the caller hears only that a value was refused
+        raise web.HTTPBadRequest(text="a value was refused by the database (NUL characters, or out of range)") from None
+    except QueryError as exc:  # a window or grouping the caller got wrong, on any page
+        raise web.HTTPBadRequest(text=str(exc)) from None
+
+
+# every answer: no framing, no sniffing, and pages that run only the site's own scripts
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline';"
+                               " object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin",
+}
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler):
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        exc.headers.update(SECURITY_HEADERS)
+        raise
+    if not response.prepared:  # a stream already sent its headers (set below, before it began)
+        response.headers.update(SECURITY_HEADERS)
+    return response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import urllib.parse
 
 from aiohttp import web
 
@@ -64,7 +65,7 @@ async def tasks_page(request: web.Request) -> web.Response:
     body = f"<p>{tabs}</p>" + table(
         ["#", t("unit", lang), t("requirement", lang), t("status", lang), t("due", lang), t("overdue", lang)],
         ([f'<a href="/rectifications/{r["task_id"]}">{r["task_id"]}</a>',
-          f'<a href="/rectifications?unit={esc(r["unit_code"])}">{esc(r["unit_code"])}</a>', esc(r["requirement"]),
+          f'<a href="/rectifications?unit={esc(urllib.parse.quote(r["unit_code"], safe=""))}">{esc(r["unit_code"])}</a>', esc(r["requirement"]),
           esc(STATE_WORDS.get(r["state"], r["state"])), esc(r["due_at"][:16].replace("T", " ")),
           f'<strong>{r["overdue_days"]}</strong>' if r["overdue"] else ""] for r in rows))
     return layout(request, "rectifications", t("rectifications", lang), body)

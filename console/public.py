@@ -4,6 +4,7 @@ departments the administrator chose to publish."""
 from __future__ import annotations
 
 import time
+import urllib.parse
 from datetime import datetime, timezone
 
 from aiohttp import web
@@ -62,7 +63,7 @@ async def public_list(request: web.Request) -> web.Response:
     form = (f'<form method="get" action="/public"><input name="q" value="{esc(q)}" aria-label="{t("search", lang)}">'
             f'<button>{t("search", lang)}</button></form>')
     body = form + table([t("item", lang), "name", "category", t("department", lang), "level", "regions", "legal basis"],
-                        ([f'<a href="/public/items/{esc(r["item_code"])}">{esc(r["item_code"])}</a>', esc(r["name"]),
+                        ([f'<a href="/public/items/{esc(urllib.parse.quote(r["item_code"], safe=""))}">{esc(r["item_code"])}</a>', esc(r["name"]),
                           esc(r["category"]), esc(r["department_code"]), esc(r["level"]),
                           esc(", ".join(r["region_codes"]) or t("everywhere", lang)), esc(r["legal_basis"])]
                          for r in rows))

@@ -72,15 +72,27 @@ def path_text(request: web.Request, name: str) -> str:
     return raw
 
 
+def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise ValueError(f"the key {k!r} is given twice")
+        out[k] = v
+    return out
+
+
 async def json_object(request: web.Request) -> dict[str, Any]:
-    """The body as a JSON object ({} when empty); else 400."""
+    """The body as a JSON object ({} when empty); else 400: not JSON, nested too deep, or a key given twice."""
+    import orjson
+
     body = await request.read()
     if not body.strip():
         return {}
     try:
-        data = json.loads(body)
-    except ValueError as exc:
-        raise _bad(f"the body is not JSON: {exc}") from None
+        orjson.loads(body)  # bounded depth (1024) before the parser that sees repeated keys recurses
+        data = json.loads(body, object_pairs_hook=_no_repeats)
+    except (ValueError, RecursionError) as exc:
+        raise _bad(f"the body is not JSON: {str(exc)[:200]}") from None
     if not isinstance(data, dict):
         raise _bad(f"the body must be a JSON object, not {type(data).__name__}")
     return data

@@ -61,7 +61,7 @@ EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(2200, 1, 
 
 # Every check but the per-type required fields runs inside pydantic-core: validation is the workers' hottest path.
 def _iso_text(v: Any) -> Any:
-    if isinstance(v, (int, float)):
+    if isinstance(v, (int, float)) or (isinstance(v, str) and v.strip().lstrip("+-").replace(".", "", 1).isdigit()):
         raise ValueError("give an ISO 8601 time with an offset, not a number")
     return v
 
@@ -86,6 +86,14 @@ def _require(model: BaseModel, needs: dict[str, tuple[str, ...]], kind: str, nou
     if missing:
         raise ValueError(f"{', '.join(missing)} required on {kind!r} {noun}")
     return model
+
+
+def _plain_code(code: str, name: str) -> None:
+    """Full-width and other compatibility forms (ＡＢＣ１) would publish a look-alike beside the ASCII code."""
+    import unicodedata
+
+    if unicodedata.normalize("NFKC", code) != code:
+        raise ValueError(f"{name}: {code!r} has full-width or compatibility characters; write {unicodedata.normalize('NFKC', code)!r}")
 
 
 def _no_dot_segments(code: str, name: str) -> None:
@@ -126,6 +134,8 @@ class CaseEvent(BaseModel):
     def _required_by_type(self) -> "CaseEvent":
         if self.item_code is not None and "." in self.item_code:
             _no_dot_segments(self.item_code, "item_code")
+        if self.item_code is not None and not self.item_code.isascii():
+            _plain_code(self.item_code, "item_code")
         return _require(self, _NEEDS_BY_TYPE, self.type, "events") if self.type in _NEEDS_BY_TYPE else self
 
 
@@ -158,6 +168,9 @@ class ListChange(BaseModel):
     @model_validator(mode="after")
     def _required_by_action(self) -> "ListChange":
         _no_dot_segments(self.item_code, "item_code")
+        _plain_code(self.item_code, "item_code")
+        if self.department_code:
+            _plain_code(self.department_code, "department_code")
         return _require(self, _NEEDS_BY_ACTION, self.action, "changes")
 
 

@@ -10,7 +10,8 @@
       series: ["received", "completed", "overdue"].map(k => ({ name: k, type: "bar", data: rows.map(r => r[k]) })),
     });
   }
-  if (window.INITIAL_ROWS) draw(window.INITIAL_ROWS);
+  const initial = document.getElementById('initial-rows');
+  if (initial) draw(JSON.parse(initial.textContent));
   if (document.body.dataset.stream) {
     const es = new EventSource(document.body.dataset.stream);
     es.onmessage = function (m) {

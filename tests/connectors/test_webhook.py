@@ -55,6 +55,8 @@ async def test_refuses_callers_without_valid_credentials(stack):
     status, out = await post(stack, body, {"X-Signature": good, "X-Timestamp": now})
     assert status == 200 and out["accepted"] == 1
     wait_processed(stack.settings.database_url, out["batches"], [])
+    status, text = await post(stack, body, {"X-Signature": good, "X-Timestamp": now})
+    assert status == 401 and "used before" in text, "nor replayed within the window"
 
 
 async def test_every_bad_event_is_refused_with_its_reason_and_nothing_is_lost(stack):
