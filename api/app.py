@@ -18,7 +18,7 @@ from console import views as console_views
 from connectors import edge, webhook
 from connectors.kafka import Publisher, ensure_topics
 from core.settings import Settings
-from core.web import OPERATIONS, POOL, PUBLIC, PUBLISHER, REGISTRY, RELAY_WAKE, SETTINGS, route
+from core.web import HEAVY, OPERATIONS, POOL, PUBLIC, PUBLISHER, REGISTRY, RELAY_WAKE, SETTINGS, route
 from streams.alerts import views as alert_views
 from streams.analysis import views as analysis_views
 from streams.indicators import views as indicator_views
@@ -53,6 +53,15 @@ async def _publisher(app: web.Application):
     await pub.stop()
 
 
+async def _heavy(app: web.Application):
+    from api.heavy import Heavy
+
+    s = app[SETTINGS]
+    app[HEAVY] = Heavy(s.analysis_timeout_seconds, s.analysis_memory_bytes)
+    yield
+    await app[HEAVY].close()
+
+
 async def healthz(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn:
         await conn.fetchval("SELECT 1")
@@ -71,7 +80,7 @@ def init_app(settings: Settings, registry: CollectorRegistry | None = None) -> w
                                        limit_reads(settings.api_reads_per_caller)])
     app[SETTINGS] = settings
     app[REGISTRY] = registry or CollectorRegistry()
-    app.cleanup_ctx.extend([_database, _publisher])
+    app.cleanup_ctx.extend([_database, _publisher, _heavy])
     route(app, "GET", "/healthz", healthz, PUBLIC)
     route(app, "GET", "/metrics", metrics, OPERATIONS)
     for views in (webhook, indicator_views, list_views, draft_views, alert_views, analysis_views, org_views,

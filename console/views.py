@@ -17,7 +17,7 @@ from console import evaluation, org
 from console.i18n import t
 from console.pages import esc, fmt, lang_of, layout, table
 from core.access import within
-from core.web import OPERATIONS, POOL, PUBLIC, READ, SIGNED_IN, SUPERVISE, route, static
+from core.web import HEAVY, OPERATIONS, POOL, PUBLIC, READ, SIGNED_IN, SUPERVISE, route, static
 from streams.alerts.views import act_on_alert, alerts_overview
 from streams.analysis.service import analysis_window, chains, recommendations
 from streams.indicators.edges import due_sql
@@ -309,9 +309,13 @@ async def analysis_page(request: web.Request) -> web.Response:
     lang = lang_of(request)
     scope = request["caller"].scope
     window = analysis_window(None, None)
-    async with request.app[POOL].acquire() as conn:
-        found = await chains(conn, window, scope=scope)
-        recs = await recommendations(conn, window, scope=scope)
+
+    async def both(executor):  # off the event loop, within the API's limits, like /api/v1/analysis
+        async with request.app[POOL].acquire() as conn:
+            return (await chains(conn, window, executor=executor, scope=scope),
+                    await recommendations(conn, window, executor=executor, scope=scope))
+
+    found, recs = await request.app[HEAVY].run(request["caller"].name, both)
     body = f'<h2>{t("chains", lang)}</h2>' + table(
         ["chain", "support", "median days", "bottleneck"],
         ([esc(" → ".join(c["items"])), esc(c["support"]), fmt("d", c["median_days"]), esc(c["bottleneck"])]

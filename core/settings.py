@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     # every read's cost is bounded: a statement's time, and the reads one caller may have running at once
     api_statement_timeout_seconds: float = Field(default=30.0, gt=0)
     api_reads_per_caller: int = Field(default=4, ge=1)
+    # decision support asked over HTTP: in a child process, within these limits
+    analysis_timeout_seconds: float = Field(default=60.0, gt=0)
+    analysis_memory_bytes: int = Field(default=2 * 1024 ** 3, ge=256 * 1024 ** 2)
     # Comma-separated secrets: a request must carry one bearer token or an HMAC-SHA256 of its body by one key.
     webhook_tokens: SecretStr = SecretStr("")
     webhook_hmac_keys: SecretStr = SecretStr("")

@@ -18,6 +18,7 @@ POOL = web.AppKey("pool", asyncpg.Pool)
 PUBLISHER = web.AppKey("publisher", object)  # connectors.kafka.Publisher: the connectors sit above this package
 REGISTRY = web.AppKey("registry", CollectorRegistry)
 RELAY_WAKE = web.AppKey("relay_wake", asyncio.Event)  # set when a receipt could not be sent at once
+HEAVY = web.AppKey("heavy", object)  # api.heavy.Heavy: decision support off the event loop
 
 
 def dumps(obj: Any) -> str:

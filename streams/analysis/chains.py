@@ -30,14 +30,14 @@ class ChainParams:
     def check(self) -> "ChainParams":
         if self.min_support < 1:
             raise ValueError("min_support must be at least 1")
-        if self.max_span <= timedelta(0):
-            raise ValueError("max_span_days must be positive")
+        if not timedelta(0) < self.max_span <= timedelta(days=366):
+            raise ValueError("max_span_days must be above 0 and at most 366")
         if not 0 <= self.min_confidence <= 1:
             raise ValueError("min_confidence must be between 0 and 1")
         if self.min_lift < 0:
             raise ValueError("min_lift must not be negative")
-        if self.max_length < 2:
-            raise ValueError("max_length must be at least 2")
+        if not 2 <= self.max_length <= 8:
+            raise ValueError("max_length must be from 2 to 8")
         return self
 
 

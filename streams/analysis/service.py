@@ -23,12 +23,16 @@ DEFAULT_DAYS = 365
 
 
 def analysis_window(start: Optional[str], end: Optional[str], now: Optional[datetime] = None) -> Window:
-    """[from, to) on application time; defaults: the last 365 days up to now."""
+    """[from, to) on application time; defaults: the last 365 days up to now. An end past now is taken as the next
+    local midnight (no application lies between): the same question asked all day is one question, and its answer
+    is cached until the data changes."""
     now = now or datetime.now(TZ)
-    if start:
-        return parse_window(start, end, now)
-    w = parse_window("2000-01-01", end, now)
-    return Window(w.t1 - timedelta(days=DEFAULT_DAYS), w.t1)
+    w = parse_window(start or "2000-01-01", end, now)
+    t1 = w.t1
+    if t1 >= now:
+        local = now.astimezone(TZ)
+        t1 = datetime(local.year, local.month, local.day, tzinfo=TZ) + timedelta(days=1)
+    return Window(w.t0 if start else t1 - timedelta(days=DEFAULT_DAYS), t1)
 
 
 async def data_version(conn: asyncpg.Connection) -> str:

@@ -7,7 +7,7 @@ from typing import Callable, TypeVar
 
 from aiohttp import web
 
-from core.web import POOL, READ, json_response, route
+from core.web import HEAVY, POOL, READ, json_response, route
 from streams.analysis.chains import ChainParams
 from streams.analysis.merge import MergeParams
 from streams.analysis.recommend import RecommendParams
@@ -31,10 +31,15 @@ def _param(request: web.Request, name: str, cast: Callable[[str], T], default: T
 
 
 async def _answer(request: web.Request, work) -> web.Response:
+    """`work(conn, window, executor)`, off the event loop where it is heavy, within the API's limits."""
     try:
         window = analysis_window(request.query.get("from"), request.query.get("to"))
-        async with request.app[POOL].acquire() as conn:
-            return json_response(await work(conn, window))
+
+        async def run(executor):
+            async with request.app[POOL].acquire() as conn:
+                return await work(conn, window, executor)
+
+        return json_response(await request.app[HEAVY].run(request["caller"].name, run))
     except QueryError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
 
@@ -46,7 +51,7 @@ async def get_chains(request: web.Request) -> web.Response:
                              q("min_confidence", float, 0.3), q("min_lift", float, 3.0))
     except (QueryError, OverflowError) as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
-    return await _answer(request, lambda conn, w: chains(conn, w, params, scope=request["caller"].scope))
+    return await _answer(request, lambda conn, w, ex: chains(conn, w, params, ex, scope=request["caller"].scope))
 
 
 async def get_recommendations(request: web.Request) -> web.Response:
@@ -57,7 +62,8 @@ async def get_recommendations(request: web.Request) -> web.Response:
                                              timedelta(days=q("merge_max_gap_days", float, 30.0))))
     except (QueryError, OverflowError) as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
-    return await _answer(request, lambda conn, w: recommendations(conn, w, params, scope=request["caller"].scope))
+    return await _answer(request, lambda conn, w, ex: recommendations(conn, w, params, ex,
+                                                                      scope=request["caller"].scope))
 
 
 async def get_compare(request: web.Request) -> web.Response:
@@ -66,8 +72,8 @@ async def get_compare(request: web.Request) -> web.Response:
     except QueryError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
     item, department = request.query.get("item"), request.query.get("department")
-    return await _answer(request, lambda conn, w: comparison(conn, w, item, department, min_volume,
-                                                             request["caller"].scope))
+    return await _answer(request, lambda conn, w, ex: comparison(conn, w, item, department, min_volume,
+                                                                 request["caller"].scope))
 
 
 def add_routes(app: web.Application) -> None:
