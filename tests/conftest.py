@@ -11,12 +11,6 @@ import pytest
 from db.migrate import upgrade
 
 ADMIN_DSN = os.environ.get("SHENPI_TEST_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-TABLES = ("alert_notification", "alert_event", "alert_state", "list_sync", "case_event", "case_state",
-          "indicator_daily", "violation", "processed_batch", "dead_letter", "list_change", "list_item_version",
-          "worker", "work_calendar", "analysis_result", "maintenance", "edge_receipt", "edge_item",
-          "staffing_change", "staffing_delivery", "org_version", "org_staff", "org_document", "org_finding",
-          "evaluation_score", "evaluation_report", "rectification_event", "rectification_evidence", "rectification",
-          "evaluation")
 
 
 def _dsn_for(name: str) -> str:
@@ -51,8 +45,12 @@ async def private_conn():
 
 
 def truncate_all(dsn: str) -> None:
+    """Every table (audit, drafts, published departments included) but the migrations' record and the people a
+    module's fixture made for its tests (users and their sessions, by names of that module's own)."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f"TRUNCATE {', '.join(TABLES)}")
+        tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                                             " AND tablename NOT IN ('schema_migrations', 'app_user', 'app_session')")]
+        conn.execute(f"TRUNCATE {', '.join(tables)}")
 
 
 @pytest.fixture
@@ -226,7 +224,7 @@ def timescale_url():
     import shutil as _shutil
 
     if _shutil.which("node") is None:
-        pytest.skip("Node.js is missing: the TimescaleDB tests need it (infra/pglite)")
+        pytest.fail("Node.js is missing: the TimescaleDB tests need it (infra/local/setup.sh installs it)")
     if not (PGLITE / "node_modules" / "@electric-sql" / "pglite").exists():
         pytest.fail("run `npm ci` in infra/pglite first (.ci/run does)")
     proc = subprocess.Popen(["node", "server.mjs", "0"], cwd=PGLITE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

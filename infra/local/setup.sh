@@ -12,9 +12,9 @@ fi
 if ! command -v prometheus >/dev/null || ! command -v prometheus-alertmanager >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus prometheus-alertmanager \
-      >/dev/null || echo "could not install prometheus/prometheus-alertmanager: their tests will be skipped"
+      >/dev/null || { echo "could not install prometheus/prometheus-alertmanager: their tests need them" >&2; exit 1; }
   else
-    echo "prometheus and prometheus-alertmanager are missing: their tests will be skipped"
+    echo "prometheus and prometheus-alertmanager are missing: install them (their tests fail without)" >&2
   fi
 fi
 # The browser for the console's tests: Debian's chromium (Playwright drives it; no browser download), and a CJK
@@ -22,19 +22,26 @@ fi
 if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk"; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei \
-      >/dev/null || echo "could not install chromium: the browser tests will be skipped"
+      >/dev/null || { echo "could not install chromium: the browser and report tests need it" >&2; exit 1; }
   else
-    echo "chromium is missing: the browser tests will be skipped"
+    echo "chromium is missing: install it (the browser and report tests fail without)" >&2
+  fi
+fi
+# Node.js and npm (Debian's) for the console's front-end packages and the TimescaleDB tests.
+if ! command -v npm >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null \
+      || { echo "could not install nodejs/npm" >&2; exit 1; }
   fi
 fi
 # The console's front-end packages (ECharts), from npm.
 if command -v npm >/dev/null; then
-  (cd infra/console && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || echo "npm ci in infra/console failed"
+  (cd infra/console && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || { echo "npm ci in infra/console failed" >&2; exit 1; }
 fi
 # TimescaleDB for the tests: PGlite with the extension, served over the wire protocol (infra/pglite).
 if command -v npm >/dev/null; then
-  (cd infra/pglite && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || echo "npm ci in infra/pglite failed"
+  (cd infra/pglite && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || { echo "npm ci in infra/pglite failed" >&2; exit 1; }
 else
-  echo "Node.js/npm are missing: the TimescaleDB tests will be skipped"
+  echo "Node.js/npm are missing: the TimescaleDB tests and the console's charts need them" >&2
 fi
 echo "set up: .venv (shenpi $(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("shenpi"))'))"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import shutil
 import subprocess
 import sys
@@ -21,7 +22,8 @@ from tests.conftest import TOKEN, guarded_api, wait_processed
 
 pytestmark = pytest.mark.broker
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# screenshots go to a temporary folder unless asked for (SHENPI_SCREENSHOTS=docs/screenshots refreshes the README's)
+SHOTS = Path(os.environ.get("SHENPI_SCREENSHOTS") or tempfile.mkdtemp(prefix="shenpi-shots-"))
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -29,8 +31,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 @pytest.fixture(scope="module")
 def console(stack, tmp_path_factory):
     if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (infra/local/setup.sh installs it)")
-    pytest.importorskip("playwright")
+        pytest.fail("Debian's chromium is not installed (infra/local/setup.sh installs it)")
     proc, url, env = guarded_api(stack, tmp_path_factory.mktemp("console"), ADMIN_PW="admin-password-1",
                                  COUNTY_PW="county-password")
     for name, role, region, pw in (("admin1", "admin", "", "ADMIN_PW"), ("county1", "viewer", "330102", "COUNTY_PW")):

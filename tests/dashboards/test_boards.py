@@ -107,7 +107,7 @@ async def test_promql_parses_and_names_exported_metrics(private_conn, tmp_path):
     conn = private_conn
     promtool = shutil.which("promtool")
     if promtool is None:
-        pytest.skip("promtool is not installed (Debian package prometheus)")
+        pytest.fail("promtool is not installed (Debian package prometheus; infra/local/setup.sh installs it)")
     exprs = [t["expr"] for p in panels(json.loads(render("pipeline"))) for t in p.get("targets", []) if "expr" in t]
     assert len(exprs) >= 6
     rules = tmp_path / "rules.yml"

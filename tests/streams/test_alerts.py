@@ -229,7 +229,8 @@ async def test_email_reaches_a_real_smtp_server():
 def _binary(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        pytest.skip(f"{name} is not installed (Debian package prometheus / prometheus-alertmanager)")
+        pytest.fail(f"{name} is not installed (Debian package prometheus / prometheus-alertmanager; infra/local/setup.sh"
+                    " installs it)")
     return path
 
 

@@ -137,10 +137,15 @@ def test_support_and_occurrences_follow_the_rule_by_brute_force(data):
                 assert got[chain]["median_days"] == median(end), chain
 
 
-def test_bad_parameters_are_refused_clearly():
-    for bad in (ChainParams(min_support=0), ChainParams(max_span=timedelta(days=-1)), ChainParams(min_confidence=2)):
-        with pytest.raises(ValueError):
-            bad.check()
+@pytest.mark.parametrize("bad, why", [
+    (ChainParams(min_support=0), "min_support must be at least 1"),
+    (ChainParams(max_span=timedelta(days=-1)), "max_span_days must be above 0"),
+    (ChainParams(max_span=timedelta(days=400)), "at most 366"),
+    (ChainParams(min_confidence=2), "min_confidence must be between 0 and 1"),
+    (ChainParams(max_length=20), "max_length must be from 2 to 8")])
+def test_bad_parameters_are_refused_clearly(bad, why):
+    with pytest.raises(ValueError, match=why):
+        bad.check()
 
 
 async def test_the_cli_and_the_api_answer_the_spec_shape(stack):
