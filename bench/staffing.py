@@ -30,7 +30,7 @@ from streams.staffing.store import apply_staffing_changes  # noqa: E402
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-async def main(units: int, scale: float) -> None:
+async def main(units: int, scale: float, keep: bool = False) -> None:
     t = time.perf_counter()
     city = generate_city(units=units, seed=11, staff_scale=scale)
     changes = [parse_staffing_change(c, b"bench")[0] for c in city.changes]
@@ -67,13 +67,17 @@ async def main(units: int, scale: float) -> None:
               f" max {max(everyone) * 1000:.0f} ms ({len(rows):,} rows at the last)")
         await conn.close()
     finally:
-        with psycopg.connect(ADMIN, autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if keep:
+            print(f"kept: {dsn}")
+        else:
+            with psycopg.connect(ADMIN, autocommit=True) as c:
+                c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser()
     p.add_argument("--units", type=int, default=6500)
-    p.add_argument("--staff-scale", type=float, default=0.2)
+    p.add_argument("--staff-scale", type=float, default=0.1)
+    p.add_argument("--keep", action="store_true", help="Keep the database (its URL is printed).")
     a = p.parse_args()
-    asyncio.run(main(a.units, a.staff_scale))
+    asyncio.run(main(a.units, a.staff_scale, a.keep))
