@@ -13,8 +13,6 @@ from console.report import render
 from core.web import POOL, READ, SIGNED_IN, route
 from streams.evaluation import evaluate, rectify
 
-STATE_WORDS = {"open": "待整改", "in_progress": "整改中", "submitted": "已整改（待驗證）", "returned": "退回",
-               "verified": "已驗證", "closed": "銷號"}
 
 
 def _id(request: web.Request) -> int:
@@ -66,7 +64,7 @@ async def tasks_page(request: web.Request) -> web.Response:
         ["#", t("unit", lang), t("requirement", lang), t("status", lang), t("due", lang), t("overdue", lang)],
         ([f'<a href="/rectifications/{r["task_id"]}">{r["task_id"]}</a>',
           f'<a href="/rectifications?unit={esc(urllib.parse.quote(r["unit_code"], safe=""))}">{esc(r["unit_code"])}</a>', esc(r["requirement"]),
-          esc(STATE_WORDS.get(r["state"], r["state"])), esc(r["due_at"][:16].replace("T", " ")),
+          esc(t("state_" + r["state"], lang)), esc(r["due_at"][:16].replace("T", " ")),
           f'<strong>{r["overdue_days"]}</strong>' if r["overdue"] else ""] for r in rows))
     return layout(request, "rectifications", t("rectifications", lang), body)
 
@@ -88,13 +86,13 @@ async def task_page(request: web.Request) -> web.Response:
                            f'<input type="hidden" name="csrf" value="{csrf}">{extra}<button>{t(action, lang)}</button>'
                            "</form>")
     cleared = task.get("condition_cleared")
-    facts = (f'<p>{esc(task["requirement"])}</p><p>{t("status", lang)}: {esc(STATE_WORDS.get(task["state"]))} · '
+    facts = (f'<p>{esc(task["requirement"])}</p><p>{t("status", lang)}: {esc(t("state_" + task["state"], lang))} · '
              f'{t("due", lang)} {esc(task["due_at"][:16].replace("T", " "))}'
              + (f' · <strong>{t("overdue", lang)} {task["overdue_days"]}</strong>' if task["overdue"] else "")
              + (f' · {t("condition_cleared" if cleared else "condition_holds", lang)}' if cleared is not None else "")
              + "</p>")
     events = table([t("since", lang), t("status", lang), t("who", lang), t("why", lang)], (
-        [esc(e["at"][:16].replace("T", " ")), esc(STATE_WORDS.get(e["to_state"], e["to_state"])), esc(e["actor"]),
+        [esc(e["at"][:16].replace("T", " ")), esc(t("state_" + e["to_state"], lang)), esc(e["actor"]),
          esc(e["reason"] or "")] for e in task["events"]))
     files = table([t("evidence", lang), "SHA-256", t("who", lang)], (
         [esc(f["name"]), esc(f["sha256"][:16]), esc(f["added_by"])] for f in task["evidence"]))

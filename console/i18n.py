@@ -1,6 +1,7 @@
-"""The console's words: Chinese first, English on request."""
+"""The console's words: simplified Chinese first, traditional Chinese and English on request."""
 from __future__ import annotations
 
+from core.script import to_simplified
 from streams.indicators.definitions import BY_KEY
 
 WORDS = {
@@ -37,16 +38,37 @@ WORDS = {
     "verify": ("驗證", "Verify"), "return": ("退回", "Return"), "close": ("銷號", "Close"),
     "condition_cleared": ("問題已消除（待驗證）", "the condition has cleared (verify it)"),
     "condition_holds": ("問題仍存在", "the condition still holds"),
+    "viewer": ("查看", "viewer"), "supervisor": ("監督", "supervisor"), "list_admin": ("清單管理", "list administrator"),
+    "admin": ("管理員", "administrator"), "service": ("平臺", "platform"), "anonymous": ("訪客", "visitor"),
+    "comparison": ("橫向對比", "Comparison"), "too_many": ("嘗試次數過多，請15分鐘後再試", "Too many attempts: try again in 15 minutes"),
+    "wrong_login": ("用戶名或密碼不對", "Wrong name or password"),
+    "over_quota": ("超編", "over quota"), "mixed_use": ("混編", "mixed use"), "over_posts": ("超職數", "over posts"),
+    "unapproved_body": ("擅自設立內設機構", "body without approval"), "duty_unexercised": ("缺位（待研判）", "duty unexercised (candidate)"),
+    "power_without_duty": ("越位（待研判）", "power without duty (candidate)"),
+    "duty_underperformed": ("不到位（待研判）", "duty underperformed (candidate)"), "duty_overlap": ("職能交叉", "overlapping duties"),
+    "state_open": ("待整改", "open"), "state_in_progress": ("整改中", "in progress"),
+    "state_submitted": ("已整改（待驗證）", "submitted"), "state_returned": ("退回", "returned"),
+    "state_verified": ("已驗證", "verified"), "state_closed": ("銷號", "closed"),
     "candidate_note": ("帶 * 的為待研判線索（缺位、越位、不到位），需人工判斷", "Kinds marked * are candidates for"
                        " people to judge"),
 }
 
 
+LANGS = ("zh", "zh-Hant", "en")  # simplified Chinese (the default: the users' script), traditional, English
+HTML_LANG = {"zh": "zh-CN", "zh-Hant": "zh-Hant", "en": "en"}
+LANG_NAMES = {"zh": "简体", "zh-Hant": "繁體", "en": "English"}
+
+
+def script(text: str, lang: str) -> str:
+    """Chinese written here in traditional characters, shown in the reader's script (OpenCC's conversion)."""
+    return to_simplified(text) if lang == "zh" else text
+
+
 def t(key: str, lang: str) -> str:
     zh, en = WORDS[key]
-    return en if lang == "en" else zh
+    return en if lang == "en" else script(zh, lang)
 
 
 def label(indicator: str, lang: str) -> str:
     ind = BY_KEY[indicator]
-    return ind.en if lang == "en" else ind.zh
+    return ind.en if lang == "en" else script(ind.zh, lang)

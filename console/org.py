@@ -10,14 +10,11 @@ from aiohttp import web
 
 from console.i18n import t
 from console.pages import esc, lang_of, layout, table
-from console.public import _page
+from console.public import _page, both_scripts
 from core.web import POOL, PUBLIC, READ, route
 from streams.indicators.window import QueryError, _instant
 from streams.staffing import checks, queries
 
-KIND_WORDS = {"over_quota": "超編", "mixed_use": "混編", "over_posts": "超職數", "unapproved_body": "擅自設立內設機構",
-              "duty_unexercised": "缺位（待研判）", "power_without_duty": "越位（待研判）",
-              "duty_underperformed": "不到位（待研判）", "duty_overlap": "職能交叉"}
 
 
 def _as_of(request: web.Request) -> datetime:
@@ -82,7 +79,7 @@ async def findings_page(request: web.Request) -> web.Response:
         "item_code", "text", "received", "on_time_rate", "other_unit_code", "other_text", "score", "persons"))
     body = _date_form("/org/findings", at, lang) + f'<p class="note">{t("candidate_note", lang)}</p>' + table(
         [t("kind", lang), t("unit", lang), t("subject", lang), t("evidence", lang), t("since", lang), t("basis", lang)],
-        ([esc(KIND_WORDS.get(f["kind"], f["kind"])) + (" *" if f["candidate"] else ""),
+        ([esc(t(f["kind"], lang)) + (" *" if f["candidate"] else ""),
           f'<a href="/org/units/{_q(f["unit_code"])}" title="{esc(f["unit_code"])}">{esc(f["unit_name"])}</a>',
           esc(f["subject"]), esc(evidence(f)), esc((f["opened_at"] or "")[:16].replace("T", " ")), esc(f["basis"])]
          for f in found))
@@ -156,8 +153,6 @@ async def search_page(request: web.Request) -> web.Response:
 
 async def public_units(request: web.Request) -> web.Response:
     """機構檢索: units standing now, by name (either script)."""
-    from core.script import to_simplified
-
     lang, q = lang_of(request), (request.query.get("q") or "").strip()[:100]
     if "\x00" in q:
         raise web.HTTPBadRequest(text="q: NUL characters are not allowed")
@@ -165,8 +160,8 @@ async def public_units(request: web.Request) -> web.Response:
         rows = await conn.fetch(
             "SELECT unit_code, data->>'name' AS name, data->>'nature' AS nature, data->>'rank' AS rank,"
             " data->>'region_code' AS region_code FROM org_version WHERE part = 'unit' AND valid_to IS NULL"
-            " AND ($1 = '' OR data->>'name' LIKE '%' || $1 || '%') ORDER BY region_code, name LIMIT 500",
-            to_simplified(q))
+            " AND ($1 = '' OR data->>'name' LIKE ANY($2::text[])) ORDER BY region_code, name LIMIT 500",
+            q, both_scripts(q))
     body = (f'<form method="get" action="/public/org"><input name="q" value="{esc(q)}" '
             f'aria-label="{t("search", lang)}"><button>{t("search", lang)}</button></form>') + table(
         [t("unit", lang), t("nature", lang), t("rank", lang), t("region", lang)],

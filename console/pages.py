@@ -6,7 +6,7 @@ from typing import Any, Iterable, Optional
 
 from aiohttp import web
 
-from console.i18n import t
+from console.i18n import HTML_LANG, LANG_NAMES, LANGS, t
 from core.figures import fmt as figure
 
 NAV = (("/", "overview"), ("/drill", "drill"), ("/alerts", "alerts"), ("/list", "list"), ("/analysis", "analysis"),
@@ -22,7 +22,8 @@ def fmt(key: str, v: Any) -> str:
 
 
 def lang_of(request: web.Request) -> str:
-    return "en" if request.query.get("lang", request.cookies.get("lang")) == "en" else "zh"
+    lang = request.query.get("lang", request.cookies.get("lang"))
+    return lang if lang in LANGS else "zh"
 
 
 def layout(request: web.Request, active: str, title: str, body: str, stream: Optional[str] = None,
@@ -34,15 +35,15 @@ def layout(request: web.Request, active: str, title: str, body: str, stream: Opt
     if caller is not None:
         scope = caller.scope or t("everywhere", lang)
         csrf = request.get("csrf", "")
-        who = (f'<span class="who">{esc(caller.name)} · {esc(caller.role)} · {t("scope", lang)} {esc(scope)}</span>'
+        who = (f'<span class="who">{esc(caller.name)} · {t(caller.role, lang)} · {t("scope", lang)} {esc(scope)}</span>'
                f'<form class="inline" method="post" action="/logout"><input type="hidden" name="csrf" value="{esc(csrf)}">'
                f'<button>{t("logout", lang)}</button></form>')
-    other = "en" if lang == "zh" else "zh"
-    doc = f"""<!doctype html><html lang="{'en' if lang == 'en' else 'zh-Hant'}"><head><meta charset="utf-8">
+    switch = " ".join(f'<a href="?lang={x}" lang="{HTML_LANG[x]}">{LANG_NAMES[x]}</a>' for x in LANGS if x != lang)
+    doc = f"""<!doctype html><html lang="{HTML_LANG[lang]}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{esc(title)} · {t('title', lang)}</title>
 <link rel="stylesheet" href="/static/console.css"></head>
 <body{f' data-stream="{stream}"' if stream else ''}><header><strong>{t('title', lang)}</strong>{nav}
-<a href="?lang={other}">{t('lang', lang)}</a>{who}</header><main><h1>{esc(title)}</h1>{body}</main>{scripts}
+<span class="langs">{switch}</span>{who}</header><main><h1>{esc(title)}</h1>{body}</main>{scripts}
 </body></html>"""
     resp = web.Response(text=doc, content_type="text/html")
     if "lang" in request.query:

@@ -40,6 +40,15 @@ def rate_limit():
     return limit
 
 
+def both_scripts(q: str) -> list[str]:
+    """LIKE patterns for the query in simplified and in traditional characters (OpenCC's tables): 许可 finds 許可
+    and back, whichever script the list was written in."""
+    from core.script import to_simplified, to_traditional
+
+    like = lambda v: "%" + v.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"  # noqa: E731
+    return sorted({like(v) for v in (q, to_simplified(q), to_traditional(q))})
+
+
 def _page(request: web.Request, title: str, body: str) -> web.Response:
     lang = lang_of(request)
     doc = (f'<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, '
@@ -58,8 +67,8 @@ async def public_list(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn:
         rows = await conn.fetch(
             "SELECT item_code, name, category, department_code, level, region_codes, legal_basis"
-            " FROM list_items_at(now()) WHERE active AND ($1 = '' OR item_code ILIKE '%' || $1 || '%'"
-            " OR name ILIKE '%' || $1 || '%') ORDER BY department_code, item_code LIMIT 500", q)
+            " FROM list_items_at(now()) WHERE active AND ($1 = '' OR item_code ILIKE ANY($2::text[])"
+            " OR name ILIKE ANY($2::text[])) ORDER BY department_code, item_code LIMIT 500", q, both_scripts(q))
     form = (f'<form method="get" action="/public"><input name="q" value="{esc(q)}" aria-label="{t("search", lang)}">'
             f'<button>{t("search", lang)}</button></form>')
     body = form + table([t("item", lang), "name", "category", t("department", lang), "level", "regions", "legal basis"],

@@ -15,17 +15,17 @@ from aiohttp import web
 from api.auth import SESSION_COOKIE, token_digest
 from console import evaluation, org
 from console.i18n import t
+from console.live import CARDS, LiveHub
 from console.pages import esc, fmt, lang_of, layout, table
 from core.access import within
-from core.web import HEAVY, OPERATIONS, POOL, PUBLIC, READ, SIGNED_IN, SUPERVISE, route, static
+from core.figures import fmt as figure
+from core.web import HEAVY, OPERATIONS, POOL, PUBLIC, READ, SETTINGS, SIGNED_IN, SUPERVISE, route, static
 from streams.alerts.views import act_on_alert, alerts_overview
 from streams.analysis.service import analysis_window, chains, recommendations
 from streams.indicators.edges import due_sql
 from streams.indicators.queries import indicators, parse_window
 from streams.powerlist.queries import item_history, items_as_of
 
-CARDS = ("received", "accepted", "completed", "in_progress", "overdue", "on_time_rate", "completed_without_deadline",
-         "out_of_list")
 SESSION_HOURS = 12
 
 
@@ -98,7 +98,7 @@ async def login(request: web.Request) -> web.Response:
     keys = (f"name:{name}", f"addr:{request.remote}")
     if throttle.blocked(*keys):
         await _refused(request, name or "?", 429)
-        return await login_form(request, "嘗試次數過多，請15分鐘後再試 / too many attempts: try again in 15 minutes", 429)
+        return await login_form(request, t("too_many", lang_of(request)), 429)
     async with request.app[POOL].acquire() as conn:
         row = await conn.fetchrow("SELECT password_hash FROM app_user WHERE name = $1 AND NOT disabled", name)
         known = row is not None and bool(row["password_hash"])
@@ -110,7 +110,7 @@ async def login(request: web.Request) -> web.Response:
         if not ok:
             throttle.failed(*keys)
             await _refused(request, name or "?", 401)
-            return await login_form(request, "用戶名或密碼不對 / wrong name or password", 401)
+            return await login_form(request, t("wrong_login", lang_of(request)), 401)
         await conn.execute("INSERT INTO audit_log (actor, action, status, detail) VALUES ($1, 'login', 200, $2::jsonb)",
                            name, json.dumps({"remote": request.remote}))
         cookie = secrets.token_urlsafe(32)
@@ -149,12 +149,12 @@ async def overview(request: web.Request) -> web.Response:
     total, rows = await _today(request)
     cards = "".join(f'<div class="card"><div class="k">{esc(label(k, lang))}</div>'
                     f'<div class="v" data-k="{k}">{fmt(k, total[k])}</div></div>' for k in CARDS)
-    data = json.dumps([{k: r[k] for k in ("region_code", "received", "completed", "overdue")} for r in rows])
+    data = json.dumps(live_message(total, rows), ensure_ascii=False)
     body = (f'<p class="note">{t("today", lang)} · {t("live", lang)} · {esc(t("no_deadline_note", lang))}</p>'
             f'<div class="cards">{cards}</div><div id="chart"></div>'
             + table([t("region", lang), *(esc(label(k, lang)) for k in CARDS)],
                     ([f'<a href="/drill?region={_q(r["region_code"])}">{esc(r["region_code"])}</a>',
-                      *(fmt(k, r[k]) for k in CARDS)] for r in rows)))
+                      *(fmt(k, r[k]) for k in CARDS)] for r in rows), cls="live"))
     # data, not code: the page runs no inline script (the Content-Security-Policy allows none)
     rows_json = data.replace("<", "\\u003c")
     scripts = (f'<script type="application/json" id="initial-rows">{rows_json}</script>'
@@ -162,35 +162,40 @@ async def overview(request: web.Request) -> web.Response:
     return layout(request, "overview", t("overview", lang), body, stream="/console/stream", scripts=scripts)
 
 
+def live_message(total: dict, rows: list[dict]) -> dict:
+    """What the overview shows, in one message: the tiles, the chart and the region table agree by construction."""
+    return {"total": {k: figure(k, total.get(k)) for k in CARDS},
+            "rows": [{"region_code": r["region_code"], **{k: r[k] for k in ("received", "completed", "overdue")},
+                      "cells": [figure(k, r[k]) for k in CARDS]} for r in rows]}
+
+
 async def stream(request: web.Request) -> web.StreamResponse:
-    """Server-sent events: the overview's figures, pushed when they change (checked every 2 s)."""
-    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+    """Server-sent events: the scope's message each time the hub computes a new one (console/live.py)."""
+    hub: LiveHub = request.app[LIVE]
+    caller = request["caller"]
+    cookie = request.cookies.get(SESSION_COOKIE)
+    async with request.app[POOL].acquire() as conn:
+        person = await conn.fetchval("SELECT name FROM app_user WHERE name = $1", caller.name)
+    watcher = hub.subscribe(caller.scope, person, token_digest(cookie) if cookie and "csrf" in request else None)
+    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+                                       "X-Content-Type-Options": "nosniff"})
     await resp.prepare(request)
-    streams = request.app[STREAMS]
-    streams.add(asyncio.current_task())
-    last, quiet = None, 0
     try:
         while True:
-            total, rows = await _today(request)
-            msg = json.dumps({"total": {k: fmt(k, total[k]) for k in CARDS},
-                              "rows": [{k: r[k] for k in ("region_code", "received", "completed", "overdue")}
-                                       for r in rows]})
-            if msg != last:
-                await resp.write(f"data: {msg}\n\n".encode())
-                last, quiet = msg, 0
-            elif (quiet := quiet + 1) % 8 == 0:
+            try:
+                msg = await asyncio.wait_for(watcher.queue.get(), 15)
+            except asyncio.TimeoutError:
                 await resp.write(b": keep-alive\n\n")  # a reader that left is noticed, and let go
-            await asyncio.sleep(2)
+                continue
+            if msg is None:  # the user was disabled, or the session ended
+                await resp.write(b"event: end\ndata: {}\n\n")
+                break
+            await resp.write(f"data: {msg}\n\n".encode())
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
-        streams.discard(asyncio.current_task())
+        hub.unsubscribe(watcher)
     return resp
-
-
-async def _close_streams(app: web.Application) -> None:
-    for task in list(app[STREAMS]):
-        task.cancel()
 
 
 async def drill(request: web.Request) -> web.Response:
@@ -325,7 +330,7 @@ async def analysis_page(request: web.Request) -> web.Response:
         ([esc(r["kind"]), esc(" + ".join(r["item_codes"])), esc(r["region_code"] or ""),
           esc(", ".join(f"{k}={v}" for k, v in r["evidence"].items() if isinstance(v, (int, float, str))))]
          for r in recs["recommendations"][:50]))
-    body = '<p><a href="/compare">橫向對比 / Comparison</a></p>' + body
+    body = f'<p><a href="/compare">{t("comparison", lang)}</a></p>' + body
     return layout(request, "analysis", t("analysis", lang), body)
 
 
@@ -341,7 +346,7 @@ async def compare_page(request: web.Request) -> web.Response:
             f'<input name="department" placeholder="{t("department", lang)}" value="{esc(dept or "")}"> '
             f'<button>{t("search", lang)}</button></form>')
     if not item and not dept:
-        return layout(request, "analysis", "橫向對比 / Comparison", form)
+        return layout(request, "analysis", t("comparison", lang_of(request)), form)
     try:
         async with request.app[POOL].acquire() as conn:
             out = await comparison(conn, analysis_window(None, None), item if item else None,
@@ -352,16 +357,22 @@ async def compare_page(request: web.Request) -> web.Response:
     rows = [[esc(r["region_code"]), *(f'<span class="{"bad" if k in r["worse"] else ""}">{fmt(k, r[k])}</span>'
                                       for k in keys)] for r in out["rows"]]
     rows.append(["median", "", *(fmt(k, out["medians"].get(k)) for k in keys[1:])])
-    return layout(request, "analysis", "橫向對比 / Comparison",
+    return layout(request, "analysis", t("comparison", lang_of(request)),
                   form + table([t("region", lang), *(esc(label(k, lang)) for k in keys)], rows))
 
 
-STREAMS = web.AppKey("console_streams", set)
+LIVE = web.AppKey("live", LiveHub)
+
+
+async def _live(app: web.Application):
+    hub = app[LIVE] = LiveHub(app[POOL], app[SETTINGS].database_url, live_message)
+    await hub.start()
+    yield
+    await hub.stop()
 
 
 def add_routes(app: web.Application, static_dir, echarts) -> None:
-    app[STREAMS] = set()
-    app.on_shutdown.append(_close_streams)
+    app.cleanup_ctx.append(_live)
     route(app, "GET", "/login", login_form, PUBLIC)
     route(app, "POST", "/login", login, PUBLIC)
     route(app, "POST", "/logout", logout, SIGNED_IN)

@@ -1,26 +1,39 @@
-// Live figures: the server pushes the overview's numbers (server-sent events); the page updates them in place.
+// Live figures: the server pushes the overview's message (server-sent events); the tiles, the chart and the region
+// table are all drawn from it, so they always agree.
 (function () {
   const chartEl = document.getElementById("chart");
   const chart = chartEl && window.echarts ? echarts.init(chartEl) : null;
-  function draw(rows) {
+  if (chart) window.addEventListener("resize", () => chart.resize());
+  function draw(data) {
+    for (const [k, v] of Object.entries(data.total || {})) {
+      const el = document.querySelector(`[data-k="${k}"]`);
+      if (el) el.textContent = v;
+    }
+    const body = document.querySelector("table.live tbody");
+    if (body) {
+      body.replaceChildren(...data.rows.map(r => {
+        const tr = document.createElement("tr");
+        const a = document.createElement("a");
+        a.href = "/drill?region=" + encodeURIComponent(r.region_code);
+        a.textContent = r.region_code;
+        const first = document.createElement("td");
+        first.append(a);
+        tr.append(first, ...r.cells.map(c => { const td = document.createElement("td"); td.textContent = c; return td; }));
+        return tr;
+      }));
+    }
     if (!chart) return;
     chart.setOption({
       tooltip: {}, legend: {}, grid: { left: 60, right: 20, top: 40, bottom: 40 },
-      xAxis: { type: "category", data: rows.map(r => r.region_code) }, yAxis: { type: "value" },
-      series: ["received", "completed", "overdue"].map(k => ({ name: k, type: "bar", data: rows.map(r => r[k]) })),
+      xAxis: { type: "category", data: data.rows.map(r => r.region_code) }, yAxis: { type: "value" },
+      series: ["received", "completed", "overdue"].map(k => ({ name: k, type: "bar", data: data.rows.map(r => r[k]) })),
     });
   }
-  const initial = document.getElementById('initial-rows');
+  const initial = document.getElementById("initial-rows");
   if (initial) draw(JSON.parse(initial.textContent));
   if (document.body.dataset.stream) {
     const es = new EventSource(document.body.dataset.stream);
-    es.onmessage = function (m) {
-      const data = JSON.parse(m.data);
-      for (const [k, v] of Object.entries(data.total)) {
-        const el = document.querySelector(`[data-k="${k}"]`);
-        if (el) el.textContent = v;
-      }
-      draw(data.rows);
-    };
+    es.onmessage = m => draw(JSON.parse(m.data));
+    es.addEventListener("end", () => es.close());
   }
 })();

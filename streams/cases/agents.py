@@ -62,6 +62,8 @@ def register(ctx: WorkerContext) -> None:
                 m.events.labels(outcome).inc(n)
             if out.cases:
                 ctx.indicators_changed.set()
+                # the API's live hub recomputes the overview once for every open console (console/live.py)
+                await ctx.db.run("notify", lambda conn: conn.execute("SELECT pg_notify('shenpi_changed', '')"))
             await ctx.publish(out.dead_letters, out.violations)
 
     @app.timer(interval=s.sweep_interval_seconds, name="orphan-sweep")

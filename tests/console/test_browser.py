@@ -75,7 +75,7 @@ async def test_the_console_and_the_portal_in_a_browser(stack, console):
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = await browser.new_page(viewport={"width": 1366, "height": 768})
         await sign_in(page, url, "county1", "wrong-password", ok=False)
-        assert "wrong name or password" in await page.content()
+        assert "用户名或密码不对" in await page.content()  # simplified Chinese by default
         await sign_in(page, url, "county1", "county-password")
         before = await page.text_content('[data-k="received"]')
         await post_events(stack, today_case(f"ui-{time.time_ns()}", "330102"))
@@ -85,6 +85,10 @@ async def test_the_console_and_the_portal_in_a_browser(stack, console):
             await asyncio.sleep(0.25)
         else:
             raise AssertionError("the live figure did not change")
+        # the tile and the region table come from one message: they agree
+        cells = await page.locator("table.live tbody tr td:nth-child(2)").all_text_contents()
+        assert sum(int(c.replace(",", "")) for c in cells) == int((await page.text_content('[data-k="received"]'))
+                                                                  .replace(",", ""))
         await asyncio.sleep(0.5)  # the chart redrawn
         await page.screenshot(path=str(SHOTS / "overview.png"), full_page=True)
         # the scope holds by URL and by API, not just in menus
@@ -120,7 +124,7 @@ async def test_the_console_and_the_portal_in_a_browser(stack, console):
                     "level": "county", "region_codes": ["330102"]}]) as r:
                 assert r.status == 200
         for _ in range(100):
-            await public.goto(url + "/public?q=" + "衛生")
+            await public.goto(url + "/public?q=" + "卫生")  # simplified finds traditional
             if "UI-PUB-1" in await public.content():
                 break
             await asyncio.sleep(0.1)
