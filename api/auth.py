@@ -105,19 +105,20 @@ async def identify(request: web.Request) -> Optional[Caller]:
         row = await _user(request, "u.token_digest = $1", token_digest(given))
         if row is None:
             raise web.HTTPUnauthorized(text="invalid bearer token")
+        request["person"] = row["name"]
         return Caller(row["name"], row["role"], row["region_scope"])
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         row = await _user(request, "s.id = $1 AND s.expires_at > now()", token_digest(cookie), session=True)
         if row is not None:
-            request["csrf"] = row["csrf"]
+            request["csrf"], request["person"], request["session"] = row["csrf"], row["name"], token_digest(cookie)
             return Caller(row["name"], row["role"], row["region_scope"])
     header = settings.trusted_user_header
     if header and request.headers.get(header) and request.remote in settings.proxies():
         row = await _user(request, "u.name = $1", request.headers[header][:64])
         if row is None:
             raise web.HTTPUnauthorized(text="credentials required")  # the same answer for any name: none to guess
-        request["csrf"] = header_csrf(settings, row["name"])
+        request["csrf"], request["person"] = header_csrf(settings, row["name"]), row["name"]
         return Caller(row["name"], row["role"], row["region_scope"])
     return None
 

@@ -172,11 +172,8 @@ def live_message(total: dict, rows: list[dict]) -> dict:
 async def stream(request: web.Request) -> web.StreamResponse:
     """Server-sent events: the scope's message each time the hub computes a new one (console/live.py)."""
     hub: LiveHub = request.app[LIVE]
-    caller = request["caller"]
-    cookie = request.cookies.get(SESSION_COOKIE)
-    async with request.app[POOL].acquire() as conn:
-        person = await conn.fetchval("SELECT name FROM app_user WHERE name = $1", caller.name)
-    watcher = hub.subscribe(caller.scope, person, token_digest(cookie) if cookie and "csrf" in request else None)
+    # a person's stream ends with their account or session; a service credential's with the hub
+    watcher = hub.subscribe(request["caller"].scope, request.get("person"), request.get("session"))
     resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                        "X-Content-Type-Options": "nosniff"})
     await resp.prepare(request)
