@@ -87,7 +87,9 @@ def document() -> dict[str, Any]:
     }
     text_path = lambda name: [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}]  # noqa
     paths["/api/v1/openapi.json"] = {"get": {"summary": "this document", "security": [], "parameters": [],
-                                             "responses": {"200": {"description": "the document", "content": OBJ}}}}
+                                             "responses": {"200": {"description": "the document", "content": OBJ},
+                                                           "429": {"description": "too many requests from this"
+                                                                                  " address", "content": TEXT}}}}
     paths["/api/v1/staffing-changes"] = _write("staffing changes in (機構編制變更; an id_number is hashed at once)",
                                                one_or_many(StaffingChange))
     when = {"type": "string", "description": "a date (local midnight) or an ISO 8601 time"}

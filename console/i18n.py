@@ -49,6 +49,7 @@ WORDS = {
     "state_open": ("待整改", "open"), "state_in_progress": ("整改中", "in progress"),
     "state_submitted": ("已整改（待驗證）", "submitted"), "state_returned": ("退回", "returned"),
     "state_verified": ("已驗證", "verified"), "state_closed": ("銷號", "closed"),
+    "computed_at": ("計算於", "computed at"),
     "candidate_note": ("帶 * 的為待研判線索（缺位、越位、不到位），需人工判斷", "Kinds marked * are candidates for"
                        " people to judge"),
 }

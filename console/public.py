@@ -5,28 +5,41 @@ from __future__ import annotations
 
 import time
 import urllib.parse
-from datetime import datetime, timezone
 
 from aiohttp import web
 
 from console.i18n import t
 from console.pages import esc, fmt, lang_of, table
-from core.web import POOL, PUBLIC, route
-from streams.indicators.queries import Window, indicators
+from core.web import POOL, PUBLIC, SETTINGS, policy_of, route
 from streams.powerlist.queries import item_history
 
 RATE = 5.0  # requests a second per address, with bursts of BURST
 BURST = 20.0
 
 
+def client_address(request: web.Request) -> str:
+    """Who is asking: the peer, or, when the peer is a configured proxy, the address it forwarded (the last one it
+    added: anything before it the client could have written)."""
+    remote = request.remote or "?"
+    if remote in request.app[SETTINGS].proxies():
+        forwarded = [a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",") if a.strip()]
+        if forwarded:
+            return forwarded[-1]
+    return remote
+
+
 def rate_limit():
+    """Every route anyone may call without credentials (the portal, sign-in, the OpenAPI document) is limited per
+    client address; the health check and static assets are not."""
     buckets: dict[str, tuple[float, float]] = {}
 
     @web.middleware
     async def limit(request: web.Request, handler):
-        if not request.path.startswith("/public"):
+        policy = policy_of(request)
+        if policy is None or policy.who != "anyone" or request.path == "/healthz" or request.path.startswith(
+                "/static/"):
             return await handler(request)
-        who, now = request.remote or "?", time.monotonic()
+        who, now = client_address(request), time.monotonic()
         tokens, last = buckets.get(who, (BURST, now))
         tokens = min(BURST, tokens + (now - last) * RATE)
         if tokens < 1:
@@ -94,26 +107,24 @@ async def public_item(request: web.Request) -> web.Response:
 
 
 async def public_figures(request: web.Request) -> web.Response:
-    """Monthly figures of the published departments, the last twelve months."""
+    """Monthly figures of the published departments, the last twelve local months, as stored (computed by the
+    worker when the data changes): a view costs no indicator query."""
     lang = lang_of(request)
     from console.i18n import label
+    from streams.public.snapshots import published
 
-    now = datetime.now(timezone.utc)
     async with request.app[POOL].acquire() as conn:
-        depts = [r[0] for r in await conn.fetch("SELECT department_code FROM public_department ORDER BY 1")]
-        rows = []
-        for k in range(12):
-            y, m = divmod(now.year * 12 + now.month - 1 - k, 12)
-            start = datetime(y, m + 1, 1, tzinfo=timezone.utc)
-            end = datetime(y + (m + 1) // 12, (m + 1) % 12 + 1, 1, tzinfo=timezone.utc)
-            for d in depts:
-                r = (await indicators(conn, Window(start, min(end, now)), (), {"department_code": d}))[0]
-                rows.append([f"{y}-{m + 1:02d}", esc(d), fmt("received", r["received"]),
-                             fmt("completed", r["completed"]), fmt("on_time_rate", r["on_time_rate"]),
-                             fmt("satisfaction_rate", r["satisfaction_rate"])])
+        rows = await published(conn)
     body = table(["month", t("department", lang), esc(label("received", lang)), esc(label("completed", lang)),
-                  esc(label("on_time_rate", lang)), esc(label("satisfaction_rate", lang))], rows)
-    return _page(request, t("monthly", lang), f'<p class="note">{esc(t("no_deadline_note", lang))}</p>' + body)
+                  esc(label("on_time_rate", lang)), esc(label("completed_without_deadline", lang)),
+                  esc(label("satisfaction_rate", lang))],
+                 ([esc(r["month"]), esc(r["department_code"]), fmt("received", r["received"]),
+                   fmt("completed", r["completed"]), fmt("on_time_rate", r["on_time_rate"]),
+                   fmt("completed_without_deadline", r["completed_without_deadline"]),
+                   fmt("satisfaction_rate", r["satisfaction_rate"])] for r in rows))
+    stamp = max((r["computed_at"] for r in rows), default="—")
+    return _page(request, t("monthly", lang), f'<p class="note">{esc(t("no_deadline_note", lang))} · '
+                 f'{esc(t("computed_at", lang))} {esc(stamp)}</p>' + body)
 
 
 def add_routes(app: web.Application) -> None:

@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     scorecard: Optional[Path] = None
     rectify_escalation_days: list[int] = [7, 30]
 
+    public_refresh_seconds: float = Field(default=60.0, gt=0)  # the portal's snapshots, when the data changed
+
     grace_seconds: float = Field(default=3600.0, gt=0)
     sweep_interval_seconds: float = Field(default=5.0, gt=0)
     workers: int = Field(default=2, ge=1, le=32)  # worker processes `shenpi up` starts

@@ -69,8 +69,9 @@ def create_app(settings: Settings, registry: Optional[CollectorRegistry] = None)
     from streams.propagation import agents as propagation
     from streams.staffing import agents as staffing
     from streams.evaluation import agents as evaluation
+    from streams.public import agents as public
 
-    for domain in (cases, powerlist, staffing, evaluation, deadletters, propagation, alerts, analysis):
+    for domain in (cases, powerlist, staffing, evaluation, public, deadletters, propagation, alerts, analysis):
         domain.register(ctx)
     _register_heartbeat(ctx)
     _register_lag(ctx)
