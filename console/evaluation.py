@@ -23,14 +23,14 @@ def _id(request: web.Request) -> int:
 
 
 async def evaluations_page(request: web.Request) -> web.Response:
-    from streams.staffing.queries import pattern
+    from core.access import scope_pattern
 
     lang = lang_of(request)
     async with request.app[POOL].acquire() as conn:
         rows = await conn.fetch(
             "SELECT evaluation_id, unit_code, inputs->'unit'->>'name' AS name, type, period_from, period_to, created_by"
             " FROM evaluation WHERE ($1::text IS NULL OR region_code LIKE $1) ORDER BY evaluation_id DESC LIMIT 300",
-            pattern(request["caller"].scope))
+            scope_pattern(request["caller"].scope))
     body = table(["#", t("unit", lang), t("kind", lang), t("since", lang), ""], (
         [esc(r["evaluation_id"]), f'<span title="{esc(r["unit_code"])}">{esc(r["name"])}</span>', esc(r["type"]),
          f'{r["period_from"].date()} – {r["period_to"].date()}',

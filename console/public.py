@@ -56,10 +56,10 @@ def rate_limit():
 def both_scripts(q: str) -> list[str]:
     """LIKE patterns for the query in simplified and in traditional characters (OpenCC's tables): 许可 finds 許可
     and back, whichever script the list was written in."""
+    from core.access import like_pattern
     from core.script import to_simplified, to_traditional
 
-    like = lambda v: "%" + v.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"  # noqa: E731
-    return sorted({like(v) for v in (q, to_simplified(q), to_traditional(q))})
+    return sorted({like_pattern(v) for v in (q, to_simplified(q), to_traditional(q))})
 
 
 def _page(request: web.Request, title: str, body: str) -> web.Response:

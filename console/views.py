@@ -19,6 +19,7 @@ from console.live import CARDS, LiveHub
 from console.pages import esc, fmt, lang_of, layout, table
 from core.access import within
 from core.figures import fmt as figure
+from core.tz import TZ
 from core.web import HEAVY, OPERATIONS, POOL, PUBLIC, READ, SETTINGS, SIGNED_IN, SUPERVISE, route, static
 from streams.alerts.views import act_on_alert, alerts_overview
 from streams.analysis.service import analysis_window, chains, recommendations
@@ -204,8 +205,9 @@ async def drill(request: web.Request) -> web.Response:
     q = {k: request.query.get(k) for k in ("region", "department", "item")}
     if q["region"] and not within(scope, q["region"]):
         raise web.HTTPForbidden(text="that region is outside your scope")
-    window = parse_window(request.query.get("from") or (datetime.now(timezone.utc) - timedelta(days=30)).date()
-                          .isoformat(), None)
+    # the overview's window (today, local) unless one is given; it travels with every link below
+    window = parse_window(request.query.get("from"), request.query.get("to"))
+    span = {"from": window.t0.isoformat(), "to": window.t1.isoformat()}
     level = "item_code" if q["department"] else "department_code" if q["region"] else "region_code"
     filters = {k: v for k, v in (("region_code", q["region"]), ("department_code", q["department"])) if v}
     async with request.app[POOL].acquire() as conn:
@@ -230,14 +232,15 @@ async def drill(request: web.Request) -> web.Response:
             return layout(request, "drill", f'{t("cases", lang)} · {esc(q["item"])}', body)
         groups = await indicators(conn, window, (level,), filters, scope)
     keys = ("received", "completed", "in_progress", "overdue", "on_time_rate", "avg_handling_hours")
-    link = lambda v: "/drill?" + "&".join(  # noqa: E731
-        f"{k}={esc(x)}" for k, x in (*((k, q[k]) for k in ("region", "department") if q[k]),
-                                      ({"region_code": "region", "department_code": "department",
-                                        "item_code": "item"}[level], v)))
+    link = lambda v: "/drill?" + esc(urllib.parse.urlencode({  # noqa: E731
+        **{k: q[k] for k in ("region", "department") if q[k]},
+        {"region_code": "region", "department_code": "department", "item_code": "item"}[level]: v, **span}))
     body = table([esc(level), *(esc(label(k, lang)) for k in keys)],
                  ([f'<a href="{link(r[level])}">{esc(r[level])}</a>', *(fmt(k, r[k]) for k in keys)]
                   for r in groups if r[level]))
-    return layout(request, "drill", t("drill", lang), f'<p class="note">{esc(window.t0.date())} →</p>' + body)
+    local = lambda x: x.astimezone(TZ).strftime("%Y-%m-%d %H:%M")  # noqa: E731
+    return layout(request, "drill", t("drill", lang),
+                  f'<p class="note">{esc(local(window.t0))} → {esc(local(window.t1))}</p>' + body)
 
 
 async def case(request: web.Request) -> web.Response:

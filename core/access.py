@@ -35,3 +35,13 @@ def scope_prefix(region_code: str) -> str:
 
 def within(scope: str, region_code: Optional[str]) -> bool:
     return scope == "" or (region_code or "").startswith(scope_prefix(scope))
+
+
+def scope_pattern(scope: str) -> Optional[str]:
+    """The LIKE pattern of the region codes a scope sees (None: everywhere)."""
+    return scope_prefix(scope) + "%" if scope else None
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, its own % _ and backslashes taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

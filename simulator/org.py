@@ -81,7 +81,7 @@ def generate_city(units: int = 48, seed: int = 7, region: str = "330100",
                   counties: tuple[str, ...] = ("330102", "330105", "330106"), until_year: int = 2026,
                   staff_scale: float = 1.0) -> City:
     g = _Gen(seed, region, counties)
-    rng, city = g.rng, g.city
+    city = g.city
     for u in range(units):
         name, nature, rank, funding, kinds, topics = BASES[u % len(BASES)]
         where = region if u < len(BASES) else counties[(u // len(BASES) - 1) % len(counties)]

@@ -2,7 +2,6 @@
 server) or as the user whose token is in SHENPI_TOKEN."""
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 from typing import Any, Optional
@@ -150,7 +149,8 @@ def eval_batch(ctx, region, start, end, type_, as_user) -> None:
 
     from streams.evaluation.evaluate import create
     from streams.evaluation.scorecard import load_scorecard
-    from streams.staffing.queries import UNITS_AT, pattern
+    from core.access import scope_pattern
+    from streams.staffing.queries import UNITS_AT
 
     card = load_scorecard(settings(ctx).scorecard)
     t0, t1 = instant(start, "from"), instant(end, "to")
@@ -160,7 +160,7 @@ def eval_batch(ctx, region, start, end, type_, as_user) -> None:
 
         if not within(caller.scope, region):
             raise LookupError(f"region {region} is outside your regions")
-        units = [r["unit_code"] for r in await conn.fetch(UNITS_AT, t1, pattern(region), None)]
+        units = [r["unit_code"] for r in await conn.fetch(UNITS_AT, t1, scope_pattern(region), None)]
         ids = []
         with Progress(console=console, transient=True) as bar:
             task = bar.add_task(f"evaluating {len(units)} units", total=len(units))

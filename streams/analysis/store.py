@@ -7,7 +7,7 @@ from typing import Optional
 
 import asyncpg
 
-from core.access import scope_prefix, within
+from core.access import scope_pattern, within
 from streams.analysis.model import Application
 
 APPLICATIONS_SQL = """
@@ -21,24 +21,19 @@ WHERE s.submitted_at >= $1 AND s.submitted_at < $2 AND ($3::text IS NULL OR s.it
 """
 
 
-def pattern(scope: str) -> Optional[str]:
-    """The LIKE pattern of a caller's regions (None: everywhere)."""
-    return scope_prefix(scope) + "%" if scope else None
-
-
 async def load_applications(conn: asyncpg.Connection, t0: datetime, t1: datetime,
                             item: Optional[str] = None, scope: str = "") -> list[Application]:
     """Every application (a case's first `submitted`) in [t0, t1), in the caller's regions."""
     return [Application(r["case_id"], r["applicant_key"], r["submitted_at"], r["item_code"], r["region_code"],
                         r["department_code"], r["level"], r["accepted_at"], r["completed_at"])
-            for r in await conn.fetch(APPLICATIONS_SQL, t0, t1, item, pattern(scope))]
+            for r in await conn.fetch(APPLICATIONS_SQL, t0, t1, item, scope_pattern(scope))]
 
 
 async def application_counts(conn: asyncpg.Connection, t0: datetime, t1: datetime,
                              scope: str = "") -> dict[str, int]:
     rows = await conn.fetch("SELECT item_code, count(*) AS n FROM case_state WHERE submitted_at >= $1"
                             " AND submitted_at < $2 AND ($3::text IS NULL OR region_code LIKE $3) GROUP BY 1",
-                            t0, t1, pattern(scope))
+                            t0, t1, scope_pattern(scope))
     return {r["item_code"]: r["n"] for r in rows}
 
 

@@ -158,7 +158,7 @@ def _row(t: asyncpg.Record, now: datetime) -> dict[str, Any]:
 async def tasks(conn: asyncpg.Connection, scope: str = "", state: Optional[str] = None, unit: Optional[str] = None,
                 overdue: Optional[bool] = None, actor: Optional[str] = None, limit: int = 500) -> list[dict]:
     """Tasks in the caller's regions; `actor`: those the person opened, submitted or acted on."""
-    from streams.staffing.queries import pattern
+    from core.access import scope_pattern
 
     now = datetime.now(timezone.utc)
     rows = await conn.fetch(
@@ -167,7 +167,7 @@ async def tasks(conn: asyncpg.Connection, scope: str = "", state: Optional[str] 
         " AND ($4::boolean IS NULL OR (state NOT IN ('verified', 'closed') AND due_at < $5) = $4)"
         " AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM rectification_event e WHERE e.task_id = t.task_id"
         "   AND e.actor = $6)) ORDER BY due_at, task_id LIMIT $7",
-        pattern(scope), state, unit, overdue, now, actor, limit)
+        scope_pattern(scope), state, unit, overdue, now, actor, limit)
     return [_row(r, now) for r in rows]
 
 

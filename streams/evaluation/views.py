@@ -51,13 +51,13 @@ async def _engine(request: web.Request, work):
 
 
 async def list_evaluations(request: web.Request) -> web.Response:
-    from streams.staffing.queries import pattern
+    from core.access import scope_pattern
 
     unit = query_text(request, "unit")
     rows = await _engine(request, lambda conn: conn.fetch(
         "SELECT evaluation_id, unit_code, type, period_from, period_to, created_by, created_at FROM evaluation"
         " WHERE ($1::text IS NULL OR region_code LIKE $1) AND ($2::text IS NULL OR unit_code = $2)"
-        " ORDER BY evaluation_id DESC LIMIT 500", pattern(request["caller"].scope), unit))
+        " ORDER BY evaluation_id DESC LIMIT 500", scope_pattern(request["caller"].scope), unit))
     return json_response({"evaluations": [{k: (v.isoformat() if hasattr(v, "isoformat") else v)
                                            for k, v in dict(r).items()} for r in rows]})
 

@@ -6,7 +6,7 @@ from typing import Mapping, Optional, Sequence
 
 import asyncpg
 
-from core.access import scope_prefix
+from core.access import scope_pattern
 from streams.cases.logic import DIMS, METRICS
 from streams.indicators.definitions import POINT
 from streams.indicators.edges import edge_sql, overdue_sql
@@ -97,7 +97,7 @@ ORDER BY {', '.join('k.' + x for x in g)}
 
 def filter_args(filters: Optional[Mapping[str, str]], scope: str = "") -> list[str]:
     filters = check_filters(filters)
-    return [filters[k] for k in GROUP_KEYS if k in filters] + ([scope_prefix(scope) + "%"] if scope else [])
+    return [filters[k] for k in GROUP_KEYS if k in filters] + ([scope_pattern(scope)] if scope else [])
 
 
 async def point_figures(conn: asyncpg.Connection, window: Window, group_by: Sequence[str],

@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 import asyncpg
 
-from core.access import scope_prefix
+from core.access import scope_pattern
 from schemas import ITEM_ATTRS
 
 ITEM_COLS = ("item_code", "active", *ITEM_ATTRS, "valid_from", "valid_to", "change_id", "action")
@@ -22,16 +22,12 @@ def _in_scope(param: str) -> str:
             f" OR EXISTS (SELECT 1 FROM unnest(region_codes) r WHERE r LIKE {param}))")
 
 
-def _pattern(scope: str) -> Optional[str]:
-    return scope_prefix(scope) + "%" if scope else None
-
-
 async def items_as_of(conn: asyncpg.Connection, at: datetime, item_code: Optional[str] = None,
                       active: Optional[bool] = None, limit: int = 1000, scope: str = "") -> list[dict[str, Any]]:
     rows = await conn.fetch(
         f"SELECT {', '.join(ITEM_COLS)} FROM list_items_at($1)"
         " WHERE ($2::text IS NULL OR item_code = $2) AND ($3::boolean IS NULL OR active = $3)"
-        f" AND {_in_scope('$5')} ORDER BY item_code LIMIT $4", at, item_code, active, limit, _pattern(scope))
+        f" AND {_in_scope('$5')} ORDER BY item_code LIMIT $4", at, item_code, active, limit, scope_pattern(scope))
     return [_row(r) for r in rows]
 
 
@@ -39,7 +35,7 @@ async def item_history(conn: asyncpg.Connection, item_code: str, scope: str = ""
     """Every version; for a caller with a scope, only an item handled in it at some time (else no versions)."""
     if scope and not await conn.fetchval(
             f"SELECT EXISTS (SELECT 1 FROM list_item_version WHERE item_code = $1 AND {_in_scope('$2')})",
-            item_code, _pattern(scope)):
+            item_code, scope_pattern(scope)):
         return {"item_code": item_code, "versions": [], "sync": [], "violations": 0}
     versions = await conn.fetch(
         f"SELECT {', '.join(ITEM_COLS)}, devolved_from FROM list_item_version WHERE item_code = $1"

@@ -4,7 +4,7 @@ department was published, a month opened."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Optional
 
 import asyncpg

@@ -11,7 +11,8 @@ import asyncpg
 
 from core.script import to_simplified
 from streams.staffing.logic import BASIS, CANDIDATES, UnitState, findings_at
-from streams.staffing.queries import AT, UNITS_AT, pattern
+from core.access import scope_pattern
+from streams.staffing.queries import AT, UNITS_AT
 from streams.staffing.store import SPAN_COLS, VERSION_COLS, archive_check, span_from, version_from
 
 MIN_VOLUME, MIN_ON_TIME = 20, 0.8
@@ -22,7 +23,7 @@ BOILERPLATE = re.compile(r"交办的其他(工作|任务|事项)|其他(工作|�
 async def findings(conn: asyncpg.Connection, at: datetime, scope: str = "", unit: Optional[str] = None,
                    window: Optional[tuple[datetime, datetime]] = None, min_volume: int = MIN_VOLUME,
                    min_on_time: float = MIN_ON_TIME, overlap_threshold: float = 0.6) -> list[dict[str, Any]]:
-    units = {r["unit_code"]: json.loads(r["data"]) for r in await conn.fetch(UNITS_AT, at, pattern(scope), unit)}
+    units = {r["unit_code"]: json.loads(r["data"]) for r in await conn.fetch(UNITS_AT, at, scope_pattern(scope), unit)}
     if not units:
         return []
     codes = sorted(units)

@@ -8,15 +8,11 @@ from typing import Any, Optional
 
 import asyncpg
 
-from core.access import scope_prefix
+from core.access import like_pattern, scope_pattern, scope_prefix
 from schemas.staffing import HANDLING_KINDS
 from streams.staffing.words import search_query
 
 AT = "valid_from <= $1 AND (valid_to IS NULL OR valid_to > $1)"
-
-
-def pattern(scope: str) -> Optional[str]:
-    return scope_prefix(scope) + "%" if scope else None
 
 
 # the units standing at $1, in the caller's regions ($2: a LIKE pattern or NULL), optionally one ($3)
@@ -42,7 +38,7 @@ async def figures(conn: asyncpg.Connection, at: datetime, scope: str = "", unit:
         "  coalesce(q.quota_kind, s.quota_kind) AS quota_kind, coalesce(q.approved, 0) AS approved,"
         "  coalesce(s.actual, 0)::int AS actual"
         " FROM u JOIN (q FULL JOIN s USING (unit_code, quota_kind)) ON u.unit_code = coalesce(q.unit_code, s.unit_code)"
-        " ORDER BY 1, 4", at, pattern(scope), unit)
+        " ORDER BY 1, 4", at, scope_pattern(scope), unit)
     out = []
     for r in rows:
         approved, actual = r["approved"], r["actual"]
@@ -56,7 +52,7 @@ async def figures(conn: asyncpg.Connection, at: datetime, scope: str = "", unit:
         "        AND unit_code IN (SELECT unit_code FROM u) GROUP BY 1, 2)"
         " SELECT coalesce(p.unit_code, h.unit_code) AS unit_code, coalesce(p.post_level, h.post_level) AS post_level,"
         "  coalesce(p.approved, 0) AS posts_approved, coalesce(h.held, 0)::int AS posts_held"
-        " FROM p FULL JOIN h USING (unit_code, post_level) ORDER BY 1, 2", at, pattern(scope), unit)
+        " FROM p FULL JOIN h USING (unit_code, post_level) ORDER BY 1, 2", at, scope_pattern(scope), unit)
     result = {"as_of": at.isoformat(), "rows": out, "posts": [dict(p) for p in posts]}
     if window is not None:
         result["cases_per_staff"] = await cases_per_staff(conn, window, scope, unit)
@@ -75,7 +71,7 @@ async def cases_per_staff(conn: asyncpg.Connection, window: tuple[datetime, date
         f"WITH u AS ({UNITS_AT}) SELECT u.unit_code, u.data->>'name' AS unit_name,"
         " (SELECT count(*) FROM org_staff s WHERE s.unit_code = u.unit_code AND s.valid_from <= $1"
         "  AND (s.valid_to IS NULL OR s.valid_to > $1) AND s.quota_kind = ANY($4::text[]))::int AS staff"
-        " FROM u ORDER BY 1", t1, pattern(scope), unit, list(HANDLING_KINDS))
+        " FROM u ORDER BY 1", t1, scope_pattern(scope), unit, list(HANDLING_KINDS))
     items = await conn.fetch("SELECT DISTINCT item_code, department_code FROM list_item_version"
                              " WHERE department_code = ANY($1::text[])", [r["unit_code"] for r in staff])
     dept = {r["item_code"]: r["department_code"] for r in items}
@@ -94,7 +90,7 @@ async def unit_as_of(conn: asyncpg.Connection, code: str, at: datetime, scope: s
     the document that set each; None when it did not stand then (or is outside the caller's regions)."""
     unit = await conn.fetchrow(
         f"SELECT data, doc_no, valid_from, valid_to FROM org_version WHERE part = 'unit' AND unit_code = $3"
-        f" AND {AT} AND ($2::text IS NULL OR data->>'region_code' LIKE $2)", at, pattern(scope), code)
+        f" AND {AT} AND ($2::text IS NULL OR data->>'region_code' LIKE $2)", at, scope_pattern(scope), code)
     if unit is None:
         return None
     parts = await conn.fetch(
@@ -200,13 +196,13 @@ async def search(conn: asyncpg.Connection, text: str, scope: str = "", limit: in
     query too short to have words of its own."""
     from core.script import to_simplified
 
-    q, like = search_query(text), "%" + to_simplified(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    q, like = search_query(text), like_pattern(to_simplified(text))
     docs = await conn.fetch(
         "SELECT doc_no, title, issued_at, doc_type, left(body, 300) AS excerpt FROM org_document d"
         " WHERE (($1::text IS NOT NULL AND tsv @@ to_tsquery('simple', $1)) OR title || ' ' || body LIKE $2)"
         " AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM org_version v JOIN org_version u ON u.unit_code = v.unit_code"
         "   AND u.part = 'unit' WHERE v.doc_no = d.doc_no AND u.data->>'region_code' LIKE $3))"
-        " ORDER BY issued_at DESC, doc_no LIMIT $4", q, like, pattern(scope), limit)
+        " ORDER BY issued_at DESC, doc_no LIMIT $4", q, like, scope_pattern(scope), limit)
     duties = await conn.fetch(
         "SELECT v.unit_code, u.data->>'name' AS unit_name, v.key AS duty_id, v.data->>'text' AS text,"
         " v.data->'item_codes' AS item_codes, v.doc_no, v.valid_from, v.valid_to FROM org_version v"
@@ -214,7 +210,7 @@ async def search(conn: asyncpg.Connection, text: str, scope: str = "", limit: in
         "   ORDER BY u.valid_from DESC LIMIT 1) u ON true"
         " WHERE v.part = 'duty' AND (($1::text IS NOT NULL AND v.tsv @@ to_tsquery('simple', $1))"
         "   OR v.data->>'text' LIKE $2) AND ($3::text IS NULL OR u.data->>'region_code' LIKE $3)"
-        " ORDER BY v.valid_to IS NOT NULL, v.valid_from DESC, v.unit_code LIMIT $4", q, like, pattern(scope), limit)
+        " ORDER BY v.valid_to IS NOT NULL, v.valid_from DESC, v.unit_code LIMIT $4", q, like, scope_pattern(scope), limit)
     return {"query": text, "words": q, "documents": [{k: _iso(v) for k, v in dict(r).items()} for r in docs],
             "duties": [{**{k: _iso(v) for k, v in dict(r).items()}, "item_codes": json.loads(r["item_codes"] or "[]"),
                         "in_force": r["valid_to"] is None} for r in duties]}
