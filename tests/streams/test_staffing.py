@@ -275,13 +275,13 @@ async def test_console_and_public_pages(stack, city):
         org = await page("/org")
         assert unit["name"] in org and 'class="bar over"' in org
         findings = await page("/org/findings")
-        assert "超編" in findings and unit["name"] in findings and "actual=" in findings
+        assert "超编" in findings and unit["name"] in findings and "actual=" in findings  # simplified by default
         shown = await page(f"/org/units/{unit['unit_code']}", as_of="2010-01-01")
-        assert "主要職責" in shown and "编〔" in shown
+        assert "主要职责" in shown and "编〔" in shown
         assert unit["name"] in await page("/org/search", q=unit["topics"][0])
         public = await page("/public/org", q=unit["name"][1:4])
         assert unit["name"] in public
         roster = await page(f"/public/org/{unit['unit_code']}")
-        assert "實名公示" in roster and "P0" not in roster and unit["unit_code"] not in roster.split("</h1>", 1)[1]
+        assert "实名公示" in roster and "P0" not in roster and unit["unit_code"] not in roster.split("</h1>", 1)[1]
         async with s.get(stack.url + "/org", params={"as_of": "not-a-date"}) as r:
             assert r.status == 400
