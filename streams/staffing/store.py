@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Optional, Sequence
 
 import asyncpg
+import orjson
 
 from core import locks
 from schemas import DeadLetter
@@ -25,12 +26,6 @@ class Applied:
     redelivered: int = 0
     opened: list[dict[str, Any]] = field(default_factory=list)  # findings to tell about (alerts)
     closed: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _change_dict(payload: str) -> dict[str, Any]:
-    c = json.loads(payload)
-    c["effective_at"] = datetime.fromisoformat(c["effective_at"]).astimezone(timezone.utc)
-    return c
 
 
 async def apply_staffing_changes(conn: asyncpg.Connection, deliveries: Sequence[tuple[str, StaffingChange]]) -> Applied:
@@ -123,11 +118,14 @@ async def _store_documents(conn: asyncpg.Connection, docs: Iterable[StaffingChan
 
 async def _load(conn: asyncpg.Connection, column: str, keys: Sequence[str], kinds: Sequence[str]) -> dict:
     rows = await conn.fetch(
-        f"SELECT c.{column} AS k, c.payload::text AS p FROM staffing_change c JOIN unnest($1::text[]) AS x(k)"
-        f" ON c.{column} = x.k WHERE c.kind = ANY($2::text[]) AND c.state <> 'dead'", list(keys), list(kinds))
+        f"SELECT c.{column} AS k, c.effective_at AS t, c.payload::text AS p FROM staffing_change c"
+        f" JOIN unnest($1::text[]) AS x(k) ON c.{column} = x.k WHERE c.kind = ANY($2::text[]) AND c.state <> 'dead'",
+        list(keys), list(kinds))
     by: dict[str, list] = {k: [] for k in keys}
-    for r in rows:
-        by[r["k"]].append(_change_dict(r["p"]))
+    for r in rows:  # the instant from its column (UTC already), the rest as stored
+        c = orjson.loads(r["p"])
+        c["effective_at"] = r["t"]
+        by[r["k"]].append(c)
     return by
 
 
@@ -228,9 +226,12 @@ async def sweep_findings(conn: asyncpg.Connection, since: dict[str, Optional[dat
     overlapping = ("JOIN unnest($1::text[], $2::timestamptz[]) AS x(u, t) ON x.u = unit_code"
                    " AND (x.t IS NULL OR valid_to IS NULL OR valid_to > x.t)")
     versions: dict[str, list[Version]] = {u: [] for u in keys}
-    for r in await conn.fetch(f"SELECT {', '.join(VERSION_COLS[:-1])} FROM org_version {overlapping}"
+    # what the findings look at, without decoding each version's data (a body's name is all they need of it)
+    for r in await conn.fetch("SELECT unit_code, part, key, valid_from, valid_to, approved, doc_no, change_id,"
+                              f" CASE WHEN part = 'body' THEN data->>'name' END AS name FROM org_version {overlapping}"
                               " WHERE part <> 'duty'", keys, starts):
-        versions[r["unit_code"]].append(version_from(r))
+        versions[r["unit_code"]].append(Version(r["unit_code"], r["part"], r["key"], r["valid_from"], r["valid_to"],
+                                                {"name": r["name"]}, r["approved"], r["doc_no"], r["change_id"]))
     spans: dict[str, list[Span]] = {u: [] for u in keys}
     for r in await conn.fetch(f"SELECT {', '.join(SPAN_COLS)} FROM org_staff {overlapping}", keys, starts):
         spans[r["unit_code"]].append(span_from(r))
