@@ -14,6 +14,7 @@ from api.limits import errors, limit_reads, security_headers
 from api import openapi
 from api.metrics import exposition
 from console import public
+from console.pages import error_pages
 from console import views as console_views
 from connectors import edge, webhook
 from connectors.kafka import Publisher, ensure_topics
@@ -76,7 +77,7 @@ async def metrics(request: web.Request) -> web.Response:
 
 def init_app(settings: Settings, registry: CollectorRegistry | None = None) -> web.Application:
     app = web.Application(client_max_size=settings.max_body_bytes,
-                          middlewares=[security_headers, errors, public.rate_limit(), authenticate,
+                          middlewares=[security_headers, error_pages, errors, public.rate_limit(), authenticate,
                                        limit_reads(settings.api_reads_per_caller)])
     app[SETTINGS] = settings
     app[REGISTRY] = registry or CollectorRegistry()

@@ -50,6 +50,14 @@ WORDS = {
     "state_submitted": ("已整改（待驗證）", "submitted"), "state_returned": ("退回", "returned"),
     "state_verified": ("已驗證", "verified"), "state_closed": ("銷號", "closed"),
     "computed_at": ("計算於", "computed at"),
+    "month": ("本月", "This month"),
+    "note_on_time_rate": ("不含無時限的辦結", "leaves out completions without a deadline"),
+    "note_avg_handling_hours": ("只計有受理時間的辦結", "completions with an acceptance only"),
+    "note_satisfaction_rate": ("只計已評價的辦件", "evaluated cases only"),
+    "note_completion_rate": ("分母：期初在辦與期內受理", "of those open at the start and accepted in the window"),
+    "note_rejection_rate": ("分母：受理與不予受理", "of accepted and refused"),
+    "note_one_time_correction_rate": ("只計有補正的辦件", "cases with corrections only"),
+    "note_in_progress": ("截至窗口結束", "at the window's end"), "note_overdue": ("截至窗口結束", "at the window's end"),
     "candidate_note": ("帶 * 的為待研判線索（缺位、越位、不到位），需人工判斷", "Kinds marked * are candidates for"
                        " people to judge"),
 }

@@ -12,14 +12,15 @@ from typing import Any, Optional
 import asyncpg
 
 from core.access import within
-from streams.indicators.definitions import POINT, group_row
+from streams.indicators.definitions import GUARDS, INDICATORS, POINT, group_row
 from streams.indicators.queries import indicators
 from streams.indicators.window import parse_window
 
 log = logging.getLogger(__name__)
 CHANNEL = "shenpi_changed"
-CARDS = ("received", "accepted", "completed", "in_progress", "overdue", "on_time_rate", "completed_without_deadline",
-         "out_of_list")
+CARDS = (*INDICATORS, *GUARDS)  # every figure on the overview
+COLUMNS = ("received", "completed", "in_progress", "overdue", "on_time_rate", "completed_without_deadline",
+           "out_of_list")  # the region table's, narrow enough for a phone
 
 
 def by_scope(rows: list[dict[str, Any]], scope: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -55,3 +55,33 @@ def table(headers: Iterable[str], rows: Iterable[Iterable[str]], cls: str = "") 
     head = "".join(f"<th>{h}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
     return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+ERROR_WORDS = {  # status -> (traditional Chinese, English): what happened, said to a person
+    400: ("請求有誤", "The request was not understood"), 403: ("無權訪問", "You may not see this"),
+    404: ("找不到頁面或數據", "Not found"), 405: ("不支持此操作", "Not allowed here"),
+    408: ("請求超時", "The request took too long"), 409: ("狀態已變化，無法執行", "It changed meanwhile: not done"),
+    413: ("提交的內容過大", "Too large"), 429: ("請求過於頻繁，請稍後再試", "Too many requests: try again shortly"),
+    500: ("系統出錯", "Something went wrong"), 503: ("系統繁忙，請稍後再試", "Busy: try again shortly"),
+}
+
+
+@web.middleware
+async def error_pages(request: web.Request, handler):
+    """Errors on the console's and the portal's pages as a page in the reader's language, with a way back (the API
+    keeps answering plain text, as its document says)."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400 or request.path.startswith(("/api/", "/metrics", "/healthz", "/static/", "/console/stream")):
+            raise
+        from console.i18n import script
+
+        lang = lang_of(request)
+        zh, en = ERROR_WORDS.get(exc.status, ERROR_WORDS[500] if exc.status >= 500 else ERROR_WORDS[400])
+        title = en if lang == "en" else script(zh, lang)
+        back = "Back" if lang == "en" else script("返回", lang)
+        detail = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else ""
+        page = layout(request, "", title, f'<p class="note">{esc(detail)}</p><p><a href="/">{back}</a></p>')
+        return web.Response(status=exc.status, text=page.text, content_type="text/html", headers={
+            k: v for k, v in exc.headers.items() if k.lower() in ("retry-after", "allow")})

@@ -15,7 +15,7 @@ from aiohttp import web
 from api.auth import SESSION_COOKIE, token_digest
 from console import evaluation, org
 from console.i18n import t
-from console.live import CARDS, LiveHub
+from console.live import CARDS, COLUMNS, LiveHub
 from console.pages import esc, fmt, lang_of, layout, table
 from core.access import within
 from core.figures import fmt as figure
@@ -134,40 +134,64 @@ async def logout(request: web.Request) -> web.Response:
     raise resp
 
 
-async def _today(request: web.Request) -> tuple[dict, list[dict]]:
+def _window(request: web.Request):
+    """The overview's window: today (live), this month, or a chosen [from, to); local dates."""
+    if request.query.get("from"):
+        return "chosen", parse_window(request.query.get("from"), request.query.get("to") or None)
+    if request.query.get("window") == "month":
+        return "month", parse_window(datetime.now(TZ).replace(day=1).date().isoformat(), None)
+    return "today", parse_window(None, None)
+
+
+async def _figures(request: web.Request, window) -> tuple[dict, list[dict]]:
     scope = request["caller"].scope
-    window = parse_window(None, None)
     async with request.app[POOL].acquire() as conn:
         total = (await indicators(conn, window, (), scope=scope))[0]
         rows = await indicators(conn, window, ("region_code",), scope=scope)
     return total, [r for r in rows if r["region_code"]]
 
 
-async def overview(request: web.Request) -> web.Response:
-    lang = lang_of(request)
-    from console.i18n import label
+def _local(x: datetime) -> str:
+    return x.astimezone(TZ).strftime("%Y-%m-%d %H:%M")
 
-    total, rows = await _today(request)
-    cards = "".join(f'<div class="card"><div class="k">{esc(label(k, lang))}</div>'
-                    f'<div class="v" data-k="{k}">{fmt(k, total[k])}</div></div>' for k in CARDS)
+
+async def overview(request: web.Request) -> web.Response:
+    """Every figure for today (live), this month or a chosen window; each links on with the same window."""
+    from console.i18n import WORDS, label
+
+    lang = lang_of(request)
+    which, window = _window(request)
+    total, rows = await _figures(request, window)
+    span = urllib.parse.urlencode({"from": window.t0.isoformat(), "to": window.t1.isoformat()})
+    cards = "".join(f'<a class="card" href="/drill?{esc(span)}" title="{esc(k)}"><div class="k">{esc(label(k, lang))}'
+                    f'</div><div class="v" data-k="{k}">{fmt(k, total[k])}</div>'
+                    + (f'<div class="note">{esc(t("note_" + k, lang))}</div>' if "note_" + k in WORDS else "")
+                    + "</a>" for k in CARDS)
+    choose = ('<form class="window" method="get" action="/">'
+              + "".join(f'<a href="/?window={w}" class="{"on" if which == w else ""}">{t(w, lang)}</a> '
+                        for w in ("today", "month"))
+              + f'<input type="date" name="from" aria-label="from" value="{window.t0.astimezone(TZ).date()}">'
+              f'<input type="date" name="to" aria-label="to"><button>{t("show", lang)}</button></form>')
     data = json.dumps(live_message(total, rows), ensure_ascii=False)
-    body = (f'<p class="note">{t("today", lang)} · {t("live", lang)} · {esc(t("no_deadline_note", lang))}</p>'
-            f'<div class="cards">{cards}</div><div id="chart"></div>'
-            + table([t("region", lang), *(esc(label(k, lang)) for k in CARDS)],
-                    ([f'<a href="/drill?region={_q(r["region_code"])}">{esc(r["region_code"])}</a>',
-                      *(fmt(k, r[k]) for k in CARDS)] for r in rows), cls="live"))
+    body = (choose + f'<p class="note">{esc(_local(window.t0))} → {esc(_local(window.t1))}'
+            + (f' · {t("live", lang)}' if which == "today" else "") + "</p>"
+            + f'<div class="cards">{cards}</div><div id="chart"></div>'
+            + table([t("region", lang), *(esc(label(k, lang)) for k in COLUMNS)],
+                    ([f'<a href="/drill?region={_q(r["region_code"])}&amp;{esc(span)}">{esc(r["region_code"])}</a>',
+                      *(fmt(k, r[k]) for k in COLUMNS)] for r in rows), cls="live"))
     # data, not code: the page runs no inline script (the Content-Security-Policy allows none)
     rows_json = data.replace("<", "\\u003c")
     scripts = (f'<script type="application/json" id="initial-rows">{rows_json}</script>'
                '<script src="/static/echarts.min.js"></script><script src="/static/console.js"></script>')
-    return layout(request, "overview", t("overview", lang), body, stream="/console/stream", scripts=scripts)
+    return layout(request, "overview", t("overview", lang), body,
+                  stream="/console/stream" if which == "today" else None, scripts=scripts)
 
 
 def live_message(total: dict, rows: list[dict]) -> dict:
     """What the overview shows, in one message: the tiles, the chart and the region table agree by construction."""
     return {"total": {k: figure(k, total.get(k)) for k in CARDS},
             "rows": [{"region_code": r["region_code"], **{k: r[k] for k in ("received", "completed", "overdue")},
-                      "cells": [figure(k, r[k]) for k in CARDS]} for r in rows]}
+                      "cells": [figure(k, r[k]) for k in COLUMNS]} for r in rows]}
 
 
 async def stream(request: web.Request) -> web.StreamResponse:

@@ -91,6 +91,18 @@ async def test_the_console_and_the_portal_in_a_browser(stack, console):
                                                                   .replace(",", ""))
         await asyncio.sleep(0.5)  # the chart redrawn
         await page.screenshot(path=str(SHOTS / "overview.png"), full_page=True)
+        assert await page.locator(".card").count() == 17, "the 14 indicators and the 3 guard figures"
+        resp = await page.goto(url + "/?window=month")
+        assert resp.status == 200 and "本月" in await page.content()
+        resp = await page.goto(url + "/cases/no-such-case")
+        assert resp.status == 404 and "找不到" in await page.content() and "返回" in await page.content()
+        phone = await browser.new_page(viewport={"width": 390, "height": 844})
+        await phone.context.add_cookies(await page.context.cookies())
+        await phone.goto(url + "/")
+        assert await phone.locator(".card").count() == 17
+        assert await phone.evaluate("document.scrollingElement.scrollWidth") <= 391, "no sideways scroll on a phone"
+        await phone.screenshot(path=str(SHOTS / "overview-phone.png"), full_page=True)
+        await page.goto(url + "/")
         # the scope holds by URL and by API, not just in menus
         resp = await page.goto(url + "/drill?region=330106")
         assert resp.status == 403
