@@ -86,6 +86,14 @@ def document() -> dict[str, Any]:
             _q("min_volume", {"type": "integer", "minimum": 0})]),
     }
     text_path = lambda name: [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}]  # noqa
+    from streams.indicators.cases import FIGURES
+
+    paths["/api/v1/cases"] = _get("the cases behind a figure: its predicate, window and scope (JSON or CSV)", [
+        {**_q("figure", {"type": "string", "enum": list(FIGURES)}), "required": True}, _q("from", TIME),
+        _q("to", TIME), _q("region_code", {"type": "string"}), _q("department_code", {"type": "string"}),
+        _q("item_code", {"type": "string"}), _q("limit", {"type": "integer", "minimum": 1, "maximum": 10000}),
+        _q("offset", {"type": "integer", "minimum": 0}), _q("format", {"type": "string", "enum": ["json", "csv"]})],
+        {"text/csv": {"schema": {"type": "string"}}})
     paths["/api/v1/openapi.json"] = {"get": {"summary": "this document", "security": [], "parameters": [],
                                              "responses": {"200": {"description": "the document", "content": OBJ},
                                                            "429": {"description": "too many requests from this"

@@ -69,6 +69,11 @@ class LiveHub:
         for w in list(self.watchers):
             self._end(w)
 
+    def end_all(self) -> None:
+        """Every stream ends (the API is shutting down: they must not hold it up)."""
+        for w in list(self.watchers):
+            self._end(w)
+
     def subscribe(self, scope: str, user: Optional[str], session: Optional[str]) -> Watcher:
         w = Watcher(scope, user, session)
         self.watchers.add(w)

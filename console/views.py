@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from aiohttp import web
 
 from api.auth import SESSION_COOKIE, token_digest
-from console import evaluation, org
+from console import cases, evaluation, org
 from console.i18n import t
 from console.live import CARDS, COLUMNS, LiveHub
 from console.pages import esc, fmt, lang_of, layout, table
@@ -162,8 +162,11 @@ async def overview(request: web.Request) -> web.Response:
     lang = lang_of(request)
     which, window = _window(request)
     total, rows = await _figures(request, window)
-    span = urllib.parse.urlencode({"from": window.t0.isoformat(), "to": window.t1.isoformat()})
-    cards = "".join(f'<a class="card" href="/drill?{esc(span)}" title="{esc(k)}"><div class="k">{esc(label(k, lang))}'
+    # today's figures move: its links leave the end open (until the moment they are followed)
+    span = urllib.parse.urlencode({"from": window.t0.isoformat(),
+                                   **({} if which == "today" else {"to": window.t1.isoformat()})})
+    cards = "".join(f'<a class="card" href="/cases?figure={k}&amp;{esc(span)}" title="{esc(k)}"><div class="k">'
+                    f'{esc(label(k, lang))}'
                     f'</div><div class="v" data-k="{k}">{fmt(k, total[k])}</div>'
                     + (f'<div class="note">{esc(t("note_" + k, lang))}</div>' if "note_" + k in WORDS else "")
                     + "</a>" for k in CARDS)
@@ -395,8 +398,13 @@ async def _live(app: web.Application):
     await hub.stop()
 
 
+async def _end_streams(app: web.Application) -> None:
+    app[LIVE].end_all()
+
+
 def add_routes(app: web.Application, static_dir, echarts) -> None:
     app.cleanup_ctx.append(_live)
+    app.on_shutdown.append(_end_streams)
     route(app, "GET", "/login", login_form, PUBLIC)
     route(app, "POST", "/login", login, PUBLIC)
     route(app, "POST", "/logout", logout, SIGNED_IN)
@@ -411,6 +419,7 @@ def add_routes(app: web.Application, static_dir, echarts) -> None:
     route(app, "GET", "/compare", compare_page, READ)
     org.add_routes(app)
     evaluation.add_routes(app)
+    cases.add_routes(app)
     if echarts.exists():
         async def charts(request: web.Request) -> web.FileResponse:
             return web.FileResponse(echarts)

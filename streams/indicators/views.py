@@ -7,10 +7,39 @@ from typing import Any
 
 from aiohttp import web
 
-from core.web import OPERATIONS, POOL, READ, json_response, query_text, route
+from core.web import OPERATIONS, POOL, READ, json_response, query_int, query_text, route
 
 from streams.indicators.queries import GROUP_KEYS, GUARDS, INDICATORS, QueryError, indicators, parse_group_by, parse_window
 from streams.indicators.status import totals
+
+async def get_cases(request: web.Request) -> web.Response:
+    """The cases behind a figure (same predicate, window and scope as the figure), paged, as JSON or CSV."""
+    from streams.indicators.cases import COLUMNS, FIGURES, cases_behind
+
+    q = request.query
+    figure = query_text(request, "figure", FIGURES)
+    if figure is None:
+        raise web.HTTPBadRequest(text=f"figure: one of {', '.join(FIGURES)}")
+    fmt = query_text(request, "format", ("json", "csv"))
+    filters = {k: v for k in ("region_code", "department_code", "item_code", "level") if (v := query_text(request, k))}
+    limit = None if fmt == "csv" else query_int(request, "limit", 100, hi=10_000)
+    offset = query_int(request, "offset", 0, lo=0, hi=10_000_000)
+    try:
+        window = parse_window(q.get("from"), q.get("to"))
+        async with request.app[POOL].acquire() as conn:
+            out = await cases_behind(conn, figure, window, filters, request["caller"].scope, limit, offset)
+    except QueryError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(COLUMNS)
+        for r in out["rows"]:
+            w.writerow(["" if r[c] is None else r[c] for c in COLUMNS])
+        return web.Response(text=buf.getvalue(), content_type="text/csv", headers={
+            "Content-Disposition": f'attachment; filename="{out["figure"]}.csv"'})
+    return json_response(out)
+
 
 def to_csv(rows: list[dict[str, Any]], group_by: tuple[str, ...]) -> str:
     buf = io.StringIO()
@@ -50,4 +79,5 @@ async def get_status(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     route(app, "GET", "/api/v1/indicators", get_indicators, READ)
+    route(app, "GET", "/api/v1/cases", get_cases, READ)
     route(app, "GET", "/api/v1/status", get_status, OPERATIONS)

@@ -39,6 +39,9 @@ def test_every_route_has_a_policy():
 PROBES = {
     ("GET", "/api/v1/indicators"): "/api/v1/indicators?from=2000-01-01&to=2100-01-01&group_by=region_code",
     ("GET", "/api/v1/list/items"): "/api/v1/list/items",
+    ("GET", "/api/v1/cases"): ["/api/v1/cases?figure=received&from=2000-01-01&to=2100-01-01",
+                               "/api/v1/cases?figure=received&from=2000-01-01&to=2100-01-01&region_code=330106"],
+    ("GET", "/cases"): "/cases?figure=received&from=2000-01-01&to=2100-01-01",
     ("GET", "/api/v1/list/items/{code}"): "/api/v1/list/items/{item}",
     ("GET", "/api/v1/org/figures"): ["/api/v1/org/figures?region=330106", "/api/v1/org/figures"],
     ("GET", "/api/v1/org/findings"): "/api/v1/org/findings",

@@ -92,6 +92,11 @@ async def test_the_console_and_the_portal_in_a_browser(stack, console):
         await asyncio.sleep(0.5)  # the chart redrawn
         await page.screenshot(path=str(SHOTS / "overview.png"), full_page=True)
         assert await page.locator(".card").count() == 17, "the 14 indicators and the 3 guard figures"
+        shown = int((await page.text_content('[data-k="received"]')).replace(",", ""))
+        async with page.expect_navigation():
+            await page.click('a.card:has([data-k="received"])')
+        assert f": {shown:,}" in await page.text_content("main p strong"), "the list is as long as the figure"
+        await page.screenshot(path=str(SHOTS / "cases.png"), full_page=True)
         resp = await page.goto(url + "/?window=month")
         assert resp.status == 200 and "本月" in await page.content()
         resp = await page.goto(url + "/cases/no-such-case")

@@ -1,0 +1,52 @@
+"""The cases behind a figure, in the console: the count at the top equals the figure it came from (the same
+predicate, window and scope), paged, with the list as CSV."""
+from __future__ import annotations
+
+import urllib.parse
+from datetime import datetime
+
+from aiohttp import web
+
+from console.i18n import label, t
+from console.pages import esc, lang_of, layout, table
+from core.tz import TZ
+from core.web import POOL, READ, route
+from streams.indicators.cases import FIGURES, cases_behind
+from streams.indicators.definitions import BY_KEY
+from streams.indicators.window import parse_window
+
+PAGE = 100
+
+
+def _local(v) -> str:
+    return datetime.fromisoformat(v).astimezone(TZ).strftime("%Y-%m-%d %H:%M") if v else ""
+
+
+async def cases_page(request: web.Request) -> web.Response:
+    lang, q = lang_of(request), request.query
+    figure = q.get("figure", "")
+    if figure not in FIGURES:
+        raise web.HTTPBadRequest(text=f"figure: one of {', '.join(FIGURES)}")
+    window = parse_window(q.get("from"), q.get("to"))
+    filters = {k: q[k][:64] for k in ("region_code", "department_code", "item_code") if q.get(k)}
+    page = max(0, min(100_000, int(q["page"]) if q.get("page", "").isdigit() else 0))
+    async with request.app[POOL].acquire() as conn:
+        out = await cases_behind(conn, figure, window, filters, request["caller"].scope, PAGE, page * PAGE)
+    keep = {k: v for k, v in q.items() if k != "page"}
+    name = label(figure, lang) if figure in BY_KEY else figure
+    head = (f'<p><strong>{esc(name)}: {out["total"]:,}</strong> · {esc(_local(out["from"]))} → '
+            f'{esc(_local(out["to"]))} · <a href="/api/v1/cases?{esc(urllib.parse.urlencode({**keep, "format": "csv"}))}">'
+            f'CSV</a></p>')
+    nav = " ".join(f'<a href="/cases?{esc(urllib.parse.urlencode({**keep, "page": p}))}">{label_}</a>'
+                   for p, label_ in ((page - 1, "‹"), (page + 1, "›"))
+                   if 0 <= p and p * PAGE < out["total"])
+    rows = ([f'<a href="/cases/{esc(urllib.parse.quote(r["case_id"], safe=""))}">{esc(r["case_id"])}</a>',
+             esc(_local(r["at"])), esc(r["region_code"]), esc(r["department_code"]), esc(r["item_code"]),
+             esc(_local(r["deadline"]))] for r in out["rows"])
+    body = head + table([t("case", lang), t("since", lang), t("region", lang), t("department", lang),
+                         t("item", lang), t("due", lang)], rows) + f"<p>{nav}</p>"
+    return layout(request, "overview", f"{t('cases', lang)} · {esc(name)}", body)
+
+
+def add_routes(app: web.Application) -> None:
+    route(app, "GET", "/cases", cases_page, READ)
