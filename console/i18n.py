@@ -58,6 +58,19 @@ WORDS = {
     "note_rejection_rate": ("分母：受理與不予受理", "of accepted and refused"),
     "note_one_time_correction_rate": ("只計有補正的辦件", "cases with corrections only"),
     "note_in_progress": ("截至窗口結束", "at the window's end"), "note_overdue": ("截至窗口結束", "at the window's end"),
+    "suspensions": ("暫停", "Suspended"),
+    "why_no_deadline": ("無時限：不計入按時辦結率，計入「無時限辦結」", "no deadline: left out of the on-time rate, counted"
+                        " in \"completed without a deadline\""),
+    "why_overdue": ("超期在辦，已超期", "overdue, by"), "why_on_time": ("按時辦結", "completed on time"),
+    "why_late": ("超期辦結", "completed late"),
+    "case_ended": ("已辦結或撤回", "ended"), "case_open": ("在辦", "open"), "case_submitted": ("已收件未受理", "submitted"),
+    "ev_submitted": ("收件", "submitted"), "ev_accepted": ("受理", "accepted"), "ev_rejected": ("不予受理", "rejected"),
+    "ev_correction_requested": ("補正告知", "correction requested"),
+    "ev_correction_submitted": ("補正材料提交", "correction submitted"), "ev_suspended": ("暫停（特別程序）", "suspended"),
+    "ev_resumed": ("恢復", "resumed"), "ev_completed": ("辦結", "completed"), "ev_withdrawn": ("撤回", "withdrawn"),
+    "ev_evaluated": ("評價", "evaluated"), "rule_never_listed": ("從未列入清單", "never on the list"),
+    "rule_cancelled": ("已取消", "cancelled"), "rule_devolved_away": ("已下放", "devolved away"),
+    "rule_outside_regions": ("不在實施區劃", "outside the item's regions"),
     "candidate_note": ("帶 * 的為待研判線索（缺位、越位、不到位），需人工判斷", "Kinds marked * are candidates for"
                        " people to judge"),
 }

@@ -252,8 +252,9 @@ async def drill(request: web.Request) -> web.Response:
                     why.append(t("overdue_why", lang))
                 if c["rules"]:
                     why.append(f'{t("outside_list", lang)}: {c["rules"]}')
-                rows.append([f'<a href="/cases/{_q(c["case_id"])}">{esc(c["case_id"])}</a>', esc(c["submitted_at"]),
-                             esc(c["accepted_at"]), esc(c["ended_at"]), esc(c["due"]),
+                rows.append([f'<a href="/cases/{_q(c["case_id"])}">{esc(c["case_id"])}</a>',
+                             *(esc(_local(c[k]) if c[k] else "") for k in ("submitted_at", "accepted_at", "ended_at",
+                                                                           "due")),
                              f'<span class="bad">{esc("; ".join(why))}</span>'])
             body = table([t("case", lang), "submitted", "accepted", "ended", "due", t("why", lang)], rows)
             return layout(request, "drill", f'{t("cases", lang)} · {esc(q["item"])}', body)
@@ -271,17 +272,42 @@ async def drill(request: web.Request) -> web.Response:
 
 
 async def case(request: web.Request) -> web.Response:
+    """A case: its events, its deadline as computed (the calendar's working days, the suspensions that moved it),
+    its state, and why it counts where it counts."""
     lang = lang_of(request)
     cid = request.match_info["id"]
+    now = datetime.now(timezone.utc)
     async with request.app[POOL].acquire() as conn:
-        st = await conn.fetchrow("SELECT region_code FROM case_state WHERE case_id = $1", cid)
+        st = await conn.fetchrow(
+            f"SELECT s.*, {due_sql('$2')} AS due FROM case_state s WHERE case_id = $1", cid, now)
         if st is None or not within(request["caller"].scope, st["region_code"]):
             raise web.HTTPNotFound(text="no such case in your scope")
         evs = await conn.fetch("SELECT e.event_id, e.type, e.occurred_at, e.deadline, v.rule FROM case_event e"
                                " LEFT JOIN violation v USING (event_id) WHERE e.case_id = $1 ORDER BY occurred_at", cid)
-    body = table(["event", "type", "at", "deadline", t("outside_list", lang)],
-                 ([esc(e["event_id"]), esc(e["type"]), esc(e["occurred_at"]), esc(e["deadline"]),
-                   f'<span class="bad">{esc(e["rule"] or "")}</span>'] for e in evs))
+    why = []
+    state = t("case_ended" if st["ended_at"] else "case_open" if st["accepted_at"] else "case_submitted", lang)
+    if st["due"] is None:
+        why.append(t("why_no_deadline", lang))
+    elif st["ended_at"] is None and st["accepted_at"] is not None and st["due"] < now:
+        late = now - st["due"]
+        why.append(f'{t("why_overdue", lang)} {late.days}d {late.seconds // 3600}h')
+    elif st["ended_at"] is not None and st["due"] is not None:
+        why.append(t("why_on_time" if st["ended_at"] <= st["due"] else "why_late", lang))
+    rules = sorted({e["rule"] for e in evs if e["rule"]})
+    if rules:
+        why.append(f'{t("outside_list", lang)}: {", ".join(t("rule_" + r, lang) for r in rules)}')
+    suspended = [f"{_local(r.lower)} → {_local(r.upper) if r.upper else '…'}" for r in (st["suspensions"] or [])]
+    facts = table([t("status", lang), t("region", lang), t("department", lang), t("item", lang), t("due", lang),
+                   t("suspensions", lang), t("why", lang)],
+                  [[esc(state), esc(st["region_code"]), esc(st["department_code"]), esc(st["item_code"]),
+                    esc(_local(st["due"]) if st["due"] else "—"), esc("; ".join(suspended) or "—"),
+                    f'<span class="bad">{esc("; ".join(why))}</span>']])
+    body = facts + table([t("events", lang), t("kind", lang), t("since", lang), t("due", lang),
+                          t("outside_list", lang)],
+                         ([esc(e["event_id"]), esc(t("ev_" + e["type"], lang)), esc(_local(e["occurred_at"])),
+                           esc(_local(e["deadline"]) if e["deadline"] else ""),
+                           f'<span class="bad">{esc(t("rule_" + e["rule"], lang) if e["rule"] else "")}</span>']
+                          for e in evs))
     return layout(request, "drill", f'{t("case", lang)} {esc(cid)}', body)
 
 

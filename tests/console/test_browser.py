@@ -97,6 +97,10 @@ async def test_the_console_and_the_portal_in_a_browser(stack, console):
             await page.click('a.card:has([data-k="received"])')
         assert f": {shown:,}" in await page.text_content("main p strong"), "the list is as long as the figure"
         await page.screenshot(path=str(SHOTS / "cases.png"), full_page=True)
+        async with page.expect_navigation():
+            await page.click("main table tbody tr:first-child a")
+        assert "收件" not in (await page.title()) and "原因" in await page.content()  # a case page with its reasons
+        await page.screenshot(path=str(SHOTS / "case.png"), full_page=True)
         resp = await page.goto(url + "/?window=month")
         assert resp.status == 200 and "本月" in await page.content()
         resp = await page.goto(url + "/cases/no-such-case")
