@@ -10,7 +10,7 @@ from console.i18n import HTML_LANG, LANG_NAMES, LANGS, t
 from core.figures import fmt as figure
 
 NAV = (("/", "overview"), ("/drill", "drill"), ("/alerts", "alerts"), ("/list", "list"), ("/analysis", "analysis"),
-       ("/org", "org"), ("/evaluations", "evaluations"), ("/rectifications", "rectifications"))
+       ("/drafts", "drafts"), ("/org", "org"), ("/evaluations", "evaluations"), ("/rectifications", "rectifications"))
 
 
 def esc(v: Any) -> str:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from aiohttp import web
 
 from api.auth import SESSION_COOKIE, token_digest
-from console import cases, evaluation, org
+from console import cases, drafts, evaluation, org
 from console.i18n import t
 from console.live import CARDS, COLUMNS, LiveHub
 from console.pages import esc, fmt, lang_of, layout, table
@@ -446,6 +446,7 @@ def add_routes(app: web.Application, static_dir, echarts) -> None:
     org.add_routes(app)
     evaluation.add_routes(app)
     cases.add_routes(app)
+    drafts.add_routes(app)
     if echarts.exists():
         async def charts(request: web.Request) -> web.FileResponse:
             return web.FileResponse(echarts)

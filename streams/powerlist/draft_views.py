@@ -3,7 +3,7 @@ checked by the API), read by callers who see every region."""
 from __future__ import annotations
 
 import functools
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Optional
 
 from aiohttp import web
 
@@ -52,24 +52,31 @@ async def create(request: web.Request) -> web.Response:
     return json_response({"drafts": out}, status=201)
 
 
+async def decide_and_publish(app: web.Application, draft_id: str, by: str, approve: bool,
+                             reason: Optional[str]) -> dict:
+    """The decision, and for an approval the change published with it (the receipt commits with the decision, the
+    relay guarantees it): the API's and the console's one way to decide a draft."""
+    pub = app[PUBLISHER]
+    d = None
+    async with app[POOL].acquire() as conn:
+        async with conn.transaction():
+            change = await drafts.decide(conn, draft_id, by, approve, reason)
+            if approve:
+                d = pub.prepare("list_change", [change], [], "draft", change.change_id)
+                await edge.record(conn, d, 1)
+    if d is not None:
+        await edge.send_now(app[POOL], pub, d, app[RELAY_WAKE])
+    async with app[POOL].acquire() as conn:
+        return await drafts.get(conn, draft_id)
+
+
 async def _decide(request: web.Request, approve: bool) -> web.Response:
     draft_id = path_text(request, "id")
     body = await json_object(request)
     reason = body.get("reason")
     if reason is not None and (not isinstance(reason, str) or len(reason) > 2000 or "\x00" in reason):
         raise web.HTTPBadRequest(text="reason: text of at most 2000 characters")
-    pub = request.app[PUBLISHER]
-    d = None
-    async with request.app[POOL].acquire() as conn:
-        async with conn.transaction():
-            change = await drafts.decide(conn, draft_id, request[USER], approve, reason)
-            if approve:  # published with the decision: the receipt commits with it, the relay guarantees it
-                d = pub.prepare("list_change", [change], [], "draft", change.change_id)
-                await edge.record(conn, d, 1)
-    if d is not None:
-        await edge.send_now(request.app[POOL], pub, d, request.app[RELAY_WAKE])
-    async with request.app[POOL].acquire() as conn:
-        return json_response(await drafts.get(conn, draft_id))
+    return json_response(await decide_and_publish(request.app, draft_id, request[USER], approve, reason))
 
 
 @_answering

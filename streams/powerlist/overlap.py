@@ -14,7 +14,7 @@ from typing import Iterable, Optional
 _ARTICLE = re.compile(r"《([^》]{2,60})》\s*第\s*([0-9零〇一二三四五六七八九十百千两兩]+)\s*[條条]")
 _NUM = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2, "兩": 2}
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
-STOP = frozenset({"的", "和", "及", "與", "与", "或", "等", "對", "对", "之", "其"})
+STOP = frozenset({"的", "和", "及", "与", "或", "等", "对", "之", "其"})
 
 
 def _cn_number(s: str) -> int:
@@ -47,8 +47,11 @@ def _jieba():
 
 
 def terms(text: Optional[str]) -> list[str]:
-    """Words (jieba) and character bigrams of the text, without punctuation and stop words."""
-    clean = _PUNCT.sub(" ", text or "").strip()
+    """Words (jieba) and character bigrams of the text, without punctuation and stop words, in simplified
+    characters: 食品经营许可 and 食品經營許可 are the same words."""
+    from core.script import to_simplified
+
+    clean = _PUNCT.sub(" ", to_simplified(text or "")).strip()
     if not clean:
         return []
     words = [w for w in _jieba().lcut(clean) if w.strip() and w not in STOP]

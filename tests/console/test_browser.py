@@ -34,7 +34,8 @@ def console(stack, tmp_path_factory):
         pytest.fail("Debian's chromium is not installed (infra/local/setup.sh installs it)")
     proc, url, env = guarded_api(stack, tmp_path_factory.mktemp("console"), ADMIN_PW="admin-password-1",
                                  COUNTY_PW="county-password")
-    for name, role, region, pw in (("admin1", "admin", "", "ADMIN_PW"), ("county1", "viewer", "330102", "COUNTY_PW")):
+    for name, role, region, pw in (("admin1", "admin", "", "ADMIN_PW"), ("county1", "viewer", "330102", "COUNTY_PW"),
+                                   ("la1", "list_admin", "", "ADMIN_PW"), ("la2", "list_admin", "", "ADMIN_PW")):
         subprocess.run([sys.executable, "-m", "shenpi", "users", "add", name, "--role", role, "--password-env", pw,
                         *(["--region", region] if region else [])], env=env, check=True, capture_output=True)
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -178,4 +179,51 @@ async def test_the_comparison_page_marks_a_worse_region(stack, console):
         assert await worse.count() >= 1, await page.content()
         assert await page.locator("tr", has_text="330102").locator("span.bad").count() == 0
         await page.screenshot(path=str(SHOTS / "compare.png"), full_page=True)
+        await browser.close()
+
+
+async def test_a_list_administrator_drafts_sees_the_overlap_and_a_second_approves(stack, console):
+    from playwright.async_api import async_playwright
+
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as s:
+        async with s.post(stack.url + "/api/v1/list-changes", json=[{
+                "change_id": "ui-dr-base", "item_code": "UI-DR-BASE", "action": "added", "name": "食品經營許可",
+                "category": "行政許可", "effective_at": "2024-01-01T00:00:00+08:00", "department_code": "D-SC",
+                "level": "county", "region_codes": ["330102"]}]) as r:
+            assert r.status == 200
+    for _ in range(100):
+        with psycopg.connect(stack.settings.database_url) as c:
+            if c.execute("SELECT count(*) FROM list_item_version WHERE item_code = 'UI-DR-BASE'").fetchone()[0]:
+                break
+        await asyncio.sleep(0.1)
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        first = await browser.new_page(viewport={"width": 1366, "height": 900})
+        await sign_in(first, console, "la1", "admin-password-1", path="/drafts")
+        await first.fill("input[name=item_code]", "UI-DR-NEW")
+        await first.fill("input[name=name]", "食品经营许可证核发")  # simplified, against a traditional name
+        await first.select_option("select[name=category]", "行政許可")
+        await first.fill("input[name=department_code]", "D-MS")
+        await first.fill("input[name=region_codes]", "330102")
+        await first.select_option("select[name=level]", "county")
+        await first.fill("input[name=effective_at]", "2024-06-01")
+        async with first.expect_navigation():
+            await first.click("form.draft button")
+        row = first.locator("tr", has_text="UI-DR-NEW")
+        assert "UI-DR-BASE" in await row.text_content(), "the overlap warning names the item it resembles"
+        await first.screenshot(path=str(SHOTS / "drafts.png"), full_page=True)
+        second = await browser.new_page(viewport={"width": 1366, "height": 900})
+        await sign_in(second, console, "la2", "admin-password-1", path="/drafts")
+        async with second.expect_navigation():
+            await second.locator("tr", has_text="UI-DR-NEW").locator("form[action$='/approve'] button").click()
+        assert "已发布" in await second.locator("tr", has_text="UI-DR-NEW").text_content()
+        async with second.expect_navigation():
+            await second.click("a:text('UI-DR-NEW')")
+        for _ in range(50):  # the trail reaches the platform's acknowledgement
+            if "平台已确认" in await second.content():
+                break
+            await asyncio.sleep(0.2)
+            await second.reload()
+        assert "平台已确认" in await second.content()
+        await second.screenshot(path=str(SHOTS / "draft-trail.png"), full_page=True)
         await browser.close()

@@ -1,0 +1,129 @@
+"""A list administrator's pages: draft a change (the overlap check shows the items it resembles), approve or reject
+another's draft with a reason, and follow an item's trail from draft to the platform's acknowledgement."""
+from __future__ import annotations
+
+import urllib.parse
+from datetime import datetime
+
+from aiohttp import web
+
+from console.i18n import t
+from console.pages import esc, lang_of, layout, table
+from core.tz import TZ
+from core.web import ADMINISTER_LIST, OPERATIONS, POOL, SETTINGS, route
+from schemas.events import Category
+from streams.powerlist import drafts
+from streams.powerlist.draft_views import decide_and_publish
+from streams.powerlist.drafts import DraftError
+
+ACTIONS = ("added", "modified", "cancelled", "devolved")
+
+
+def _local(v) -> str:
+    return datetime.fromisoformat(v).astimezone(TZ).strftime("%Y-%m-%d %H:%M") if v else ""
+
+
+def _form(csrf: str, lang: str) -> str:
+    field = lambda name, label, extra="": (  # noqa: E731
+        f'<label>{label} <input name="{name}" {extra}></label>')
+    cats = "".join(f'<option value="{esc(c.value)}">{esc(c.value)}</option>' for c in Category)
+    return (f'<form class="draft" method="post" action="/console/drafts"><input type="hidden" name="csrf" value="{esc(csrf)}">'
+            + field("item_code", t("item", lang), "required")
+            + f'<label>{t("kind", lang)} <select name="action">'
+            + "".join(f'<option value="{a}">{t("act_" + a, lang)}</option>' for a in ACTIONS) + "</select></label>"
+            + field("name", t("item_name", lang)) + f'<label>{t("category", lang)} <select name="category">'
+            + '<option value=""></option>' + cats + "</select></label>"
+            + field("department_code", t("department", lang)) + field("region_codes", t("region", lang))
+            + f'<label>{t("level", lang)} <select name="level"><option value=""></option>'
+            + "".join(f'<option value="{lv}">{t("level_" + lv, lang)}</option>' for lv in ("province", "city", "county", "town"))
+            + "</select></label>"
+            + field("effective_at", t("since", lang), 'type="date" required')
+            + f'<button>{t("draft", lang)}</button></form>')
+
+
+async def drafts_page(request: web.Request) -> web.Response:
+    lang, csrf = lang_of(request), request.get("csrf", "")
+    async with request.app[POOL].acquire() as conn:
+        rows = await drafts.listing(conn, None, 200)
+    out = []
+    for d in rows:
+        warn = "; ".join(f'{w.get("item_code")} {w.get("name", "")} ({w.get("score")})' for w in d["checks"][:5])
+        act = ""
+        if d["status"] == "draft":
+            act = "".join(
+                f'<form class="inline" method="post" action="/console/drafts/{esc(urllib.parse.quote(d["draft_id"], safe=""))}/{a}">'
+                f'<input type="hidden" name="csrf" value="{esc(csrf)}">'
+                + (f'<input name="reason" required aria-label="reason" placeholder="{t("why", lang)}">' if a == "reject" else "")
+                + f'<button>{t(a, lang)}</button></form> ' for a in ("approve", "reject"))
+        out.append([f'<a href="/drafts/{esc(urllib.parse.quote(d["draft_id"], safe=""))}">{esc(d["item_code"])}</a>',
+                    esc(t("act_" + d["action"], lang)), esc(d["drafted_by"]), esc(_local(d["drafted_at"])),
+                    esc(t("draft_" + d["status"], lang)), f'<span class="bad">{esc(warn)}</span>',
+                    esc(d.get("reason") or ""), act])
+    body = (f'<h2>{t("new_draft", lang)}</h2>' + _form(csrf, lang) + f'<h2>{t("drafts", lang)}</h2>'
+            + table([t("item", lang), t("kind", lang), t("who", lang), t("since", lang), t("status", lang),
+                     t("overlaps", lang), t("why", lang), ""], out))
+    return layout(request, "drafts", t("drafts", lang), body)
+
+
+async def draft_page(request: web.Request) -> web.Response:
+    lang = lang_of(request)
+    async with request.app[POOL].acquire() as conn:
+        try:
+            d = await drafts.get(conn, request.match_info["id"])
+        except DraftError:
+            raise web.HTTPNotFound(text="no such draft") from None
+        steps = await drafts.trail(conn, d["item_code"])
+    change = ", ".join(f"{k}={v}" for k, v in d["change"].items() if k not in ("change_id",))
+    warn = table([t("item", lang), t("item_name", lang), t("department", lang), t("overlaps", lang)],
+                 ([esc(w.get("item_code")), esc(w.get("name")), esc(w.get("department_code")),
+                   esc(f'{w.get("score")} {"; ".join(w.get("same_articles") or [])}')] for w in d["checks"]))
+    trail = table([t("since", lang), t("who", lang), t("status", lang), t("changes", lang)],
+                  ([esc(_local(s.get("at"))), esc(s.get("actor")), esc(t("step_" + s["step"], lang)
+                                                                      if "step_" + s["step"] in _steps() else s["step"]),
+                    esc(s.get("change_id") or s.get("draft_id") or "")] for s in steps))
+    body = (f'<p>{esc(t("act_" + d["action"], lang))} · {esc(change)}</p><p>{t("status", lang)}: '
+            f'{esc(t("draft_" + d["status"], lang))} {esc(d.get("reason") or "")}</p>'
+            f'<h2>{t("overlaps", lang)}</h2>{warn}<h2>{t("trail", lang)}</h2>{trail}')
+    return layout(request, "drafts", f'{t("drafts", lang)} · {esc(d["item_code"])}', body)
+
+
+def _steps() -> set[str]:
+    from console.i18n import WORDS
+
+    return {k for k in WORDS if k.startswith("step_")}
+
+
+async def create_draft(request: web.Request) -> web.Response:
+    form = await request.post()
+    fields = {k: str(v).strip() for k, v in form.items() if k != "csrf" and str(v).strip()}
+    if "region_codes" in fields:
+        fields["region_codes"] = [r.strip() for r in fields["region_codes"].replace("，", ",").split(",") if r.strip()]
+    if "effective_at" in fields and len(fields["effective_at"]) == 10:
+        fields["effective_at"] = fields["effective_at"] + "T00:00:00+08:00"
+    if fields.get("action") == "devolved":
+        raise web.HTTPBadRequest(text="a devolution is drafted over the API (it names the level and regions taking over)")
+    async with request.app[POOL].acquire() as conn:
+        try:
+            await drafts.create(conn, fields, request["caller"].name, request.app[SETTINGS].overlap_threshold, None)
+        except DraftError as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from None
+    raise web.HTTPFound("/drafts")
+
+
+async def decide_draft(request: web.Request) -> web.Response:
+    form = await request.post()
+    reason = str(form.get("reason") or "").strip()[:2000] or None
+    try:
+        await decide_and_publish(request.app, request.match_info["id"], request["caller"].name,
+                                 request.match_info["act"] == "approve", reason)
+    except DraftError as exc:
+        raise {403: web.HTTPForbidden, 404: web.HTTPNotFound, 409: web.HTTPConflict}.get(
+            exc.status, web.HTTPBadRequest)(text=str(exc)) from None
+    raise web.HTTPFound("/drafts")
+
+
+def add_routes(app: web.Application) -> None:
+    route(app, "GET", "/drafts", drafts_page, OPERATIONS)
+    route(app, "GET", "/drafts/{id}", draft_page, OPERATIONS)
+    route(app, "POST", "/console/drafts", create_draft, ADMINISTER_LIST)
+    route(app, "POST", "/console/drafts/{id}/{act:approve|reject}", decide_draft, ADMINISTER_LIST)
