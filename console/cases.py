@@ -8,7 +8,8 @@ from datetime import datetime
 from aiohttp import web
 
 from console.i18n import label, t
-from console.pages import esc, lang_of, layout, table
+from console.pages import esc, lang_of, layout, named, table
+from core.names import Names, region_name
 from core.tz import TZ
 from core.web import POOL, READ, route
 from streams.indicators.cases import FIGURES, cases_behind
@@ -32,6 +33,8 @@ async def cases_page(request: web.Request) -> web.Response:
     page = max(0, min(100_000, int(q["page"]) if q.get("page", "").isdigit() else 0))
     async with request.app[POOL].acquire() as conn:
         out = await cases_behind(conn, figure, window, filters, request["caller"].scope, PAGE, page * PAGE)
+        names = await Names.load(conn, (r["department_code"] for r in out["rows"]),
+                                 (r["item_code"] for r in out["rows"]))
     keep = {k: v for k, v in q.items() if k != "page"}
     name = label(figure, lang) if figure in BY_KEY else figure
     head = (f'<p><strong>{esc(name)}: {out["total"]:,}</strong> · {esc(_local(out["from"]))} → '
@@ -41,7 +44,9 @@ async def cases_page(request: web.Request) -> web.Response:
                    for p, label_ in ((page - 1, "‹"), (page + 1, "›"))
                    if 0 <= p and p * PAGE < out["total"])
     rows = ([f'<a href="/cases/{esc(urllib.parse.quote(r["case_id"], safe=""))}">{esc(r["case_id"])}</a>',
-             esc(_local(r["at"])), esc(r["region_code"]), esc(r["department_code"]), esc(r["item_code"]),
+             esc(_local(r["at"])), named(region_name(r["region_code"]), r["region_code"]),
+             named(names.of("department_code", r["department_code"]), r["department_code"]),
+             named(names.of("item_code", r["item_code"]), r["item_code"]),
              esc(_local(r["deadline"]))] for r in out["rows"])
     body = head + table([t("case", lang), t("since", lang), t("region", lang), t("department", lang),
                          t("item", lang), t("due", lang)], rows) + f"<p>{nav}</p>"

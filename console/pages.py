@@ -51,6 +51,11 @@ def layout(request: web.Request, active: str, title: str, body: str, stream: Opt
     return resp
 
 
+def named(name: Optional[str], code: Any) -> str:
+    """A name where there is one, its code on hover; the code where there is none."""
+    return f'<span title="{esc(code)}">{esc(name)}</span>' if name else esc(code)
+
+
 def table(headers: Iterable[str], rows: Iterable[Iterable[str]], cls: str = "") -> str:
     head = "".join(f"<th>{h}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)

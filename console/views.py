@@ -16,9 +16,10 @@ from api.auth import SESSION_COOKIE, token_digest
 from console import cases, drafts, evaluation, org
 from console.i18n import t
 from console.live import CARDS, COLUMNS, LiveHub
-from console.pages import esc, fmt, lang_of, layout, table
+from console.pages import esc, fmt, lang_of, layout, named, table
 from core.access import within
 from core.figures import fmt as figure
+from core.names import Names, region_name
 from core.tz import TZ
 from core.web import HEAVY, OPERATIONS, POOL, PUBLIC, READ, SETTINGS, SIGNED_IN, SUPERVISE, route, static
 from streams.alerts.views import act_on_alert, alerts_overview
@@ -176,11 +177,13 @@ async def overview(request: web.Request) -> web.Response:
               + f'<input type="date" name="from" aria-label="from" value="{window.t0.astimezone(TZ).date()}">'
               f'<input type="date" name="to" aria-label="to"><button>{t("show", lang)}</button></form>')
     data = json.dumps(live_message(total, rows), ensure_ascii=False)
+    chart_labels = {k: label(k, lang) for k in ("received", "completed", "overdue")}
     body = (choose + f'<p class="note">{esc(_local(window.t0))} → {esc(_local(window.t1))}'
             + (f' · {t("live", lang)}' if which == "today" else "") + "</p>"
-            + f'<div class="cards">{cards}</div><div id="chart"></div>'
+            + f'<div class="cards">{cards}</div><div id="chart" data-labels="{esc(json.dumps(chart_labels, ensure_ascii=False))}"></div>'
             + table([t("region", lang), *(esc(label(k, lang)) for k in COLUMNS)],
-                    ([f'<a href="/drill?region={_q(r["region_code"])}&amp;{esc(span)}">{esc(r["region_code"])}</a>',
+                    ([f'<a href="/drill?region={_q(r["region_code"])}&amp;{esc(span)}">'
+                      f'{named(region_name(r["region_code"]), r["region_code"])}</a>',
                       *(fmt(k, r[k]) for k in COLUMNS)] for r in rows), cls="live"))
     # data, not code: the page runs no inline script (the Content-Security-Policy allows none)
     rows_json = data.replace("<", "\\u003c")
@@ -193,7 +196,8 @@ async def overview(request: web.Request) -> web.Response:
 def live_message(total: dict, rows: list[dict]) -> dict:
     """What the overview shows, in one message: the tiles, the chart and the region table agree by construction."""
     return {"total": {k: figure(k, total.get(k)) for k in CARDS},
-            "rows": [{"region_code": r["region_code"], **{k: r[k] for k in ("received", "completed", "overdue")},
+            "rows": [{"region_code": r["region_code"], "region_name": region_name(r["region_code"]),
+                      **{k: r[k] for k in ("received", "completed", "overdue")},
                       "cells": [figure(k, r[k]) for k in COLUMNS]} for r in rows]}
 
 
@@ -256,16 +260,20 @@ async def drill(request: web.Request) -> web.Response:
                              *(esc(_local(c[k]) if c[k] else "") for k in ("submitted_at", "accepted_at", "ended_at",
                                                                            "due")),
                              f'<span class="bad">{esc("; ".join(why))}</span>'])
-            body = table([t("case", lang), "submitted", "accepted", "ended", "due", t("why", lang)], rows)
+            body = table([t("case", lang), t("ev_submitted", lang), t("ev_accepted", lang), t("case_ended", lang),
+                          t("due", lang), t("why", lang)], rows)
             return layout(request, "drill", f'{t("cases", lang)} · {esc(q["item"])}', body)
         groups = await indicators(conn, window, (level,), filters, scope)
+        names = await Names.load(conn, (r[level] for r in groups if level == "department_code"),
+                                 (r[level] for r in groups if level == "item_code"))
     keys = ("received", "completed", "in_progress", "overdue", "on_time_rate", "avg_handling_hours")
     link = lambda v: "/drill?" + esc(urllib.parse.urlencode({  # noqa: E731
         **{k: q[k] for k in ("region", "department") if q[k]},
         {"region_code": "region", "department_code": "department", "item_code": "item"}[level]: v, **span}))
-    body = table([esc(level), *(esc(label(k, lang)) for k in keys)],
-                 ([f'<a href="{link(r[level])}">{esc(r[level])}</a>', *(fmt(k, r[k]) for k in keys)]
-                  for r in groups if r[level]))
+    heading = {"region_code": "region", "department_code": "department", "item_code": "item"}[level]
+    body = table([t(heading, lang), *(esc(label(k, lang)) for k in keys)],
+                 ([f'<a href="{link(r[level])}">{named(names.of(level, r[level]), r[level])}</a>',
+                   *(fmt(k, r[k]) for k in keys)] for r in groups if r[level]))
     local = lambda x: x.astimezone(TZ).strftime("%Y-%m-%d %H:%M")  # noqa: E731
     return layout(request, "drill", t("drill", lang),
                   f'<p class="note">{esc(local(window.t0))} → {esc(local(window.t1))}</p>' + body)
@@ -284,6 +292,7 @@ async def case(request: web.Request) -> web.Response:
             raise web.HTTPNotFound(text="no such case in your scope")
         evs = await conn.fetch("SELECT e.event_id, e.type, e.occurred_at, e.deadline, v.rule FROM case_event e"
                                " LEFT JOIN violation v USING (event_id) WHERE e.case_id = $1 ORDER BY occurred_at", cid)
+        names = await Names.load(conn, [st["department_code"]], [st["item_code"]])
     why = []
     state = t("case_ended" if st["ended_at"] else "case_open" if st["accepted_at"] else "case_submitted", lang)
     if st["due"] is None:
@@ -299,7 +308,9 @@ async def case(request: web.Request) -> web.Response:
     suspended = [f"{_local(r.lower)} → {_local(r.upper) if r.upper else '…'}" for r in (st["suspensions"] or [])]
     facts = table([t("status", lang), t("region", lang), t("department", lang), t("item", lang), t("due", lang),
                    t("suspensions", lang), t("why", lang)],
-                  [[esc(state), esc(st["region_code"]), esc(st["department_code"]), esc(st["item_code"]),
+                  [[esc(state), named(region_name(st["region_code"]), st["region_code"]),
+                    named(names.of("department_code", st["department_code"]), st["department_code"]),
+                    named(names.of("item_code", st["item_code"]), st["item_code"]),
                     esc(_local(st["due"]) if st["due"] else "—"), esc("; ".join(suspended) or "—"),
                     f'<span class="bad">{esc("; ".join(why))}</span>']])
     body = facts + table([t("events", lang), t("kind", lang), t("since", lang), t("due", lang),

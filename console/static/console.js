@@ -3,6 +3,7 @@
 (function () {
   const chartEl = document.getElementById("chart");
   const chart = chartEl && window.echarts ? echarts.init(chartEl) : null;
+  const labels = chartEl ? JSON.parse(chartEl.dataset.labels || "{}") : {};
   if (chart) window.addEventListener("resize", () => chart.resize());
   function draw(data) {
     for (const [k, v] of Object.entries(data.total || {})) {
@@ -15,7 +16,8 @@
         const tr = document.createElement("tr");
         const a = document.createElement("a");
         a.href = "/drill?region=" + encodeURIComponent(r.region_code);
-        a.textContent = r.region_code;
+        a.textContent = r.region_name || r.region_code;
+        a.title = r.region_code;
         const first = document.createElement("td");
         first.append(a);
         tr.append(first, ...r.cells.map(c => { const td = document.createElement("td"); td.textContent = c; return td; }));
@@ -25,8 +27,9 @@
     if (!chart) return;
     chart.setOption({
       tooltip: {}, legend: {}, grid: { left: 60, right: 20, top: 40, bottom: 40 },
-      xAxis: { type: "category", data: data.rows.map(r => r.region_code) }, yAxis: { type: "value" },
-      series: ["received", "completed", "overdue"].map(k => ({ name: k, type: "bar", data: data.rows.map(r => r[k]) })),
+      xAxis: { type: "category", data: data.rows.map(r => r.region_name || r.region_code) }, yAxis: { type: "value" },
+      series: ["received", "completed", "overdue"].map(k => ({
+        name: labels[k] || k, type: "bar", data: data.rows.map(r => r[k]) })),
     });
   }
   const initial = document.getElementById("initial-rows");

@@ -1,0 +1,53 @@
+"""Names for codes: regions from the shipped table of administrative divisions (core/data/regions.csv), units
+(departments) from the staffing half, items from the power list; the code stays on hover."""
+from __future__ import annotations
+
+import csv
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Optional
+
+import asyncpg
+
+REGIONS = Path(__file__).with_name("data") / "regions.csv"
+
+
+@lru_cache(maxsize=1)
+def _regions() -> dict[str, str]:
+    with open(REGIONS, encoding="utf-8") as f:
+        return {r["code"]: r["name"] for r in csv.DictReader(f)}
+
+
+def region_name(code: Optional[str]) -> Optional[str]:
+    """A county's or city's name; a town (9 digits) by its county's, with its own number."""
+    if not code:
+        return None
+    names = _regions()
+    if code in names:
+        return names[code]
+    if len(code) == 9 and code[:6] in names:
+        return f"{names[code[:6]]}·{code[6:]}"
+    return None
+
+
+class Names:
+    """The names of the codes one page shows, looked up together."""
+
+    def __init__(self, departments: dict[str, str], items: dict[str, str]):
+        self.departments, self.items = departments, items
+
+    @classmethod
+    async def load(cls, conn: asyncpg.Connection, departments: Iterable[str] = (), items: Iterable[str] = ()) -> "Names":
+        deps, its = sorted({d for d in departments if d}), sorted({i for i in items if i})
+        dept = {r["unit_code"]: r["name"] for r in await conn.fetch(
+            "SELECT DISTINCT ON (unit_code) unit_code, data->>'name' AS name FROM org_version"
+            " WHERE part = 'unit' AND unit_code = ANY($1::text[]) ORDER BY unit_code, valid_from DESC", deps)} if deps else {}
+        item = {r["item_code"]: r["name"] for r in await conn.fetch(
+            "SELECT DISTINCT ON (item_code) item_code, name FROM list_item_version WHERE item_code = ANY($1::text[])"
+            " AND name IS NOT NULL ORDER BY item_code, valid_from DESC", its)} if its else {}
+        return cls(dept, item)
+
+    def of(self, kind: str, code: Optional[str]) -> Optional[str]:
+        if kind == "region_code":
+            return region_name(code)
+        return (self.departments if kind == "department_code" else self.items).get(code or "")
