@@ -85,6 +85,14 @@ WORDS = {
     "step_platform_pending": ("待推送平臺", "to the platform: pending"),
     "step_platform_failed": ("推送失敗，重試中", "to the platform: failed, retrying"),
     "step_platform_parked": ("推送暫停", "to the platform: parked"),
+    "acked_by": ("已確認：", "acknowledged by"), "silenced_until": ("靜默至", "silenced until"),
+    "rule": ("規則", "Rule"), "group": ("分組", "Group"), "severity": ("級別", "Severity"), "handled": ("處理", "Handled"),
+    "alert_ok": ("正常", "ok"), "alert_pending": ("觀察中", "pending"), "alert_firing": ("告警中", "firing"),
+    "alert_resolving": ("恢復中", "resolving"), "sev_warning": ("警告", "warning"), "sev_critical": ("嚴重", "critical"),
+    "sev_info": ("提示", "info"), "until": ("至", "Until"), "in_force": ("有效", "In force"), "yes": ("是", "yes"),
+    "no": ("否", "no"), "change": ("變更", "Change"), "attempts": ("嘗試次數", "Attempts"), "latency": ("時延(毫秒)", "Latency (ms)"),
+    "sync_pending": ("待推送", "pending"), "sync_failed": ("失敗重試", "failed, retrying"), "sync_parked": ("暫停", "parked"),
+    "sync_applied": ("已生效", "applied"), "median": ("中位數", "median"),
     "candidate_note": ("帶 * 的為待研判線索（缺位、越位、不到位），需人工判斷", "Kinds marked * are candidates for"
                        " people to judge"),
 }

@@ -9,12 +9,13 @@ import secrets
 import time
 import urllib.parse
 from datetime import datetime, timedelta, timezone
+from typing import Optional
 
 from aiohttp import web
 
 from api.auth import SESSION_COOKIE, token_digest
 from console import cases, drafts, evaluation, org
-from console.i18n import t
+from console.i18n import WORDS, t
 from console.live import CARDS, COLUMNS, LiveHub
 from console.pages import esc, fmt, lang_of, layout, named, table
 from core.access import within
@@ -152,8 +153,16 @@ async def _figures(request: web.Request, window) -> tuple[dict, list[dict]]:
     return total, [r for r in rows if r["region_code"]]
 
 
-def _local(x: datetime) -> str:
-    return x.astimezone(TZ).strftime("%Y-%m-%d %H:%M")
+def _local(x: Optional[datetime]) -> str:
+    return x.astimezone(TZ).strftime("%Y-%m-%d %H:%M") if x else ""
+
+
+def _dt(v) -> Optional[datetime]:
+    return datetime.fromisoformat(v) if isinstance(v, str) else v
+
+
+def _regions(codes, lang: str) -> str:
+    return ", ".join(named(region_name(c), c) for c in codes or []) or esc(t("everywhere", lang))
 
 
 async def overview(request: web.Request) -> web.Response:
@@ -334,9 +343,15 @@ async def alerts_page(request: web.Request) -> web.Response:
         actions = "".join(f'<form class="inline" method="post" action="/console/alerts/{a["id"]}/{act}">'
                           f'<input type="hidden" name="csrf" value="{csrf}"><button>{t(act, lang)}</button></form> '
                           for act in ("ack", "silence"))
-        rows.append([esc(a["rule"]), esc(a["group_key"]), esc(a["status"]), esc(a["severity"]), fmt("v", a["value"]),
-                     esc(a["acknowledged_by"] or ""), actions])
-    body = table(["rule", "group", t("status", lang), "severity", t("value", lang), "ack", ""], rows)
+        silenced = a["silenced_until"] and a["silenced_until"] > datetime.now(timezone.utc)
+        done = "; ".join(x for x in (
+            f'{t("acked_by", lang)} {a["acknowledged_by"]} {_local(a["acknowledged_at"])}' if a["acknowledged_by"] else "",
+            f'{t("silenced_until", lang)} {_local(a["silenced_until"])}' if silenced else "") if x)
+        rows.append([esc(a["rule"]), esc(a["group_key"]), esc(t("alert_" + a["status"], lang)),
+                     esc(t("sev_" + a["severity"], lang) if "sev_" + a["severity"] in WORDS else a["severity"]),
+                     fmt("v", a["value"]), f'<span class="good">{esc(done)}</span>', actions])
+    body = table([t("rule", lang), t("group", lang), t("status", lang), t("severity", lang), t("value", lang),
+                  t("handled", lang), ""], rows)
     return layout(request, "alerts", t("alerts", lang), body)
 
 
@@ -358,18 +373,24 @@ async def list_page(request: web.Request) -> web.Response:
             h = await item_history(conn, code, scope)
             if not h["versions"]:
                 raise web.HTTPNotFound(text="no such item in your scope")
-            body = table(["from", "to", "action", "active", "level", "regions", "change"],
-                         ([esc(v["valid_from"]), esc(v["valid_to"]), esc(v["action"]), esc(v["active"]),
-                           esc(v["level"]), esc(", ".join(v["region_codes"] or [])), esc(v["change_id"])]
-                          for v in h["versions"]))
-            body += table(["change", "action", t("status", lang), "attempts", "latency ms"],
-                          ([esc(x["change_id"]), esc(x["action"]), esc(x["status"]), esc(x["attempts"]),
-                            esc(x["latency_ms"])] for x in h["sync"])) if request["caller"].everywhere else ""
+            body = table([t("since", lang), t("until", lang), t("kind", lang), t("in_force", lang), t("level", lang),
+                          t("region", lang), t("change", lang)],
+                         ([esc(_local(_dt(v["valid_from"]))), esc(_local(_dt(v["valid_to"])) if v["valid_to"] else ""),
+                           esc(t("act_" + v["action"], lang)), esc(t("yes" if v["active"] else "no", lang)),
+                           esc(t("level_" + v["level"], lang) if v["level"] else ""), _regions(v["region_codes"], lang),
+                           esc(v["change_id"])] for v in h["versions"]))
+            body += table([t("change", lang), t("kind", lang), t("status", lang), t("attempts", lang),
+                           t("latency", lang)],
+                          ([esc(x["change_id"]), esc(t("act_" + x["action"], lang)),
+                            esc(t("sync_" + x["status"], lang)), esc(x["attempts"]), esc(x["latency_ms"])]
+                           for x in h["sync"])) if request["caller"].everywhere else ""
             return layout(request, "list", f'{t("history", lang)} · {esc(code)}', body)
         items = await items_as_of(conn, datetime.now(timezone.utc), None, True, 2000, scope)
-    body = table([t("item", lang), "name", t("department", lang), "level", "regions"],
+        names = await Names.load(conn, (i["department_code"] for i in items))
+    body = table([t("item", lang), t("item_name", lang), t("department", lang), t("level", lang), t("region", lang)],
                  ([f'<a href="/list?code={_q(i["item_code"])}">{esc(i["item_code"])}</a>', esc(i["name"]),
-                   esc(i["department_code"]), esc(i["level"]), esc(", ".join(i["region_codes"] or []))]
+                   named(names.of("department_code", i["department_code"]), i["department_code"]),
+                   esc(t("level_" + i["level"], lang) if i["level"] else ""), _regions(i["region_codes"], lang)]
                   for i in items))
     return layout(request, "list", t("list", lang), body)
 
@@ -418,9 +439,10 @@ async def compare_page(request: web.Request) -> web.Response:
     except QueryError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
     keys = ("received", "on_time_rate", "avg_handling_hours", "satisfaction_rate", "rejection_rate")
-    rows = [[esc(r["region_code"]), *(f'<span class="{"bad" if k in r["worse"] else ""}">{fmt(k, r[k])}</span>'
-                                      for k in keys)] for r in out["rows"]]
-    rows.append(["median", "", *(fmt(k, out["medians"].get(k)) for k in keys[1:])])
+    rows = [[named(region_name(r["region_code"]), r["region_code"]),
+             *(f'<span class="{"bad" if k in r["worse"] else ""}">{fmt(k, r[k])}</span>' for k in keys)]
+            for r in out["rows"]]
+    rows.append([t("median", lang), "", *(fmt(k, out["medians"].get(k)) for k in keys[1:])])
     return layout(request, "analysis", t("comparison", lang_of(request)),
                   form + table([t("region", lang), *(esc(label(k, lang)) for k in keys)], rows))
 

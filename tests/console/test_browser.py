@@ -175,9 +175,9 @@ async def test_the_comparison_page_marks_a_worse_region(stack, console):
         page = await browser.new_page(viewport={"width": 1366, "height": 768})
         await sign_in(page, console, "admin1", "admin-password-1")
         await page.goto(console + "/compare?item=UI-CMP")
-        worse = page.locator("tr", has_text="330110").locator("span.bad")
+        worse = page.locator("tr", has_text="余杭区").locator("span.bad")  # 330110, by its name
         assert await worse.count() >= 1, await page.content()
-        assert await page.locator("tr", has_text="330102").locator("span.bad").count() == 0
+        assert await page.locator("tr", has_text="上城区").locator("span.bad").count() == 0
         await page.screenshot(path=str(SHOTS / "compare.png"), full_page=True)
         await browser.close()
 
