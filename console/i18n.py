@@ -93,6 +93,13 @@ WORDS = {
     "no": ("否", "no"), "change": ("變更", "Change"), "attempts": ("嘗試次數", "Attempts"), "latency": ("時延(毫秒)", "Latency (ms)"),
     "sync_pending": ("待推送", "pending"), "sync_failed": ("失敗重試", "failed, retrying"), "sync_parked": ("暫停", "parked"),
     "sync_applied": ("已生效", "applied"), "median": ("中位數", "median"),
+    "days": ("天", " d"), "wait": ("等待", "wait"), "handling": ("辦理", "handling"), "chain": ("鏈條", "Chain"),
+    "support": ("申請人數", "Applicants"), "end_to_end": ("全程（中位數）", "End to end (median)"),
+    "draft_it": ("起草變更", "Draft the change"), "rec_cancel": ("建議取消", "cancel"),
+    "rec_devolve": ("建議下放", "devolve"), "rec_merge": ("建議整合", "merge"), "rec_high_volume": ("高頻事項", "high volume"),
+    "ev_applications": ("申請量", "applications"), "ev_received": ("收件", "received"),
+    "ev_on_time_rate": ("按時辦結率", "on-time rate"), "ev_lift": ("提升度", "lift"),
+    "ev_confidence": ("置信度", "confidence"), "ev_support": ("申請人數", "applicants"),
     "candidate_note": ("帶 * 的為待研判線索（缺位、越位、不到位），需人工判斷", "Kinds marked * are candidates for"
                        " people to judge"),
 }

@@ -406,17 +406,66 @@ async def analysis_page(request: web.Request) -> web.Response:
                     await recommendations(conn, window, executor=executor, scope=scope))
 
     found, recs = await request.app[HEAVY].run(request["caller"].name, both)
+    async with request.app[POOL].acquire() as conn:
+        names = await Names.load(conn, (), {i for c in found["chains"] for i in c["items"]}
+                                 | {i for r in recs["recommendations"] for i in r["item_codes"]})
+    item = lambda code: named(names.of("item_code", code), code)  # noqa: E731
+    days = lambda v: "—" if v is None else f"{v:.1f}{t('days', lang)}"  # noqa: E731
+
+    def steps(c: dict) -> str:
+        out = []
+        for k, st in enumerate(c.get("steps") or [{"item": i} for i in c["items"]]):
+            if k:
+                out.append(f' <span class="note">→ {t("wait", lang)} {days(st.get("median_wait_days"))} →</span> ')
+            mark = ' class="bad"' if st["item"] == c["bottleneck"] else ""
+            out.append(f'<span{mark}>{item(st["item"])} ({t("handling", lang)} {days(st.get("median_handling_days"))})'
+                       "</span>")
+        return "".join(out)
+
     body = f'<h2>{t("chains", lang)}</h2>' + table(
-        ["chain", "support", "median days", "bottleneck"],
-        ([esc(" → ".join(c["items"])), esc(c["support"]), fmt("d", c["median_days"]), esc(c["bottleneck"])]
-         for c in found["chains"]))
+        [t("chain", lang), t("support", lang), t("end_to_end", lang)],
+        ([steps(c), esc(c["support"]), days(c["median_days"])] for c in found["chains"]))
+    csrf = esc(request.get("csrf", ""))
+
+    def evidence(r: dict) -> str:
+        return "; ".join(f"{t('ev_' + k, lang) if 'ev_' + k in WORDS else k} {fmt(k, v) if isinstance(v, float) else esc(v)}"
+                         for k, v in r["evidence"].items() if isinstance(v, (int, float, str)) and k != "department_code")
+
+    def draft_button(r: dict) -> str:
+        if r["kind"] not in ("cancel", "devolve", "merge") or not request["caller"].can("supervisor", "list_admin"):
+            return ""
+        return (f'<form class="inline" method="post" action="/console/recommendations/draft">'
+                f'<input type="hidden" name="csrf" value="{csrf}">'
+                f'<input type="hidden" name="recommendation" value="{esc(json.dumps(r, ensure_ascii=False))}">'
+                f'<button>{t("draft_it", lang)}</button></form>')
+
     body += f'<h2>{t("recommendations", lang)}</h2>' + table(
-        ["kind", "items", t("region", lang), "evidence"],
-        ([esc(r["kind"]), esc(" + ".join(r["item_codes"])), esc(r["region_code"] or ""),
-          esc(", ".join(f"{k}={v}" for k, v in r["evidence"].items() if isinstance(v, (int, float, str))))]
-         for r in recs["recommendations"][:50]))
+        [t("kind", lang), t("item", lang), t("region", lang), t("evidence", lang), ""],
+        ([esc(t("rec_" + r["kind"], lang)), " + ".join(item(i) for i in r["item_codes"]),
+          named(region_name(r["region_code"]), r["region_code"]) if r["region_code"] else "", evidence(r),
+          draft_button(r)] for r in recs["recommendations"][:50]))
     body = f'<p><a href="/compare">{t("comparison", lang)}</a></p>' + body
     return layout(request, "analysis", t("analysis", lang), body)
+
+
+async def draft_recommendation(request: web.Request) -> web.Response:
+    """A supervisor's reading of the evidence becomes a draft for a list administrator to review (two people)."""
+    from streams.powerlist import drafts
+
+    form = await request.post()
+    try:
+        rec = json.loads(str(form.get("recommendation") or ""))
+        wanted = drafts.from_recommendation(rec)
+    except (ValueError, TypeError) as exc:
+        raise web.HTTPBadRequest(text=f"recommendation: {exc}") from None
+    async with request.app[POOL].acquire() as conn:
+        try:
+            for w in wanted:
+                await drafts.create(conn, w, request["caller"].name, request.app[SETTINGS].overlap_threshold,
+                                    {"recommendation": rec})
+        except drafts.DraftError as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from None
+    raise web.HTTPFound("/drafts")
 
 
 async def compare_page(request: web.Request) -> web.Response:
@@ -475,6 +524,7 @@ def add_routes(app: web.Application, static_dir, echarts) -> None:
     route(app, "POST", "/console/alerts/{id:[0-9]{1,18}}/{act:ack|silence}", alert_action, SUPERVISE)
     route(app, "GET", "/list", list_page, READ)
     route(app, "GET", "/analysis", analysis_page, READ)
+    route(app, "POST", "/console/recommendations/draft", draft_recommendation, SUPERVISE)
     route(app, "GET", "/compare", compare_page, READ)
     org.add_routes(app)
     evaluation.add_routes(app)

@@ -121,3 +121,19 @@ async def test_refusals_are_audited_bounded(stack, tmp_path_factory):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+async def test_a_recommendation_is_drafted_from_the_console_for_a_list_administrator(stack, guarded):
+    import json as _json
+
+    url, tokens = guarded
+    rec = {"kind": "cancel", "item_codes": ["ACC-REC"], "region_code": "330102", "evidence": {"applications": 0}}
+    async with aiohttp.ClientSession() as s:
+        for who, want in (("countysup", 403), ("boss", 302)):
+            async with s.post(url + "/console/recommendations/draft", data={"recommendation": _json.dumps(rec)},
+                              headers={"Authorization": f"Bearer {tokens[who]}"}, allow_redirects=False) as r:
+                assert r.status == want, (who, await r.text())
+    with psycopg.connect(stack.settings.database_url) as c:
+        row = c.execute("SELECT drafted_by, status, change->>'action' FROM list_draft WHERE item_code = 'ACC-REC'"
+                        ).fetchone()
+    assert row == ("boss", "draft", "cancelled")
