@@ -193,7 +193,10 @@ async def overview(request: web.Request) -> web.Response:
             + table([t("region", lang), *(esc(label(k, lang)) for k in COLUMNS)],
                     ([f'<a href="/drill?region={_q(r["region_code"])}&amp;{esc(span)}">'
                       f'{named(region_name(r["region_code"]), r["region_code"])}</a>',
-                      *(fmt(k, r[k]) for k in COLUMNS)] for r in rows), cls="live"))
+                      *(f'<a href="/cases?figure={k}&amp;region_code={_q(r["region_code"])}&amp;{esc(span)}">'
+                        f'{fmt(k, r[k])}</a>' for k in COLUMNS)] for r in rows), cls="live")
+            .replace('<table class="live">', f'<table class="live" data-columns="{",".join(COLUMNS)}"'
+                                             f' data-span="{esc(span)}">'))
     # data, not code: the page runs no inline script (the Content-Security-Policy allows none)
     rows_json = data.replace("<", "\\u003c")
     scripts = (f'<script type="application/json" id="initial-rows">{rows_json}</script>'
@@ -280,9 +283,13 @@ async def drill(request: web.Request) -> web.Response:
         **{k: q[k] for k in ("region", "department") if q[k]},
         {"region_code": "region", "department_code": "department", "item_code": "item"}[level]: v, **span}))
     heading = {"region_code": "region", "department_code": "department", "item_code": "item"}[level]
+    def cases_of(r: dict, k: str) -> str:  # the cases behind the number: the group's filters, the same window
+        params = {"figure": k, **filters, level: r[level], **span}
+        return f'<a href="/cases?{esc(urllib.parse.urlencode(params))}">{fmt(k, r[k])}</a>'
+
     body = table([t(heading, lang), *(esc(label(k, lang)) for k in keys)],
                  ([f'<a href="{link(r[level])}">{named(names.of(level, r[level]), r[level])}</a>',
-                   *(fmt(k, r[k]) for k in keys)] for r in groups if r[level]))
+                   *(cases_of(r, k) for k in keys)] for r in groups if r[level]))
     local = lambda x: x.astimezone(TZ).strftime("%Y-%m-%d %H:%M")  # noqa: E731
     return layout(request, "drill", t("drill", lang),
                   f'<p class="note">{esc(local(window.t0))} → {esc(local(window.t1))}</p>' + body)

@@ -20,7 +20,16 @@
         a.title = r.region_code;
         const first = document.createElement("td");
         first.append(a);
-        tr.append(first, ...r.cells.map(c => { const td = document.createElement("td"); td.textContent = c; return td; }));
+        const columns = (body.closest("table").dataset.columns || "").split(",");
+        const span = body.closest("table").dataset.span || "";
+        tr.append(first, ...r.cells.map((c, i) => {
+          const td = document.createElement("td");
+          const link = document.createElement("a");  // each number opens the cases behind it
+          link.href = `/cases?figure=${columns[i]}&region_code=${encodeURIComponent(r.region_code)}&${span}`;
+          link.textContent = c;
+          td.append(link);
+          return td;
+        }));
         return tr;
       }));
     }

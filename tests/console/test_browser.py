@@ -98,6 +98,12 @@ async def test_the_console_and_the_portal_in_a_browser(stack, console):
             await page.click('a.card:has([data-k="received"])')
         assert f": {shown:,}" in await page.text_content("main p strong"), "the list is as long as the figure"
         await page.screenshot(path=str(SHOTS / "cases.png"), full_page=True)
+        await page.goto(url + "/drill")  # any number on a page: the drill's too
+        cell = page.locator("main table tbody tr:first-child td:nth-child(2) a")
+        number = int((await cell.text_content()).replace(",", ""))
+        async with page.expect_navigation():
+            await cell.click()
+        assert f": {number:,}" in await page.text_content("main p strong")
         async with page.expect_navigation():
             await page.click("main table tbody tr:first-child a")
         assert "收件" not in (await page.title()) and "原因" in await page.content()  # a case page with its reasons
