@@ -8,7 +8,7 @@ import urllib.parse
 from aiohttp import web
 
 from console.i18n import t
-from console.pages import esc, lang_of, layout, table
+from console.pages import esc, lang_of, layout, local, table
 from console.report import render
 from core.web import POOL, READ, SIGNED_IN, route
 from streams.evaluation import evaluate, rectify
@@ -33,7 +33,7 @@ async def evaluations_page(request: web.Request) -> web.Response:
             scope_pattern(request["caller"].scope))
     body = table(["#", t("unit", lang), t("kind", lang), t("since", lang), ""], (
         [esc(r["evaluation_id"]), f'<span title="{esc(r["unit_code"])}">{esc(r["name"])}</span>', esc(r["type"]),
-         f'{r["period_from"].date()} – {r["period_to"].date()}',
+         f'{local(r["period_from"], False)} – {local(r["period_to"], False)}',
          f'<a href="/evaluations/{r["evaluation_id"]}">{t("show", lang)}</a>'] for r in rows))
     return layout(request, "evaluations", t("evaluations", lang), body)
 
@@ -64,7 +64,7 @@ async def tasks_page(request: web.Request) -> web.Response:
         ["#", t("unit", lang), t("requirement", lang), t("status", lang), t("due", lang), t("overdue", lang)],
         ([f'<a href="/rectifications/{r["task_id"]}">{r["task_id"]}</a>',
           f'<a href="/rectifications?unit={esc(urllib.parse.quote(r["unit_code"], safe=""))}">{esc(r["unit_code"])}</a>', esc(r["requirement"]),
-          esc(t("state_" + r["state"], lang)), esc(r["due_at"][:16].replace("T", " ")),
+          esc(t("state_" + r["state"], lang)), esc(local(r["due_at"])),
           f'<strong>{r["overdue_days"]}</strong>' if r["overdue"] else ""] for r in rows))
     return layout(request, "rectifications", t("rectifications", lang), body)
 
@@ -87,12 +87,12 @@ async def task_page(request: web.Request) -> web.Response:
                            "</form>")
     cleared = task.get("condition_cleared")
     facts = (f'<p>{esc(task["requirement"])}</p><p>{t("status", lang)}: {esc(t("state_" + task["state"], lang))} · '
-             f'{t("due", lang)} {esc(task["due_at"][:16].replace("T", " "))}'
+             f'{t("due", lang)} {esc(local(task["due_at"]))}'
              + (f' · <strong>{t("overdue", lang)} {task["overdue_days"]}</strong>' if task["overdue"] else "")
              + (f' · {t("condition_cleared" if cleared else "condition_holds", lang)}' if cleared is not None else "")
              + "</p>")
     events = table([t("since", lang), t("status", lang), t("who", lang), t("why", lang)], (
-        [esc(e["at"][:16].replace("T", " ")), esc(t("state_" + e["to_state"], lang)), esc(e["actor"]),
+        [esc(local(e["at"])), esc(t("state_" + e["to_state"], lang)), esc(e["actor"]),
          esc(e["reason"] or "")] for e in task["events"]))
     files = table([t("evidence", lang), "SHA-256", t("who", lang)], (
         [esc(f["name"]), esc(f["sha256"][:16]), esc(f["added_by"])] for f in task["evidence"]))

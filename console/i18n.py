@@ -100,6 +100,7 @@ WORDS = {
     "ev_applications": ("申請量", "applications"), "ev_received": ("收件", "received"),
     "ev_on_time_rate": ("按時辦結率", "on-time rate"), "ev_lift": ("提升度", "lift"),
     "ev_confidence": ("置信度", "confidence"), "ev_support": ("申請人數", "applicants"),
+    "legal_basis": ("設定依據", "Legal basis"), "month_col": ("月份", "Month"),
     "candidate_note": ("帶 * 的為待研判線索（缺位、越位、不到位），需人工判斷", "Kinds marked * are candidates for"
                        " people to judge"),
 }

@@ -9,7 +9,7 @@ from typing import Optional
 from aiohttp import web
 
 from console.i18n import t
-from console.pages import esc, lang_of, layout, table
+from console.pages import esc, lang_of, layout, local, table
 from console.public import _page, both_scripts
 from core.web import POOL, PUBLIC, READ, route
 from streams.indicators.window import QueryError, _instant
@@ -81,7 +81,7 @@ async def findings_page(request: web.Request) -> web.Response:
         [t("kind", lang), t("unit", lang), t("subject", lang), t("evidence", lang), t("since", lang), t("basis", lang)],
         ([esc(t(f["kind"], lang)) + (" *" if f["candidate"] else ""),
           f'<a href="/org/units/{_q(f["unit_code"])}" title="{esc(f["unit_code"])}">{esc(f["unit_name"])}</a>',
-          esc(f["subject"]), esc(evidence(f)), esc((f["opened_at"] or "")[:16].replace("T", " ")), esc(f["basis"])]
+          esc(f["subject"]), esc(evidence(f)), esc(local(f["opened_at"])), esc(f["basis"])]
          for f in found))
     return layout(request, "org", t("findings", lang), body)
 
@@ -126,8 +126,8 @@ def _timeline(h: dict, lang: str) -> str:
     for v in h["versions"]:
         docs = "; ".join(f'{d.get("doc_no")} {d.get("title") or ""}' for d in v["documents"])
         what = "; ".join(f'{t(c["action"], lang)} {c["part"]} {c["key"]}'.strip() for c in v["changes"][:12])
-        rows.append([esc(v["at"][:10]), esc(docs), esc(what + (" …" if len(v["changes"]) > 12 else "")),
-                     f'<a href="?as_of={esc(v["at"][:10])}">{t("show", lang)}</a>'])
+        rows.append([esc(local(v["at"], False)), esc(docs), esc(what + (" …" if len(v["changes"]) > 12 else "")),
+                     f'<a href="?as_of={esc(urllib.parse.quote(v["at"]))}">{t("show", lang)}</a>'])
     return f'<h2>{t("history", lang)}</h2>' + table([t("since", lang), t("document", lang), t("changes", lang), ""],
                                                      rows)
 
@@ -144,7 +144,7 @@ async def search_page(request: web.Request) -> web.Response:
             f'<button>{t("search", lang)}</button></form>')
     body += f'<h2>{t("duties", lang)}</h2>' + table([t("unit", lang), t("duty", lang), t("since", lang)], (
         [f'<a href="/org/units/{_q(d["unit_code"])}">{esc(d["unit_name"])}</a>', esc(d["text"]),
-         esc(d["valid_from"][:10]) + ("" if d["in_force"] else " – " + esc((d["valid_to"] or "")[:10]))]
+         esc(local(d["valid_from"], False)) + ("" if d["in_force"] else " – " + esc(local(d["valid_to"], False)))]
         for d in found["duties"]))
     body += f'<h2>{t("document", lang)}</h2>' + table([t("document", lang), "", t("since", lang)], (
         [esc(d["doc_no"]), esc(d["title"]), esc(d["issued_at"])] for d in found["documents"]))

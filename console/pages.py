@@ -51,6 +51,20 @@ def layout(request: web.Request, active: str, title: str, body: str, stream: Opt
     return resp
 
 
+def local(v: Any, minutes: bool = True) -> str:
+    """An instant (or its ISO text) in the local zone: to the minute, or the local day."""
+    from datetime import datetime
+
+    from core.tz import TZ
+
+    if not v:
+        return ""
+    t_ = datetime.fromisoformat(v) if isinstance(v, str) else v
+    if not hasattr(t_, "astimezone") or getattr(t_, "tzinfo", None) is None:
+        return str(v)
+    return t_.astimezone(TZ).strftime("%Y-%m-%d %H:%M" if minutes else "%Y-%m-%d")
+
+
 def named(name: Optional[str], code: Any) -> str:
     """A name where there is one, its code on hover; the code where there is none."""
     return f'<span title="{esc(code)}">{esc(name)}</span>' if name else esc(code)

@@ -8,8 +8,9 @@ import urllib.parse
 
 from aiohttp import web
 
-from console.i18n import t
-from console.pages import esc, fmt, lang_of, table
+from console.i18n import script, t
+from console.pages import esc, fmt, lang_of, local, named, table
+from core.names import region_name
 from core.web import POOL, PUBLIC, SETTINGS, policy_of, route
 from streams.powerlist.queries import item_history
 
@@ -84,11 +85,13 @@ async def public_list(request: web.Request) -> web.Response:
             " OR name ILIKE ANY($2::text[])) ORDER BY department_code, item_code LIMIT 500", q, both_scripts(q))
     form = (f'<form method="get" action="/public"><input name="q" value="{esc(q)}" aria-label="{t("search", lang)}">'
             f'<button>{t("search", lang)}</button></form>')
-    body = form + table([t("item", lang), "name", "category", t("department", lang), "level", "regions", "legal basis"],
-                        ([f'<a href="/public/items/{esc(urllib.parse.quote(r["item_code"], safe=""))}">{esc(r["item_code"])}</a>', esc(r["name"]),
-                          esc(r["category"]), esc(r["department_code"]), esc(r["level"]),
-                          esc(", ".join(r["region_codes"]) or t("everywhere", lang)), esc(r["legal_basis"])]
-                         for r in rows))
+    body = form + table([t("item", lang), t("item_name", lang), t("category", lang), t("department", lang),
+                         t("level", lang), t("region", lang), t("legal_basis", lang)],
+                        ([f'<a href="/public/items/{esc(urllib.parse.quote(r["item_code"], safe=""))}">'
+                          f'{esc(r["item_code"])}</a>', esc(r["name"]), esc(script(r["category"] or "", lang)),
+                          esc(r["department_code"]), esc(t("level_" + r["level"], lang) if r["level"] else ""),
+                          ", ".join(named(region_name(c), c) for c in r["region_codes"]) or t("everywhere", lang),
+                          esc(r["legal_basis"])] for r in rows))
     return _page(request, t("public", lang), body)
 
 
@@ -99,9 +102,11 @@ async def public_item(request: web.Request) -> web.Response:
         h = await item_history(conn, code)
     if not h["versions"]:
         raise web.HTTPNotFound(text="no such item")
-    body = table(["from", "to", "action", "active", "level", "regions", "legal basis"],
-                 ([esc(v["valid_from"]), esc(v["valid_to"] or ""), esc(v["action"]), esc(v["active"]),
-                   esc(v["level"]), esc(", ".join(v["region_codes"] or [])), esc(v["legal_basis"])]
+    body = table([t("since", lang), t("until", lang), t("kind", lang), t("in_force", lang), t("level", lang),
+                  t("region", lang), t("legal_basis", lang)],
+                 ([esc(local(v["valid_from"])), esc(local(v["valid_to"])), esc(t("act_" + v["action"], lang)),
+                   esc(t("yes" if v["active"] else "no", lang)), esc(t("level_" + v["level"], lang) if v["level"] else ""),
+                   ", ".join(named(region_name(c), c) for c in v["region_codes"] or []), esc(v["legal_basis"])]
                   for v in h["versions"]))
     return _page(request, f'{t("history", lang)} · {code}', body)
 
@@ -115,7 +120,7 @@ async def public_figures(request: web.Request) -> web.Response:
 
     async with request.app[POOL].acquire() as conn:
         rows = await published(conn)
-    body = table(["month", t("department", lang), esc(label("received", lang)), esc(label("completed", lang)),
+    body = table([t("month_col", lang), t("department", lang), esc(label("received", lang)), esc(label("completed", lang)),
                   esc(label("on_time_rate", lang)), esc(label("completed_without_deadline", lang)),
                   esc(label("satisfaction_rate", lang))],
                  ([esc(r["month"]), esc(r["department_code"]), fmt("received", r["received"]),
