@@ -112,7 +112,7 @@ def api(ctx: click.Context) -> None:
     """Run the HTTP API (webhook, indicators, status) in the foreground."""
     from aiohttp import web
 
-    from api.app import init_app
+    from web.app import init_app
 
     s = settings(ctx)
     require(s, "kafka_bootstrap", "database_url")

@@ -20,7 +20,7 @@ def indicators_cmd(ctx: click.Context, frm: Optional[str], to: Optional[str], gr
     """The 14 indicators and the guard figures, one row per group."""
     from shenpi.tables import indicator_table
     from streams.indicators.queries import QueryError, indicators, parse_group_by, parse_window
-    from streams.indicators.views import to_csv
+    from web.views.indicators import to_csv
 
     try:
         window, groups = parse_window(frm, to), parse_group_by(group_by)

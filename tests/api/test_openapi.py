@@ -11,7 +11,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from api.openapi import document
+from web.openapi import document
 from tests.conftest import TOKEN
 
 pytestmark = pytest.mark.broker
@@ -22,7 +22,7 @@ schema = schemathesis.openapi.from_dict(DOC)
 def test_the_document_describes_every_api_route(stack):
     """Each route of the API in the route table is in the served document, with its method (a route added without
     its description fails here)."""
-    from api.app import init_app
+    from web.app import init_app
     from core.settings import Settings
 
     with urllib.request.urlopen(stack.url + "/api/v1/openapi.json", timeout=5) as r:

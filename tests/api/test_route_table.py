@@ -12,9 +12,9 @@ import aiohttp
 import asyncpg
 import pytest
 
-from api.app import init_app
+from web.app import init_app
 from core.settings import Settings
-from core.web import POLICIES
+from web.common import POLICIES
 from schemas import parse_list_change
 from simulator.org import generate_city
 from tests.conftest import TOKEN, guarded_api, truncate_all, wait_processed

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from console.live import LiveHub, by_scope
-from console.views import live_message
+from web.console.live import LiveHub, by_scope
+from web.console.views import live_message
 from streams.cases.write import InBatch, process_case_batches
 from streams.indicators.queries import indicators
 from streams.indicators.window import parse_window

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from api.metrics import database_families
+from web.metrics import database_families
 from core.metrics import WorkerMetrics
 from dashboards.boards import BOARDS, OUT, label, panels, render
 from schemas import ListChange
@@ -123,7 +123,7 @@ async def test_promql_parses_and_names_exported_metrics(private_conn, tmp_path):
     worker = WorkerMetrics(reg)  # labelled families show once a child exists, as they do in a running worker
     worker.lag.labels("t", "0").set(0)
     worker.db_retries.labels("case events").inc()
-    from api.metrics import _Snapshot
+    from web.metrics import _Snapshot
     db = CollectorRegistry(auto_describe=False)
     db.register(_Snapshot(await database_families(conn)))
     exported = set(re.findall(r"^(shenpi_[a-z_]+)", (generate_latest(reg) + generate_latest(db)).decode(), re.M))

@@ -13,17 +13,17 @@ from typing import Optional
 
 from aiohttp import web
 
-from api.auth import SESSION_COOKIE, token_digest
-from console import cases, drafts, evaluation, org
-from console.i18n import WORDS, t
-from console.live import CARDS, COLUMNS, LiveHub
-from console.pages import esc, fmt, lang_of, layout, named, table
+from web.auth import SESSION_COOKIE, token_digest
+from web.console import cases, drafts, evaluation, org
+from web.console.i18n import WORDS, t
+from web.console.live import CARDS, COLUMNS, LiveHub
+from web.console.pages import esc, fmt, lang_of, layout, named, table
 from core.access import within
 from core.figures import fmt as figure
 from core.names import Names, region_name
 from core.tz import TZ
-from core.web import HEAVY, OPERATIONS, POOL, PUBLIC, READ, SETTINGS, SIGNED_IN, SUPERVISE, route, static
-from streams.alerts.views import act_on_alert, alerts_overview
+from web.common import HEAVY, OPERATIONS, POOL, PUBLIC, READ, SETTINGS, SIGNED_IN, SUPERVISE, route, static
+from web.views.alerts import act_on_alert, alerts_overview
 from streams.analysis.service import analysis_window, chains, recommendations
 from streams.indicators.edges import due_sql
 from streams.indicators.queries import indicators, parse_window
@@ -91,7 +91,7 @@ async def login(request: web.Request) -> web.Response:
     from argon2 import PasswordHasher
     from argon2.exceptions import Argon2Error, InvalidHashError
 
-    from api.auth import _refused
+    from web.auth import _refused
 
     form = await request.post()
     if not secrets.compare_digest(str(form.get("csrf", "")), request.cookies.get("login_csrf", "-")):
@@ -167,7 +167,7 @@ def _regions(codes, lang: str) -> str:
 
 async def overview(request: web.Request) -> web.Response:
     """Every figure for today (live), this month or a chosen window; each links on with the same window."""
-    from console.i18n import WORDS, label
+    from web.console.i18n import WORDS, label
 
     lang = lang_of(request)
     which, window = _window(request)
@@ -242,7 +242,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
 async def drill(request: web.Request) -> web.Response:
     """Region → department → item → its cases."""
     lang = lang_of(request)
-    from console.i18n import label
+    from web.console.i18n import label
 
     scope = request["caller"].scope
     q = {k: request.query.get(k) for k in ("region", "department", "item")}
@@ -477,7 +477,7 @@ async def draft_recommendation(request: web.Request) -> web.Response:
 
 async def compare_page(request: web.Request) -> web.Response:
     """Regions side by side for an item or a department, the worse outliers marked."""
-    from console.i18n import label
+    from web.console.i18n import label
     from streams.analysis.service import comparison
     from streams.indicators.window import QueryError
 

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from connectors import edge
 from connectors.parsing import decode_json_body, validate
-from core.web import EVENTS, POOL, PUBLISHER, RELAY_WAKE, SETTINGS, route
+from web.common import EVENTS, POOL, PUBLISHER, RELAY_WAKE, SETTINGS, route
 
 
 async def _ingest(request: web.Request, kind: str) -> web.Response:

@@ -9,27 +9,28 @@ import asyncpg
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from api.auth import authenticate
-from api.limits import errors, limit_reads, security_headers
-from api import openapi
-from api.metrics import exposition
-from console import public
-from console.pages import error_pages
-from console import views as console_views
-from connectors import edge, webhook
+from web.auth import authenticate
+from web.limits import errors, limit_reads, security_headers
+from web import openapi
+from web.metrics import exposition
+from web.console import public
+from web.console.pages import error_pages
+from web.console import views as console_views
+from connectors import edge
+from web.views import webhook
 from connectors.kafka import Publisher, ensure_topics
 from core.settings import Settings
-from core.web import HEAVY, OPERATIONS, POOL, PUBLIC, PUBLISHER, REGISTRY, RELAY_WAKE, SETTINGS, route
-from streams.alerts import views as alert_views
-from streams.analysis import views as analysis_views
-from streams.indicators import views as indicator_views
-from streams.powerlist import draft_views
-from streams.powerlist import views as list_views
-from streams.staffing import views as org_views
-from streams.evaluation import views as evaluation_views
+from web.common import HEAVY, OPERATIONS, POOL, PUBLIC, PUBLISHER, REGISTRY, RELAY_WAKE, SETTINGS, route
+from web.views import alerts as alert_views
+from web.views import analysis as analysis_views
+from web.views import indicators as indicator_views
+from web.views import drafts as draft_views
+from web.views import powerlist as list_views
+from web.views import staffing as org_views
+from web.views import evaluation as evaluation_views
 
 
-STATIC = Path(__file__).resolve().parents[1] / "console" / "static"
+STATIC = Path(__file__).resolve().parent / "console" / "static"
 ECHARTS = Path(__file__).resolve().parents[1] / "infra" / "console" / "node_modules" / "echarts" / "dist" / "echarts.min.js"
 
 
@@ -55,7 +56,7 @@ async def _publisher(app: web.Application):
 
 
 async def _heavy(app: web.Application):
-    from api.heavy import Heavy
+    from web.heavy import Heavy
 
     s = app[SETTINGS]
     app[HEAVY] = Heavy(s.analysis_timeout_seconds, s.analysis_memory_bytes)

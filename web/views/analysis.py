@@ -7,7 +7,7 @@ from typing import Callable, TypeVar
 
 from aiohttp import web
 
-from core.web import HEAVY, POOL, READ, json_response, route
+from web.common import HEAVY, POOL, READ, json_response, route
 from streams.analysis.chains import ChainParams
 from streams.analysis.merge import MergeParams
 from streams.analysis.recommend import RecommendParams

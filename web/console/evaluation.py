@@ -7,10 +7,10 @@ import urllib.parse
 
 from aiohttp import web
 
-from console.i18n import t
-from console.pages import esc, lang_of, layout, local, table
-from console.report import render
-from core.web import POOL, READ, SIGNED_IN, route
+from web.console.i18n import t
+from web.console.pages import esc, lang_of, layout, local, table
+from web.console.report import render
+from web.common import POOL, READ, SIGNED_IN, route
 from streams.evaluation import evaluate, rectify
 
 

@@ -7,7 +7,7 @@ import binascii
 
 from aiohttp import web
 
-from core.web import POOL, READ, SETTINGS, SIGNED_IN, json_object, json_response, path_int, query_text, route
+from web.common import POOL, READ, SETTINGS, SIGNED_IN, json_object, json_response, path_int, query_text, route
 from streams.evaluation import evaluate, rectify
 from streams.evaluation.scorecard import load_scorecard
 from streams.indicators.window import QueryError, _instant
@@ -104,7 +104,7 @@ async def give_score(request: web.Request) -> web.Response:
 
 
 async def get_report(request: web.Request) -> web.Response:
-    from console.report import report_pdf
+    from web.console.report import report_pdf
 
     eid, c = path_int(request, "id"), request["caller"]
     pdf, sha = await _engine(request, lambda conn: report_pdf(conn, eid, c.scope))

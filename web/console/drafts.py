@@ -7,13 +7,13 @@ from datetime import datetime
 
 from aiohttp import web
 
-from console.i18n import t
-from console.pages import esc, lang_of, layout, table
+from web.console.i18n import t
+from web.console.pages import esc, lang_of, layout, table
 from core.tz import TZ
-from core.web import ADMINISTER_LIST, OPERATIONS, POOL, SETTINGS, route
+from web.common import ADMINISTER_LIST, OPERATIONS, POOL, SETTINGS, route
 from schemas.events import Category
 from streams.powerlist import drafts
-from streams.powerlist.draft_views import decide_and_publish
+from web.views.drafts import decide_and_publish
 from streams.powerlist.drafts import DraftError
 
 ACTIONS = ("added", "modified", "cancelled", "devolved")
@@ -88,7 +88,7 @@ async def draft_page(request: web.Request) -> web.Response:
 
 
 def _steps() -> set[str]:
-    from console.i18n import WORDS
+    from web.console.i18n import WORDS
 
     return {k for k in WORDS if k.startswith("step_")}
 

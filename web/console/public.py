@@ -8,10 +8,10 @@ import urllib.parse
 
 from aiohttp import web
 
-from console.i18n import script, t
-from console.pages import esc, fmt, lang_of, local, named, table
+from web.console.i18n import script, t
+from web.console.pages import esc, fmt, lang_of, local, named, table
 from core.names import region_name
-from core.web import POOL, PUBLIC, SETTINGS, policy_of, route
+from web.common import POOL, PUBLIC, SETTINGS, policy_of, route
 from streams.powerlist.queries import item_history
 
 RATE = 5.0  # requests a second per address, with bursts of BURST
@@ -115,7 +115,7 @@ async def public_figures(request: web.Request) -> web.Response:
     """Monthly figures of the published departments, the last twelve local months, as stored (computed by the
     worker when the data changes): a view costs no indicator query."""
     lang = lang_of(request)
-    from console.i18n import label
+    from web.console.i18n import label
     from streams.public.snapshots import published
 
     async with request.app[POOL].acquire() as conn:

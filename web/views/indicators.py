@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from core.web import OPERATIONS, POOL, READ, json_response, query_int, query_text, route
+from web.common import OPERATIONS, POOL, READ, json_response, query_int, query_text, route
 
 from streams.indicators.queries import GROUP_KEYS, GUARDS, INDICATORS, QueryError, indicators, parse_group_by, parse_window
 from streams.indicators.status import totals

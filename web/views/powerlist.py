@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 from aiohttp import web
 
-from core.web import OPERATIONS, POOL, READ, json_response, path_text, query_int, query_text, route
+from web.common import OPERATIONS, POOL, READ, json_response, path_text, query_int, query_text, route
 from schemas.events import EARLIEST, LATEST
 from streams.powerlist.queries import item_history, items_as_of, sync_state
 

@@ -6,7 +6,7 @@ from typing import Any, Iterable, Optional
 
 from aiohttp import web
 
-from console.i18n import HTML_LANG, LANG_NAMES, LANGS, t
+from web.console.i18n import HTML_LANG, LANG_NAMES, LANGS, t
 from core.figures import fmt as figure
 
 NAV = (("/", "overview"), ("/drill", "drill"), ("/alerts", "alerts"), ("/list", "list"), ("/analysis", "analysis"),
@@ -94,7 +94,7 @@ async def error_pages(request: web.Request, handler):
     except web.HTTPException as exc:
         if exc.status < 400 or request.path.startswith(("/api/", "/metrics", "/healthz", "/static/", "/console/stream")):
             raise
-        from console.i18n import script
+        from web.console.i18n import script
 
         lang = lang_of(request)
         zh, en = ERROR_WORDS.get(exc.status, ERROR_WORDS[500] if exc.status >= 500 else ERROR_WORDS[400])

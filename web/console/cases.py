@@ -7,11 +7,11 @@ from datetime import datetime
 
 from aiohttp import web
 
-from console.i18n import label, t
-from console.pages import esc, lang_of, layout, named, table
+from web.console.i18n import label, t
+from web.console.pages import esc, lang_of, layout, named, table
 from core.names import Names, region_name
 from core.tz import TZ
-from core.web import POOL, READ, route
+from web.common import POOL, READ, route
 from streams.indicators.cases import FIGURES, cases_behind
 from streams.indicators.definitions import BY_KEY
 from streams.indicators.window import parse_window

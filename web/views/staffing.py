@@ -7,7 +7,7 @@ from typing import Optional
 from aiohttp import web
 
 from core.access import within
-from core.web import POOL, READ, SETTINGS, json_response, path_text, query_int, query_text, route
+from web.common import POOL, READ, SETTINGS, json_response, path_text, query_int, query_text, route
 from streams.indicators.window import QueryError, _instant
 from streams.staffing import checks, queries
 

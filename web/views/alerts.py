@@ -7,7 +7,7 @@ from typing import Optional
 
 from aiohttp import web
 
-from core.web import OPERATIONS, POOL, SUPERVISE, json_object, json_response, path_int, query_int, route
+from web.common import OPERATIONS, POOL, SUPERVISE, json_object, json_response, path_int, query_int, route
 
 MAX_SILENCE = 31 * 24 * 3600
 

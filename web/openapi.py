@@ -9,7 +9,7 @@ from schemas import CaseEvent, ListChange
 from schemas.staffing import StaffingChange
 from streams.indicators.definitions import GUARDS, INDICATORS
 from streams.indicators.window import GROUP_KEYS
-from core.web import PUBLIC, route
+from web.common import PUBLIC, route
 
 TIME = {"type": "string", "description": "a local date YYYY-MM-DD or an ISO 8601 time (1970 .. 2200)"}
 OBJ = {"application/json": {"schema": {"type": "object"}}}

@@ -16,7 +16,7 @@ import asyncpg
 from aiohttp import web
 
 from core.access import Caller
-from core.web import POOL, SETTINGS, Policy, policy_of
+from web.common import POOL, SETTINGS, Policy, policy_of
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +191,7 @@ async def _bounded_body(request: web.Request, policy: Policy) -> None:
 
 @web.middleware
 async def authenticate(request: web.Request, handler):
-    """Every route's policy (core.web.Policy, declared where the route is added), and nothing else, decides."""
+    """Every route's policy (web.common.Policy, declared where the route is added), and nothing else, decides."""
     if request.match_info.http_exception is not None:
         return await handler(request)  # no such route or method: 404 / 405
     policy = policy_of(request)

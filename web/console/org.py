@@ -8,10 +8,10 @@ from typing import Optional
 
 from aiohttp import web
 
-from console.i18n import t
-from console.pages import esc, lang_of, layout, local, table
-from console.public import _page, both_scripts
-from core.web import POOL, PUBLIC, READ, route
+from web.console.i18n import t
+from web.console.pages import esc, lang_of, layout, local, table
+from web.console.public import _page, both_scripts
+from web.common import POOL, PUBLIC, READ, route
 from streams.indicators.window import QueryError, _instant
 from streams.staffing import checks, queries
 

@@ -8,7 +8,7 @@ from typing import Awaitable, Callable, Optional
 from aiohttp import web
 
 from connectors import edge
-from core.web import (
+from web.common import (
     ADMINISTER_LIST, OPERATIONS, POOL, PUBLISHER, RELAY_WAKE, SETTINGS, json_object, json_response, path_text,
     query_int, query_text, route,
 )

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from console.pages import esc
+from web.console.pages import esc
 
 CSS = """body{font-family:"WenQuanYi Zen Hei","Noto Sans CJK SC",sans-serif;margin:24px;color:#222}
 h1{font-size:20px}h2{font-size:16px;margin-top:20px}table{border-collapse:collapse;width:100%;font-size:12px}
