@@ -109,6 +109,8 @@ def start_stack(s: Settings) -> Stack:
     for task in run_maintenance(s.database_url):
         console.print(f"database: ran {task}")
     env = dict(os.environ, SHENPI_KAFKA_BOOTSTRAP=s.kafka_bootstrap, SHENPI_DATABASE_URL=s.database_url)
+    # every process of the stack hashes identity numbers with one key (the state folder's, unless one is given)
+    env.setdefault("SHENPI_IDENTITY_KEY", s.identity_secret().decode())
     if not s.webhook_tokens.get_secret_value() and not s.webhook_hmac_keys.get_secret_value():
         token = secrets.token_urlsafe(24)
         env["SHENPI_WEBHOOK_TOKENS"] = token

@@ -12,7 +12,8 @@ from core.access import Caller
 from shenpi.commands.org import instant
 from shenpi.common import console, echo_json, settings, with_db
 
-AS = click.option("--as", "as_user", default=None, help="Act as this user (on the server); else SHENPI_TOKEN's.")
+AS = click.option("--as", "as_user", default=None, help="Act as this user (on the server); else SHENPI_TOKEN's user;"
+                                                         " else the server's operator (cli:<login>).")
 FORMAT = click.option("--format", "fmt", type=click.Choice(["json"]), default="json")
 
 
@@ -26,8 +27,10 @@ async def _caller(conn, as_user: Optional[str]) -> Caller:
     elif token:
         row = await conn.fetchrow("SELECT name, role, region_scope FROM app_user WHERE token_digest = $1"
                                   " AND NOT disabled", token_digest(token))
-    else:
-        raise click.ClickException("say who acts: --as NAME, or SHENPI_TOKEN with a user's token")
+    else:  # on the server, with the database's credentials: the operator, recorded by their login name
+        import getpass
+
+        return Caller(f"cli:{getpass.getuser()}", "admin")
     if row is None:
         raise click.ClickException("no such user, or disabled (or the token names nobody)")
     return Caller(row["name"], row["role"], row["region_scope"])

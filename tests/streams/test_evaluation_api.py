@@ -85,3 +85,7 @@ async def test_evaluate_report_and_rectify_as_people_would(stack, people, conn):
     assert code == 0 and out["state"] == "closed"
     code, out = cli(env, "eval", "show", str(e["evaluation_id"]), "--as", "sup-b")
     assert code == 0 and out["score"] == e["score"] and out["rank"]["of"] >= 1
+    code, out = cli(env, "eval", "show", str(e["evaluation_id"]))  # the server's operator, with no token
+    assert code == 0 and out["evaluation_id"] == e["evaluation_id"]
+    code, out = cli({**env, "SHENPI_TOKEN": "not-a-token"}, "eval", "show", str(e["evaluation_id"]))
+    assert code != 0 and "no such user" in out
