@@ -27,7 +27,7 @@ from schemas import ListChange  # noqa: E402
 from simulator.chains import list_changes  # noqa: E402
 from streams.analysis.service import chains, recommendations  # noqa: E402
 from streams.indicators.window import Window  # noqa: E402
-from streams.powerlist.apply import apply_list_changes  # noqa: E402
+from streams.cases.reach import apply_list_changes  # noqa: E402
 
 
 def rss_mb() -> float:

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._stack import fresh_database  # noqa: E402
 from bench.pipeline import gen_events  # noqa: E402
 from schemas import ListChange  # noqa: E402
-from streams.powerlist.apply import apply_list_changes  # noqa: E402
+from streams.cases.reach import apply_list_changes  # noqa: E402
 
 COLS = ("event_id", "case_id", "type", "occurred_at", "item_code", "region_code", "department_code", "channel",
         "applicant_key", "deadline", "outcome", "score")

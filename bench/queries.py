@@ -26,7 +26,7 @@ from core.tz import TZ  # noqa: E402
 from schemas import ListChange  # noqa: E402
 from simulator.chains import list_changes  # noqa: E402
 from streams.indicators.queries import Window, indicators  # noqa: E402
-from streams.powerlist.apply import apply_list_changes  # noqa: E402
+from streams.cases.reach import apply_list_changes  # noqa: E402
 
 END = datetime(2026, 1, 1, tzinfo=TZ)
 QUERIES = {

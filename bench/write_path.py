@@ -25,7 +25,7 @@ from bench.pipeline import gen_events  # noqa: E402
 from connectors.kafka import partition_for  # noqa: E402
 from schemas import ListChange  # noqa: E402
 from streams.cases.write import InBatch, process_case_batches  # noqa: E402
-from streams.powerlist.apply import apply_list_changes  # noqa: E402
+from streams.cases.reach import apply_list_changes  # noqa: E402
 
 
 def envelopes(events: list[dict], partitions: int = 4, chunk: int = 5000, size: int = 1000) -> list[InBatch]:

@@ -6,6 +6,7 @@ import logging
 import os
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Optional
 
 import faust
 import orjson
@@ -26,6 +27,8 @@ class WorkerContext:
     list_changed: asyncio.Event = field(default_factory=asyncio.Event)
     indicators_changed: asyncio.Event = field(default_factory=asyncio.Event)
     topics: dict[str, faust.TopicT] = field(default_factory=dict)
+    # set by the cases domain: storing list changes re-evaluates the cases they reach (the list knows no cases)
+    apply_list_changes: Optional[Callable[[Any, Any], Awaitable[list[dict]]]] = None
 
     def raw_topic(self, name: str) -> faust.TopicT:
         """One topic object per name: agents and the publishing hot path share it."""

@@ -23,7 +23,7 @@ def calendar_load(ctx: click.Context, file: Path) -> None:
     from pydantic import ValidationError
 
     from schemas.calendar import load_calendar_file
-    from streams.calendar.apply import set_calendar
+    from streams.cases.reach import set_calendar
 
     try:
         days = load_calendar_file(file).days()

@@ -9,6 +9,7 @@ import asyncpg
 import orjson
 
 from streams.cases.models import CaseEventBatch
+from streams.cases.reach import apply_list_changes
 from streams.cases.write import BatchOutcome, InBatch, Unreadable, process_case_batches, quarantine, sweep_orphans
 from streams.context import WorkerContext, fatal
 from streams.db import is_transient
@@ -45,6 +46,7 @@ async def process_or_quarantine(conn: asyncpg.Connection, batches: list[InBatch]
 
 def register(ctx: WorkerContext) -> None:
     app, s = ctx.app, ctx.settings
+    ctx.apply_list_changes = apply_list_changes
 
     # >1: takes side by side (the write path is order-free and locks cases in key order); takes that share
     # cases then wait on each other, so more worker processes (partitions apart) scale better

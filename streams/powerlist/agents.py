@@ -6,7 +6,6 @@ import orjson
 from schemas import DeadLetter, parse_list_change
 from streams.context import WorkerContext, fatal
 from streams.deadletters.store import insert_dead_letters
-from streams.powerlist.apply import apply_list_changes
 
 
 def register(ctx: WorkerContext) -> None:
@@ -33,7 +32,7 @@ def register(ctx: WorkerContext) -> None:
                                           reason=reason, payload=raw))
 
             async def store(conn):
-                violations = await apply_list_changes(conn, changes)
+                violations = await ctx.apply_list_changes(conn, changes)  # the cases domain's (ctx)
                 await insert_dead_letters(conn, letters)
                 return violations
 

@@ -52,7 +52,7 @@ async def test_console_links_are_url_quoted(stack):
     conn = await asyncpg.connect(stack.settings.database_url)
     try:
         from schemas import parse_list_change
-        from streams.powerlist.apply import apply_list_changes
+        from streams.cases.reach import apply_list_changes
 
         await apply_list_changes(conn, [parse_list_change({
             "change_id": "low-slash", "item_code": "Inrit/Uitweg", "action": "added",

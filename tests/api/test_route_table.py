@@ -95,7 +95,7 @@ async def _other_county(stack) -> dict[str, str]:
     """A city whose units, items, cases, evaluation and task of the other county are what must not show."""
     from streams.evaluation import evaluate, rectify
     from streams.evaluation.scorecard import load_scorecard
-    from streams.powerlist.apply import apply_list_changes
+    from streams.cases.reach import apply_list_changes
     from tests.streams.test_evaluation import _load
 
     truncate_all(stack.settings.database_url)

@@ -22,7 +22,7 @@ from streams.analysis.service import chains, comparison, recommendations
 from streams.cases.write import InBatch, process_case_batches
 from streams.indicators.definitions import BY_KEY
 from streams.indicators.queries import Window, indicators
-from streams.powerlist.apply import apply_list_changes
+from streams.cases.reach import apply_list_changes
 from tests.histories import BASE, SH, random_histories
 
 

@@ -13,7 +13,7 @@ from dashboards.boards import BOARDS, panels, render
 from db.capabilities import detect
 from schemas import ListChange
 from streams.cases.write import InBatch, process_case_batches
-from streams.powerlist.apply import apply_list_changes
+from streams.cases.reach import apply_list_changes
 from streams.indicators.queries import Window, indicators
 from tests.compare import GROUPINGS
 from tests.dashboards.test_boards import expand

@@ -20,7 +20,7 @@ from streams.analysis.recommend import RecommendParams
 from streams.analysis.service import chains, comparison, recommendations
 from streams.cases.write import InBatch, process_case_batches
 from streams.indicators.window import QueryError, Window
-from streams.powerlist.apply import apply_list_changes
+from streams.cases.reach import apply_list_changes
 from tests import analysis_data as plan
 
 PARAMS = ChainParams(max_span=timedelta(days=120))

@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas import ListChange
-from streams.calendar.apply import set_calendar
+from streams.cases.reach import set_calendar
 from streams.cases.write import InBatch, process_case_batches, sweep_orphans
-from streams.powerlist.apply import apply_list_changes
+from streams.cases.reach import apply_list_changes
 from streams.indicators.queries import Window, indicators
 from tests.compare import GROUPINGS, WINDOWS, assert_same, rows_by_key, window_label
 from tests.conftest import truncate_all

@@ -10,7 +10,7 @@ from schemas import ListChange
 from streams.cases.logic import DIMS, METRICS
 from streams.cases.recompute import COPY_FROM
 from streams.cases.write import InBatch, process_case_batches
-from streams.powerlist.apply import apply_list_changes
+from streams.cases.reach import apply_list_changes
 from tests.conftest import truncate_all
 from tests.histories import BASE, SH, iso
 

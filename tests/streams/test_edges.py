@@ -14,7 +14,7 @@ from streams.cases.logic import DIMS, METRICS, evaluate_case
 from streams.cases.recompute import load_events, power_list_for
 from streams.cases.write import InBatch, process_case_batches
 from streams.indicators.edges import edge_sql
-from streams.powerlist.apply import apply_list_changes
+from streams.cases.reach import apply_list_changes
 from tests.conftest import truncate_all
 from tests.histories import BASE, DEPTS, ITEMS, REGIONS, SH, iso, list_history
 

@@ -13,7 +13,7 @@ from schemas.staffing import parse_staffing_change
 from simulator.org import generate_city
 from streams.evaluation import evaluate, rectify
 from streams.evaluation.scorecard import SHIPPED, load_scorecard
-from streams.powerlist.apply import apply_list_changes
+from streams.cases.reach import apply_list_changes
 from streams.staffing.store import apply_staffing_changes
 
 NOW = datetime.now(timezone.utc)

@@ -13,7 +13,7 @@ import pytest
 from schemas import parse_list_change
 from schemas.staffing import parse_staffing_change
 from simulator.org import generate_city, make_uscc
-from streams.powerlist.apply import apply_list_changes
+from streams.cases.reach import apply_list_changes
 from streams.staffing import checks, queries
 from streams.staffing.store import apply_staffing_changes, sweep_inapplicable
 
