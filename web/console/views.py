@@ -253,28 +253,10 @@ async def drill(request: web.Request) -> web.Response:
     span = {"from": window.t0.isoformat(), "to": window.t1.isoformat()}
     level = "item_code" if q["department"] else "department_code" if q["region"] else "region_code"
     filters = {k: v for k, v in (("region_code", q["region"]), ("department_code", q["department"])) if v}
+    if q["item"]:  # an item's cases: those it received in the window, each page saying why it counts
+        raise web.HTTPFound("/cases?" + urllib.parse.urlencode({"figure": "received", **filters,
+                                                                 "item_code": q["item"], **span}))
     async with request.app[POOL].acquire() as conn:
-        if q["item"]:
-            cases = await conn.fetch(
-                "SELECT s.case_id, s.submitted_at, s.accepted_at, s.ended_at, s.deadline,"
-                f" {due_sql('now()')} AS due,"
-                " (SELECT string_agg(DISTINCT rule, ', ') FROM violation v WHERE v.case_id = s.case_id) AS rules"
-                " FROM case_state s WHERE s.item_code = $1 AND s.region_code = $2 AND s.department_code = $3"
-                " ORDER BY s.submitted_at DESC LIMIT 200", q["item"], q["region"], q["department"])
-            rows = []
-            for c in cases:
-                why = []
-                if c["ended_at"] is None and c["due"] is not None and c["due"] < datetime.now(timezone.utc):
-                    why.append(t("overdue_why", lang))
-                if c["rules"]:
-                    why.append(f'{t("outside_list", lang)}: {c["rules"]}')
-                rows.append([f'<a href="/cases/{_q(c["case_id"])}">{esc(c["case_id"])}</a>',
-                             *(esc(_local(c[k]) if c[k] else "") for k in ("submitted_at", "accepted_at", "ended_at",
-                                                                           "due")),
-                             f'<span class="bad">{esc("; ".join(why))}</span>'])
-            body = table([t("case", lang), t("ev_submitted", lang), t("ev_accepted", lang), t("case_ended", lang),
-                          t("due", lang), t("why", lang)], rows)
-            return layout(request, "drill", f'{t("cases", lang)} · {esc(q["item"])}', body)
         groups = await indicators(conn, window, (level,), filters, scope)
         names = await Names.load(conn, (r[level] for r in groups if level == "department_code"),
                                  (r[level] for r in groups if level == "item_code"))
