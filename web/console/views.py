@@ -25,7 +25,7 @@ from core.tz import TZ
 from web.common import HEAVY, OPERATIONS, POOL, PUBLIC, READ, SETTINGS, SIGNED_IN, SUPERVISE, route, static
 from web.views.alerts import act_on_alert, alerts_overview
 from streams.analysis.service import analysis_window, chains, recommendations
-from streams.indicators.edges import due_sql
+from streams.indicators.edges import due_sql, overdue_sql
 from streams.indicators.queries import indicators, parse_window
 from streams.powerlist.queries import item_history, items_as_of
 
@@ -285,7 +285,8 @@ async def case(request: web.Request) -> web.Response:
     now = datetime.now(timezone.utc)
     async with request.app[POOL].acquire() as conn:
         st = await conn.fetchrow(
-            f"SELECT s.*, {due_sql('$2')} AS due FROM case_state s WHERE case_id = $1", cid, now)
+            f"SELECT s.*, {due_sql('$2')} AS due, s.ended_at IS NULL AND s.accepted_at IS NOT NULL"
+            f" AND {overdue_sql('$2', '$2')} AS overdue FROM case_state s WHERE case_id = $1", cid, now)
         if st is None or not within(request["caller"].scope, st["region_code"]):
             raise web.HTTPNotFound(text="no such case in your scope")
         evs = await conn.fetch("SELECT e.event_id, e.type, e.occurred_at, e.deadline, v.rule FROM case_event e"
@@ -295,7 +296,7 @@ async def case(request: web.Request) -> web.Response:
     state = t("case_ended" if st["ended_at"] else "case_open" if st["accepted_at"] else "case_submitted", lang)
     if st["due"] is None:
         why.append(t("why_no_deadline", lang))
-    elif st["ended_at"] is None and st["accepted_at"] is not None and st["due"] < now:
+    elif st["overdue"]:  # the rule the figure counts by (overdue_sql), not decided again here
         late = now - st["due"]
         why.append(f'{t("why_overdue", lang)} {late.days}d {late.seconds // 3600}h')
     elif st["ended_at"] is not None and st["due"] is not None:
