@@ -31,8 +31,9 @@ def _get(summary: str, params: list[dict], extra: dict | None = None) -> dict[st
         "503": {"description": "the database is unreachable or the query ran too long", "content": TEXT}}}}
 
 
-def _write(summary: str, body: dict[str, Any]) -> dict[str, Any]:
-    return {"post": {"summary": summary, "security": [{"bearer": []}, {"signature": []}],
+def _write(summary: str, body: dict[str, Any], signed: bool = False) -> dict[str, Any]:
+    """A write; only the platform's event posts may be signed instead of carrying a bearer token."""
+    return {"post": {"summary": summary, "security": [{"bearer": []}, *([{"signature": []}] if signed else [])],
                      "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
                      "responses": {k: {"description": d, "content": OBJ if k in ("200", "201", "207", "422") else TEXT}
                                    for k, d in (("200", "all accepted"), ("201", "created"), ("207", "some refused"),
@@ -55,8 +56,9 @@ def document() -> dict[str, Any]:
     one_or_many = lambda m: {"oneOf": [ref(m), {"type": "array", "items": ref(m)}]}  # noqa: E731
     limit = {"type": "integer", "minimum": 1, "maximum": 100000}
     paths = {
-        "/api/v1/case-events": _write("case events in (a JSON array, one object, or NDJSON)", one_or_many(CaseEvent)),
-        "/api/v1/list-changes": _write("power-list changes in", one_or_many(ListChange)),
+        "/api/v1/case-events": _write("case events in (a JSON array, one object, or NDJSON)", one_or_many(CaseEvent),
+                                      signed=True),
+        "/api/v1/list-changes": _write("power-list changes in", one_or_many(ListChange), signed=True),
         "/api/v1/indicators": _get("the 14 indicators and the guard figures, one row per group", [
             _q("from", TIME), _q("to", TIME),
             _q("group_by", {"type": "string"}, f"comma-separated: any of {', '.join(GROUP_KEYS)}"),
@@ -99,7 +101,7 @@ def document() -> dict[str, Any]:
                                                            "429": {"description": "too many requests from this"
                                                                                   " address", "content": TEXT}}}}
     paths["/api/v1/staffing-changes"] = _write("staffing changes in (機構編制變更; an id_number is hashed at once)",
-                                               one_or_many(StaffingChange))
+                                               one_or_many(StaffingChange), signed=True)
     when = {"type": "string", "description": "a date (local midnight) or an ISO 8601 time"}
     region = _q("region", {"type": "string", "pattern": "^[0-9]{6,9}$"}, "only units of this region and below")
     paths["/api/v1/org/figures"] = _get("approved against actual per unit and quota kind; posts per level", [

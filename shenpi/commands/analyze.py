@@ -11,7 +11,11 @@ from rich.console import Console
 from rich.table import Table
 
 from shenpi.common import echo_json, with_db
+from streams.analysis.chains import ChainParams
+from streams.analysis.recommend import RecommendParams
 
+# the defaults are the parameters' own (streams/analysis): the CLI, the API and its document show the same
+CHAIN, RECOMMEND = ChainParams(), RecommendParams()
 FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
 FROM = click.option("--from", "frm", help="Start of the window on application time (date or ISO time); default a "
                                          "year before --to.")
@@ -65,10 +69,10 @@ def _emit(fmt: str, result: dict, key: str, columns: list[str], cells, title: st
 @analyze.command("chains")
 @FROM
 @TO
-@click.option("--min-support", type=int, default=30, show_default=True)
-@click.option("--max-span-days", type=float, default=90.0, show_default=True)
-@click.option("--min-confidence", type=float, default=0.3, show_default=True)
-@click.option("--min-lift", type=float, default=3.0, show_default=True)
+@click.option("--min-support", type=int, default=CHAIN.min_support, show_default=True)
+@click.option("--max-span-days", type=float, default=CHAIN.max_span.days, show_default=True)
+@click.option("--min-confidence", type=float, default=CHAIN.min_confidence, show_default=True)
+@click.option("--min-lift", type=float, default=CHAIN.min_lift, show_default=True)
 @FORMAT
 @click.pass_context
 def chains_cmd(ctx, frm, to, min_support: int, max_span_days: float, min_confidence: float, min_lift: float,
@@ -91,10 +95,10 @@ def chains_cmd(ctx, frm, to, min_support: int, max_span_days: float, min_confide
 @analyze.command("recommend")
 @FROM
 @TO
-@click.option("--devolve-min-volume", type=int, default=100, show_default=True)
-@click.option("--top", type=int, default=20, show_default=True)
-@click.option("--merge-min-support", type=int, default=30, show_default=True)
-@click.option("--merge-max-gap-days", type=float, default=30.0, show_default=True)
+@click.option("--devolve-min-volume", type=int, default=RECOMMEND.devolve_min_volume, show_default=True)
+@click.option("--top", type=int, default=RECOMMEND.top, show_default=True)
+@click.option("--merge-min-support", type=int, default=RECOMMEND.merge.min_support, show_default=True)
+@click.option("--merge-max-gap-days", type=float, default=RECOMMEND.merge.max_gap.days, show_default=True)
 @FORMAT
 @click.pass_context
 def recommend_cmd(ctx, frm, to, devolve_min_volume: int, top: int, merge_min_support: int,

@@ -47,8 +47,10 @@ async def _answer(request: web.Request, work) -> web.Response:
 async def get_chains(request: web.Request) -> web.Response:
     q = lambda n, c, d: _param(request, n, c, d)  # noqa: E731
     try:
-        params = ChainParams(q("min_support", int, 30), timedelta(days=q("max_span_days", float, 90.0)),
-                             q("min_confidence", float, 0.3), q("min_lift", float, 3.0))
+        d = ChainParams()
+        params = ChainParams(q("min_support", int, d.min_support),
+                             timedelta(days=q("max_span_days", float, d.max_span / timedelta(days=1))),
+                             q("min_confidence", float, d.min_confidence), q("min_lift", float, d.min_lift))
     except (QueryError, OverflowError) as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
     return await _answer(request, lambda conn, w, ex: chains(conn, w, params, ex, scope=request["caller"].scope))
@@ -57,9 +59,11 @@ async def get_chains(request: web.Request) -> web.Response:
 async def get_recommendations(request: web.Request) -> web.Response:
     q = lambda n, c, d: _param(request, n, c, d)  # noqa: E731
     try:
-        params = RecommendParams(q("devolve_min_volume", int, 100), q("top", int, 20),
-                                 MergeParams(q("merge_min_support", int, 30),
-                                             timedelta(days=q("merge_max_gap_days", float, 30.0))))
+        d = RecommendParams()
+        params = RecommendParams(q("devolve_min_volume", int, d.devolve_min_volume), q("top", int, d.top),
+                                 MergeParams(q("merge_min_support", int, d.merge.min_support),
+                                             timedelta(days=q("merge_max_gap_days", float,
+                                                              d.merge.max_gap / timedelta(days=1)))))
     except (QueryError, OverflowError) as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
     return await _answer(request, lambda conn, w, ex: recommendations(conn, w, params, ex,
