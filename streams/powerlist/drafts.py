@@ -84,8 +84,10 @@ def from_recommendation(rec: dict[str, Any], effective_at: Optional[str] = None)
     if not codes or not all(isinstance(c, str) for c in codes):
         raise DraftError(400, "recommendation: item_codes missing")
     at = {"effective_at": effective_at} if effective_at else {}
-    if kind == "cancel":
-        return [{"item_code": codes[0], "action": "cancelled", **at}]
+    if kind == "cancel":  # a recommendation about one region cancels there only (events.md)
+        where = rec.get("region_code")
+        return [{"item_code": codes[0], "action": "cancelled", **at,
+                 **({"region_codes": [where]} if isinstance(where, str) and where else {})}]
     if kind == "merge":  # the first item stays, the others go into it
         return [{"item_code": c, "action": "cancelled", **at} for c in codes[1:]]
     if kind == "devolve":

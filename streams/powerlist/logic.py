@@ -29,6 +29,7 @@ class Version:
     committed_days: Optional[int] = None
     legal_basis: Optional[str] = None
     devolved_from: tuple[str, ...] = field(default=())
+    stopped_in: tuple[str, ...] = field(default=())  # regions a regional cancellation stopped it in
 
 
 def build_versions(item_code: str, changes: Iterable[dict[str, Any]]) -> list[Version]:
@@ -43,12 +44,19 @@ def build_versions(item_code: str, changes: Iterable[dict[str, Any]]) -> list[Ve
             attrs["region_codes"] = tuple(attrs["region_codes"])
         base = cur or Version(item_code, ch["effective_at"], None, ch["change_id"], ch["action"], False, False)
         action = ch["action"]
-        if action == "added":
-            nxt = replace(base, active=True, **attrs)
-        elif action == "modified":
-            nxt = replace(base, **attrs)
+        if action in ("added", "modified"):
+            if "region_codes" in attrs:  # a region listed again is no longer stopped
+                attrs["stopped_in"] = tuple(c for c in base.stopped_in if c not in attrs["region_codes"])
+            nxt = replace(base, active=True, **attrs) if action == "added" else replace(base, **attrs)
         elif action == "cancelled":
-            nxt = replace(base, active=False)
+            where = tuple(ch.get("region_codes") or ())
+            remaining = tuple(c for c in base.region_codes if c not in where)
+            if where and base.active and (remaining or not base.region_codes):
+                # stopped there only: in force elsewhere (an item of everywhere keeps everywhere but those)
+                nxt = replace(base, region_codes=remaining,
+                              stopped_in=tuple(dict.fromkeys(base.stopped_in + where)))
+            else:
+                nxt = replace(base, active=False)
         else:  # devolved
             to = ch["devolved_to"]
             moved = tuple(c for c in base.region_codes if c not in to["region_codes"])
@@ -84,7 +92,7 @@ class PowerList:
         v = self.at(item_code, ts)
         if v is None or not (v.active or v.was_listed):
             return "never_listed"
-        if not v.active:
+        if not v.active or region_code in v.stopped_in:
             return "cancelled"
         if v.region_codes and region_code not in v.region_codes:
             return "devolved_away" if region_code in v.devolved_from else "outside_regions"

@@ -17,7 +17,8 @@ async def load_power_list(conn: asyncpg.Connection, items: Iterable[str]) -> Pow
     rows = await conn.fetch(
         f"SELECT {', '.join(VERSION_COLS)} FROM list_item_version WHERE item_code = ANY($1::text[])", list(items))
     return PowerList(
-        Version(**{**dict(r), "region_codes": tuple(r["region_codes"]), "devolved_from": tuple(r["devolved_from"])})
+        Version(**{**dict(r), "region_codes": tuple(r["region_codes"]), "devolved_from": tuple(r["devolved_from"]),
+                   "stopped_in": tuple(r["stopped_in"])})
         for r in rows
     )
 

@@ -8,7 +8,7 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import asyncpg
 
@@ -26,14 +26,18 @@ ORDER BY s.item_code, s.seq
 """
 
 
-async def apply_change(client: PlatformClient, action: str, change: dict[str, Any]) -> None:
-    """The platform calls a change means; its change_id is the idempotency key."""
+async def apply_change(client: PlatformClient, action: str, change: dict[str, Any],
+                       remaining: Optional[Sequence[str]] = None) -> None:
+    """The platform calls a change means; its change_id is the idempotency key. `remaining`: for a cancellation in
+    some regions, the regions where the item stays in force."""
     code, key = change["item_code"], change["change_id"]
     attrs = {k: change[k] for k in ITEM_ATTRS if change.get(k) is not None}
     if action == "added":
         await client.publish(code, attrs, key)
     elif action == "modified":
         await client.update(code, attrs, key)
+    elif action == "cancelled" and remaining is not None:  # stopped in some regions: the others stay online
+        await client.update(code, {"region_codes": list(remaining)}, key)
     elif action == "cancelled":
         await client.withdraw(code, key)
     elif action == "devolved":
@@ -63,11 +67,16 @@ async def propagate_once(conn: asyncpg.Connection, client: PlatformClient, setti
     if not due:
         return []
     sem = asyncio.Semaphore(settings.propagation_concurrency)
+    # a cancellation in some regions: the item's version it made says where it stays in force
+    regional = [h["change_id"] for h in due if h["action"] == "cancelled" and json.loads(h["payload"]).get("region_codes")]
+    stays = {r["change_id"]: r["region_codes"] for r in await conn.fetch(
+        "SELECT change_id, region_codes FROM list_item_version WHERE change_id = ANY($1::text[]) AND active",
+        regional)} if regional else {}
 
     async def one(h) -> Outcome:
         async with sem:
             try:
-                await apply_change(client, h["action"], json.loads(h["payload"]))
+                await apply_change(client, h["action"], json.loads(h["payload"]), stays.get(h["change_id"]))
                 return Outcome(h["change_id"], True)
             except PlatformError as exc:
                 return Outcome(h["change_id"], False, str(exc), exc.retryable)

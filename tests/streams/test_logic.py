@@ -127,3 +127,24 @@ def test_a_completion_without_a_deadline_is_counted_apart_not_on_time():
     never_accepted = [e for e in completed_case() if e.type != "accepted"]
     r = evaluate_case(never_accepted, none.guard, none.deadline_days)
     assert (r.contrib[day][ON_TIME], r.contrib[day][NO_DEADLINE]) == (0, 1)
+
+
+def test_a_regional_cancellation_stops_the_item_there_and_nowhere_else():
+    from datetime import datetime, timedelta, timezone
+
+    from streams.powerlist.logic import PowerList, build_versions
+
+    t = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    add = {"change_id": "a", "effective_at": t, "action": "added", "name": "x", "category": "c",
+           "department_code": "d", "level": "county", "region_codes": ["330102", "330105", "330106"]}
+    stop = {"change_id": "b", "effective_at": t + timedelta(days=10), "action": "cancelled", "region_codes": ["330105"]}
+    later = t + timedelta(days=20)
+    pl = PowerList(build_versions("I", [stop, add]))  # any arrival order
+    assert [pl.guard("I", r, later) for r in ("330102", "330105", "330106")] == [None, "cancelled", None]
+    assert pl.guard("I", "330105", t + timedelta(days=5)) is None  # before it stopped
+    everywhere = PowerList(build_versions("I", [{**add, "region_codes": []}, stop]))
+    assert [everywhere.guard("I", r, later) for r in ("330102", "330105")] == [None, "cancelled"]
+    rest = {**stop, "change_id": "c", "region_codes": ["330102", "330106"], "effective_at": t + timedelta(days=11)}
+    assert not build_versions("I", [add, stop, rest])[-1].active  # stopped everywhere it was: cancelled
+    back = {**add, "change_id": "d", "action": "modified", "effective_at": t + timedelta(days=12)}
+    assert PowerList(build_versions("I", [add, stop, back])).guard("I", "330105", later) is None

@@ -190,3 +190,22 @@ async def test_flaky_and_slow_answers_still_end_with_each_change_once(stack):
     with psycopg.connect(stack.settings.database_url) as c:
         errors = c.execute("SELECT count(*) FROM list_sync WHERE item_code LIKE 'F-%%' AND attempts > 1").fetchone()[0]
     assert errors > 0, "some calls met the faults and were retried"
+
+
+async def test_a_cancellation_in_one_region_stops_the_item_there_only(stack):
+    """events.md: a cancellation that carries region_codes stops the item in those regions only; a recommendation
+    about one region becomes such a cancellation, never an item-wide one."""
+    from streams.powerlist.drafts import from_recommendation
+
+    await send_changes(stack, [added("rc-1", "RC-ITEM", regions=("330102", "330105", "330106"), level="county")])
+    wait_applied(stack, ["rc-1"])
+    (change,) = from_recommendation({"kind": "cancel", "item_codes": ["RC-ITEM"], "region_code": "330105"},
+                                    "2024-02-01T00:00:00+08:00")
+    await send_changes(stack, [{"change_id": "rc-2", **change}])
+    wait_applied(stack, ["rc-2"])
+    item = (await catalog(stack))["RC-ITEM"]
+    assert item["accepting"] and sorted(item["region_codes"]) == ["330102", "330106"], item
+    with psycopg.connect(stack.settings.database_url) as c:
+        active, stopped = c.execute("SELECT active, stopped_in FROM list_item_version WHERE change_id = 'rc-2'"
+                                    ).fetchone()
+    assert active and stopped == ["330105"]
