@@ -47,9 +47,18 @@ async def private_conn():
 def truncate_all(dsn: str) -> None:
     """Every table (audit, drafts, published departments included) but the migrations' record and the people a
     module's fixture made for its tests (users and their sessions, by names of that module's own)."""
+    import time as _time
+
     with psycopg.connect(dsn, autocommit=True) as conn:
         tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-                                             " AND tablename NOT IN ('schema_migrations', 'app_user', 'app_session')")]
+                                             " AND tablename NOT IN ('schema_migrations', 'app_user', 'app_session')"
+                                             " ORDER BY tablename")]
+        for attempt in range(10):  # the stack's worker reads some of them on its timers: a deadlock is retried
+            try:
+                conn.execute(f"TRUNCATE {', '.join(tables)}")
+                return
+            except psycopg.errors.DeadlockDetected:
+                _time.sleep(0.1 * (attempt + 1))
         conn.execute(f"TRUNCATE {', '.join(tables)}")
 
 
