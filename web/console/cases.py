@@ -3,14 +3,12 @@ predicate, window and scope), paged, with the list as CSV."""
 from __future__ import annotations
 
 import urllib.parse
-from datetime import datetime
 
 from aiohttp import web
 
 from web.console.i18n import label, t
-from web.console.pages import esc, lang_of, layout, named, table
+from web.console.pages import esc, lang_of, layout, local, named, table
 from core.names import Names, region_name
-from core.tz import TZ
 from web.common import POOL, READ, route
 from streams.indicators.cases import FIGURES, cases_behind
 from streams.indicators.definitions import BY_KEY
@@ -18,9 +16,6 @@ from streams.indicators.window import parse_window
 
 PAGE = 100
 
-
-def _local(v) -> str:
-    return datetime.fromisoformat(v).astimezone(TZ).strftime("%Y-%m-%d %H:%M") if v else ""
 
 
 async def cases_page(request: web.Request) -> web.Response:
@@ -37,17 +32,17 @@ async def cases_page(request: web.Request) -> web.Response:
                                  (r["item_code"] for r in out["rows"]))
     keep = {k: v for k, v in q.items() if k != "page"}
     name = label(figure, lang) if figure in BY_KEY else figure
-    head = (f'<p><strong>{esc(name)}: {out["total"]:,}</strong> · {esc(_local(out["from"]))} → '
-            f'{esc(_local(out["to"]))} · <a href="/api/v1/cases?{esc(urllib.parse.urlencode({**keep, "format": "csv"}))}">'
+    head = (f'<p><strong>{esc(name)}: {out["total"]:,}</strong> · {esc(local(out["from"]))} → '
+            f'{esc(local(out["to"]))} · <a href="/api/v1/cases?{esc(urllib.parse.urlencode({**keep, "format": "csv"}))}">'
             f'CSV</a></p>')
     nav = " ".join(f'<a href="/cases?{esc(urllib.parse.urlencode({**keep, "page": p}))}">{label_}</a>'
                    for p, label_ in ((page - 1, "‹"), (page + 1, "›"))
                    if 0 <= p and p * PAGE < out["total"])
     rows = ([f'<a href="/cases/{esc(urllib.parse.quote(r["case_id"], safe=""))}">{esc(r["case_id"])}</a>',
-             esc(_local(r["at"])), named(region_name(r["region_code"]), r["region_code"]),
+             esc(local(r["at"])), named(region_name(r["region_code"]), r["region_code"]),
              named(names.of("department_code", r["department_code"]), r["department_code"]),
              named(names.of("item_code", r["item_code"]), r["item_code"]),
-             esc(_local(r["deadline"]))] for r in out["rows"])
+             esc(local(r["deadline"]))] for r in out["rows"])
     body = head + table([t("case", lang), t("since", lang), t("region", lang), t("department", lang),
                          t("item", lang), t("due", lang)], rows) + f"<p>{nav}</p>"
     return layout(request, "overview", f"{t('cases', lang)} · {esc(name)}", body)

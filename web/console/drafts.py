@@ -3,13 +3,11 @@ another's draft with a reason, and follow an item's trail from draft to the plat
 from __future__ import annotations
 
 import urllib.parse
-from datetime import datetime
 
 from aiohttp import web
 
 from web.console.i18n import t
-from web.console.pages import esc, lang_of, layout, table
-from core.tz import TZ
+from web.console.pages import esc, lang_of, layout, local, table
 from web.common import ADMINISTER_LIST, OPERATIONS, POOL, SETTINGS, route
 from schemas.events import Category
 from streams.powerlist import drafts
@@ -18,9 +16,6 @@ from streams.powerlist.drafts import DraftError
 
 ACTIONS = ("added", "modified", "cancelled", "devolved")
 
-
-def _local(v) -> str:
-    return datetime.fromisoformat(v).astimezone(TZ).strftime("%Y-%m-%d %H:%M") if v else ""
 
 
 def _form(csrf: str, lang: str) -> str:
@@ -56,7 +51,7 @@ async def drafts_page(request: web.Request) -> web.Response:
                 + (f'<input name="reason" required aria-label="reason" placeholder="{t("why", lang)}">' if a == "reject" else "")
                 + f'<button>{t(a, lang)}</button></form> ' for a in ("approve", "reject"))
         out.append([f'<a href="/drafts/{esc(urllib.parse.quote(d["draft_id"], safe=""))}">{esc(d["item_code"])}</a>',
-                    esc(t("act_" + d["action"], lang)), esc(d["drafted_by"]), esc(_local(d["drafted_at"])),
+                    esc(t("act_" + d["action"], lang)), esc(d["drafted_by"]), esc(local(d["drafted_at"])),
                     esc(t("draft_" + d["status"], lang)), f'<span class="bad">{esc(warn)}</span>',
                     esc(d.get("reason") or ""), act])
     body = (f'<h2>{t("new_draft", lang)}</h2>' + _form(csrf, lang) + f'<h2>{t("drafts", lang)}</h2>'
@@ -78,7 +73,7 @@ async def draft_page(request: web.Request) -> web.Response:
                  ([esc(w.get("item_code")), esc(w.get("name")), esc(w.get("department_code")),
                    esc(f'{w.get("score")} {"; ".join(w.get("same_articles") or [])}')] for w in d["checks"]))
     trail = table([t("since", lang), t("who", lang), t("status", lang), t("changes", lang)],
-                  ([esc(_local(s.get("at"))), esc(s.get("actor")), esc(t("step_" + s["step"], lang)
+                  ([esc(local(s.get("at"))), esc(s.get("actor")), esc(t("step_" + s["step"], lang)
                                                                       if "step_" + s["step"] in _steps() else s["step"]),
                     esc(s.get("change_id") or s.get("draft_id") or "")] for s in steps))
     body = (f'<p>{esc(t("act_" + d["action"], lang))} · {esc(change)}</p><p>{t("status", lang)}: '

@@ -9,7 +9,6 @@ import secrets
 import time
 import urllib.parse
 from datetime import datetime, timedelta, timezone
-from typing import Optional
 
 from aiohttp import web
 
@@ -17,7 +16,7 @@ from web.auth import SESSION_COOKIE, token_digest
 from web.console import cases, drafts, evaluation, org
 from web.console.i18n import WORDS, t
 from web.console.live import CARDS, COLUMNS, LiveHub
-from web.console.pages import esc, fmt, lang_of, layout, named, table
+from web.console.pages import esc, fmt, lang_of, layout, local, named, table
 from core.access import within
 from core.figures import fmt as figure
 from core.names import Names, region_name
@@ -153,14 +152,6 @@ async def _figures(request: web.Request, window) -> tuple[dict, list[dict]]:
     return total, [r for r in rows if r["region_code"]]
 
 
-def _local(x: Optional[datetime]) -> str:
-    return x.astimezone(TZ).strftime("%Y-%m-%d %H:%M") if x else ""
-
-
-def _dt(v) -> Optional[datetime]:
-    return datetime.fromisoformat(v) if isinstance(v, str) else v
-
-
 def _regions(codes, lang: str) -> str:
     return ", ".join(named(region_name(c), c) for c in codes or []) or esc(t("everywhere", lang))
 
@@ -187,7 +178,7 @@ async def overview(request: web.Request) -> web.Response:
               f'<input type="date" name="to" aria-label="to"><button>{t("show", lang)}</button></form>')
     data = json.dumps(live_message(total, rows), ensure_ascii=False)
     chart_labels = {k: label(k, lang) for k in ("received", "completed", "overdue")}
-    body = (choose + f'<p class="note">{esc(_local(window.t0))} → {esc(_local(window.t1))}'
+    body = (choose + f'<p class="note">{esc(local(window.t0))} → {esc(local(window.t1))}'
             + (f' · {t("live", lang)}' if which == "today" else "") + "</p>"
             + f'<div class="cards">{cards}</div><div id="chart" data-labels="{esc(json.dumps(chart_labels, ensure_ascii=False))}"></div>'
             + table([t("region", lang), *(esc(label(k, lang)) for k in COLUMNS)],
@@ -304,18 +295,18 @@ async def case(request: web.Request) -> web.Response:
     rules = sorted({e["rule"] for e in evs if e["rule"]})
     if rules:
         why.append(f'{t("outside_list", lang)}: {", ".join(t("rule_" + r, lang) for r in rules)}')
-    suspended = [f"{_local(r.lower)} → {_local(r.upper) if r.upper else '…'}" for r in (st["suspensions"] or [])]
+    suspended = [f"{local(r.lower)} → {local(r.upper) if r.upper else '…'}" for r in (st["suspensions"] or [])]
     facts = table([t("status", lang), t("region", lang), t("department", lang), t("item", lang), t("due", lang),
                    t("suspensions", lang), t("why", lang)],
                   [[esc(state), named(region_name(st["region_code"]), st["region_code"]),
                     named(names.of("department_code", st["department_code"]), st["department_code"]),
                     named(names.of("item_code", st["item_code"]), st["item_code"]),
-                    esc(_local(st["due"]) if st["due"] else "—"), esc("; ".join(suspended) or "—"),
+                    esc(local(st["due"]) if st["due"] else "—"), esc("; ".join(suspended) or "—"),
                     f'<span class="bad">{esc("; ".join(why))}</span>']])
     body = facts + table([t("events", lang), t("kind", lang), t("since", lang), t("due", lang),
                           t("outside_list", lang)],
-                         ([esc(e["event_id"]), esc(t("ev_" + e["type"], lang)), esc(_local(e["occurred_at"])),
-                           esc(_local(e["deadline"]) if e["deadline"] else ""),
+                         ([esc(e["event_id"]), esc(t("ev_" + e["type"], lang)), esc(local(e["occurred_at"])),
+                           esc(local(e["deadline"]) if e["deadline"] else ""),
                            f'<span class="bad">{esc(t("rule_" + e["rule"], lang) if e["rule"] else "")}</span>']
                           for e in evs))
     return layout(request, "drill", f'{t("case", lang)} {esc(cid)}', body)
@@ -335,8 +326,8 @@ async def alerts_page(request: web.Request) -> web.Response:
                           for act in ("ack", "silence"))
         silenced = a["silenced_until"] and a["silenced_until"] > datetime.now(timezone.utc)
         done = "; ".join(x for x in (
-            f'{t("acked_by", lang)} {a["acknowledged_by"]} {_local(a["acknowledged_at"])}' if a["acknowledged_by"] else "",
-            f'{t("silenced_until", lang)} {_local(a["silenced_until"])}' if silenced else "") if x)
+            f'{t("acked_by", lang)} {a["acknowledged_by"]} {local(a["acknowledged_at"])}' if a["acknowledged_by"] else "",
+            f'{t("silenced_until", lang)} {local(a["silenced_until"])}' if silenced else "") if x)
         rows.append([esc(a["rule"]), esc(a["group_key"]), esc(t("alert_" + a["status"], lang)),
                      esc(t("sev_" + a["severity"], lang) if "sev_" + a["severity"] in WORDS else a["severity"]),
                      fmt("v", a["value"]), f'<span class="good">{esc(done)}</span>', actions])
@@ -365,7 +356,7 @@ async def list_page(request: web.Request) -> web.Response:
                 raise web.HTTPNotFound(text="no such item in your scope")
             body = table([t("since", lang), t("until", lang), t("kind", lang), t("in_force", lang), t("level", lang),
                           t("region", lang), t("change", lang)],
-                         ([esc(_local(_dt(v["valid_from"]))), esc(_local(_dt(v["valid_to"])) if v["valid_to"] else ""),
+                         ([esc(local(v["valid_from"])), esc(local(v["valid_to"]) if v["valid_to"] else ""),
                            esc(t("act_" + v["action"], lang)), esc(t("yes" if v["active"] else "no", lang)),
                            esc(t("level_" + v["level"], lang) if v["level"] else ""), _regions(v["region_codes"], lang),
                            esc(v["change_id"])] for v in h["versions"]))
