@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from grafana_foundation_sdk.builders import bargauge, dashboard, stat, table, timeseries
 from grafana_foundation_sdk.builders import prometheus as prom
@@ -48,8 +48,9 @@ class SQL(cogbuilder.Builder[SQLQuery]):
         return self.query
 
 
-def rate_sql(ind: Indicator, where: str = "TRUE", frm: str = DAY_FROM, to: str = DAY_TO) -> str:
-    return f"SELECT {ind.sql()} AS value FROM indicator_daily WHERE day >= {frm} AND day < {to} AND {where}"
+def rate_sql(ind: Indicator, where: str = "TRUE", frm: str = DAY_FROM, to: str = DAY_TO,
+             points: Optional[dict[str, str]] = None) -> str:
+    return f"SELECT {ind.sql(points=points)} AS value FROM indicator_daily WHERE day >= {frm} AND day < {to} AND {where}"
 
 
 def count_sql(col: str, where: str = "TRUE", frm: str = DAY_FROM, to: str = DAY_TO) -> str:
@@ -125,12 +126,8 @@ def overview() -> dashboard.Dashboard:
     b = b.with_panel(_stat("在冊事項數 Items on the list", f"SELECT count(DISTINCT item_code) AS value FROM {ITEMS_NOW}"))
     b = b.with_panel(_stat(label(BY_KEY["avg_handling_hours"]), rate_sql(BY_KEY["avg_handling_hours"]), "h")
                      .description(LEAVES_OUT["avg_handling_hours"]))
-    # completed / (open at the start + accepted): the open cases are counted from case state at the start
-    b = b.with_panel(_stat(label(BY_KEY["completion_rate"]),
-                           f"WITH d AS ({count_sql('completed')}), a AS ({count_sql('accepted')}),"
-                           " o AS (SELECT count(*) AS value FROM cases_open_at($__timeFrom()))"
-                           " SELECT d.value::float8 / nullif(o.value + a.value, 0) AS value FROM d, a, o",
-                           "percentunit"))
+    b = b.with_panel(_stat(label(BY_KEY["completion_rate"]), rate_sql(BY_KEY["completion_rate"], points={
+        "open_at_start": "(SELECT count(*) FROM cases_open_at($__timeFrom()))"}), "percentunit"))
     for ind in RATES:
         b = b.with_panel(_stat(label(ind), rate_sql(ind), "percentunit").description(LEAVES_OUT.get(ind.key, "")))
     b = b.with_panel(_stat(label(NO_DEADLINE), count_sql("no_deadline")).description(LEAVES_OUT["on_time_rate"]))

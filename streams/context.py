@@ -51,6 +51,23 @@ class WorkerContext:
             await topic.send(key=recs[0]["item_code"].encode(), value=orjson.dumps({"violations": recs}))
 
 
+def place(e: Any) -> str:
+    """Where a record stands in the log: the dead-letter key of a record that has no key of its own."""
+    return f"{e.message.topic}:{e.message.partition}:{e.message.offset}"
+
+
+def decode_records(events: list, kind: str) -> tuple[list[tuple[str, Any]], list[DeadLetter]]:
+    """Each record's place and its decoded JSON; a record that is not JSON dead-lettered with the parser's reason."""
+    values, letters = [], []
+    for e in events:
+        try:
+            values.append((place(e), orjson.loads(e.value)))
+        except orjson.JSONDecodeError as exc:
+            letters.append(DeadLetter(dl_key=place(e), stage="invalid", kind=kind, source="kafka",
+                                      reason=f"not JSON: {exc}", payload=e.value.decode("utf-8", "replace")))
+    return values, letters
+
+
 def fatal(agent_fn):
     """An agent that fails stops the worker at once, its offsets uncommitted: redelivery after a restart is
     safe (batches are idempotent), silently dropping a batch is not."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from schemas import DeadLetter
-from streams.context import WorkerContext, fatal
+from streams.context import WorkerContext, fatal, place
 from streams.deadletters.store import insert_dead_letters
 
 
@@ -20,8 +20,7 @@ def register(ctx: WorkerContext) -> None:
                 try:
                     letters.append(DeadLetter.model_validate_json(e.value))
                 except ValidationError as exc:
-                    where = f"{e.message.topic}:{e.message.partition}:{e.message.offset}"
-                    letters.append(DeadLetter(dl_key=where, stage="edge", kind="unknown", source="kafka",
+                    letters.append(DeadLetter(dl_key=place(e), stage="edge", kind="unknown", source="kafka",
                                               reason=f"unreadable dead letter: {exc}",
                                               payload=e.value.decode("utf-8", "replace")))
             await ctx.db.run("dead letters", lambda conn: insert_dead_letters(conn, letters))

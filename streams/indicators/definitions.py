@@ -36,24 +36,29 @@ class Indicator:
         """What a figure rests on: a ratio's denominator, a count itself (alert rules' min_volume)."""
         return _sum(self.den or self.num, c)
 
-    def sql(self, agg: str = "sum") -> str:
-        """The figure over rows of daily components (indicator_daily), e.g. for a Grafana panel."""
-        num = _sql_sum(self.num, agg)
+    def sql(self, agg: str = "sum", points: Optional[Mapping[str, str]] = None) -> str:
+        """The figure over rows of daily components (indicator_daily), e.g. for a Grafana panel; a POINT component
+        it needs is given as an SQL expression in `points`."""
+        num = _sql_sum(self.num, agg, points or {})
         if not self.den:
             return f"coalesce({num}, 0)"
         scale = "" if self.scale == 1.0 else f" * {self.scale!r}"
-        return f"({num})::float8{scale} / nullif({_sql_sum(self.den, agg)}, 0)"
+        return f"({num})::float8{scale} / nullif({_sql_sum(self.den, agg, points or {})}, 0)"
 
 
 def _sum(terms: tuple[str, ...], c: Mapping[str, int]) -> int:
     return sum(-c[t[1:]] if t.startswith("-") else c[t] for t in terms)
 
 
-def _sql_sum(terms: tuple[str, ...], agg: str) -> str:
+def _sql_sum(terms: tuple[str, ...], agg: str, points: Mapping[str, str]) -> str:
     out = ""
     for t in terms:
-        neg = t.startswith("-")
-        term = f"{agg}({t.lstrip('-')})" if agg else t.lstrip("-")
+        neg, name = t.startswith("-"), t.lstrip("-")
+        if name in POINT and name not in points:
+            raise ValueError(f"{name} is counted at an instant, not summed from daily rows: give it in points")
+        # beside a point figure, no daily rows means zero (as the API counts), not an unknown
+        term = (points[name] if name in points else f"coalesce({agg}({name}), 0)" if agg and points
+                else f"{agg}({name})" if agg else name)
         out += (" - " if neg else " + ") + term if out else ("-" if neg else "") + term
     return out
 

@@ -1,10 +1,8 @@
 """Power-list changes in: the list's history in the database, and cases re-checked against it."""
 from __future__ import annotations
 
-import orjson
-
 from schemas import DeadLetter, parse_list_change
-from streams.context import WorkerContext, fatal
+from streams.context import WorkerContext, decode_records, fatal
 from streams.deadletters.store import insert_dead_letters
 
 
@@ -15,21 +13,15 @@ def register(ctx: WorkerContext) -> None:
     @fatal
     async def list_changes(stream):
         async for events in stream.take_events(200, within=0.05):
-            changes, letters = [], []
-            for e in events:
-                where = f"{e.message.topic}:{e.message.partition}:{e.message.offset}"
-                try:
-                    raw = orjson.loads(e.value)
-                except orjson.JSONDecodeError as exc:
-                    raw, reason = e.value.decode("utf-8", "replace"), f"not JSON: {exc}"
+            values, letters = decode_records(events, "list_change")
+            changes = []
+            for where, raw in values:
+                change, refusal = parse_list_change(raw)
+                if change is not None:
+                    changes.append(change)
                 else:
-                    change, refusal = parse_list_change(raw)
-                    if change is not None:
-                        changes.append(change)
-                        continue
-                    reason = refusal.reason
-                letters.append(DeadLetter(dl_key=where, stage="invalid", kind="list_change", source="kafka",
-                                          reason=reason, payload=raw))
+                    letters.append(DeadLetter(dl_key=where, stage="invalid", kind="list_change", source="kafka",
+                                              reason=refusal.reason, payload=raw))
 
             async def store(conn):
                 violations = await ctx.apply_list_changes(conn, changes)  # the cases domain's (ctx)

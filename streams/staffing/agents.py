@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import orjson
-
 from schemas import DeadLetter
 from schemas.staffing import parse_staffing_change
-from streams.context import WorkerContext, fatal
+from streams.context import WorkerContext, decode_records, fatal
 from streams.deadletters.store import insert_dead_letters
 from streams.alerts.outbox import event_receivers
 from streams.staffing.alerts import queue_finding_alerts
@@ -24,15 +22,9 @@ def register(ctx: WorkerContext) -> None:
     @fatal
     async def staffing_changes(stream):
         async for events in stream.take_events(2000, within=0.1):
-            deliveries, letters = [], []
-            for e in events:
-                where = f"{e.message.topic}:{e.message.partition}:{e.message.offset}"
-                try:
-                    obj = orjson.loads(e.value)
-                except orjson.JSONDecodeError as exc:
-                    letters.append(DeadLetter(dl_key=where, stage="invalid", kind="staffing_change", source="kafka",
-                                              reason=f"not JSON: {exc}", payload=e.value.decode("utf-8", "replace")))
-                    continue
+            values, letters = decode_records(events, "staffing_change")
+            deliveries = []
+            for where, obj in values:
                 wrapped = isinstance(obj, dict) and isinstance(obj.get("delivery"), str) and "change" in obj
                 raw, delivery = (obj["change"], obj["delivery"]) if wrapped else (obj, where)
                 change, refusal = parse_staffing_change(raw, key)

@@ -98,6 +98,8 @@ async def test_every_sql_panel_runs_and_the_overview_agrees_with_the_api(private
                 "one_time_correction_rate", "completion_rate", "avg_handling_hours"):
         assert api[key] is not None, key
         assert ov[label(BY_KEY[key])] == pytest.approx(api[key], rel=1e-12), key
+    with pytest.raises(ValueError, match="open_at_start"):  # a point figure is never summed from daily rows
+        BY_KEY["completion_rate"].sql()
     drill = {title: rows[0]["value"] for title, rows in results["drilldown"].items() if rows and "value" in rows[0]}
     assert drill["收件量 Received"] == api["received"], "all values selected: the drill-down is the total"
     assert all(results["analysis"][t] for t in results["analysis"]), "every decision-support panel shows rows"

@@ -7,7 +7,7 @@ import urllib.parse
 from aiohttp import web
 
 from web.console.i18n import label, t
-from web.console.pages import esc, lang_of, layout, local, named, table
+from web.console.pages import esc, in_url, lang_of, layout, local, named, table
 from core.names import Names, region_name
 from web.common import POOL, READ, route
 from streams.indicators.cases import FIGURES, cases_behind
@@ -38,7 +38,7 @@ async def cases_page(request: web.Request) -> web.Response:
     nav = " ".join(f'<a href="/cases?{esc(urllib.parse.urlencode({**keep, "page": p}))}">{label_}</a>'
                    for p, label_ in ((page - 1, "‹"), (page + 1, "›"))
                    if 0 <= p and p * PAGE < out["total"])
-    rows = ([f'<a href="/cases/{esc(urllib.parse.quote(r["case_id"], safe=""))}">{esc(r["case_id"])}</a>',
+    rows = ([f'<a href="/cases/{in_url(r["case_id"])}">{esc(r["case_id"])}</a>',
              esc(local(r["at"])), named(region_name(r["region_code"]), r["region_code"]),
              named(names.of("department_code", r["department_code"]), r["department_code"]),
              named(names.of("item_code", r["item_code"]), r["item_code"]),

@@ -2,12 +2,11 @@
 another's draft with a reason, and follow an item's trail from draft to the platform's acknowledgement."""
 from __future__ import annotations
 
-import urllib.parse
 
 from aiohttp import web
 
 from web.console.i18n import t
-from web.console.pages import esc, lang_of, layout, local, table
+from web.console.pages import esc, in_url, lang_of, layout, local, table
 from web.common import ADMINISTER_LIST, OPERATIONS, POOL, SETTINGS, route
 from schemas.events import Category
 from streams.powerlist import drafts
@@ -46,11 +45,11 @@ async def drafts_page(request: web.Request) -> web.Response:
         act = ""
         if d["status"] == "draft":
             act = "".join(
-                f'<form class="inline" method="post" action="/console/drafts/{esc(urllib.parse.quote(d["draft_id"], safe=""))}/{a}">'
+                f'<form class="inline" method="post" action="/console/drafts/{in_url(d["draft_id"])}/{a}">'
                 f'<input type="hidden" name="csrf" value="{esc(csrf)}">'
                 + (f'<input name="reason" required aria-label="reason" placeholder="{t("why", lang)}">' if a == "reject" else "")
                 + f'<button>{t(a, lang)}</button></form> ' for a in ("approve", "reject"))
-        out.append([f'<a href="/drafts/{esc(urllib.parse.quote(d["draft_id"], safe=""))}">{esc(d["item_code"])}</a>',
+        out.append([f'<a href="/drafts/{in_url(d["draft_id"])}">{esc(d["item_code"])}</a>',
                     esc(t("act_" + d["action"], lang)), esc(d["drafted_by"]), esc(local(d["drafted_at"])),
                     esc(t("draft_" + d["status"], lang)), f'<span class="bad">{esc(warn)}</span>',
                     esc(d.get("reason") or ""), act])

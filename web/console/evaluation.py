@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-import urllib.parse
 
 from aiohttp import web
 
 from web.console.i18n import t
-from web.console.pages import esc, lang_of, layout, local, table
+from web.console.pages import esc, in_url, lang_of, layout, local, table
 from web.console.report import render
 from web.common import POOL, READ, SIGNED_IN, route
 from streams.evaluation import evaluate, rectify
@@ -63,7 +62,7 @@ async def tasks_page(request: web.Request) -> web.Response:
     body = f"<p>{tabs}</p>" + table(
         ["#", t("unit", lang), t("requirement", lang), t("status", lang), t("due", lang), t("overdue", lang)],
         ([f'<a href="/rectifications/{r["task_id"]}">{r["task_id"]}</a>',
-          f'<a href="/rectifications?unit={esc(urllib.parse.quote(r["unit_code"], safe=""))}">{esc(r["unit_code"])}</a>', esc(r["requirement"]),
+          f'<a href="/rectifications?unit={in_url(r["unit_code"])}">{esc(r["unit_code"])}</a>', esc(r["requirement"]),
           esc(t("state_" + r["state"], lang)), esc(local(r["due_at"])),
           f'<strong>{r["overdue_days"]}</strong>' if r["overdue"] else ""] for r in rows))
     return layout(request, "rectifications", t("rectifications", lang), body)

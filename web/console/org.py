@@ -9,7 +9,7 @@ from typing import Optional
 from aiohttp import web
 
 from web.console.i18n import t
-from web.console.pages import esc, lang_of, layout, local, table
+from web.console.pages import esc, in_url, lang_of, layout, local, table
 from web.console.public import _page, both_scripts
 from web.common import POOL, PUBLIC, READ, route
 from streams.indicators.window import QueryError, _instant
@@ -25,10 +25,6 @@ def _as_of(request: web.Request) -> datetime:
         return _instant(raw[:40], "as_of")
     except QueryError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
-
-
-def _q(value: str) -> str:
-    return esc(urllib.parse.quote(value, safe=""))
 
 
 def _date_form(action: str, at: datetime, lang: str, extra: str = "") -> str:
@@ -60,7 +56,7 @@ async def org_page(request: web.Request) -> web.Response:
     body = _date_form("/org", at, lang) + _bars(rows) + table(
         [t("unit", lang), t("quota_kind", lang), t("approved", lang), t("actual", lang), t("vacant", lang),
          t("over", lang), t("usage_rate", lang)],
-        ([f'<a href="/org/units/{_q(r["unit_code"])}?as_of={at.date().isoformat()}" title="{esc(r["unit_code"])}">'
+        ([f'<a href="/org/units/{in_url(r["unit_code"])}?as_of={at.date().isoformat()}" title="{esc(r["unit_code"])}">'
           f'{esc(r["unit_name"])}</a>', esc(r["quota_kind"]), esc(r["approved"]), esc(r["actual"]), esc(r["vacant"]),
           f'<strong>{r["over"]}</strong>' if r["over"] else "0",
           "—" if r["usage_rate"] is None else f'{r["usage_rate"] * 100:.1f}%'] for r in rows))
@@ -80,7 +76,7 @@ async def findings_page(request: web.Request) -> web.Response:
     body = _date_form("/org/findings", at, lang) + f'<p class="note">{t("candidate_note", lang)}</p>' + table(
         [t("kind", lang), t("unit", lang), t("subject", lang), t("evidence", lang), t("since", lang), t("basis", lang)],
         ([esc(t(f["kind"], lang)) + (" *" if f["candidate"] else ""),
-          f'<a href="/org/units/{_q(f["unit_code"])}" title="{esc(f["unit_code"])}">{esc(f["unit_name"])}</a>',
+          f'<a href="/org/units/{in_url(f["unit_code"])}" title="{esc(f["unit_code"])}">{esc(f["unit_name"])}</a>',
           esc(f["subject"]), esc(evidence(f)), esc(local(f["opened_at"])), esc(f["basis"])]
          for f in found))
     return layout(request, "org", t("findings", lang), body)
@@ -95,7 +91,7 @@ async def unit_page(request: web.Request) -> web.Response:
     if h is None:
         raise web.HTTPNotFound(text="no such unit in your scope")
     return layout(request, "org", u["name"] if u else code,
-                  _date_form(f"/org/units/{_q(code)}", at, lang) + _unit_body(u, lang) + _timeline(h, lang))
+                  _date_form(f"/org/units/{in_url(code)}", at, lang) + _unit_body(u, lang) + _timeline(h, lang))
 
 
 def _unit_body(u: Optional[dict], lang: str, public: bool = False) -> str:
@@ -143,7 +139,7 @@ async def search_page(request: web.Request) -> web.Response:
     body = (f'<form method="get" action="/org/search"><input name="q" value="{esc(q)}" aria-label="{t("search", lang)}">'
             f'<button>{t("search", lang)}</button></form>')
     body += f'<h2>{t("duties", lang)}</h2>' + table([t("unit", lang), t("duty", lang), t("since", lang)], (
-        [f'<a href="/org/units/{_q(d["unit_code"])}">{esc(d["unit_name"])}</a>', esc(d["text"]),
+        [f'<a href="/org/units/{in_url(d["unit_code"])}">{esc(d["unit_name"])}</a>', esc(d["text"]),
          esc(local(d["valid_from"], False)) + ("" if d["in_force"] else " – " + esc(local(d["valid_to"], False)))]
         for d in found["duties"]))
     body += f'<h2>{t("document", lang)}</h2>' + table([t("document", lang), "", t("since", lang)], (
@@ -165,7 +161,7 @@ async def public_units(request: web.Request) -> web.Response:
     body = (f'<form method="get" action="/public/org"><input name="q" value="{esc(q)}" '
             f'aria-label="{t("search", lang)}"><button>{t("search", lang)}</button></form>') + table(
         [t("unit", lang), t("nature", lang), t("rank", lang), t("region", lang)],
-        ([f'<a href="/public/org/{_q(r["unit_code"])}">{esc(r["name"])}</a>', esc(r["nature"]), esc(r["rank"]),
+        ([f'<a href="/public/org/{in_url(r["unit_code"])}">{esc(r["name"])}</a>', esc(r["nature"]), esc(r["rank"]),
           esc(r["region_code"])] for r in rows))
     return _page(request, t("org_public", lang), body)
 

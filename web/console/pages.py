@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html
+import urllib.parse
 from typing import Any, Iterable, Optional
 
 from aiohttp import web
@@ -15,6 +16,11 @@ NAV = (("/", "overview"), ("/drill", "drill"), ("/alerts", "alerts"), ("/list", 
 
 def esc(v: Any) -> str:
     return html.escape("" if v is None else str(v))
+
+
+def in_url(v: Any) -> str:
+    """A value put in a URL: quoted (a code may hold '/'), then escaped for the attribute."""
+    return esc(urllib.parse.quote(str(v), safe=""))
 
 
 def fmt(key: str, v: Any) -> str:

@@ -4,12 +4,11 @@ departments the administrator chose to publish."""
 from __future__ import annotations
 
 import time
-import urllib.parse
 
 from aiohttp import web
 
 from web.console.i18n import script, t
-from web.console.pages import esc, fmt, lang_of, local, named, table
+from web.console.pages import esc, fmt, in_url, lang_of, local, named, table
 from core.names import region_name
 from web.common import POOL, PUBLIC, SETTINGS, policy_of, route
 from streams.powerlist.queries import item_history
@@ -87,7 +86,7 @@ async def public_list(request: web.Request) -> web.Response:
             f'<button>{t("search", lang)}</button></form>')
     body = form + table([t("item", lang), t("item_name", lang), t("category", lang), t("department", lang),
                          t("level", lang), t("region", lang), t("legal_basis", lang)],
-                        ([f'<a href="/public/items/{esc(urllib.parse.quote(r["item_code"], safe=""))}">'
+                        ([f'<a href="/public/items/{in_url(r["item_code"])}">'
                           f'{esc(r["item_code"])}</a>', esc(r["name"]), esc(script(r["category"] or "", lang)),
                           esc(r["department_code"]), esc(t("level_" + r["level"], lang) if r["level"] else ""),
                           ", ".join(named(region_name(c), c) for c in r["region_codes"]) or t("everywhere", lang),

@@ -1,138 +1,28 @@
-"""The supervisors' console: sign-in, the live overview, drill-down to a case and why it counts as it does,
-alerts with acknowledge and silence, the list with its history and propagation, decision support. Every page
-reads through the caller's region scope, as the API does."""
+"""The supervisors' console: the live overview, drill-down to a case and why it counts as it does, alerts with
+acknowledge and silence, the list with its history and propagation; the other pages' routes. Every page reads
+through the caller's region scope, as the API does."""
 from __future__ import annotations
 
 import asyncio
 import json
-import secrets
-import time
 import urllib.parse
 from datetime import datetime, timedelta, timezone
 
 from aiohttp import web
 
-from web.auth import SESSION_COOKIE, token_digest
-from web.console import cases, drafts, evaluation, org
+from web.console import analysis, cases, drafts, evaluation, org, signin
 from web.console.i18n import WORDS, t
 from web.console.live import CARDS, COLUMNS, LiveHub
-from web.console.pages import esc, fmt, lang_of, layout, local, named, table
+from web.console.pages import esc, fmt, in_url, lang_of, layout, local, named, table
 from core.access import within
 from core.figures import fmt as figure
 from core.names import Names, region_name
 from core.tz import TZ
-from web.common import HEAVY, OPERATIONS, POOL, PUBLIC, READ, SETTINGS, SIGNED_IN, SUPERVISE, route, static
+from web.common import OPERATIONS, POOL, PUBLIC, READ, SETTINGS, SUPERVISE, route, static
 from web.views.alerts import act_on_alert, alerts_overview
-from streams.analysis.service import analysis_window, chains, recommendations
 from streams.indicators.edges import due_sql, overdue_sql
 from streams.indicators.queries import indicators, parse_window
 from streams.powerlist.queries import item_history, items_as_of
-
-SESSION_HOURS = 12
-
-
-async def login_form(request: web.Request, error: str = "", status: int = 200) -> web.Response:
-    lang = lang_of(request)
-    csrf = secrets.token_urlsafe(16)
-    nxt = _next(request.query.get("next") or "")
-    body = (f'<form class="login" method="post" action="/login?next={esc(urllib.parse.quote(nxt, safe=""))}">'
-            f'<input type="hidden" name="csrf" value="{csrf}">'
-            f'<label>{t("name", lang)}<input name="name" autocomplete="username"></label>'
-            f'<label>{t("password", lang)}<input name="password" type="password" autocomplete="current-password">'
-            f'</label><button type="submit">{t("login", lang)}</button><p class="bad">{esc(error)}</p></form>')
-    resp = layout(request, "", t("login", lang), body)
-    resp.set_status(status)
-    resp.set_cookie("login_csrf", csrf, httponly=True, samesite="Strict")
-    return resp
-
-
-def _q(value) -> str:
-    """A value put in a URL: quoted (a code may hold '/'), then escaped for the attribute."""
-    return esc(urllib.parse.quote(str(value), safe=""))
-
-
-def _next(path: str) -> str:
-    """Where to go after signing in: a path of this site only (never another host)."""
-    return path if path.startswith("/") and not path.startswith("//") and "\\" not in path else "/"
-
-
-class Throttle:
-    """Sign-in failures per name and per address: after `limit` within `window` seconds, wait it out."""
-
-    def __init__(self, limit: int = 5, window: float = 900.0):
-        self.limit, self.window, self.failures = limit, window, {}
-
-    def blocked(self, *keys: str) -> bool:
-        now = time.monotonic()
-        return any(len([t for t in self.failures.get(k, ()) if now - t < self.window]) >= self.limit for k in keys)
-
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
-        if len(self.failures) > 50000:
-            self.failures = {k: v for k, v in self.failures.items() if v and now - v[-1] < self.window}
-        for k in keys:
-            self.failures[k] = [t for t in self.failures.get(k, []) if now - t < self.window][-self.limit:] + [now]
-
-
-THROTTLE = web.AppKey("signin_throttle", Throttle)
-_NOBODY: list[str] = []  # a hash verified against when the name is unknown: known and unknown take the same time
-
-
-def _nobody() -> str:
-    from argon2 import PasswordHasher
-
-    if not _NOBODY:
-        _NOBODY.append(PasswordHasher().hash(secrets.token_hex(16)))
-    return _NOBODY[0]
-
-
-async def login(request: web.Request) -> web.Response:
-    from argon2 import PasswordHasher
-    from argon2.exceptions import Argon2Error, InvalidHashError
-
-    from web.auth import _refused
-
-    form = await request.post()
-    if not secrets.compare_digest(str(form.get("csrf", "")), request.cookies.get("login_csrf", "-")):
-        raise web.HTTPForbidden(text="CSRF token missing or wrong: reload the sign-in page")
-    name, password = str(form.get("name", ""))[:64], str(form.get("password", ""))[:200]
-    throttle = request.app.setdefault(THROTTLE, Throttle())
-    keys = (f"name:{name}", f"addr:{request.remote}")
-    if throttle.blocked(*keys):
-        await _refused(request, name or "?", 429)
-        return await login_form(request, t("too_many", lang_of(request)), 429)
-    async with request.app[POOL].acquire() as conn:
-        row = await conn.fetchrow("SELECT password_hash FROM app_user WHERE name = $1 AND NOT disabled", name)
-        known = row is not None and bool(row["password_hash"])
-        try:
-            ok = await asyncio.to_thread(PasswordHasher().verify, row["password_hash"] if known else _nobody(),
-                                         password) and known
-        except (Argon2Error, InvalidHashError):
-            ok = False
-        if not ok:
-            throttle.failed(*keys)
-            await _refused(request, name or "?", 401)
-            return await login_form(request, t("wrong_login", lang_of(request)), 401)
-        await conn.execute("INSERT INTO audit_log (actor, action, status, detail) VALUES ($1, 'login', 200, $2::jsonb)",
-                           name, json.dumps({"remote": request.remote}))
-        cookie = secrets.token_urlsafe(32)
-        await conn.execute("INSERT INTO app_session (id, user_name, csrf, expires_at) VALUES ($1, $2, $3, $4)",
-                           token_digest(cookie), name, secrets.token_urlsafe(24),
-                           datetime.now(timezone.utc) + timedelta(hours=SESSION_HOURS))
-    resp = web.HTTPFound(_next(request.query.get("next") or "/"))
-    resp.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="Lax", max_age=SESSION_HOURS * 3600,
-                    secure=request.secure)
-    raise resp
-
-
-async def logout(request: web.Request) -> web.Response:
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie:
-        async with request.app[POOL].acquire() as conn:
-            await conn.execute("DELETE FROM app_session WHERE id = $1", token_digest(cookie))
-    resp = web.HTTPFound("/login")
-    resp.del_cookie(SESSION_COOKIE)
-    raise resp
 
 
 def _window(request: web.Request):
@@ -182,9 +72,9 @@ async def overview(request: web.Request) -> web.Response:
             + (f' · {t("live", lang)}' if which == "today" else "") + "</p>"
             + f'<div class="cards">{cards}</div><div id="chart" data-labels="{esc(json.dumps(chart_labels, ensure_ascii=False))}"></div>'
             + table([t("region", lang), *(esc(label(k, lang)) for k in COLUMNS)],
-                    ([f'<a href="/drill?region={_q(r["region_code"])}&amp;{esc(span)}">'
+                    ([f'<a href="/drill?region={in_url(r["region_code"])}&amp;{esc(span)}">'
                       f'{named(region_name(r["region_code"]), r["region_code"])}</a>',
-                      *(f'<a href="/cases?figure={k}&amp;region_code={_q(r["region_code"])}&amp;{esc(span)}">'
+                      *(f'<a href="/cases?figure={k}&amp;region_code={in_url(r["region_code"])}&amp;{esc(span)}">'
                         f'{fmt(k, r[k])}</a>' for k in COLUMNS)] for r in rows), cls="live")
             .replace('<table class="live">', f'<table class="live" data-columns="{",".join(COLUMNS)}"'
                                              f' data-span="{esc(span)}">'))
@@ -369,112 +259,11 @@ async def list_page(request: web.Request) -> web.Response:
         items = await items_as_of(conn, datetime.now(timezone.utc), None, True, 2000, scope)
         names = await Names.load(conn, (i["department_code"] for i in items))
     body = table([t("item", lang), t("item_name", lang), t("department", lang), t("level", lang), t("region", lang)],
-                 ([f'<a href="/list?code={_q(i["item_code"])}">{esc(i["item_code"])}</a>', esc(i["name"]),
+                 ([f'<a href="/list?code={in_url(i["item_code"])}">{esc(i["item_code"])}</a>', esc(i["name"]),
                    named(names.of("department_code", i["department_code"]), i["department_code"]),
                    esc(t("level_" + i["level"], lang) if i["level"] else ""), _regions(i["region_codes"], lang)]
                   for i in items))
     return layout(request, "list", t("list", lang), body)
-
-
-async def analysis_page(request: web.Request) -> web.Response:
-    lang = lang_of(request)
-    scope = request["caller"].scope
-    window = analysis_window(None, None)
-
-    async def both(executor):  # off the event loop, within the API's limits, like /api/v1/analysis
-        async with request.app[POOL].acquire() as conn:
-            return (await chains(conn, window, executor=executor, scope=scope),
-                    await recommendations(conn, window, executor=executor, scope=scope))
-
-    found, recs = await request.app[HEAVY].run(request["caller"].name, both)
-    async with request.app[POOL].acquire() as conn:
-        names = await Names.load(conn, (), {i for c in found["chains"] for i in c["items"]}
-                                 | {i for r in recs["recommendations"] for i in r["item_codes"]})
-    item = lambda code: named(names.of("item_code", code), code)  # noqa: E731
-    days = lambda v: "—" if v is None else f"{v:.1f}{t('days', lang)}"  # noqa: E731
-
-    def steps(c: dict) -> str:
-        out = []
-        for k, st in enumerate(c.get("steps") or [{"item": i} for i in c["items"]]):
-            if k:
-                out.append(f' <span class="note">→ {t("wait", lang)} {days(st.get("median_wait_days"))} →</span> ')
-            mark = ' class="bad"' if st["item"] == c["bottleneck"] else ""
-            out.append(f'<span{mark}>{item(st["item"])} ({t("handling", lang)} {days(st.get("median_handling_days"))})'
-                       "</span>")
-        return "".join(out)
-
-    body = f'<h2>{t("chains", lang)}</h2>' + table(
-        [t("chain", lang), t("support", lang), t("end_to_end", lang)],
-        ([steps(c), esc(c["support"]), days(c["median_days"])] for c in found["chains"]))
-    csrf = esc(request.get("csrf", ""))
-
-    def evidence(r: dict) -> str:
-        return "; ".join(f"{t('ev_' + k, lang) if 'ev_' + k in WORDS else k} {fmt(k, v) if isinstance(v, float) else esc(v)}"
-                         for k, v in r["evidence"].items() if isinstance(v, (int, float, str)) and k != "department_code")
-
-    def draft_button(r: dict) -> str:
-        if r["kind"] not in ("cancel", "devolve", "merge") or not request["caller"].can("supervisor", "list_admin"):
-            return ""
-        return (f'<form class="inline" method="post" action="/console/recommendations/draft">'
-                f'<input type="hidden" name="csrf" value="{csrf}">'
-                f'<input type="hidden" name="recommendation" value="{esc(json.dumps(r, ensure_ascii=False))}">'
-                f'<button>{t("draft_it", lang)}</button></form>')
-
-    body += f'<h2>{t("recommendations", lang)}</h2>' + table(
-        [t("kind", lang), t("item", lang), t("region", lang), t("evidence", lang), ""],
-        ([esc(t("rec_" + r["kind"], lang)), " + ".join(item(i) for i in r["item_codes"]),
-          named(region_name(r["region_code"]), r["region_code"]) if r["region_code"] else "", evidence(r),
-          draft_button(r)] for r in recs["recommendations"][:50]))
-    body = f'<p><a href="/compare">{t("comparison", lang)}</a></p>' + body
-    return layout(request, "analysis", t("analysis", lang), body)
-
-
-async def draft_recommendation(request: web.Request) -> web.Response:
-    """A supervisor's reading of the evidence becomes a draft for a list administrator to review (two people)."""
-    from streams.powerlist import drafts
-
-    form = await request.post()
-    try:
-        rec = json.loads(str(form.get("recommendation") or ""))
-        wanted = drafts.from_recommendation(rec)
-    except (ValueError, TypeError) as exc:
-        raise web.HTTPBadRequest(text=f"recommendation: {exc}") from None
-    async with request.app[POOL].acquire() as conn:
-        try:
-            for w in wanted:
-                await drafts.create(conn, w, request["caller"].name, request.app[SETTINGS].overlap_threshold,
-                                    {"recommendation": rec})
-        except drafts.DraftError as exc:
-            raise web.HTTPBadRequest(text=str(exc)) from None
-    raise web.HTTPFound("/drafts")
-
-
-async def compare_page(request: web.Request) -> web.Response:
-    """Regions side by side for an item or a department, the worse outliers marked."""
-    from web.console.i18n import label
-    from streams.analysis.service import comparison
-    from streams.indicators.window import QueryError
-
-    lang = lang_of(request)
-    item, dept = request.query.get("item") or None, request.query.get("department") or None
-    form = (f'<form method="get"><input name="item" placeholder="{t("item", lang)}" value="{esc(item or "")}"> '
-            f'<input name="department" placeholder="{t("department", lang)}" value="{esc(dept or "")}"> '
-            f'<button>{t("search", lang)}</button></form>')
-    if not item and not dept:
-        return layout(request, "analysis", t("comparison", lang_of(request)), form)
-    try:
-        async with request.app[POOL].acquire() as conn:
-            out = await comparison(conn, analysis_window(None, None), item if item else None,
-                                   None if item else dept, 20, request["caller"].scope)
-    except QueryError as exc:
-        raise web.HTTPBadRequest(text=str(exc)) from None
-    keys = ("received", "on_time_rate", "avg_handling_hours", "satisfaction_rate", "rejection_rate")
-    rows = [[named(region_name(r["region_code"]), r["region_code"]),
-             *(f'<span class="{"bad" if k in r["worse"] else ""}">{fmt(k, r[k])}</span>' for k in keys)]
-            for r in out["rows"]]
-    rows.append([t("median", lang), "", *(fmt(k, out["medians"].get(k)) for k in keys[1:])])
-    return layout(request, "analysis", t("comparison", lang_of(request)),
-                  form + table([t("region", lang), *(esc(label(k, lang)) for k in keys)], rows))
 
 
 LIVE = web.AppKey("live", LiveHub)
@@ -494,9 +283,7 @@ async def _end_streams(app: web.Application) -> None:
 def add_routes(app: web.Application, static_dir, echarts) -> None:
     app.cleanup_ctx.append(_live)
     app.on_shutdown.append(_end_streams)
-    route(app, "GET", "/login", login_form, PUBLIC)
-    route(app, "POST", "/login", login, PUBLIC)
-    route(app, "POST", "/logout", logout, SIGNED_IN)
+    signin.add_routes(app)
     route(app, "GET", "/", overview, READ)
     route(app, "GET", "/console/stream", stream, READ)
     route(app, "GET", "/drill", drill, READ)
@@ -504,9 +291,7 @@ def add_routes(app: web.Application, static_dir, echarts) -> None:
     route(app, "GET", "/alerts", alerts_page, OPERATIONS)
     route(app, "POST", "/console/alerts/{id:[0-9]{1,18}}/{act:ack|silence}", alert_action, SUPERVISE)
     route(app, "GET", "/list", list_page, READ)
-    route(app, "GET", "/analysis", analysis_page, READ)
-    route(app, "POST", "/console/recommendations/draft", draft_recommendation, SUPERVISE)
-    route(app, "GET", "/compare", compare_page, READ)
+    analysis.add_routes(app)
     org.add_routes(app)
     evaluation.add_routes(app)
     cases.add_routes(app)
