@@ -4,19 +4,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 from datetime import datetime, timezone
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional, get_args
 
 import orjson
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-CASE_EVENT_TYPES = (
-    "submitted", "accepted", "rejected", "correction_requested", "correction_submitted",
-    "suspended", "resumed", "completed", "withdrawn", "evaluated",
-)
 CaseEventType = Literal[
     "submitted", "accepted", "rejected", "correction_requested", "correction_submitted",
     "suspended", "resumed", "completed", "withdrawn", "evaluated",
 ]
+CASE_EVENT_TYPES: tuple[str, ...] = get_args(CaseEventType)
 Channel = Literal["online", "mobile", "window", "self_service", "post"]
 Outcome = Literal["approved", "denied", "transferred", "terminated"]
 Level = Literal["province", "city", "county", "town"]

@@ -59,6 +59,14 @@ def query_text(request: web.Request, name: str, choices: Optional[tuple[str, ...
     return raw
 
 
+def search_term(request: web.Request) -> str:
+    """A search box's text (`q`): trimmed, at most 100 characters, no NUL; "" when absent."""
+    q = (request.query.get("q") or "").strip()[:100]
+    if "\x00" in q:
+        raise _bad("q: NUL characters are not allowed")
+    return q
+
+
 def path_int(request: web.Request, name: str) -> int:
     raw = request.match_info[name]
     if not _DIGITS.fullmatch(raw) or int(raw) > 2**63 - 1:

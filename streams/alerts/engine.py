@@ -60,6 +60,11 @@ def group_key(rule: Rule, row: dict[str, Any]) -> str:
     return ",".join(f"{g}={row[g]}" for g in rule.group_by) or "all"
 
 
+def group_parts(key: str) -> list[tuple[str, str]]:
+    """A group key's (dimension, code) pairs; none for "all" (codes hold neither "," nor "=")."""
+    return [tuple(p.split("=", 1)) for p in key.split(",") if "=" in p]  # type: ignore[misc]
+
+
 async def overdue_by(conn: asyncpg.Connection, rule: Rule, now: datetime) -> dict[str, Optional[float]]:
     """Open cases past their suspension-adjusted deadline by more than N working days, per group, counted in
     the database: the open cases of a city are too many to bring over every evaluation."""

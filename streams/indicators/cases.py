@@ -8,7 +8,7 @@ import asyncpg
 
 from core.access import scope_pattern
 from streams.indicators.edges import _EXPRS, _PAUSED, overdue_sql
-from streams.indicators.window import GROUP_KEYS, QueryError, Window
+from streams.indicators.window import QueryError, Window, check_filters
 
 # a figure that counts events in the window -> the component whose predicate it is
 EVENT_FIGURES = {"received": "received", "accepted": "accepted", "completed": "completed", "out_of_list": "out_of_list",
@@ -37,9 +37,7 @@ async def cases_behind(conn: asyncpg.Connection, figure: str, window: Window, fi
                        scope: str = "", limit: Optional[int] = 100, offset: int = 0) -> dict[str, Any]:
     """The rows (one per counted event, or per open case) and how many there are."""
     figure = RATES.get(figure, figure)
-    bad = [k for k in filters if k not in GROUP_KEYS]
-    if bad:
-        raise QueryError(f"filter: unknown key(s) {', '.join(bad)}")
+    filters = check_filters(filters)
     args: list[Any] = [window.t0, window.t1, scope_pattern(scope)]
     where = ["($3::text IS NULL OR s.region_code LIKE $3)"]
     for k, v in filters.items():

@@ -133,13 +133,18 @@ async def test_the_console_and_the_portal_in_a_browser(stack, console):
         with psycopg.connect(stack.settings.database_url, autocommit=True) as c:
             c.execute("DELETE FROM alert_state WHERE rule = 'ui-rule'")
             c.execute("INSERT INTO alert_state (rule, group_key, status, severity, since, fired_at)"
-                      " VALUES ('ui-rule', 'all', 'firing', 'critical', now(), now())")
+                      " VALUES ('ui-rule', 'all', 'firing', 'critical', now(), now()),"
+                      " ('ui-rule', 'region_code=330102,level=county', 'firing', 'critical', now(), now())")
         admin = await browser.new_page(viewport={"width": 1920, "height": 1080})
         await sign_in(admin, url, "admin1", "admin-password-1", path="/alerts")
-        row = admin.locator("tr", has_text="ui-rule")
+        grouped = admin.locator("tr", has_text="ui-rule").filter(has_text="330102")  # the code only on hover
+        assert await grouped.count() == 0
+        assert "上城区" in await admin.locator("tr", has_text="ui-rule").nth(1).text_content()
+        assert "县级" in await admin.locator("tr", has_text="ui-rule").nth(1).text_content()
+        row = admin.locator("tr", has_text="ui-rule").first
         await row.locator("form[action$='/ack'] button").click()
         await admin.wait_for_url(url + "/alerts")
-        assert "admin1" in await admin.locator("tr", has_text="ui-rule").text_content()
+        assert "admin1" in await admin.locator("tr", has_text="ui-rule").first.text_content()
         await admin.screenshot(path=str(SHOTS / "alerts.png"), full_page=True)
         forged = await admin.request.post(url + "/console/alerts/1/ack", form={"csrf": "forged"})
         assert forged.status == 403, "a form without the page's CSRF token is refused"

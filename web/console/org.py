@@ -11,7 +11,7 @@ from aiohttp import web
 from web.console.i18n import t
 from web.console.pages import esc, in_url, lang_of, layout, local, table
 from web.console.public import _page, both_scripts
-from web.common import POOL, PUBLIC, READ, route
+from web.common import POOL, PUBLIC, READ, route, search_term
 from streams.indicators.window import QueryError, _instant
 from streams.staffing import checks, queries
 
@@ -129,9 +129,7 @@ def _timeline(h: dict, lang: str) -> str:
 
 
 async def search_page(request: web.Request) -> web.Response:
-    lang, q = lang_of(request), (request.query.get("q") or "").strip()[:100]
-    if "\x00" in q:
-        raise web.HTTPBadRequest(text="q: NUL characters are not allowed")
+    lang, q = lang_of(request), search_term(request)
     found = {"documents": [], "duties": []}
     if q:
         async with request.app[POOL].acquire() as conn:
@@ -149,9 +147,7 @@ async def search_page(request: web.Request) -> web.Response:
 
 async def public_units(request: web.Request) -> web.Response:
     """機構檢索: units standing now, by name (either script)."""
-    lang, q = lang_of(request), (request.query.get("q") or "").strip()[:100]
-    if "\x00" in q:
-        raise web.HTTPBadRequest(text="q: NUL characters are not allowed")
+    lang, q = lang_of(request), search_term(request)
     async with request.app[POOL].acquire() as conn:
         rows = await conn.fetch(
             "SELECT unit_code, data->>'name' AS name, data->>'nature' AS nature, data->>'rank' AS rank,"

@@ -10,7 +10,7 @@ from aiohttp import web
 from web.console.i18n import script, t
 from web.console.pages import esc, fmt, in_url, lang_of, local, named, table
 from core.names import region_name
-from web.common import POOL, PUBLIC, SETTINGS, policy_of, route
+from web.common import POOL, PUBLIC, SETTINGS, policy_of, route, search_term
 from streams.powerlist.queries import item_history
 
 RATE = 5.0  # requests a second per address, with bursts of BURST
@@ -73,10 +73,7 @@ def _page(request: web.Request, title: str, body: str) -> web.Response:
 
 
 async def public_list(request: web.Request) -> web.Response:
-    lang = lang_of(request)
-    q = (request.query.get("q") or "").strip()[:100]
-    if "\x00" in q:
-        raise web.HTTPBadRequest(text="q: NUL characters are not allowed")
+    lang, q = lang_of(request), search_term(request)
     async with request.app[POOL].acquire() as conn:
         rows = await conn.fetch(
             "SELECT item_code, name, category, department_code, level, region_codes, legal_basis"

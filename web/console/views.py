@@ -20,6 +20,7 @@ from core.names import Names, region_name
 from core.tz import TZ
 from web.common import OPERATIONS, POOL, PUBLIC, READ, SETTINGS, SUPERVISE, route, static
 from web.views.alerts import act_on_alert, alerts_overview
+from streams.alerts.engine import group_parts
 from streams.indicators.edges import due_sql, overdue_sql
 from streams.indicators.queries import indicators, parse_window
 from streams.powerlist.queries import item_history, items_as_of
@@ -208,6 +209,16 @@ async def alerts_page(request: web.Request) -> web.Response:
         raise web.HTTPForbidden(text="alerts are for callers who see every region")
     async with request.app[POOL].acquire() as conn:
         data = await alerts_overview(conn)
+        groups = {a["group_key"]: group_parts(a["group_key"]) for a in data["alerts"]}
+        names = await Names.load(conn, *({v for parts in groups.values() for k, v in parts if k == dim}
+                                         for dim in ("department_code", "item_code")))
+    dims = {"region_code": "region", "department_code": "department", "item_code": "item", "level": "level"}
+
+    def group(key: str) -> str:  # names, not codes (the code on hover); levels in words
+        return " · ".join(f'{t(dims[k], lang)} ' + (esc(t("level_" + v, lang)) if k == "level" and "level_" + v in WORDS
+                                                   else named(names.of(k, v) if k != "level" else None, v))
+                          for k, v in groups[key]) or esc(t("all", lang))
+
     csrf = esc(request.get("csrf", ""))
     rows = []
     for a in data["alerts"]:
@@ -218,7 +229,7 @@ async def alerts_page(request: web.Request) -> web.Response:
         done = "; ".join(x for x in (
             f'{t("acked_by", lang)} {a["acknowledged_by"]} {local(a["acknowledged_at"])}' if a["acknowledged_by"] else "",
             f'{t("silenced_until", lang)} {local(a["silenced_until"])}' if silenced else "") if x)
-        rows.append([esc(a["rule"]), esc(a["group_key"]), esc(t("alert_" + a["status"], lang)),
+        rows.append([esc(a["rule"]), group(a["group_key"]), esc(t("alert_" + a["status"], lang)),
                      esc(t("sev_" + a["severity"], lang) if "sev_" + a["severity"] in WORDS else a["severity"]),
                      fmt("v", a["value"]), f'<span class="good">{esc(done)}</span>', actions])
     body = table([t("rule", lang), t("group", lang), t("status", lang), t("severity", lang), t("value", lang),
