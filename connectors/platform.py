@@ -41,7 +41,8 @@ class PlatformClient:
         method, path = self.paths[op].split(" ", 1)
         # a code is one path segment whatever it holds ("/" included): escaped, and sent as it is
         url = yarl.URL(self.base + path.format(code=quote(code, safe="")), encoded=True)
-        headers = {"Idempotency-Key": key} if key else {}
+        # a change_id may hold control or non-ASCII characters: percent-encoded always ("%" too, so one-to-one)
+        headers = {"Idempotency-Key": quote(key, safe="!#$&'()*+,/:;=?@[]")} if key else {}
         try:
             async with self._session.request(method, url, json=body, headers=headers, timeout=self.timeout) as r:
                 text = await r.text()
@@ -52,6 +53,8 @@ class PlatformClient:
                 return await r.json(content_type=None) if text else None
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise PlatformError(f"{op} {code}: {type(exc).__name__}: {exc}") from exc
+        except ValueError as exc:  # a request that cannot be sent at all (aiohttp refuses it): the same next time
+            raise PlatformError(f"{op} {code}: not sent: {exc}", retryable=False) from exc
 
     async def publish(self, code: str, attrs: dict, key: str) -> Any:
         return await self._call("publish", code, key, attrs)

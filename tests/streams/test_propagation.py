@@ -209,3 +209,13 @@ async def test_a_cancellation_in_one_region_stops_the_item_there_only(stack):
         active, stopped = c.execute("SELECT active, stopped_in FROM list_item_version WHERE change_id = 'rc-2'"
                                     ).fetchone()
     assert active and stopped == ["330105"]
+
+
+async def test_a_change_id_no_header_can_carry_is_sent_encoded_and_twins_stay_apart(stack):
+    # control and non-ASCII characters pass the contract (only NUL is refused); the key is percent-encoded, "%" too
+    ids = ["p-key\n\x01中", "p-key%0A%01%E4%B8%AD"]
+    await send_changes(stack, [added(ids[0], "P-KEY1"), added(ids[1], "P-KEY2")])
+    wait_applied(stack, ids)
+    keys = {a["item_code"]: a["key"] for a in await applied(stack) if a["item_code"] in ("P-KEY1", "P-KEY2")}
+    assert keys == {"P-KEY1": "p-key%0A%01%E4%B8%AD", "P-KEY2": "p-key%250A%2501%25E4%25B8%25AD"}
+    assert (await catalog(stack))["P-KEY1"]["accepting"]
