@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Optional
@@ -61,8 +62,12 @@ def group_key(rule: Rule, row: dict[str, Any]) -> str:
 
 
 def group_parts(key: str) -> list[tuple[str, str]]:
-    """A group key's (dimension, code) pairs; none for "all" (codes hold neither "," nor "=")."""
-    return [tuple(p.split("=", 1)) for p in key.split(",") if "=" in p]  # type: ignore[misc]
+    """A group key's (name, value) pairs; none for "all". A value may hold "," (a staffing finding's subject is a
+    body's name): a pair starts only where a name and "=" follow."""
+    return [tuple(p.split("=", 1)) for p in _PAIR.split(key) if "=" in p]  # type: ignore[misc]
+
+
+_PAIR = re.compile(r",(?=[a-z_]+=)")
 
 
 async def overdue_by(conn: asyncpg.Connection, rule: Rule, now: datetime) -> dict[str, Optional[float]]:

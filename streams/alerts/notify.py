@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 
+from streams.alerts.engine import group_parts
 from streams.alerts.rules import Receiver, RuleFile
 
 log = logging.getLogger(__name__)
@@ -58,10 +59,7 @@ def request_for(r: Receiver, e: dict[str, Any]) -> tuple[str, Any]:
         return url, {"msgtype": "markdown", "markdown": {"title": title, "text": body}}
     if r.type == "alertmanager":
         labels = {"alertname": e["rule"], "severity": e["severity"], "service": "shenpi", "indicator": e["indicator"]}
-        for part in e["group"].split(","):
-            if "=" in part:
-                k, v = part.split("=", 1)
-                labels[k] = v
+        labels.update(group_parts(e["group"]))
         at = datetime.fromisoformat(e["at"])
         ends = at if e["kind"] == "resolved" else at + timedelta(hours=24)
         alert = {"labels": labels, "annotations": {"summary": e["summary"], "description": body},
@@ -73,7 +71,8 @@ def request_for(r: Receiver, e: dict[str, Any]) -> tuple[str, Any]:
 def send_email(r: Receiver, e: dict[str, Any]) -> None:
     title, body = text(e)
     msg = EmailMessage()
-    msg["Subject"], msg["From"], msg["To"] = title, r.sender, ", ".join(r.to)
+    # a header holds one line: names and requirements written by people may hold line breaks
+    msg["Subject"], msg["From"], msg["To"] = " ".join(title.split()), r.sender, ", ".join(r.to)
     msg.set_content(body)
     with smtplib.SMTP(r.smtp_host, r.smtp_port, timeout=10) as smtp:
         if r.username_env:

@@ -215,15 +215,20 @@ async def test_email_reaches_a_real_smtp_server():
         event = {"rule": "sat", "group": "region_code=330102", "kind": "resolved", "value": 0.93, "threshold": 0.9,
                  "op": "<", "indicator": "satisfaction_rate", "severity": "warning", "summary": "好評率低",
                  "window": "last_7_days", "at": datetime.now(timezone.utc).isoformat(), "fired_at": None}
+        # a rectification's requirement, written by a person, with a line break in it
+        task = {**event, "rule": "rectification:overdue", "group": "task=7,unit_code=U1", "kind": "firing",
+                "summary": "整改任务 7 逾期 3 天（U1：核减\r\n超编人员）"}
         async with aiohttp.ClientSession() as http:
             await deliver(http, r, event)
+            await deliver(http, r, task)
     finally:
         ctl.stop()
-    assert len(got) == 1
+    assert len(got) == 2
     from email.header import decode_header, make_header
     subject = str(make_header(decode_header(got[0]["Subject"])))
     assert got[0]["To"] == "duty@example.org" and "[RESOLVED] 好評率低" in subject
     assert "region_code=330102" in got[0].get_payload(decode=True).decode()
+    assert "（U1：核减 超编人员）" in str(make_header(decode_header(got[1]["Subject"])))
 
 
 def _binary(name: str) -> str:
