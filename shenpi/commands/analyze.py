@@ -1,8 +1,6 @@
 """Decision support (比對分析, 改革建議, 辦事鏈條): service chains, recommendations, comparison across regions."""
 from __future__ import annotations
 
-import csv
-import io
 from datetime import timedelta
 from typing import Any, Optional
 
@@ -10,6 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from core.figures import csv_text
 from shenpi.common import echo_json, with_db
 from streams.analysis.chains import ChainParams
 from streams.analysis.recommend import RecommendParams
@@ -52,11 +51,7 @@ def _emit(fmt: str, result: dict, key: str, columns: list[str], cells, title: st
         return
     rows = [cells(r) for r in result[key]]
     if fmt == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(columns)
-        w.writerows([["" if v is None else v for v in r] for r in rows])
-        click.echo(buf.getvalue(), nl=False)
+        click.echo(csv_text(columns, rows), nl=False)
         return
     t = Table(title=title)
     for c in columns:

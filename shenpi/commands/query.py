@@ -19,8 +19,7 @@ from shenpi.common import echo_json, with_db
 def indicators_cmd(ctx: click.Context, frm: Optional[str], to: Optional[str], group_by: str, fmt: str) -> None:
     """The 14 indicators and the guard figures, one row per group."""
     from shenpi.tables import indicator_table
-    from streams.indicators.queries import QueryError, indicators, parse_group_by, parse_window
-    from web.views.indicators import to_csv
+    from streams.indicators.queries import QueryError, indicators, indicators_csv, parse_group_by, parse_window
 
     try:
         window, groups = parse_window(frm, to), parse_group_by(group_by)
@@ -32,7 +31,7 @@ def indicators_cmd(ctx: click.Context, frm: Optional[str], to: Optional[str], gr
     if fmt == "json":
         echo_json(rows)
     elif fmt == "csv":
-        click.echo(to_csv(rows, groups), nl=False)
+        click.echo(indicators_csv(rows, groups), nl=False)
     else:
         Console().print(indicator_table(rows, groups, f"{window.t0:%Y-%m-%d %H:%M} → {window.t1:%Y-%m-%d %H:%M}"))
 

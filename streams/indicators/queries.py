@@ -7,6 +7,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import asyncpg
 
+from core.figures import csv_text
 from core.tz import TZ, midnight
 from streams.indicators.definitions import GUARDS, INDICATORS, group_row
 from streams.indicators.sql import filter_args, indicator_sql
@@ -42,3 +43,9 @@ async def indicators(conn: asyncpg.Connection, window: Window, group_by: Sequenc
         args += [sorted({lo.astimezone(TZ).date() for lo, _ in ragged}), *(t for part in ragged for t in part)]
     rows = await conn.fetch(indicator_sql(group_by, filters, scope, cut=len(ragged)), *args)
     return [group_row({k: r[k] for k in group_by}, r) for r in rows]
+
+
+def indicators_csv(rows: Sequence[dict[str, Any]], group_by: Sequence[str]) -> str:
+    """The rows of `indicators` as CSV: the group's keys, then every indicator and guard figure."""
+    cols = [*group_by, *INDICATORS, *GUARDS]
+    return csv_text(cols, ([r[c] for c in cols] for r in rows))

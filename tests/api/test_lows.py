@@ -64,3 +64,28 @@ async def test_console_links_are_url_quoted(stack):
     assert "/list?code=Inrit%2FUitweg" in page
     status, _, page = await _req(stack, "GET", "/list?code=Inrit%2FUitweg")
     assert status == 200 and "Inrit/Uitweg" in page
+
+
+async def test_the_cases_download_defuses_formulas_from_the_platform(stack):
+    import asyncio
+    import csv
+    import io
+
+    from streams.indicators.cases import COLUMNS
+
+    ev = {"event_id": "low-csv-1", "case_id": "=HYPERLINK(\"http://x\")", "type": "submitted",
+          "occurred_at": "2024-03-05T10:00:00+08:00", "item_code": "LOW-CSV", "region_code": "330102",
+          "department_code": "D-1", "channel": "online", "applicant_key": "@cmd"}
+    status, _, text = await _req(stack, "POST", "/api/v1/case-events", json=[ev])
+    assert status in (200, 202), text
+    params = {"figure": "received", "from": "2024-03-05", "to": "2024-03-06", "item_code": "LOW-CSV", "format": "csv"}
+    for _ in range(200):
+        status, headers, text = await _req(stack, "GET", "/api/v1/cases", params=params)
+        rows = list(csv.reader(io.StringIO(text)))
+        if len(rows) > 1:
+            break
+        await asyncio.sleep(0.1)
+    assert status == 200 and headers["Content-Type"].startswith("text/csv")
+    assert rows[0] == list(COLUMNS) and len(rows) == 2
+    row = dict(zip(rows[0], rows[1]))
+    assert row["case_id"] == "'=HYPERLINK(\"http://x\")" and row["region_code"] == "330102"

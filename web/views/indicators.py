@@ -1,16 +1,15 @@
 """HTTP views of the indicators and of the reconciliation totals."""
 from __future__ import annotations
 
-import csv
-import io
-from typing import Any
-
 from aiohttp import web
 
+from core.figures import csv_text
 from web.common import OPERATIONS, POOL, READ, json_response, query_int, query_text, route
 
-from streams.indicators.queries import GROUP_KEYS, GUARDS, INDICATORS, QueryError, indicators, parse_group_by, parse_window
+from streams.indicators.queries import (GROUP_KEYS, QueryError, indicators, indicators_csv, parse_group_by,
+                                        parse_window)
 from streams.indicators.status import totals
+
 
 async def get_cases(request: web.Request) -> web.Response:
     """The cases behind a figure (same predicate, window and scope as the figure), paged, as JSON or CSV."""
@@ -31,24 +30,10 @@ async def get_cases(request: web.Request) -> web.Response:
     except QueryError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
     if fmt == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(COLUMNS)
-        for r in out["rows"]:
-            w.writerow(["" if r[c] is None else r[c] for c in COLUMNS])
-        return web.Response(text=buf.getvalue(), content_type="text/csv", headers={
-            "Content-Disposition": f'attachment; filename="{out["figure"]}.csv"'})
+        return web.Response(text=csv_text(COLUMNS, ([r[c] for c in COLUMNS] for r in out["rows"])),
+                            content_type="text/csv",
+                            headers={"Content-Disposition": f'attachment; filename="{out["figure"]}.csv"'})
     return json_response(out)
-
-
-def to_csv(rows: list[dict[str, Any]], group_by: tuple[str, ...]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    cols = list(group_by) + list(INDICATORS + GUARDS)
-    w.writerow(cols)
-    for r in rows:
-        w.writerow(["" if r[c] is None else r[c] for c in cols])
-    return buf.getvalue()
 
 
 async def get_indicators(request: web.Request) -> web.Response:
@@ -65,7 +50,7 @@ async def get_indicators(request: web.Request) -> web.Response:
         for r in rows:
             r.pop("components")
     if fmt == "csv":
-        return web.Response(text=to_csv(rows, group_by), content_type="text/csv")
+        return web.Response(text=indicators_csv(rows, group_by), content_type="text/csv")
     return web.json_response({
         "from": window.t0.isoformat(), "to": window.t1.isoformat(), "group_by": list(group_by),
         "group_keys": list(GROUP_KEYS), "rows": rows,
