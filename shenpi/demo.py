@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -20,7 +21,9 @@ from shenpi.tables import indicator_table
 from streams.indicators.queries import Window, indicators, parse_window
 from streams.indicators.status import totals
 
-SHARED_LOGS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eventlogs"
+# the real logs beside the project (../shared/data/eventlogs), or where SHENPI_EVENTLOGS says
+SHARED_LOGS = Path(os.environ.get("SHENPI_EVENTLOGS")
+                   or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eventlogs")
 
 
 def default_log() -> Path:

@@ -5,17 +5,17 @@ import json
 import subprocess
 import sys
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
 from connectors.parsing import validate
 from connectors.xes import XesConnector, mapping_for
+from shenpi.demo import SHARED_LOGS
 from tests.conftest import truncate_all
 from tests.reference import recompute
 
 pytestmark = pytest.mark.broker
-LOGS = Path(__file__).resolve().parents[3] / "shared" / "data" / "eventlogs"
+LOGS = SHARED_LOGS
 SH = __import__("zoneinfo").ZoneInfo("Asia/Shanghai")
 
 
@@ -70,6 +70,11 @@ def test_xes_mapping_turns_every_trace_into_a_valid_case():
     for e in good:
         if e.type == "submitted":
             assert e.channel in ("online", "window", "post")
+
+
+def test_the_shared_logs_are_there():
+    """The tests below read them: missing, they fail here, not skip (SHENPI_EVENTLOGS points elsewhere)."""
+    assert len(list(LOGS.glob("*.xes.gz"))) >= 7, f"no real event logs in {LOGS}: set SHENPI_EVENTLOGS"
 
 
 @pytest.mark.parametrize("log", sorted(LOGS.glob("*.xes.gz")), ids=lambda p: p.name.split(".")[0])
