@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import operator
 import time
 from datetime import timedelta
 
@@ -12,7 +13,7 @@ from streams.cases.models import CaseEventBatch
 from streams.cases.reach import apply_list_changes
 from streams.cases.write import BatchOutcome, InBatch, Unreadable, process_case_batches, quarantine, sweep_orphans
 from streams.context import WorkerContext, fatal
-from streams.db import is_transient
+from streams.quarantine import bisect
 
 log = logging.getLogger(__name__)
 
@@ -32,16 +33,7 @@ def to_batch(value: bytes, topic: str, partition: int, offset: int) -> InBatch:
 
 async def process_or_quarantine(conn: asyncpg.Connection, batches: list[InBatch]) -> BatchOutcome:
     """A take that fails on its data is split until the record at fault is found and dead-lettered whole."""
-    try:
-        return await process_case_batches(conn, batches)
-    except Exception as exc:
-        if is_transient(exc, conn):
-            raise
-        if len(batches) == 1:
-            log.error("record %s dead-lettered: %s", batches[0].batch_id, exc)
-            return await quarantine(conn, batches[0], exc)
-        half = len(batches) // 2
-        return (await process_or_quarantine(conn, batches[:half])) + (await process_or_quarantine(conn, batches[half:]))
+    return await bisect(conn, batches, process_case_batches, quarantine, operator.add)
 
 
 def register(ctx: WorkerContext) -> None:

@@ -14,6 +14,7 @@ from schemas import CaseEvent, DeadLetter, Refusal, parse_case_event, parse_case
 from streams.cases.logic import Step
 from streams.cases.recompute import COPY_FROM, Prior, lock_cases, recompute_cases, step_of
 from streams.deadletters.store import insert_dead_letters
+from streams.quarantine import reason_of
 from streams.sql import copy_if_new, recordset
 
 EVENT_COLS = tuple(CaseEvent.model_fields)  # the columns of case_event: a validated event's fields
@@ -148,7 +149,7 @@ async def _insert_events(conn: asyncpg.Connection, rows: dict[str, dict[str, Any
 async def quarantine(conn: asyncpg.Connection, batch: InBatch, error: BaseException) -> BatchOutcome:
     """A record that cannot be processed is accounted for and dead-lettered whole, so it cannot block the stream."""
     out = BatchOutcome()
-    reason = f"could not be processed: {type(error).__name__}: {error}"[:1000]
+    reason = reason_of(error)
     async with conn.transaction():
         fresh = await conn.fetchval(
             "INSERT INTO processed_batch (batch_id, source, n_events, n_new, n_duplicate, n_invalid)"

@@ -50,6 +50,9 @@ SELECT
   (SELECT count(*) FROM staffing_delivery WHERE NOT fresh) AS duplicates,
   (SELECT count(*) FROM dead_letter WHERE kind = 'staffing_change' AND stage = 'edge') AS dl_edge,
   (SELECT count(*) FROM dead_letter WHERE kind = 'staffing_change' AND stage = 'invalid') AS dl_invalid,
+  -- refused or given up by the worker, sent straight to the topic (not through an edge, which counted its own)
+  (SELECT count(*) FROM dead_letter d WHERE kind = 'staffing_change' AND stage = 'invalid'
+     AND NOT EXISTS (SELECT 1 FROM edge_item i WHERE i.key = d.dl_key)) AS dl_invalid_direct,
   (SELECT count(*) FROM staffing_change WHERE state = 'dead') AS dl_inapplicable,
   (SELECT count(*) FROM staffing_delivery d WHERE NOT EXISTS (SELECT 1 FROM edge_item i WHERE i.key = d.delivery_key))
     AS direct
@@ -61,7 +64,7 @@ async def staffing_totals(conn: asyncpg.Connection) -> dict[str, Any]:
     taken every record the edges acknowledged, the difference is in flight."""
     r = dict(await conn.fetchrow(STAFFING_SQL))
     dead = r["dl_edge"] + r["dl_invalid"] + r["dl_inapplicable"]
-    received = r["received"] + r["direct"] + r["dl_invalid"]
+    received = r["received"] + r["direct"] + r["dl_invalid_direct"]
     accounted = r["applied"] + r["pending"] + r["duplicates"] + dead
     return {"received": received, "applied": r["applied"], "pending": r["pending"], "duplicates": r["duplicates"],
             "dead_lettered": dead, "dead_lettered_by_stage": {"edge": r["dl_edge"], "invalid": r["dl_invalid"],

@@ -1,9 +1,16 @@
 """Power-list changes in: the list's history in the database, and cases re-checked against it."""
 from __future__ import annotations
 
+import operator
+
 from schemas import DeadLetter, parse_list_change
 from streams.context import WorkerContext, decode_records, fatal
 from streams.deadletters.store import insert_dead_letters
+from streams.quarantine import bisect, reason_of
+
+
+def _letter(where: str, reason: str, payload) -> DeadLetter:
+    return DeadLetter(dl_key=where, stage="invalid", kind="list_change", source="kafka", reason=reason, payload=payload)
 
 
 def register(ctx: WorkerContext) -> None:
@@ -18,16 +25,24 @@ def register(ctx: WorkerContext) -> None:
             for where, raw in values:
                 change, refusal = parse_list_change(raw)
                 if change is not None:
-                    changes.append(change)
+                    changes.append((where, change))
                 else:
-                    letters.append(DeadLetter(dl_key=where, stage="invalid", kind="list_change", source="kafka",
-                                              reason=refusal.reason, payload=raw))
+                    letters.append(_letter(where, refusal.reason, raw))
+            given_up: list[DeadLetter] = []
+
+            async def give_up(conn, item, exc) -> list[dict]:
+                where, change = item
+                given_up.append(_letter(where, reason_of(exc), change.model_dump(mode="json", exclude_none=True)))
+                await insert_dead_letters(conn, given_up[-1:])
+                return []
 
             async def store(conn):
-                violations = await ctx.apply_list_changes(conn, changes)  # the cases domain's (ctx)
+                given_up.clear()  # a retried run starts again
+                violations = await bisect(conn, changes, lambda c, part: ctx.apply_list_changes(  # the cases domain's
+                    c, [ch for _, ch in part]), give_up, operator.add)
                 await insert_dead_letters(conn, letters)
                 return violations
 
             violations = await ctx.db.run("list changes", store)
             ctx.list_changed.set()
-            await ctx.publish(letters, violations)
+            await ctx.publish(letters + given_up, violations)

@@ -2,6 +2,7 @@
 the grace period dead-lettered; findings that open or close told through the alert channels."""
 from __future__ import annotations
 
+import operator
 from datetime import timedelta
 
 from schemas import DeadLetter
@@ -10,7 +11,13 @@ from streams.context import WorkerContext, decode_records, fatal
 from streams.deadletters.store import insert_dead_letters
 from streams.alerts.outbox import event_receivers
 from streams.staffing.alerts import queue_finding_alerts
-from streams.staffing.store import apply_staffing_changes, sweep_inapplicable
+from streams.quarantine import bisect, reason_of
+from streams.staffing.store import Applied, apply_staffing_changes, sweep_inapplicable
+
+
+def _letter(key: str, reason: str, payload) -> DeadLetter:
+    return DeadLetter(dl_key=key, stage="invalid", kind="staffing_change", source="kafka", reason=reason,
+                      payload=payload)
 
 
 def register(ctx: WorkerContext) -> None:
@@ -31,17 +38,28 @@ def register(ctx: WorkerContext) -> None:
                 if change is not None:
                     deliveries.append((delivery, change))
                 else:
-                    letters.append(DeadLetter(dl_key=delivery, stage="invalid", kind="staffing_change",
-                                              source="kafka", reason=refusal.reason, payload=refusal.raw))
+                    letters.append(_letter(delivery, refusal.reason, refusal.raw))
+            given_up: list[DeadLetter] = []
 
-            async def store(conn):
-                out = await apply_staffing_changes(conn, deliveries)
-                await insert_dead_letters(conn, letters)
+            async def apply(conn, part) -> Applied:
+                out = await apply_staffing_changes(conn, part)
                 await queue_finding_alerts(conn, out.opened, out.closed, receivers)
                 return out
 
+            async def give_up(conn, item, exc) -> Applied:
+                delivery, change = item
+                given_up.append(_letter(delivery, reason_of(exc), change.model_dump(mode="json", exclude_none=True)))
+                await insert_dead_letters(conn, given_up[-1:])
+                return Applied()
+
+            async def store(conn):
+                given_up.clear()  # a retried run starts again
+                out = await bisect(conn, deliveries, apply, give_up, operator.add)
+                await insert_dead_letters(conn, letters)
+                return out
+
             await ctx.db.run("staffing changes", store)
-            await ctx.publish(letters, [])
+            await ctx.publish(letters + given_up, [])
 
     @app.timer(interval=s.sweep_interval_seconds, name="staffing-sweep")
     async def inapplicable_sweep():

@@ -27,6 +27,9 @@ class Applied:
     opened: list[dict[str, Any]] = field(default_factory=list)  # findings to tell about (alerts)
     closed: list[dict[str, Any]] = field(default_factory=list)
 
+    def __add__(self, other: "Applied") -> "Applied":
+        return Applied(**{f: getattr(self, f) + getattr(other, f) for f in self.__dataclass_fields__})
+
 
 async def apply_staffing_changes(conn: asyncpg.Connection, deliveries: Sequence[tuple[str, StaffingChange]]) -> Applied:
     """One transaction: a record taken twice changes nothing, a change sent twice is a duplicate."""
