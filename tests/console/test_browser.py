@@ -131,16 +131,19 @@ async def test_the_console_and_the_portal_in_a_browser(stack, console):
         await page.screenshot(path=str(SHOTS / "drilldown.png"), full_page=True)
 
         with psycopg.connect(stack.settings.database_url, autocommit=True) as c:
-            c.execute("DELETE FROM alert_state WHERE rule = 'ui-rule'")
+            c.execute("DELETE FROM alert_state WHERE rule IN ('ui-rule', 'overdue-cases')")
             c.execute("INSERT INTO alert_state (rule, group_key, status, severity, since, fired_at)"
                       " VALUES ('ui-rule', 'all', 'firing', 'critical', now(), now()),"
-                      " ('ui-rule', 'region_code=330102,level=county', 'firing', 'critical', now(), now())")
+                      " ('ui-rule', 'region_code=330102,level=county', 'firing', 'critical', now(), now()),"
+                      " ('overdue-cases', 'department_code=D-UI', 'firing', 'warning', now(), now())")
         admin = await browser.new_page(viewport={"width": 1920, "height": 1080})
         await sign_in(admin, url, "admin1", "admin-password-1", path="/alerts")
         grouped = admin.locator("tr", has_text="ui-rule").filter(has_text="330102")  # the code only on hover
         assert await grouped.count() == 0
         assert "上城区" in await admin.locator("tr", has_text="ui-rule").nth(1).text_content()
         assert "县级" in await admin.locator("tr", has_text="ui-rule").nth(1).text_content()
+        # a shipped rule by its summary, in the reader's script (the rule's name on hover)
+        assert await admin.locator("tr", has_text="超期超过3个工作日的在办件").count() == 1
         row = admin.locator("tr", has_text="ui-rule").first
         await row.locator("form[action$='/ack'] button").click()
         await admin.wait_for_url(url + "/alerts")

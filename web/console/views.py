@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from aiohttp import web
 
 from web.console import analysis, cases, drafts, evaluation, org, signin
-from web.console.i18n import WORDS, t
+from web.console.i18n import WORDS, script, t
 from web.console.live import CARDS, COLUMNS, LiveHub
 from web.console.pages import esc, fmt, in_url, lang_of, layout, local, named, table
 from core.access import within
@@ -21,6 +21,7 @@ from core.tz import TZ
 from web.common import OPERATIONS, POOL, PUBLIC, READ, SETTINGS, SUPERVISE, route, static
 from web.views.alerts import act_on_alert, alerts_overview
 from streams.alerts.engine import group_parts
+from streams.alerts.rules import load_rules
 from streams.indicators.edges import due_sql, overdue_sql
 from streams.indicators.queries import indicators, parse_window
 from streams.powerlist.queries import item_history, items_as_of
@@ -213,6 +214,7 @@ async def alerts_page(request: web.Request) -> web.Response:
         names = await Names.load(conn, *({v for parts in groups.values() for k, v in parts if k == dim}
                                          for dim in ("department_code", "item_code")))
     dims = {"region_code": "region", "department_code": "department", "item_code": "item", "level": "level"}
+    summaries = {r.name: r.summary for r in load_rules(request.app[SETTINGS].alert_rules).rules if r.summary}
 
     def group(key: str) -> str:  # names, not codes (the code on hover); levels in words
         return " · ".join(f'{t(dims[k], lang)} ' + (esc(t("level_" + v, lang)) if k == "level" and "level_" + v in WORDS
@@ -229,7 +231,8 @@ async def alerts_page(request: web.Request) -> web.Response:
         done = "; ".join(x for x in (
             f'{t("acked_by", lang)} {a["acknowledged_by"]} {local(a["acknowledged_at"])}' if a["acknowledged_by"] else "",
             f'{t("silenced_until", lang)} {local(a["silenced_until"])}' if silenced else "") if x)
-        rows.append([esc(a["rule"]), group(a["group_key"]), esc(t("alert_" + a["status"], lang)),
+        rows.append([named(script(summaries[a["rule"]], lang), a["rule"]) if a["rule"] in summaries else esc(a["rule"]),
+                     group(a["group_key"]), esc(t("alert_" + a["status"], lang)),
                      esc(t("sev_" + a["severity"], lang) if "sev_" + a["severity"] in WORDS else a["severity"]),
                      fmt("v", a["value"]), f'<span class="good">{esc(done)}</span>', actions])
     body = table([t("rule", lang), t("group", lang), t("status", lang), t("severity", lang), t("value", lang),
