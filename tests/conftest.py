@@ -249,3 +249,14 @@ def timescale_url():
     yield dsn
     proc.terminate()
     proc.wait(10)
+
+
+async def staffing_totals_settled(session, url: str) -> dict:
+    """The staffing totals of `GET /api/v1/status` once they reconcile (after 30 s: as they stand)."""
+    for _ in range(300):
+        async with session.get(url + "/api/v1/status") as r:
+            st = (await r.json())["staffing"]
+        if st["reconciled"]:
+            break
+        await asyncio.sleep(0.1)
+    return st

@@ -8,7 +8,7 @@ import aiohttp
 import psycopg
 import pytest
 
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, staffing_totals_settled
 
 pytestmark = pytest.mark.broker
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -78,12 +78,7 @@ async def test_a_staffing_change_the_database_refuses_is_dead_lettered_and_the_t
     async with aiohttp.ClientSession(headers=AUTH) as s:
         async with s.post(stack.url + "/api/v1/staffing-changes", json=body) as r:
             assert r.status in (200, 207), await r.text()
-        for _ in range(300):
-            async with s.get(stack.url + "/api/v1/status") as r:
-                st = (await r.json())["staffing"]
-            if st["reconciled"]:
-                break
-            await asyncio.sleep(0.1)
+        st = await staffing_totals_settled(s, stack.url)
     assert st["reconciled"] and st["received"] == len(body), st
     with psycopg.connect(stack.settings.database_url, autocommit=True) as c:
         reason = c.execute("SELECT reason FROM dead_letter WHERE kind = 'staffing_change' AND stage = 'invalid'"

@@ -2,7 +2,6 @@
 changes; the planted findings found and the look-alikes not; history, search, and identity numbers never stored."""
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 from collections import Counter
@@ -218,7 +217,7 @@ async def test_through_the_broker_and_the_api(stack, city):
     """The webhook's receipts, the worker's stream, the API's reads, and the totals reconcile."""
     import aiohttp
 
-    from tests.conftest import TOKEN, truncate_all
+    from tests.conftest import TOKEN, staffing_totals_settled, truncate_all
 
     truncate_all(stack.settings.database_url)
     sample = [c for c in city.changes if c["kind"] != "staff_moved"][:800]
@@ -229,12 +228,7 @@ async def test_through_the_broker_and_the_api(stack, city):
             assert r.status == 207
             answer = await r.json()
         assert len(answer["refused"]) == 1 and len(answer["deliveries"]) == len(sample) + 1
-        for _ in range(300):
-            async with s.get(stack.url + "/api/v1/status") as r:
-                st = (await r.json())["staffing"]
-            if st["reconciled"]:
-                break
-            await asyncio.sleep(0.1)
+        st = await staffing_totals_settled(s, stack.url)
         assert st["reconciled"] and st["duplicates"] == 1 and st["dead_lettered"] == 1, st
         assert st["received"] == len(body)
         async with s.get(stack.url + "/api/v1/org/figures", params={"as_of": "2000-01-01"}) as r:
