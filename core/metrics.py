@@ -20,3 +20,5 @@ class WorkerMetrics:
                                      registry=registry)
         self.db_retries = Counter("shenpi_db_retries", "Units of work run again after a transient database failure",
                                   ["work"], registry=registry)
+        self.timer_failures = Counter("shenpi_timer_failures", "Rounds of a periodic task that failed (tried again"
+                                      " at the next round)", ["timer"], registry=registry)

@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry
 
 from core.metrics import WorkerMetrics
 from core.settings import Settings
-from streams.context import WorkerContext
+from streams.context import WorkerContext, steady
 from streams.db import Database
 
 
@@ -82,6 +82,7 @@ def _register_lag(ctx: WorkerContext) -> None:
     """Lag from the high-water marks of fetch responses (right on every broker, unlike 'latest offset')."""
 
     @ctx.app.timer(interval=5.0, name="consumer-lag")
+    @steady(ctx, "consumer-lag")
     async def lag():
         consumer = ctx.app.consumer
         try:
@@ -99,6 +100,7 @@ def _register_heartbeat(ctx: WorkerContext) -> None:
     started = datetime.now(timezone.utc)
 
     @ctx.app.timer(interval=1.0, name="heartbeat")
+    @steady(ctx, "heartbeat")
     async def heartbeat():
         assigned = len(ctx.app.consumer.assignment()) if ctx.app.consumer else 0
         pool = await ctx.db.pool()

@@ -68,6 +68,25 @@ def decode_records(events: list, kind: str) -> tuple[list[tuple[str, Any]], list
     return values, letters
 
 
+def steady(ctx: "WorkerContext", name: str):
+    """A periodic task whose round fails is logged and counted (`shenpi_timer_failures_total`), and tried again
+    at its next round: it has no offsets to keep, and stopping the worker for it would stop every stream (a
+    restarted worker would fail the same way, and `shenpi up` ends the stack after five exits)."""
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        async def run(*args):
+            try:
+                await fn(*args)
+            except Exception:
+                ctx.metrics.timer_failures.labels(name).inc()
+                logging.getLogger(__name__).exception("%s: this round failed; the next one tries again", name)
+
+        return run
+
+    return wrap
+
+
 def fatal(agent_fn):
     """An agent that fails stops the worker at once, its offsets uncommitted: redelivery after a restart is
     safe (batches are idempotent), silently dropping a batch is not."""

@@ -12,7 +12,7 @@ import orjson
 from streams.cases.models import CaseEventBatch
 from streams.cases.reach import apply_list_changes
 from streams.cases.write import BatchOutcome, InBatch, Unreadable, process_case_batches, quarantine, sweep_orphans
-from streams.context import WorkerContext, fatal
+from streams.context import WorkerContext, fatal, steady
 from streams.quarantine import bisect
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ def register(ctx: WorkerContext) -> None:
             await ctx.publish(out.dead_letters, out.violations)
 
     @app.timer(interval=s.sweep_interval_seconds, name="orphan-sweep")
+    @steady(ctx, "orphan-sweep")
     async def orphan_sweep():
         letters = await ctx.db.run("orphan sweep", lambda conn: sweep_orphans(conn, timedelta(seconds=s.grace_seconds)))
         if letters:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from streams.alerts import outbox
-from streams.context import WorkerContext
+from streams.context import WorkerContext, steady
 from streams.evaluation.rectify import overdue_sweep
 
 
@@ -11,6 +11,7 @@ def register(ctx: WorkerContext) -> None:
     receivers = outbox.event_receivers(s.alert_rules)
 
     @ctx.app.timer(interval=s.sweep_interval_seconds, name="rectification-deadlines")
+    @steady(ctx, "rectification-deadlines")
     async def deadlines():
         async def sweep(conn):
             async with conn.transaction():

@@ -7,7 +7,7 @@ import logging
 import asyncpg
 
 from core import locks
-from streams.context import WorkerContext
+from streams.context import WorkerContext, steady
 from streams.public.snapshots import refresh
 
 log = logging.getLogger(__name__)
@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 
 def register(ctx: WorkerContext) -> None:
     @ctx.app.timer(interval=ctx.settings.public_refresh_seconds, name="public-snapshots")
+    @steady(ctx, "public-snapshots")
     async def snapshots():
         async def lead(conn: asyncpg.Connection) -> None:
             async with conn.transaction():

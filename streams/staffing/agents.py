@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from schemas import DeadLetter
 from schemas.staffing import parse_staffing_change
-from streams.context import WorkerContext, decode_records, fatal
+from streams.context import WorkerContext, decode_records, fatal, steady
 from streams.deadletters.store import insert_dead_letters
 from streams.alerts.outbox import event_receivers
 from streams.staffing.alerts import queue_finding_alerts
@@ -62,6 +62,7 @@ def register(ctx: WorkerContext) -> None:
             await ctx.publish(letters + given_up, [])
 
     @app.timer(interval=s.sweep_interval_seconds, name="staffing-sweep")
+    @steady(ctx, "staffing-sweep")
     async def inapplicable_sweep():
         async def sweep(conn):
             async with conn.transaction():
