@@ -240,6 +240,8 @@ def pipeline() -> dashboard.Dashboard:
     b = b.with_panel(q("推送失敗 Propagation failures per minute", "increase(shenpi_propagation_failures_total[1m])"))
     b = b.with_panel(q("資料庫重試 Database retries per minute (the stream waiting for PostgreSQL)",
                        "sum by (work) (increase(shenpi_db_retries_total[1m]))", "short", "{{work}}"))
+    b = b.with_panel(q("定時任務失敗 Failed rounds of periodic tasks per hour (each tried again at its next round)",
+                       "sum by (timer) (increase(shenpi_timer_failures_total[1h]))", "short", "{{timer}}"))
     b = b.with_panel(q("在辦與超期 In progress and overdue",
                        "shenpi_indicator_today{indicator=~\"in_progress|overdue\", region_code=\"all\"}", "short",
                        "{{indicator}}"))

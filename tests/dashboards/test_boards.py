@@ -125,6 +125,7 @@ async def test_promql_parses_and_names_exported_metrics(private_conn, tmp_path):
     worker = WorkerMetrics(reg)  # labelled families show once a child exists, as they do in a running worker
     worker.lag.labels("t", "0").set(0)
     worker.db_retries.labels("case events").inc()
+    worker.timer_failures.labels("orphan-sweep").inc()
     from web.metrics import _Snapshot
     db = CollectorRegistry(auto_describe=False)
     db.register(_Snapshot(await database_families(conn)))
