@@ -80,6 +80,9 @@ async def propagate_once(conn: asyncpg.Connection, client: PlatformClient, setti
                 return Outcome(h["change_id"], True)
             except PlatformError as exc:
                 return Outcome(h["change_id"], False, str(exc), exc.retryable)
+            except Exception as exc:  # noqa: BLE001 — a change that breaks the call itself is parked, not the worker
+                log.exception("change %s could not be propagated", h["change_id"])
+                return Outcome(h["change_id"], False, f"{type(exc).__name__}: {exc}", False)
 
     outcomes = await asyncio.gather(*(one(h) for h in due))
     by_id = {h["change_id"]: h for h in due}

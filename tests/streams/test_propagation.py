@@ -219,3 +219,32 @@ async def test_a_change_id_no_header_can_carry_is_sent_encoded_and_twins_stay_ap
     keys = {a["item_code"]: a["key"] for a in await applied(stack) if a["item_code"] in ("P-KEY1", "P-KEY2")}
     assert keys == {"P-KEY1": "p-key%0A%01%E4%B8%AD", "P-KEY2": "p-key%250A%2501%25E4%25B8%25AD"}
     assert (await catalog(stack))["P-KEY1"]["accepting"]
+
+
+async def test_a_change_that_breaks_the_call_is_parked_and_the_others_go_on(stack, private_conn):
+    """An error no one foresaw, raised by one item's call (injected around the real client), parks that change
+    with the error; the other items of the round reach the simulator."""
+    from connectors.platform import PlatformClient
+    from schemas import parse_list_change
+    from streams.cases.reach import apply_list_changes
+    from streams.propagation.store import propagate_once
+
+    class Faulty(PlatformClient):
+        async def publish(self, code, attrs, key):
+            if code == "P-BREAK":
+                raise TypeError("injected: nobody foresaw this")
+            return await super().publish(code, attrs, key)
+
+    conn = private_conn
+    await apply_list_changes(conn, [parse_list_change(added(c, c.upper()))[0] for c in ("p-break", "p-fine")])
+    from pydantic import SecretStr
+
+    settings = stack.settings.model_copy(update={"platform_url": stack.platform_url,
+                                                 "platform_token": SecretStr(PLATFORM_TOKEN)})
+    async with Faulty(settings) as client:
+        outcomes = {o.change_id: o for o in await propagate_once(conn, client, settings)}
+    assert outcomes["p-fine"].ok and not outcomes["p-break"].ok and not outcomes["p-break"].retryable
+    rows = {r["change_id"]: r for r in await conn.fetch("SELECT change_id, status, last_error FROM list_sync")}
+    assert rows["p-fine"]["status"] == "applied"
+    assert rows["p-break"]["status"] == "parked" and "injected" in rows["p-break"]["last_error"]
+    assert (await catalog(stack))["P-FINE"]["accepting"]
