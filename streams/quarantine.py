@@ -6,7 +6,9 @@ import logging
 from typing import Awaitable, Callable, Sequence, TypeVar
 
 import asyncpg
+from pydantic import BaseModel
 
+from schemas import DeadLetter
 from streams.db import is_transient
 
 log = logging.getLogger(__name__)
@@ -18,19 +20,26 @@ def reason_of(error: BaseException) -> str:
     return f"could not be processed: {type(error).__name__}: {error}"[:1000]
 
 
+def given_up(key: str, kind: str, record: BaseModel, error: BaseException) -> DeadLetter:
+    """The dead letter of a validated record the write path failed on: the record as it came, and the error."""
+    return DeadLetter(dl_key=key, stage="invalid", kind=kind, source="kafka", reason=reason_of(error),
+                      payload=record.model_dump(mode="json", exclude_none=True))
+
+
 async def bisect(conn: asyncpg.Connection, items: Sequence[T], run: Callable[[asyncpg.Connection, Sequence[T]],
-                 Awaitable[R]], give_up: Callable[[asyncpg.Connection, T, BaseException], Awaitable[R]],
-                 add: Callable[[R, R], R]) -> R:
-    """`run` the items (atomically: it fails whole); when it fails on their data, the halves, down to the one
-    item at fault, which `give_up` accounts for. The outcomes add up with `add`."""
+                 Awaitable[R]], add: Callable[[R, R], R], zero: R) -> tuple[R, list[tuple[T, BaseException]]]:
+    """`run` the items (atomically: it fails whole); when it fails on their data, the halves, down to the items at
+    fault. The outcome of those that went through (added up with `add`; `zero` when none did), and each item at
+    fault with its error."""
     try:
-        return await run(conn, items)
+        return await run(conn, items), []
     except Exception as exc:
         if is_transient(exc, conn) or not items:
             raise
         if len(items) == 1:
             log.error("a record given up: %s", reason_of(exc))
-            return await give_up(conn, items[0], exc)
+            return zero, [(items[0], exc)]
         half = len(items) // 2
-        return add(await bisect(conn, items[:half], run, give_up, add),
-                   await bisect(conn, items[half:], run, give_up, add))
+        (a, bad_a), (b, bad_b) = (await bisect(conn, items[:half], run, add, zero),
+                                  await bisect(conn, items[half:], run, add, zero))
+        return add(a, b), bad_a + bad_b

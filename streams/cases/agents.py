@@ -33,7 +33,10 @@ def to_batch(value: bytes, topic: str, partition: int, offset: int) -> InBatch:
 
 async def process_or_quarantine(conn: asyncpg.Connection, batches: list[InBatch]) -> BatchOutcome:
     """A take that fails on its data is split until the record at fault is found and dead-lettered whole."""
-    return await bisect(conn, batches, process_case_batches, quarantine, operator.add)
+    out, failed = await bisect(conn, batches, process_case_batches, operator.add, BatchOutcome())
+    for batch, error in failed:
+        out += await quarantine(conn, batch, error)
+    return out
 
 
 def register(ctx: WorkerContext) -> None:

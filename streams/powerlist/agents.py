@@ -6,7 +6,7 @@ import operator
 from schemas import DeadLetter, parse_list_change
 from streams.context import WorkerContext, decode_records, fatal
 from streams.deadletters.store import insert_dead_letters
-from streams.quarantine import bisect, reason_of
+from streams.quarantine import bisect, given_up
 
 
 def _letter(where: str, reason: str, payload) -> DeadLetter:
@@ -28,21 +28,14 @@ def register(ctx: WorkerContext) -> None:
                     changes.append((where, change))
                 else:
                     letters.append(_letter(where, refusal.reason, raw))
-            given_up: list[DeadLetter] = []
-
-            async def give_up(conn, item, exc) -> list[dict]:
-                where, change = item
-                given_up.append(_letter(where, reason_of(exc), change.model_dump(mode="json", exclude_none=True)))
-                await insert_dead_letters(conn, given_up[-1:])
-                return []
 
             async def store(conn):
-                given_up.clear()  # a retried run starts again
-                violations = await bisect(conn, changes, lambda c, part: ctx.apply_list_changes(  # the cases domain's
-                    c, [ch for _, ch in part]), give_up, operator.add)
-                await insert_dead_letters(conn, letters)
-                return violations
+                violations, failed = await bisect(conn, changes, lambda c, part: ctx.apply_list_changes(  # cases'
+                    c, [ch for _, ch in part]), operator.add, [])
+                dead = letters + [given_up(where, "list_change", ch, error) for (where, ch), error in failed]
+                await insert_dead_letters(conn, dead)
+                return violations, dead
 
-            violations = await ctx.db.run("list changes", store)
+            violations, dead = await ctx.db.run("list changes", store)
             ctx.list_changed.set()
-            await ctx.publish(letters + given_up, violations)
+            await ctx.publish(dead, violations)

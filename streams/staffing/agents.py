@@ -11,7 +11,7 @@ from streams.context import WorkerContext, decode_records, fatal, steady
 from streams.deadletters.store import insert_dead_letters
 from streams.alerts.outbox import event_receivers
 from streams.staffing.alerts import queue_finding_alerts
-from streams.quarantine import bisect, reason_of
+from streams.quarantine import bisect, given_up
 from streams.staffing.store import Applied, apply_staffing_changes, sweep_inapplicable
 
 
@@ -39,27 +39,19 @@ def register(ctx: WorkerContext) -> None:
                     deliveries.append((delivery, change))
                 else:
                     letters.append(_letter(delivery, refusal.reason, refusal.raw))
-            given_up: list[DeadLetter] = []
 
             async def apply(conn, part) -> Applied:
                 out = await apply_staffing_changes(conn, part)
                 await queue_finding_alerts(conn, out.opened, out.closed, receivers)
                 return out
 
-            async def give_up(conn, item, exc) -> Applied:
-                delivery, change = item
-                given_up.append(_letter(delivery, reason_of(exc), change.model_dump(mode="json", exclude_none=True)))
-                await insert_dead_letters(conn, given_up[-1:])
-                return Applied()
-
             async def store(conn):
-                given_up.clear()  # a retried run starts again
-                out = await bisect(conn, deliveries, apply, give_up, operator.add)
-                await insert_dead_letters(conn, letters)
-                return out
+                _, failed = await bisect(conn, deliveries, apply, operator.add, Applied())
+                dead = letters + [given_up(d, "staffing_change", ch, error) for (d, ch), error in failed]
+                await insert_dead_letters(conn, dead)
+                return dead
 
-            await ctx.db.run("staffing changes", store)
-            await ctx.publish(letters + given_up, [])
+            await ctx.publish(await ctx.db.run("staffing changes", store), [])
 
     @app.timer(interval=s.sweep_interval_seconds, name="staffing-sweep")
     @steady(ctx, "staffing-sweep")
