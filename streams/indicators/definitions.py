@@ -56,9 +56,14 @@ def _sql_sum(terms: tuple[str, ...], agg: str, points: Mapping[str, str]) -> str
         neg, name = t.startswith("-"), t.lstrip("-")
         if name in POINT and name not in points:
             raise ValueError(f"{name} is counted at an instant, not summed from daily rows: give it in points")
-        # beside a point figure, no daily rows means zero (as the API counts), not an unknown
-        term = (points[name] if name in points else f"coalesce({agg}({name}), 0)" if agg and points
-                else f"{agg}({name})" if agg else name)
+        if name in points:
+            term = points[name]
+        elif not agg:
+            term = name
+        elif points:  # beside a point figure, no daily rows means zero (as the API counts), not an unknown
+            term = f"coalesce({agg}({name}), 0)"
+        else:
+            term = f"{agg}({name})"
         out += (" - " if neg else " + ") + term if out else ("-" if neg else "") + term
     return out
 

@@ -4,6 +4,7 @@ through the caller's region scope, as the API does."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import urllib.parse
 from datetime import datetime, timedelta, timezone
@@ -204,6 +205,12 @@ async def case(request: web.Request) -> web.Response:
     return layout(request, "drill", f'{t("case", lang)} {esc(cid)}', body)
 
 
+@functools.lru_cache(maxsize=4)
+def _summaries(rules_path) -> dict[str, str]:
+    """The rules' summaries, read once (the worker, too, reads its rules file when it starts)."""
+    return {r.name: r.summary for r in load_rules(rules_path).rules if r.summary}
+
+
 async def alerts_page(request: web.Request) -> web.Response:
     lang = lang_of(request)
     if not request["caller"].everywhere:
@@ -214,7 +221,7 @@ async def alerts_page(request: web.Request) -> web.Response:
         names = await Names.load(conn, *({v for parts in groups.values() for k, v in parts if k == dim}
                                          for dim in ("department_code", "item_code")))
     dims = {"region_code": "region", "department_code": "department", "item_code": "item", "level": "level"}
-    summaries = {r.name: r.summary for r in load_rules(request.app[SETTINGS].alert_rules).rules if r.summary}
+    summaries = _summaries(request.app[SETTINGS].alert_rules)
 
     def group(key: str) -> str:  # names, not codes (the code on hover); levels in words
         return " · ".join(f'{t(dims[k], lang)} ' + (esc(t("level_" + v, lang)) if k == "level" and "level_" + v in WORDS
