@@ -2,6 +2,7 @@
 towns below it, a city's every region of the city, a province's the province; no scope, everywhere."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Optional
 
@@ -45,3 +46,8 @@ def scope_pattern(scope: str) -> Optional[str]:
 def like_pattern(text: str) -> str:
     """A LIKE pattern matching `text` anywhere, its own % _ and backslashes taken literally."""
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def token_digest(token: str) -> str:
+    """What is stored of a bearer token or a session cookie: its SHA-256, never the token."""
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -51,7 +51,7 @@ async def show_evaluation(db: asyncpg.Connection, console: Console, state_dir) -
     """An evaluation of a unit over its quota, its report, and a rectification task opened from the finding."""
     from datetime import timedelta
 
-    from web.console.report import report_pdf
+    from streams.evaluation.report import report_pdf
     from streams.evaluation import evaluate, rectify
     from streams.evaluation.scorecard import load_scorecard
 

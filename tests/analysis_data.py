@@ -92,10 +92,10 @@ def build(seed: int = 5) -> Plan:
             p.case(who, item, t + timedelta(days=j * rng.uniform(1, 10)), handle=timedelta(days=2))
     # devolve: at the city 120 slow cases; at a county 30 quicker, on time and as well rated
     for item, county_hours in ((DEVOLVE, 10), (DEVOLVE_DECOY, 200)):
-        for k in range(120):
+        for _ in range(120):
             p.case(None, item, START + timedelta(days=rng.uniform(0, 290)), region="330100",
                    handle=timedelta(hours=100), deadline=timedelta(hours=150), score=4)
-        for k in range(30):
+        for _ in range(30):
             p.case(None, item, START + timedelta(days=rng.uniform(0, 290)),
                    region="330102" if item == DEVOLVE else "330106",
                    handle=timedelta(hours=county_hours), deadline=timedelta(hours=250), score=5)

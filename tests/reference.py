@@ -112,7 +112,7 @@ def recompute(events: Iterable[dict], changes: Iterable[dict], t0: datetime, t1:
     def key(dims: dict) -> tuple:
         return tuple(dims[k] for k in group_by)
 
-    for cid, evs in cases.items():
+    for evs in cases.values():
         evs.sort(key=lambda e: (e["occurred_at"], e["event_id"]))
         subs = [e for e in evs if e["type"] == "submitted"]
         if not subs:

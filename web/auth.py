@@ -15,7 +15,7 @@ from typing import Optional
 import asyncpg
 from aiohttp import web
 
-from core.access import Caller
+from core.access import Caller, token_digest
 from web.common import POOL, SETTINGS, Policy, policy_of
 
 log = logging.getLogger(__name__)
@@ -84,10 +84,6 @@ async def check_caller(request: web.Request) -> None:
                                         " configured key")
     raise web.HTTPUnauthorized(text="missing credentials: send 'Authorization: Bearer <token>', or X-Timestamp and"
                                     " 'X-Signature: sha256=<hex HMAC-SHA256 of timestamp\\nMETHOD\\npath\\n + body>'")
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 async def identify(request: web.Request) -> Optional[Caller]:
@@ -173,7 +169,7 @@ async def _audit(request: web.Request, actor: str, status: int, counted: int = 0
         log.warning("audit of %s %s not written: %s", request.method, request.path, exc)
 
 
-async def _refused(request: web.Request, actor: str, status: int) -> None:
+async def refused(request: web.Request, actor: str, status: int) -> None:
     write, counted = request.app.setdefault(REFUSALS, Refusals()).note(request.remote or "?")
     if write:
         await _audit(request, actor, status, counted)
@@ -234,6 +230,6 @@ async def authenticate(request: web.Request, handler):
         raise
     finally:
         if status in (401, 403):
-            await _refused(request, actor, status)
+            await refused(request, actor, status)
         elif request.method in WRITES:
             await _audit(request, actor, status)

@@ -7,7 +7,7 @@ from collections import Counter
 import asyncpg
 from aiohttp import web
 
-from streams.indicators.window import QueryError
+from core.errors import Conflict, DomainError, Invalid, NotFound, Refused
 
 
 def limit_reads(per_caller: int):
@@ -41,15 +41,25 @@ async def errors(request: web.Request, handler):
         return await handler(request)
     except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError):
         # nothing can be recorded, so nothing is accepted: the caller tries again
-        raise web.HTTPServiceUnavailable(text="the database is unreachable: try again", headers={"Retry-After": "2"})
+        raise web.HTTPServiceUnavailable(text="the database is unreachable: try again",
+                                         headers={"Retry-After": "2"}) from None
     except asyncpg.QueryCanceledError:
         raise web.HTTPServiceUnavailable(text="the query ran past the statement timeout: ask for a smaller window",
                                          headers={"Retry-After": "5"}) from None
     except (asyncpg.DataError, asyncpg.UntranslatableCharacterError):
         # the database's own words may quote what it was given: the caller hears only that a value was refused
         raise web.HTTPBadRequest(text="a value was refused by the database (NUL characters, or out of range)") from None
-    except QueryError as exc:  # a window or grouping the caller got wrong, on any page
-        raise web.HTTPBadRequest(text=str(exc)) from None
+    except DomainError as exc:  # what the domain refused (a window or grouping the caller got wrong, ...), any page
+        raise http_error(exc) from None
+
+
+_STATUS = ((Invalid, web.HTTPBadRequest), (Refused, web.HTTPForbidden), (NotFound, web.HTTPNotFound),
+           (Conflict, web.HTTPConflict))
+
+
+def http_error(exc: DomainError) -> web.HTTPException:
+    """The HTTP error a domain error stands for (400 when its kind says no more)."""
+    return next((h for kind, h in _STATUS if isinstance(exc, kind)), web.HTTPBadRequest)(text=str(exc))
 
 
 # every answer: no framing, no sniffing, and pages that run only the site's own scripts

@@ -28,7 +28,7 @@ def calendar_load(ctx: click.Context, file: Path) -> None:
     try:
         days = load_calendar_file(file).days()
     except ValidationError as exc:
-        raise click.ClickException(f"{file}: {exc}")
+        raise click.ClickException(f"{file}: {exc}") from exc
     n = with_db(ctx, lambda c: set_calendar(c, days))
     click.echo(json.dumps({"days": len(days), "cases_reevaluated": n}))
 

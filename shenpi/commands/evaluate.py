@@ -18,7 +18,7 @@ FORMAT = click.option("--format", "fmt", type=click.Choice(["json"]), default="j
 
 
 async def _caller(conn, as_user: Optional[str]) -> Caller:
-    from web.auth import token_digest
+    from core.access import token_digest
 
     token = os.environ.get("SHENPI_TOKEN", "")
     if as_user:
@@ -129,7 +129,7 @@ def eval_score(ctx, evaluation_id, code, value, note, as_user) -> None:
 @click.pass_context
 def eval_report(ctx, evaluation_id, pdf_path, as_user) -> None:
     """The report printed to PDF by Chromium, and kept in the archive with the evaluation."""
-    from web.console.report import report_pdf
+    from streams.evaluation.report import report_pdf
 
     async def work(conn, caller):
         return await report_pdf(conn, evaluation_id, caller.scope)

@@ -55,7 +55,7 @@ def alerts(ctx: click.Context, check_rules: Optional[Path]) -> None:
             raise click.ClickException(str(exc)) from None
         console.print(f"{len(rules.rules)} rules, {len(rules.receivers)} receivers: valid")
         return
-    from web.views.alerts import alerts_overview
+    from streams.alerts.state import alerts_overview
 
     echo_json(with_db(ctx, alerts_overview))
 

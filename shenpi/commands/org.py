@@ -15,12 +15,12 @@ from shenpi.runtime import require
 
 def instant(value: Optional[str], name: str = "as-of") -> datetime:
     """A date (its local midnight) or an ISO time; none: now."""
-    from streams.indicators.window import QueryError, _instant
+    from streams.indicators.window import QueryError, parse_instant
 
     if not value:
         return datetime.now(timezone.utc)
     try:
-        return _instant(value, name)
+        return parse_instant(value, name)
     except QueryError as exc:
         raise click.BadParameter(str(exc)) from None
 

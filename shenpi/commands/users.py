@@ -29,7 +29,7 @@ def users_add(ctx: click.Context, name: str, role: str, region: str, password_en
 
     from argon2 import PasswordHasher
 
-    from web.auth import token_digest
+    from core.access import token_digest
 
     if region and not re.fullmatch(r"\d{6}|\d{9}", region):
         raise click.BadParameter("a region code is 6 or 9 digits")

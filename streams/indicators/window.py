@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Mapping, Optional, Sequence
 
+from core.errors import Invalid
 from core.tz import TZ, midnight
 from schemas.events import EARLIEST, LATEST
 from streams.cases.logic import DIMS
@@ -12,7 +13,7 @@ from streams.cases.logic import DIMS
 GROUP_KEYS = DIMS
 
 
-class QueryError(ValueError):
+class QueryError(Invalid):
     """A query the caller got wrong: the message says how."""
 
 
@@ -33,7 +34,8 @@ class Window:
         return local.date() if local.timetz().replace(tzinfo=None) == time(0) else local.date() + timedelta(days=1)
 
 
-def _instant(value: str, name: str) -> datetime:
+def parse_instant(value: str, name: str) -> datetime:
+    """A date (local midnight) or an instant with its offset, as the caller wrote it; else QueryError."""
     if "\x00" in value:
         raise QueryError(f"{name}: NUL characters are not allowed")
     try:
@@ -54,8 +56,8 @@ def _instant(value: str, name: str) -> datetime:
 def parse_window(start: Optional[str], end: Optional[str], now: Optional[datetime] = None) -> Window:
     """Dates are local (Asia/Shanghai) midnights; defaults: from today's midnight to now."""
     now = now or datetime.now(TZ)
-    t0 = _instant(start, "from") if start else midnight(now.astimezone(TZ).date())
-    t1 = _instant(end, "to") if end else now
+    t0 = parse_instant(start, "from") if start else midnight(now.astimezone(TZ).date())
+    t1 = parse_instant(end, "to") if end else now
     if t1 <= t0:
         raise QueryError(f"empty window: to ({t1.isoformat()}) must be after from ({t0.isoformat()})")
     return Window(t0, t1)

@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Optional
 
 import asyncpg
 
+from connectors import edge
+from core.errors import Conflict, Invalid, NotFound, Refused
 from schemas import ListChange, parse_list_change
-from streams.indicators.queries import Window, indicators
 from streams.powerlist.overlap import Index, Item
-
-
-class DraftError(Exception):
-    """What the caller did wrong, with the HTTP status that says so."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
 
 
 async def _audit(conn: asyncpg.Connection, item: str, draft_id: Optional[str], change_id: Optional[str], actor: str,
@@ -58,7 +51,7 @@ async def create(conn: asyncpg.Connection, fields: dict[str, Any], by: str, thre
     fields.setdefault("effective_at", datetime.now(timezone.utc).isoformat())
     change, refusal = parse_list_change(fields)
     if change is None:
-        raise DraftError(400, refusal.reason)
+        raise Invalid(refusal.reason)
     warnings = await overlap_warnings(conn, change, threshold)
     async with conn.transaction():
         await conn.execute(
@@ -82,7 +75,7 @@ def from_recommendation(rec: dict[str, Any], effective_at: Optional[str] = None)
     """The draft changes a recommendation suggests (to be reviewed like any other)."""
     kind, codes = rec.get("kind"), rec.get("item_codes") or []
     if not codes or not all(isinstance(c, str) for c in codes):
-        raise DraftError(400, "recommendation: item_codes missing")
+        raise Invalid("recommendation: item_codes missing")
     at = {"effective_at": effective_at} if effective_at else {}
     if kind == "cancel":  # a recommendation about one region cancels there only (events.md)
         where = rec.get("region_code")
@@ -95,10 +88,28 @@ def from_recommendation(rec: dict[str, Any], effective_at: Optional[str] = None)
         regions = sorted({p["region_code"] for p in peers if isinstance(p, dict) and p.get("region_code")})
         levels = {p.get("level") for p in peers if isinstance(p, dict)}
         if not regions:
-            raise DraftError(400, "recommendation: a devolution needs the lower-level regions in its evidence")
+            raise Invalid("recommendation: a devolution needs the lower-level regions in its evidence")
         return [{"item_code": codes[0], "action": "devolved", **at,
                  "devolved_to": {"level": "town" if levels == {"town"} else "county", "region_codes": regions}}]
-    raise DraftError(400, f"a {kind!r} recommendation is not a list change")
+    raise Invalid(f"a {kind!r} recommendation is not a list change")
+
+
+async def decide_and_publish(pool: asyncpg.Pool, publisher: Any, wake: Any, draft_id: str, by: str, approve: bool,
+                             reason: Optional[str]) -> dict[str, Any]:
+    """The decision, and for an approval the change published with it (the receipt commits with the decision, the
+    relay guarantees it): the API's and the console's one way to decide a draft. `publisher` is a
+    connectors.kafka.Publisher and `wake` the relay's asyncio.Event."""
+    d = None
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            change = await decide(conn, draft_id, by, approve, reason)
+            if approve:
+                d = publisher.prepare("list_change", [change], [], "draft", change.change_id)
+                await edge.record(conn, d, 1)
+    if d is not None:
+        await edge.send_now(pool, publisher, d, wake)
+    async with pool.acquire() as conn:
+        return await get(conn, draft_id)
 
 
 async def decide(conn: asyncpg.Connection, draft_id: str, by: str, approve: bool,
@@ -108,13 +119,13 @@ async def decide(conn: asyncpg.Connection, draft_id: str, by: str, approve: bool
     row = await conn.fetchrow("SELECT item_code, status, drafted_by, change::text AS change FROM list_draft"
                               " WHERE draft_id = $1 FOR UPDATE", draft_id)
     if row is None:
-        raise DraftError(404, f"no draft {draft_id!r}")
+        raise NotFound(f"no draft {draft_id!r}")
     if row["status"] != "draft":
-        raise DraftError(409, f"draft {draft_id} is already {row['status']}")
+        raise Conflict(f"draft {draft_id} is already {row['status']}")
     if row["drafted_by"] == by:
-        raise DraftError(403, "two-person rule: a draft is approved or rejected by another list administrator")
+        raise Refused("two-person rule: a draft is approved or rejected by another list administrator")
     if not approve and not (reason or "").strip():
-        raise DraftError(400, "a rejection needs a reason")
+        raise Invalid("a rejection needs a reason")
     change = ListChange.model_validate_json(row["change"])
     status = "published" if approve else "rejected"
     await conn.execute("UPDATE list_draft SET status = $2, decided_by = $3, decided_at = now(), reason = $4"
@@ -138,7 +149,7 @@ def _row(r: asyncpg.Record) -> dict[str, Any]:
 async def get(conn: asyncpg.Connection, draft_id: str) -> dict[str, Any]:
     r = await conn.fetchrow("SELECT * FROM list_draft WHERE draft_id = $1", draft_id)
     if r is None:
-        raise DraftError(404, f"no draft {draft_id!r}")
+        raise NotFound(f"no draft {draft_id!r}")
     return _row(r)
 
 
@@ -163,23 +174,3 @@ async def trail(conn: asyncpg.Connection, item_code: str) -> list[dict[str, Any]
                       "change_id": r["change_id"], "detail": {"attempts": r["attempts"], "last_error": r["last_error"],
                                                               "latency_ms": r["latency_ms"]}})
     return steps
-
-
-async def effect(conn: asyncpg.Connection, draft_id: str, max_days: int = 90) -> dict[str, Any]:
-    """A published change's item, by region, in the same-length windows before and after it took effect."""
-    d = await get(conn, draft_id)
-    if d["status"] != "published":
-        raise DraftError(409, f"draft {draft_id} is {d['status']}, not published")
-    at = datetime.fromisoformat(d["change"]["effective_at"])
-    length = min(datetime.now(timezone.utc) - at, timedelta(days=max_days))
-    if length <= timedelta(0):
-        raise DraftError(409, "the change has not taken effect yet")
-    code = d["item_code"]
-
-    async def side(w: Window) -> list[dict]:
-        rows = await indicators(conn, w, ("region_code",), {"item_code": code})
-        return [{k: v for k, v in r.items() if k != "components"} for r in rows]
-
-    return {"draft_id": draft_id, "item_code": code, "action": d["action"], "effective_at": at.isoformat(),
-            "window_days": length / timedelta(days=1), "before": await side(Window(at - length, at)),
-            "after": await side(Window(at, at + length))}

@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 
 from schemas import CASE_EVENT_TYPES, parse_case_event, parse_list_change
+from schemas.jsonschema_export import MODELS, render
 
 # as shared/spec/events.md lists them, written out here so that a type the code drops or adds fails the test
 SPEC_EVENT_TYPES = ("submitted", "accepted", "rejected", "correction_requested", "correction_submitted", "suspended",
                     "resumed", "completed", "withdrawn", "evaluated")
-from schemas.jsonschema_export import MODELS, render
 
 SUBMITTED = {"event_id": "e1", "case_id": "c1", "type": "submitted", "occurred_at": "2024-01-02T09:00:00+08:00",
              "item_code": "I-1", "region_code": "330102001", "department_code": "D", "channel": "window"}

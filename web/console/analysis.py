@@ -77,12 +77,9 @@ async def draft_recommendation(request: web.Request) -> web.Response:
     except (ValueError, TypeError) as exc:
         raise web.HTTPBadRequest(text=f"recommendation: {exc}") from None
     async with request.app[POOL].acquire() as conn:
-        try:
-            for w in wanted:
-                await drafts.create(conn, w, request["caller"].name, request.app[SETTINGS].overlap_threshold,
-                                    {"recommendation": rec})
-        except drafts.DraftError as exc:
-            raise web.HTTPBadRequest(text=str(exc)) from None
+        for w in wanted:
+            await drafts.create(conn, w, request["caller"].name, request.app[SETTINGS].overlap_threshold,
+                                {"recommendation": rec})
     raise web.HTTPFound("/drafts")
 
 

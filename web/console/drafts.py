@@ -10,8 +10,7 @@ from web.console.pages import esc, in_url, lang_of, layout, local, table
 from web.common import ADMINISTER_LIST, OPERATIONS, POOL, SETTINGS, route
 from schemas.events import Category
 from streams.powerlist import drafts
-from web.views.drafts import decide_and_publish
-from streams.powerlist.drafts import DraftError
+from web.common import PUBLISHER, RELAY_WAKE
 
 ACTIONS = ("added", "modified", "cancelled", "devolved")
 
@@ -62,10 +61,7 @@ async def drafts_page(request: web.Request) -> web.Response:
 async def draft_page(request: web.Request) -> web.Response:
     lang = lang_of(request)
     async with request.app[POOL].acquire() as conn:
-        try:
-            d = await drafts.get(conn, request.match_info["id"])
-        except DraftError:
-            raise web.HTTPNotFound(text="no such draft") from None
+        d = await drafts.get(conn, request.match_info["id"])
         steps = await drafts.trail(conn, d["item_code"])
     change = ", ".join(f"{k}={v}" for k, v in d["change"].items() if k not in ("change_id",))
     warn = table([t("item", lang), t("item_name", lang), t("department", lang), t("overlaps", lang)],
@@ -97,22 +93,16 @@ async def create_draft(request: web.Request) -> web.Response:
     if fields.get("action") == "devolved":
         raise web.HTTPBadRequest(text="a devolution is drafted over the API (it names the level and regions taking over)")
     async with request.app[POOL].acquire() as conn:
-        try:
-            await drafts.create(conn, fields, request["caller"].name, request.app[SETTINGS].overlap_threshold, None)
-        except DraftError as exc:
-            raise web.HTTPBadRequest(text=str(exc)) from None
+        await drafts.create(conn, fields, request["caller"].name, request.app[SETTINGS].overlap_threshold, None)
     raise web.HTTPFound("/drafts")
 
 
 async def decide_draft(request: web.Request) -> web.Response:
     form = await request.post()
     reason = str(form.get("reason") or "").strip()[:2000] or None
-    try:
-        await decide_and_publish(request.app, request.match_info["id"], request["caller"].name,
-                                 request.match_info["act"] == "approve", reason)
-    except DraftError as exc:
-        raise {403: web.HTTPForbidden, 404: web.HTTPNotFound, 409: web.HTTPConflict}.get(
-            exc.status, web.HTTPBadRequest)(text=str(exc)) from None
+    app = request.app
+    await drafts.decide_and_publish(app[POOL], app[PUBLISHER], app[RELAY_WAKE], request.match_info["id"],
+                                    request["caller"].name, request.match_info["act"] == "approve", reason)
     raise web.HTTPFound("/drafts")
 
 

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from web.console.i18n import t
 from web.console.pages import esc, in_url, lang_of, layout, local, table
-from web.console.report import render
+from streams.evaluation.report import render
 from web.common import POOL, READ, SIGNED_IN, route
 from streams.evaluation import evaluate, rectify
 

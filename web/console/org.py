@@ -12,7 +12,7 @@ from web.console.i18n import t
 from web.console.pages import esc, in_url, lang_of, layout, local, table
 from web.console.public import _page, both_scripts
 from web.common import POOL, PUBLIC, READ, route, search_term
-from streams.indicators.window import QueryError, _instant
+from streams.indicators.window import QueryError, parse_instant
 from streams.staffing import checks, queries
 
 
@@ -22,7 +22,7 @@ def _as_of(request: web.Request) -> datetime:
     if not raw:
         return datetime.now(timezone.utc)
     try:
-        return _instant(raw[:40], "as_of")
+        return parse_instant(raw[:40], "as_of")
     except QueryError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
 

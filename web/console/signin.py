@@ -11,7 +11,8 @@ from datetime import datetime, timedelta, timezone
 
 from aiohttp import web
 
-from web.auth import SESSION_COOKIE, token_digest
+from core.access import token_digest
+from web.auth import SESSION_COOKIE
 from web.common import POOL, PUBLIC, SIGNED_IN, route
 from web.console.i18n import t
 from web.console.pages import esc, lang_of, layout
@@ -73,7 +74,7 @@ async def login(request: web.Request) -> web.Response:
     from argon2 import PasswordHasher
     from argon2.exceptions import Argon2Error, InvalidHashError
 
-    from web.auth import _refused
+    from web.auth import refused
 
     form = await request.post()
     if not secrets.compare_digest(str(form.get("csrf", "")), request.cookies.get("login_csrf", "-")):
@@ -82,7 +83,7 @@ async def login(request: web.Request) -> web.Response:
     throttle = request.app.setdefault(THROTTLE, Throttle())
     keys = (f"name:{name}", f"addr:{request.remote}")
     if throttle.blocked(*keys):
-        await _refused(request, name or "?", 429)
+        await refused(request, name or "?", 429)
         return await login_form(request, t("too_many", lang_of(request)), 429)
     async with request.app[POOL].acquire() as conn:
         row = await conn.fetchrow("SELECT password_hash FROM app_user WHERE name = $1 AND NOT disabled", name)
@@ -94,7 +95,7 @@ async def login(request: web.Request) -> web.Response:
             ok = False
         if not ok:
             throttle.failed(*keys)
-            await _refused(request, name or "?", 401)
+            await refused(request, name or "?", 401)
             return await login_form(request, t("wrong_login", lang_of(request)), 401)
         await conn.execute("INSERT INTO audit_log (actor, action, status, detail) VALUES ($1, 'login', 200, $2::jsonb)",
                            name, json.dumps({"remote": request.remote}))

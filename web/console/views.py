@@ -20,7 +20,7 @@ from core.figures import fmt as figure
 from core.names import Names, region_name
 from core.tz import TZ
 from web.common import OPERATIONS, POOL, PUBLIC, READ, SETTINGS, SUPERVISE, route, static
-from web.views.alerts import act_on_alert, alerts_overview
+from streams.alerts.state import act_on_alert, alerts_overview
 from streams.alerts.engine import group_parts
 from streams.alerts.rules import load_rules
 from streams.indicators.edges import due_sql, overdue_sql

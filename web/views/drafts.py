@@ -2,72 +2,35 @@
 checked by the API), read by callers who see every region."""
 from __future__ import annotations
 
-import functools
-from typing import Awaitable, Callable, Optional
-
 from aiohttp import web
 
-from connectors import edge
+from core.errors import Invalid
 from web.common import (
     ADMINISTER_LIST, OPERATIONS, POOL, PUBLISHER, RELAY_WAKE, SETTINGS, json_object, json_response, path_text,
     query_int, query_text, route,
 )
 from streams.powerlist import drafts
-from streams.powerlist.drafts import DraftError
+from streams.indicators.effect import effect
 
 USER = "user"  # request key: the list administrator the API authenticated
 
 
-_STATUS = {400: web.HTTPBadRequest, 403: web.HTTPForbidden, 404: web.HTTPNotFound, 409: web.HTTPConflict}
-Handler = Callable[[web.Request], Awaitable[web.Response]]
-
-
-def _answering(handler: Handler) -> Handler:
-    """A DraftError from the handler becomes the HTTP error it names."""
-    @functools.wraps(handler)
-    async def wrapped(request: web.Request) -> web.Response:
-        try:
-            return await handler(request)
-        except DraftError as exc:
-            raise _STATUS.get(exc.status, web.HTTPBadRequest)(text=str(exc)) from None
-    return wrapped
-
-
-@_answering
 async def create(request: web.Request) -> web.Response:
     body = await json_object(request)
     threshold = request.app[SETTINGS].overlap_threshold
     if "recommendation" in body:
         rec = body["recommendation"]
         if not isinstance(rec, dict):
-            raise DraftError(400, "recommendation: a JSON object")
+            raise Invalid("recommendation: a JSON object")
         wanted = drafts.from_recommendation(rec, body.get("effective_at"))
         evidence = {"recommendation": rec}
     else:
         wanted, evidence = [body.get("change")], body.get("evidence")
         if not isinstance(wanted[0], dict):
-            raise DraftError(400, "change: a JSON object with the list change's fields")
+            raise Invalid("change: a JSON object with the list change's fields")
     async with request.app[POOL].acquire() as conn:
         out = [await drafts.create(conn, w, request[USER], threshold, evidence) for w in wanted]
     return json_response({"drafts": out}, status=201)
-
-
-async def decide_and_publish(app: web.Application, draft_id: str, by: str, approve: bool,
-                             reason: Optional[str]) -> dict:
-    """The decision, and for an approval the change published with it (the receipt commits with the decision, the
-    relay guarantees it): the API's and the console's one way to decide a draft."""
-    pub = app[PUBLISHER]
-    d = None
-    async with app[POOL].acquire() as conn:
-        async with conn.transaction():
-            change = await drafts.decide(conn, draft_id, by, approve, reason)
-            if approve:
-                d = pub.prepare("list_change", [change], [], "draft", change.change_id)
-                await edge.record(conn, d, 1)
-    if d is not None:
-        await edge.send_now(app[POOL], pub, d, app[RELAY_WAKE])
-    async with app[POOL].acquire() as conn:
-        return await drafts.get(conn, draft_id)
 
 
 async def _decide(request: web.Request, approve: bool) -> web.Response:
@@ -76,15 +39,15 @@ async def _decide(request: web.Request, approve: bool) -> web.Response:
     reason = body.get("reason")
     if reason is not None and (not isinstance(reason, str) or len(reason) > 2000 or "\x00" in reason):
         raise web.HTTPBadRequest(text="reason: text of at most 2000 characters")
-    return json_response(await decide_and_publish(request.app, draft_id, request[USER], approve, reason))
+    app = request.app
+    return json_response(await drafts.decide_and_publish(app[POOL], app[PUBLISHER], app[RELAY_WAKE], draft_id,
+                                                         request[USER], approve, reason))
 
 
-@_answering
 async def approve(request: web.Request) -> web.Response:
     return await _decide(request, True)
 
 
-@_answering
 async def reject(request: web.Request) -> web.Response:
     return await _decide(request, False)
 
@@ -95,16 +58,14 @@ async def get_drafts(request: web.Request) -> web.Response:
         return json_response({"drafts": await drafts.listing(conn, status, query_int(request, "limit", 200))})
 
 
-@_answering
 async def get_draft(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn:
         return json_response(await drafts.get(conn, path_text(request, "id")))
 
 
-@_answering
 async def get_effect(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn:
-        return json_response(await drafts.effect(conn, path_text(request, "id")))
+        return json_response(await effect(conn, path_text(request, "id")))
 
 
 async def get_trail(request: web.Request) -> web.Response:

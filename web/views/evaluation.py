@@ -10,7 +10,7 @@ from aiohttp import web
 from web.common import POOL, READ, SETTINGS, SIGNED_IN, json_object, json_response, path_int, query_text, route
 from streams.evaluation import evaluate, rectify
 from streams.evaluation.scorecard import load_scorecard
-from streams.indicators.window import QueryError, _instant
+from streams.indicators.window import QueryError, parse_instant
 
 
 def _allowed(request: web.Request, action: str) -> None:
@@ -24,7 +24,7 @@ def _time(body: dict, name: str):
     if not isinstance(v, str):
         raise web.HTTPBadRequest(text=f"{name}: a date or an ISO 8601 time is required")
     try:
-        return _instant(v[:40], name)
+        return parse_instant(v[:40], name)
     except QueryError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
 
@@ -104,7 +104,7 @@ async def give_score(request: web.Request) -> web.Response:
 
 
 async def get_report(request: web.Request) -> web.Response:
-    from web.console.report import report_pdf
+    from streams.evaluation.report import report_pdf
 
     eid, c = path_int(request, "id"), request["caller"]
     pdf, sha = await _engine(request, lambda conn: report_pdf(conn, eid, c.scope))

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from core.access import within
 from web.common import POOL, READ, SETTINGS, json_response, path_text, query_int, query_text, route
-from streams.indicators.window import QueryError, _instant
+from streams.indicators.window import QueryError, parse_instant
 from streams.staffing import checks, queries
 
 
@@ -17,7 +17,7 @@ def _at(request: web.Request, name: str, default_now: bool = True) -> Optional[d
     if raw is None:
         return datetime.now(timezone.utc) if default_now else None
     try:
-        return _instant(raw, name)
+        return parse_instant(raw, name)
     except QueryError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
 

@@ -3,13 +3,13 @@ evaluation), its charts drawn as SVG so that the page needs no script."""
 from __future__ import annotations
 
 import hashlib
+import html
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from web.console.pages import esc
 
 CSS = """body{font-family:"WenQuanYi Zen Hei","Noto Sans CJK SC",sans-serif;margin:24px;color:#222}
 h1{font-size:20px}h2{font-size:16px;margin-top:20px}table{border-collapse:collapse;width:100%;font-size:12px}
@@ -20,6 +20,10 @@ td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}.big{font-size:28px;
 KINDS = {"over_quota": "超编", "mixed_use": "混编", "over_posts": "超职数", "unapproved_body": "擅自设立内设机构",
          "duty_unexercised": "缺位（待研判）", "power_without_duty": "越位（待研判）",
          "duty_underperformed": "不到位（待研判）", "duty_overlap": "职能交叉"}
+
+
+def esc(v: Any) -> str:
+    return html.escape("" if v is None else str(v))
 
 
 def _v(x: Any) -> str:
