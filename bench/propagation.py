@@ -36,7 +36,7 @@ async def run(api: str, platform: str, rate: int, seconds: float) -> list[float]
                        "department_code": "D", "level": "county", "region_codes": ["330102"]} if k < 200 else
                       {"change_id": f"bp-{k}", "item_code": code, "action": "modified",
                        "effective_at": "2024-01-01T00:00:00+08:00", "committed_days": k % 30})
-            posted[change["change_id"]] = time.time()
+            posted[str(change["change_id"])] = time.time()
             async with http.post(api + "/api/v1/list-changes", json=[change], headers=hdr) as r:
                 assert r.status == 200, await r.text()
             t_next += 1 / rate

@@ -56,7 +56,9 @@ async def main(minutes: float, rate: int) -> None:
         raise SystemExit(up.stderr)
     run = json.loads((state / "run.json").read_text())
     db = await asyncpg.connect(run["database_url"])
-    rng, k, lat, rows = random.Random(1), 0, [], []
+    rng, k = random.Random(1), 0
+    lat: list[float] = []
+    rows: list = []
     url = run["api_url"]
     headers = {"Authorization": f"Bearer {run['webhook_token']}"}
     try:
@@ -65,7 +67,7 @@ async def main(minutes: float, rate: int) -> None:
             minute = start + 60
             while time.monotonic() - start < minutes * 60:
                 tick = time.monotonic()
-                events = []
+                events: list[dict] = []
                 while len(events) < rate // 5:
                     events += case(k, rng)
                     k += 1

@@ -5,7 +5,7 @@ import asyncio
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, cast
 
 import orjson
 from aiokafka import AIOKafkaProducer
@@ -14,6 +14,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.partitioner import murmur2
 
 from schemas import CASE_EVENTS, CaseEvent, DeadLetter, ListChange, Refusal
+from schemas.deadletter import Kind
 from core.settings import Settings
 
 
@@ -68,7 +69,7 @@ class Publisher:
     async def stop(self) -> None:
         await self.producer.stop()
 
-    def prepare(self, kind: str, good: Sequence[CaseEvent | ListChange], bad: Sequence[Refusal], source: str,
+    def prepare(self, kind: str, good: Sequence[Any], bad: Sequence[Refusal], source: str,
                 request_id: str) -> "Delivery":
         """The Kafka records a request becomes, and the ids the workers will record them under."""
         d = Delivery(source, kind, request_id)
@@ -90,7 +91,7 @@ class Publisher:
             key = f"{source}:{request_id}#{r.index}"
             d.dl_keys.append(key)
             d.records.append((self.settings.dead_letter_topic, None, key, DeadLetter(
-                dl_key=key, stage="edge", kind=kind, source=source, reason=r.reason, payload=r.raw).model_dump_json()))
+                dl_key=key, stage="edge", kind=cast(Kind, kind), source=source, reason=r.reason, payload=r.raw).model_dump_json()))
         return d
 
     def _envelopes(self, d: "Delivery", events: Sequence[CaseEvent]) -> None:

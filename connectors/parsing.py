@@ -144,6 +144,7 @@ def validate(items: Sequence[Item], kind: str, identity_key: bytes = b"") -> tup
     bad = [Refusal(i, raw.reason, raw.raw) for i, raw in items if isinstance(raw, Refusal)]
     where = [i for i, raw in items if not isinstance(raw, Refusal)]
     raws = [raw for _, raw in items if not isinstance(raw, Refusal)]
+    parsed: list[tuple[Any, Optional[Refusal]]]
     if kind == "case_event":
         parsed = parse_case_events(raws)
     elif kind == "staffing_change":

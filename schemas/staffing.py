@@ -7,7 +7,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 from stdnum.cn import uscc
 
 from core.script import to_simplified
@@ -200,5 +200,5 @@ def parse_staffing_change(raw: Any, key: bytes, index: int = 0) -> tuple[Optiona
     try:
         return StaffingChange.model_validate(raw), None
     except ValueError as exc:
-        reason = _explain(exc) if hasattr(exc, "errors") else str(exc)
+        reason = _explain(exc) if isinstance(exc, ValidationError) else str(exc)
         return None, Refusal(index, _ID_LIKE.sub("[id]", reason), raw)

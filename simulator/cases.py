@@ -29,7 +29,7 @@ def history(rng: random.Random, item: dict[str, Any], now: datetime) -> list[dic
     for i, (typ, p) in enumerate(STEPS, 1):
         if rng.random() < p:
             t += timedelta(seconds=rng.randrange(1, 600))
-            ev = {"event_id": f"{cid}-{i}", "case_id": cid, "type": typ, "occurred_at": t.isoformat()}
+            ev: dict[str, Any] = {"event_id": f"{cid}-{i}", "case_id": cid, "type": typ, "occurred_at": t.isoformat()}
             if typ == "completed":
                 ev["outcome"] = rng.choice(["approved"] * 8 + ["denied", "terminated"])
             if typ == "evaluated":

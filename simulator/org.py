@@ -175,8 +175,8 @@ def _unit_life(g: _Gen, unit: dict, u: int, funding: str, until_year: int, scale
         city.planted += [("mixed_use", unit["unit_code"], other), ("over_quota", unit["unit_code"], other)]
     elif plant == 3:  # one more leader than posts
         lvl = list(unit["posts"])[-1]
-        held = sum(1 for s in staff.values() if s["post"] == lvl)
-        for pk in [p for p, s in sorted(staff.items()) if s["post"] is None][:unit["posts"][lvl] - held + 1]:
+        holding = sum(1 for s in staff.values() if s["post"] == lvl)
+        for pk in [p for p, s in sorted(staff.items()) if s["post"] is None][:unit["posts"][lvl] - holding + 1]:
             staff[pk]["post"] = lvl
             g.change("staff_moved", end, person_key=pk, post_level=lvl)
         city.planted.append(("over_posts", unit["unit_code"], lvl))

@@ -14,6 +14,7 @@ import orjson
 from core.metrics import WorkerMetrics
 from core.settings import Settings
 from schemas import DeadLetter
+from schemas.deadletter import Kind
 from streams.db import Database
 from streams.powerlist.models import Violation
 
@@ -56,7 +57,7 @@ def place(e: Any) -> str:
     return f"{e.message.topic}:{e.message.partition}:{e.message.offset}"
 
 
-def decode_records(events: list, kind: str) -> tuple[list[tuple[str, Any]], list[DeadLetter]]:
+def decode_records(events: list, kind: Kind) -> tuple[list[tuple[str, Any]], list[DeadLetter]]:
     """Each record's place and its decoded JSON; a record that is not JSON dead-lettered with the parser's reason."""
     values, letters = [], []
     for e in events:

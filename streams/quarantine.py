@@ -9,6 +9,7 @@ import asyncpg
 from pydantic import BaseModel
 
 from schemas import DeadLetter
+from schemas.deadletter import Kind
 from streams.db import is_transient
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ def reason_of(error: BaseException) -> str:
     return f"could not be processed: {type(error).__name__}: {error}"[:1000]
 
 
-def given_up(key: str, kind: str, record: BaseModel, error: BaseException) -> DeadLetter:
+def given_up(key: str, kind: Kind, record: BaseModel, error: BaseException) -> DeadLetter:
     """The dead letter of a validated record the write path failed on: the record as it came, and the error."""
     return DeadLetter(dl_key=key, stage="invalid", kind=kind, source="kafka", reason=reason_of(error),
                       payload=record.model_dump(mode="json", exclude_none=True))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 from zoneinfo import ZoneInfo
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -105,7 +105,7 @@ def recompute(events: Iterable[dict], changes: Iterable[dict], t0: datetime, t1:
     cases: dict[str, list[dict]] = defaultdict(list)
     for e in uniq.values():
         cases[e["case_id"]].append(e)
-    zero = lambda: defaultdict(int)  # noqa: E731
+    zero: Callable[[], defaultdict] = lambda: defaultdict(int)  # noqa: E731
     acc: dict[tuple, defaultdict] = defaultdict(zero)
     inw = lambda e: t0 <= e["occurred_at"] < t1  # noqa: E731
 

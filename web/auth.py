@@ -141,7 +141,8 @@ class Refusals:
     counted and written as one row when the minute is over."""
 
     def __init__(self, window: float = 60.0):
-        self.window, self.seen = window, {}
+        self.window = window
+        self.seen: dict[str, tuple[float, int]] = {}
 
     def note(self, remote: str) -> tuple[bool, int]:
         """(write a row now, how many were only counted before it)."""

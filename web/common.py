@@ -5,7 +5,7 @@ import asyncio
 from dataclasses import dataclass
 import json
 import re
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import asyncpg
 from aiohttp import web
@@ -13,12 +13,16 @@ from prometheus_client import CollectorRegistry
 
 from core.settings import Settings
 
+if TYPE_CHECKING:  # the keys' types; web/app.py imports the modules themselves
+    from connectors.kafka import Publisher
+    from web.heavy import Heavy
+
 SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", asyncpg.Pool)
-PUBLISHER = web.AppKey("publisher", object)  # connectors.kafka.Publisher: the connectors sit above this package
+PUBLISHER: web.AppKey[Publisher] = web.AppKey("publisher")
 REGISTRY = web.AppKey("registry", CollectorRegistry)
 RELAY_WAKE = web.AppKey("relay_wake", asyncio.Event)  # set when a receipt could not be sent at once
-HEAVY = web.AppKey("heavy", object)  # api.heavy.Heavy: decision support off the event loop
+HEAVY: web.AppKey[Heavy] = web.AppKey("heavy")  # decision support off the event loop
 
 
 def dumps(obj: Any) -> str:

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Runs ruff, then the test suite against the real broker (started by the tests) and the PostgreSQL at
+# Runs ruff and mypy, then the test suite against the real broker (started by the tests) and the PostgreSQL at
 # SHENPI_TEST_ADMIN_DSN (default postgresql://postgres@127.0.0.1:5432/postgres). "No tests ran" is a failure.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-# lint first ([tool.ruff] in pyproject.toml): a finding fails the run before any test starts
+# lint and types first ([tool.ruff], [tool.mypy] in pyproject.toml): a finding fails the run before any test starts
 .venv/bin/ruff check . || exit 1
+.venv/bin/mypy || exit 1
 .venv/bin/python -m pytest "$@"
 rc=$?
 if [ "$rc" -eq 5 ]; then

@@ -118,7 +118,8 @@ async def _bulk(s: Settings, connector, jobs: int, label: str) -> dict:
     receipts = await asyncpg.connect(s.database_url)
     writer = BulkWriter(s.database_url, jobs)
     memory.for_throughput()
-    fp, received, accepted, refused, reasons = connector.fingerprint(), 0, 0, 0, []
+    fp, received, accepted, refused = connector.fingerprint(), 0, 0, 0
+    reasons: list[str] = []
     try:
         with _progress() as progress:
             task = progress.add_task(label, total=None)

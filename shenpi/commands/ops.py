@@ -109,7 +109,7 @@ def schemas_export(directory: Path) -> None:
         console.print(f"wrote {p}")
 
 
-COMMANDS = (db, alerts, dashboards, schemas)
+COMMANDS: tuple[click.Command, ...] = (db, alerts, dashboards, schemas)
 
 
 @click.group("public")

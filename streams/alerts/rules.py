@@ -148,6 +148,6 @@ def load_rules(path: Optional[Path] = None) -> RuleFile:
             if len(loc) >= 2 and loc[0] in ("rules", "receivers") and isinstance(loc[1], int):
                 items = data.get(loc[0]) or []
                 name = items[loc[1]].get("name", f"#{loc[1]}") if loc[1] < len(items) else f"#{loc[1]}"
-                loc = [f"{loc[0][:-1]} {name!r}"] + loc[2:]
+                loc = [f"{loc[0][:-1]} {name!r}", *loc[2:]]
             parts.append(f"{'.'.join(str(x) for x in loc) or 'file'}: {err['msg']}")
         raise RuleError(f"{path}: " + "; ".join(parts)) from None

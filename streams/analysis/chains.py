@@ -12,7 +12,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Optional
+from typing import Any, Optional
 
 from streams.analysis.model import Application, by_applicant, days, median
 
@@ -128,7 +128,7 @@ def mine(apps: list[Application], params: ChainParams = ChainParams(), maximal: 
                 grow((*chain, item), nproj, [*steps, (conf, lift)])
 
     for item in sorted(i for i, n in seqs.holders.items() if n >= params.min_support):
-        proj = {}
+        proj: dict[str, list[Match]] = {}
         for who, idx in seqs.index.items():
             if item in idx:
                 proj[who] = [(p,) for p in idx[item][1]]
@@ -149,7 +149,7 @@ def _describe(seqs: _Seqs, chain: tuple[str, ...], proj: dict[str, list[Match]],
               steps: list[tuple[float, float]]) -> dict:
     """Support, the medians over the followers' occurrences (each from its earliest a1), and the bottleneck."""
     occ = {who: ms[0] for who, ms in proj.items()}  # the first feasible a1 in time order
-    rows = []
+    rows: list[dict[str, Any]] = []
     for j, item in enumerate(chain):
         waits, handling = [], []
         for who, m in occ.items():

@@ -116,8 +116,8 @@ def _delta(prior: dict[str, Prior], case_ids: Sequence[str],
     for res in results:
         if res is None:
             continue
-        for day, vals in res.contrib.items():
-            key = (day, *res.dims)
+        for on, vals in res.contrib.items():
+            key = (on, *res.dims)
             d = delta.get(key)
             delta[key] = vals if d is None else [a + v for a, v in zip(d, vals)]
     return sorted((k, v) for k, v in delta.items() if any(v))
@@ -187,7 +187,7 @@ async def recompute_cases(conn: asyncpg.Connection, case_ids: Sequence[str], pri
     if len(vrows) >= COPY_FROM:  # a backfill's: none of them is stored (the cases' rows were just deleted)
         await conn.copy_records_to_table("violation", records=vrows, columns=VIOLATION_COLS)
     elif vrows:
-        types = ("text",) * 6 + ("timestamptz", "text")
+        types = ["text"] * 6 + ["timestamptz", "text"]
         await conn.execute(
             f"INSERT INTO violation ({', '.join(VIOLATION_COLS)}) SELECT * FROM {recordset(VIOLATION_COLS, types)}",
             as_json(VIOLATION_COLS, vrows))

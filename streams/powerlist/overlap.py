@@ -8,7 +8,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
 # 《...法》第十二條 / 第12条: the law and the article, whatever the numerals and the script
 _ARTICLE = re.compile(r"《([^》]{2,60})》\s*第\s*([0-9零〇一二三四五六七八九十百千两兩]+)\s*[條条]")
@@ -94,7 +94,7 @@ class Index:
         """Items in other departments at least `threshold` alike, best first, and identical articles claimed."""
         v = self._vector(self._bag(item))
         mine = articles(item.legal_basis)
-        out = []
+        out: list[dict[str, Any]] = []
         for other, w in zip(self.items, self.vectors):
             if other.item_code == item.item_code or other.department_code == item.department_code:
                 continue
@@ -117,8 +117,8 @@ class Index:
         limit = max(2, int(common * len(self.items)))
         by_article: dict[tuple[str, int], list[int]] = {}
         for k, it in enumerate(self.items):
-            for a in articles(it.legal_basis):
-                by_article.setdefault(a, []).append(k)
+            for art in articles(it.legal_basis):
+                by_article.setdefault(art, []).append(k)
         seen: set[tuple[int, int]] = set()
         out = []
         for ks in [*(p for p in postings.values() if len(p) <= limit), *by_article.values()]:

@@ -86,7 +86,7 @@ async def propagate_once(conn: asyncpg.Connection, client: PlatformClient, setti
 
     outcomes = await asyncio.gather(*(one(h) for h in due))
     by_id = {h["change_id"]: h for h in due}
-    rows = []
+    rows: list[tuple[str, str, int, Optional[str], float]] = []
     for o in outcomes:
         h = by_id[o.change_id]
         attempts = h["attempts"] + 1

@@ -38,7 +38,7 @@ def dataset():
 
 
 async def answers(conn) -> dict:
-    out = {}
+    out: dict[tuple, list[dict]] = {}
     for t0, t1 in WINDOWS:
         for g in GROUPINGS:
             rows = await indicators(conn, Window(t0, t1), g)

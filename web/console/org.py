@@ -130,7 +130,7 @@ def _timeline(h: dict, lang: str) -> str:
 
 async def search_page(request: web.Request) -> web.Response:
     lang, q = lang_of(request), search_term(request)
-    found = {"documents": [], "duties": []}
+    found: dict[str, list] = {"documents": [], "duties": []}
     if q:
         async with request.app[POOL].acquire() as conn:
             found = await queries.search(conn, q, request["caller"].scope)

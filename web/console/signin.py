@@ -44,7 +44,8 @@ class Throttle:
     """Sign-in failures per name and per address: after `limit` within `window` seconds, wait it out."""
 
     def __init__(self, limit: int = 5, window: float = 900.0):
-        self.limit, self.window, self.failures = limit, window, {}
+        self.limit, self.window = limit, window
+        self.failures: dict[str, list[float]] = {}
 
     def blocked(self, *keys: str) -> bool:
         now = time.monotonic()
