@@ -123,20 +123,27 @@ async def test_writers_racing_to_create_the_same_cases_count_every_event(databas
     second = [ev("1c", "c1", "completed", "2024-03-02T09:00:00+08:00", outcome="approved"),
               ev("2s", "c2", "submitted", "2024-03-01T09:00:00+08:00", **sub)]
     truncate_all(database_url)
-    a, b = await asyncpg.connect(database_url), await asyncpg.connect(database_url)
+    a, b, watch = [await asyncpg.connect(database_url) for _ in range(3)]
     try:
         held = a.transaction()
         await held.start()
         await process_case_batches(a, [InBatch("x", "t", first)])
         racing = asyncio.create_task(process_case_batches(b, [InBatch("y", "t", second)]))
-        await asyncio.sleep(0.5)
-        assert not racing.done()  # waiting for the rows the first writer created and holds
+        waiting = False
+        for _ in range(200):  # until the second writer waits on a lock the first one holds (or it ends: the test fails)
+            waiting = await watch.fetchval("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1",
+                                           b.get_server_pid())
+            if waiting or racing.done():
+                break
+            await asyncio.sleep(0.05)
+        assert waiting and not racing.done()  # waiting for the rows the first writer created and holds
         await held.commit()
         assert (await racing).new == 2
         await check_all(a, first + second, [])
     finally:
         await a.close()
         await b.close()
+        await watch.close()
 
 
 async def test_redelivered_batch_is_a_no_op_and_totals_reconcile(conn):
