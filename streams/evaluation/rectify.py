@@ -196,12 +196,16 @@ async def overdue_sweep(conn: asyncpg.Connection, steps: Sequence[int], now: Opt
     return events
 
 
-SUPERVISING = ("supervisor", "admin", "service")
+SUPERVISING = ("supervisor", "admin")
+OPERATOR = "operator"  # the server's operator at the CLI, with no person's token: recorded as cli:<login>
 
 
 def may(action: str, role: str) -> bool:
     """Supervisors open, verify, return and close; the responsible unit's people (any signed-in role) start and
-    submit; evaluations are made and scored by supervisors."""
+    submit; evaluations are made and scored by supervisors. A machine (the platform's token, role "service") takes
+    no person's step; the operator is no identified person, so never the second one of the two-person rule."""
+    if role == OPERATOR:
+        return action not in NOT_THE_SUBMITTER
     if action in ("start", "submit"):
         return role in (*SUPERVISING, "viewer", "list_admin")
     return role in SUPERVISING
