@@ -11,6 +11,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from stdnum.cn import uscc
 
 from core.script import to_simplified
+from core.sizes import MAX_RECORD_BYTES
 from schemas.events import CODE, NO_NUL, REGION, Instant, Refusal, _explain, _require
 
 KINDS = ("document", "unit_set", "unit_abolished", "body_set", "body_abolished", "quota_set", "posts_set",
@@ -75,7 +76,7 @@ class Duty(BaseModel):
 
     duty_id: Code
     text: Annotated[str, Field(min_length=1, max_length=5000, pattern=NO_NUL)]
-    item_codes: list[Code] = []
+    item_codes: list[Code] = Field(default=[], max_length=1000)
 
 
 _NEEDS = {
@@ -122,7 +123,7 @@ class StaffingChange(BaseModel):
     title: Optional[Text] = None
     issued_at: Annotated[Optional[date], BeforeValidator(_issued)] = None
     doc_type: Annotated[Optional[str], _canonical(DOC_TYPES)] = None
-    text: Optional[str] = Field(default=None, max_length=2_000_000, pattern=NO_NUL)
+    text: Optional[str] = Field(default=None, max_length=MAX_RECORD_BYTES, pattern=NO_NUL)  # and the whole change
     # units and their parts
     unit_code: Optional[UnitCode] = None
     name: Optional[Text] = None
@@ -157,6 +158,9 @@ class StaffingChange(BaseModel):
             raise ValueError("staff_moved needs at least one of unit_code, body_code, quota_kind, post_level")
         if self.kind == "staff_moved" and "quota_kind" in self.model_fields_set and self.quota_kind is None:
             raise ValueError("quota_kind: a person in the establishment holds a kind (use staff_out to leave)")
+        if self.kind in ("document", "duties_set") and len(self.model_dump_json(exclude_unset=True)) > MAX_RECORD_BYTES:
+            raise ValueError(f"the change is over {MAX_RECORD_BYTES:,} bytes as JSON: split the document or the"
+                             " duties over several changes")
         return _require(self, _NEEDS, self.kind, "changes")
 
     @property
