@@ -184,13 +184,18 @@ def identity_hash(key: bytes, id_number: str) -> str:
 
 
 def mask_identity(raw: Any, key: bytes) -> Any:
-    """`id_number` replaced by its keyed hash before anything else sees the change; in text that could not be
-    read, anything shaped like one is blotted out."""
-    if isinstance(raw, dict) and "id_number" in raw:
-        number = raw["id_number"]
-        out = {k: v for k, v in raw.items() if k != "id_number"}
-        if isinstance(number, str) and number.strip():
-            out["id_hash"] = identity_hash(key, number)
+    """An identity number (`id_number`, `idNumber`, `ID_NO`, …: schemas/private.py) replaced by its keyed hash as
+    `id_hash` before anything else sees the change; in text that could not be read, anything shaped like one is
+    blotted out."""
+    from schemas.private import IDENTITY_FIELD, private_key
+
+    named = [k for k in raw if isinstance(k, str) and private_key(k) and IDENTITY_FIELD.search(k)] \
+        if isinstance(raw, dict) and "id_hash" not in raw else []
+    if named:
+        number = raw[named[0]]
+        out = {k: v for k, v in raw.items() if k not in named}
+        if isinstance(number, (str, int)) and str(number).strip():
+            out["id_hash"] = identity_hash(key, str(number))
         return out
     if isinstance(raw, str):
         return _ID_LIKE.sub("[id]", raw)

@@ -11,6 +11,7 @@ from typing import Any, Optional, Sequence
 import asyncpg
 
 from core.access import within
+from schemas.private import mask_text, neutralise
 from streams.calendar.logic import add_working_days
 from streams.calendar.store import load_calendar
 
@@ -33,6 +34,12 @@ class Evidence:
     name: str
     text: Optional[str] = None
     content: Optional[bytes] = None
+
+    def __post_init__(self) -> None:
+        # a file name shown on pages: no control characters, no bidi override reversing it; no private data kept
+        object.__setattr__(self, "name", neutralise(self.name) or "file")
+        if self.text is not None:
+            object.__setattr__(self, "text", mask_text(neutralise(self.text)))
 
     @property
     def digest(self) -> str:
