@@ -32,7 +32,7 @@ class Connector:
     kind = "case_event"
     source = "connector"
     chunk_size = 5000
-    identity_key = b""  # staffing changes: the key that hashes identity numbers
+    identity_key = b""  # the key that hashes private data (schemas/private.py); the CLI sets the stack's
 
     def items(self) -> Iterator[Item]:
         raise NotImplementedError

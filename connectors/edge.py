@@ -70,14 +70,17 @@ async def mark_relayed(conn: asyncpg.Connection, request_ids: Sequence[str]) -> 
 
 
 async def settle(conn: asyncpg.Connection) -> int:
-    """Receipts whose every record the workers have processed: done, their records dropped."""
+    """Receipts whose every record the workers have processed, or quarantined (dead-lettered under its own key, see
+    streams/quarantine.py: given_up): done, their records dropped, never sent again."""
     return int((await conn.execute(
         "UPDATE edge_receipt r SET settled_at = now(), records = NULL"
         " WHERE r.settled_at IS NULL AND r.relayed_at IS NOT NULL AND NOT EXISTS ("
         "   SELECT 1 FROM edge_item i WHERE i.request_id = r.request_id AND NOT CASE i.kind"
         "     WHEN 'batch' THEN EXISTS (SELECT 1 FROM processed_batch p WHERE p.batch_id = i.key)"
         "     WHEN 'change' THEN EXISTS (SELECT 1 FROM list_change c WHERE c.change_id = i.key)"
+        "       OR EXISTS (SELECT 1 FROM dead_letter d WHERE d.dl_key = 'list_change:' || i.key)"
         "     WHEN 'staffing' THEN EXISTS (SELECT 1 FROM staffing_delivery s WHERE s.delivery_key = i.key)"
+        "       OR EXISTS (SELECT 1 FROM dead_letter d WHERE d.dl_key = i.key)"
         "     ELSE EXISTS (SELECT 1 FROM dead_letter d WHERE d.dl_key = i.key) END)")).split()[-1])
 
 

@@ -57,7 +57,7 @@ class Publisher:
         self.settings = settings
         self.producer = AIOKafkaProducer(
             bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=2,
-            max_batch_size=1024 * 1024, max_request_size=16 * 1024 * 1024,
+            max_batch_size=settings.broker_message_bytes, max_request_size=settings.broker_message_bytes,
         )
         self._partitions = settings.partitions
 
@@ -105,14 +105,23 @@ class Publisher:
             by_part[part].append(ev)
         size = self.settings.envelope_max_events
         for part, evs in sorted(by_part.items()):
+            n = 0
             for k in range(0, len(evs), size):
-                batch_id = f"{d.source}:{d.request_id}:{part}:{k // size}"
-                chunk = evs[k:k + size]
-                d.batch_ids.append(batch_id)
-                d.batch_sizes.append(len(chunk))
-                body = b"".join((b'{"batch_id":', dumps(batch_id), b',"source":', dumps(d.source), b',"events":',
-                                 CASE_EVENTS.dump_json(chunk, exclude_none=True), b"}"))
-                d.records.append((self.settings.case_topic, part, batch_id, body.decode()))
+                n = self._pack(d, part, evs[k:k + size], n)
+
+    def _pack(self, d: "Delivery", part: int, chunk: Sequence[CaseEvent], n: int) -> int:
+        """The chunk as envelope n of the partition, or halved until each envelope fits the broker's message
+        (events carry long texts rarely, so the common case encodes once); the next envelope's number."""
+        batch_id = f"{d.source}:{d.request_id}:{part}:{n}"
+        body = b"".join((b'{"batch_id":', dumps(batch_id), b',"source":', dumps(d.source), b',"events":',
+                         CASE_EVENTS.dump_json(chunk, exclude_none=True), b"}"))
+        if len(body) > self.settings.broker_message_bytes - 1024 and len(chunk) > 1:
+            half = len(chunk) // 2
+            return self._pack(d, part, chunk[half:], self._pack(d, part, chunk[:half], n))
+        d.batch_ids.append(batch_id)
+        d.batch_sizes.append(len(chunk))
+        d.records.append((self.settings.case_topic, part, batch_id, body.decode()))
+        return n + 1
 
     async def send(self, records: Sequence[Record]) -> None:
         """Every record acknowledged by the broker, or an exception."""

@@ -10,6 +10,7 @@ from typing import Any, Iterable, Iterator, Optional, Sequence
 import orjson
 
 from schemas import Refusal, parse_case_events, parse_list_change
+from schemas.private import mask_text, scrubbed
 from schemas.staffing import mask_identity, parse_staffing_change
 
 Item = tuple[int, Any]  # (index in the input, the decoded value or a Refusal)
@@ -135,12 +136,30 @@ def decode_csv(text: str) -> Iterator[Item]:
         yield i, item
 
 
-def validate(items: Sequence[Item], kind: str, identity_key: bytes = b"") -> tuple[list[Any], list[Refusal]]:
-    """The models of the valid items, and a refusal (with the item's index) for each of the others. Staffing
-    changes have their identity numbers hashed first, refused ones too (`identity_key`)."""
-    if kind == "staffing_change":
-        items = [(i, Refusal(raw.index, raw.reason, mask_identity(raw.raw, identity_key))
-                  if isinstance(raw, Refusal) else raw) for i, raw in items]
+def private_scrubbed(items: Sequence[Item], kind: str, identity_key: bytes) -> list[Item]:
+    """The one edge's scrub (schemas/private.py), before anything else sees an item: refused ones and malformed
+    lines too; a staffing change's identity number, whatever its field's name, becomes its `id_hash`."""
+    out = []
+    for i, raw in items:
+        if isinstance(raw, Refusal):
+            out.append((i, Refusal(raw.index, mask_text(raw.reason), scrubbed(raw.raw, identity_key))))
+        else:
+            out.append((i, scrubbed(mask_identity(raw, identity_key) if kind == "staffing_change" else raw,
+                                    identity_key)))
+    return out
+
+
+def scrubbed_line(item: tuple[int, Any, bytes], identity_key: bytes) -> tuple[int, Any, bytes]:
+    """A line of a file with its value and text (the bulk path): scrubbed like private_scrubbed, text and all."""
+    i, raw, text = item
+    (_, clean), = private_scrubbed([(i, raw)], "case_event", identity_key)
+    return (i, clean, text if clean is raw else orjson.dumps(clean.raw if isinstance(clean, Refusal) else clean))
+
+
+def validate(items: Sequence[Item], kind: str, identity_key: bytes) -> tuple[list[Any], list[Refusal]]:
+    """The models of the valid items, and a refusal (with the item's index) for each of the others; private data
+    hashed or masked first, under `identity_key` (refusals' reasons too: they may quote the input)."""
+    items = private_scrubbed(items, kind, identity_key)
     bad = [Refusal(i, raw.reason, raw.raw) for i, raw in items if isinstance(raw, Refusal)]
     where = [i for i, raw in items if not isinstance(raw, Refusal)]
     raws = [raw for _, raw in items if not isinstance(raw, Refusal)]
@@ -156,5 +175,5 @@ def validate(items: Sequence[Item], kind: str, identity_key: bytes = b"") -> tup
         if model is not None:
             good.append(model)
         else:
-            bad.append(Refusal(i, refusal.reason, refusal.raw))
+            bad.append(Refusal(i, mask_text(refusal.reason), refusal.raw))
     return good, sorted(bad, key=lambda r: r.index)

@@ -7,6 +7,8 @@ from typing import Literal, Optional
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.sizes import MIN_MESSAGE_BYTES
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SHENPI_", env_file=None, extra="ignore")
@@ -19,6 +21,9 @@ class Settings(BaseSettings):
     topic_prefix: str = "shenpi"
     partitions: int = Field(default=4, ge=1)
     envelope_max_events: int = Field(default=1000, ge=1)
+    # the broker's largest message (Kafka's message.max.bytes is 1,048,588 by default): envelopes are packed below
+    # it, and it must hold the largest record the schemas accept (core/sizes.py)
+    broker_message_bytes: int = Field(default=1_000_000, ge=MIN_MESSAGE_BYTES)
 
     api_host: str = "127.0.0.1"
     worker_metrics_port: int = 0  # > 0: the worker serves its own /metrics there

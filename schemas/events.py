@@ -52,6 +52,7 @@ def _category(v: Any) -> Any:
 # "Inrit/Uitweg"); no "." or ".." segment. Whoever builds a URL from one escapes it.
 CODE = r"^[\w.\-:/]+$"
 REGION = r"^(\d{6}|\d{9})$"
+MAX_REGIONS = 5000  # a list change's regions: every town of a province, and its record still small
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(2200, 1, 1, tzinfo=timezone.utc)
 
@@ -140,7 +141,7 @@ class DevolvedTo(BaseModel):
     model_config = _STRICT
 
     level: Level
-    region_codes: list[Annotated[str, Field(pattern=REGION)]] = Field(min_length=1)
+    region_codes: list[Annotated[str, Field(pattern=REGION)]] = Field(min_length=1, max_length=MAX_REGIONS)
 
 
 class ListChange(BaseModel):
@@ -156,7 +157,7 @@ class ListChange(BaseModel):
     category: Annotated[Optional[Category], BeforeValidator(_category)] = None
     department_code: Optional[str] = Field(default=None, min_length=1, max_length=64, pattern=CODE)
     level: Optional[Level] = None
-    region_codes: Optional[list[Annotated[str, Field(pattern=REGION)]]] = None
+    region_codes: Optional[list[Annotated[str, Field(pattern=REGION)]]] = Field(default=None, max_length=MAX_REGIONS)
     statutory_days: Optional[int] = Field(default=None, ge=0, le=3650, strict=True)
     committed_days: Optional[int] = Field(default=None, ge=0, le=3650, strict=True)
     devolved_to: Optional[DevolvedTo] = None

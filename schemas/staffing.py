@@ -11,6 +11,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from stdnum.cn import uscc
 
 from core.script import to_simplified
+from core.sizes import MAX_RECORD_BYTES
 from schemas.events import CODE, NO_NUL, REGION, Instant, Refusal, _explain, _require
 
 KINDS = ("document", "unit_set", "unit_abolished", "body_set", "body_abolished", "quota_set", "posts_set",
@@ -75,7 +76,7 @@ class Duty(BaseModel):
 
     duty_id: Code
     text: Annotated[str, Field(min_length=1, max_length=5000, pattern=NO_NUL)]
-    item_codes: list[Code] = []
+    item_codes: list[Code] = Field(default=[], max_length=1000)
 
 
 _NEEDS = {
@@ -122,7 +123,7 @@ class StaffingChange(BaseModel):
     title: Optional[Text] = None
     issued_at: Annotated[Optional[date], BeforeValidator(_issued)] = None
     doc_type: Annotated[Optional[str], _canonical(DOC_TYPES)] = None
-    text: Optional[str] = Field(default=None, max_length=2_000_000, pattern=NO_NUL)
+    text: Optional[str] = Field(default=None, max_length=MAX_RECORD_BYTES, pattern=NO_NUL)  # and the whole change
     # units and their parts
     unit_code: Optional[UnitCode] = None
     name: Optional[Text] = None
@@ -157,6 +158,9 @@ class StaffingChange(BaseModel):
             raise ValueError("staff_moved needs at least one of unit_code, body_code, quota_kind, post_level")
         if self.kind == "staff_moved" and "quota_kind" in self.model_fields_set and self.quota_kind is None:
             raise ValueError("quota_kind: a person in the establishment holds a kind (use staff_out to leave)")
+        if self.kind in ("document", "duties_set") and len(self.model_dump_json(exclude_unset=True)) > MAX_RECORD_BYTES:
+            raise ValueError(f"the change is over {MAX_RECORD_BYTES:,} bytes as JSON: split the document or the"
+                             " duties over several changes")
         return _require(self, _NEEDS, self.kind, "changes")
 
     @property
@@ -180,13 +184,18 @@ def identity_hash(key: bytes, id_number: str) -> str:
 
 
 def mask_identity(raw: Any, key: bytes) -> Any:
-    """`id_number` replaced by its keyed hash before anything else sees the change; in text that could not be
-    read, anything shaped like one is blotted out."""
-    if isinstance(raw, dict) and "id_number" in raw:
-        number = raw["id_number"]
-        out = {k: v for k, v in raw.items() if k != "id_number"}
-        if isinstance(number, str) and number.strip():
-            out["id_hash"] = identity_hash(key, number)
+    """An identity number (`id_number`, `idNumber`, `ID_NO`, …: schemas/private.py) replaced by its keyed hash as
+    `id_hash` before anything else sees the change; in text that could not be read, anything shaped like one is
+    blotted out."""
+    from schemas.private import IDENTITY_FIELD, private_key
+
+    named = [k for k in raw if isinstance(k, str) and private_key(k) and IDENTITY_FIELD.search(k)] \
+        if isinstance(raw, dict) and "id_hash" not in raw else []
+    if named:
+        number = raw[named[0]]
+        out = {k: v for k, v in raw.items() if k not in named}
+        if isinstance(number, (str, int)) and str(number).strip():
+            out["id_hash"] = identity_hash(key, str(number))
         return out
     if isinstance(raw, str):
         return _ID_LIKE.sub("[id]", raw)

@@ -37,6 +37,18 @@ def with_db(ctx: click.Context, work: Callable[[Any], Awaitable[T]]) -> T:
     return asyncio.run(go())
 
 
+def region_option(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """A click callback: a --region given is a region code (core.access.parse_region), nothing else."""
+    from core.access import RegionError, parse_region
+
+    if not value:
+        return value
+    try:
+        return parse_region(value)
+    except RegionError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 def echo_json(obj: Any) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
 

@@ -103,7 +103,7 @@ def document() -> dict[str, Any]:
     paths["/api/v1/staffing-changes"] = _write("staffing changes in (機構編制變更; an id_number is hashed at once)",
                                                one_or_many(StaffingChange), signed=True)
     when = {"type": "string", "description": "a date (local midnight) or an ISO 8601 time"}
-    region = _q("region", {"type": "string", "pattern": "^[0-9]{6,9}$"}, "only units of this region and below")
+    region = _q("region", {"type": "string", "pattern": "^([0-9]{6}|[0-9]{9}|[0-9]{12})$"}, "only units of this region and below")
     paths["/api/v1/org/figures"] = _get("approved against actual per unit and quota kind; posts per level", [
         _q("as_of", when), region, _q("unit", {"type": "string"}), _q("from", when), _q("to", when)])
     paths["/api/v1/org/findings"] = _get("the findings as of a time (duty checks over from..to)", [

@@ -10,29 +10,33 @@ import click
 
 from core.access import Caller
 from shenpi.commands.org import instant
-from shenpi.common import console, echo_json, settings, with_db
+from shenpi.common import console, echo_json, region_option, settings, with_db
 
-AS = click.option("--as", "as_user", default=None, help="Act as this user (on the server); else SHENPI_TOKEN's user;"
-                                                         " else the server's operator (cli:<login>).")
+AS = click.option("--as", "as_user", default=None, help="Act as this user: SHENPI_TOKEN must be that user's token;"
+                                                         " without one, as the server's operator (cli:<login>).")
 FORMAT = click.option("--format", "fmt", type=click.Choice(["json"]), default="json")
 
 
 async def _caller(conn, as_user: Optional[str]) -> Caller:
+    """The person SHENPI_TOKEN names (and --as must name the same); with no token, the operator, who is recorded as
+    such and never counts as a second person (streams/evaluation/rectify.py: may)."""
+    import getpass
+
+    from streams.evaluation.rectify import OPERATOR
     from core.access import token_digest
 
     token = os.environ.get("SHENPI_TOKEN", "")
-    if as_user:
-        row = await conn.fetchrow("SELECT name, role, region_scope FROM app_user WHERE name = $1 AND NOT disabled",
-                                  as_user)
-    elif token:
-        row = await conn.fetchrow("SELECT name, role, region_scope FROM app_user WHERE token_digest = $1"
-                                  " AND NOT disabled", token_digest(token))
-    else:  # on the server, with the database's credentials: the operator, recorded by their login name
-        import getpass
-
-        return Caller(f"cli:{getpass.getuser()}", "admin")
+    if not token:
+        operator = Caller(f"cli:{getpass.getuser()}", OPERATOR)
+        if as_user:
+            console.print(f"--as {as_user}: no token of theirs in SHENPI_TOKEN; acting as the operator {operator.name}")
+        return operator
+    row = await conn.fetchrow("SELECT name, role, region_scope FROM app_user WHERE token_digest = $1"
+                              " AND NOT disabled", token_digest(token))
     if row is None:
-        raise click.ClickException("no such user, or disabled (or the token names nobody)")
+        raise click.ClickException("no such user, or disabled (SHENPI_TOKEN names nobody)")
+    if as_user and row["name"] != as_user:
+        raise click.ClickException(f"--as {as_user}: SHENPI_TOKEN is {row['name']}'s token, not theirs")
     return Caller(row["name"], row["role"], row["region_scope"])
 
 
@@ -140,7 +144,8 @@ def eval_report(ctx, evaluation_id, pdf_path, as_user) -> None:
 
 
 @eval_group.command("batch")
-@click.option("--region", required=True, help="Every unit standing in this region and below.")
+@click.option("--region", required=True, callback=region_option,
+              help="Every unit standing in this region and below.")
 @click.option("--from", "start", required=True)
 @click.option("--to", "end", required=True)
 @click.option("--type", "type_", required=True)
@@ -159,11 +164,12 @@ def eval_batch(ctx, region, start, end, type_, as_user) -> None:
     t0, t1 = instant(start, "from"), instant(end, "to")
 
     async def work(conn, caller):
-        from core.access import within
+        from core.access import narrow
 
-        if not within(caller.scope, region):
+        scope = narrow(caller.scope, region)
+        if scope is None:
             raise LookupError(f"region {region} is outside your regions")
-        units = [r["unit_code"] for r in await conn.fetch(UNITS_AT, t1, scope_pattern(region), None)]
+        units = [r["unit_code"] for r in await conn.fetch(UNITS_AT, t1, scope_pattern(scope), None)]
         ids = []
         with Progress(console=console, transient=True) as bar:
             task = bar.add_task(f"evaluating {len(units)} units", total=len(units))

@@ -28,6 +28,7 @@ async def _publish_report(s: Settings, connector, label: str):
     import asyncpg
 
     await ensure_topics(s)
+    connector.identity_key = s.identity_secret()
     pub = Publisher(s)
     await pub.start()
     receipts = await asyncpg.connect(s.database_url)  # what is sent is first recorded, for the reconciliation
@@ -109,13 +110,14 @@ async def _bulk(s: Settings, connector, jobs: int, label: str) -> dict:
     from connectors import edge
     from connectors.grouping import by_case
     from connectors.kafka import Delivery
-    from connectors.parsing import Refusal
+    from connectors.parsing import Refusal, scrubbed_line
     from core import memory
     from schemas import DeadLetter
     from streams.cases.bulk import BulkWriter, split
     from streams.deadletters.store import insert_dead_letters
 
     receipts = await asyncpg.connect(s.database_url)
+    key = s.identity_secret()
     writer = BulkWriter(s.database_url, jobs)
     memory.for_throughput()
     fp, received, accepted, refused = connector.fingerprint(), 0, 0, 0
@@ -127,8 +129,9 @@ async def _bulk(s: Settings, connector, jobs: int, label: str) -> dict:
             n = 0
 
             async def flush() -> None:
-                nonlocal n, received, accepted, refused
+                nonlocal n, received, accepted, refused, chunk
                 request_id = f"{fp}-{n}"
+                chunk = [scrubbed_line(x, key) for x in chunk]
                 raws = [(raw, text) for _, raw, text in chunk if not isinstance(raw, Refusal)]
                 letters = [DeadLetter(dl_key=f"bulk:{request_id}#{i}", stage="edge", kind="case_event", source="bulk",
                                       reason=raw.reason, payload=raw.raw) for i, raw, _ in chunk

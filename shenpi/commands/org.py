@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 import click
 
-from shenpi.common import console, echo_json, settings, with_db
+from shenpi.common import console, echo_json, region_option, settings, with_db
 from shenpi.runtime import require
 
 
@@ -111,7 +111,8 @@ async def _wait(dsn: str, keys: list[str], dl_keys: list[str], timeout: float = 
 
 @org_group.command("figures")
 @click.option("--as-of", default=None, help="A date (local midnight) or an ISO time; default now.")
-@click.option("--region", default=None, help="Only units of this region and the regions below it.")
+@click.option("--region", default=None, callback=region_option,
+              help="Only units of this region and the regions below it.")
 @click.option("--unit", default=None)
 @click.option("--from", "start", default=None, help="With --to: cases per staff over this window.")
 @click.option("--to", "end", default=None)
@@ -130,7 +131,7 @@ def org_figures(ctx, as_of, region, unit, start, end, fmt) -> None:
 @click.option("--as-of", default=None)
 @click.option("--from", "start", default=None, help="The window of the duty checks (default: the year to --as-of).")
 @click.option("--to", "end", default=None)
-@click.option("--region", default=None)
+@click.option("--region", default=None, callback=region_option)
 @click.option("--unit", default=None)
 @click.option("--min-volume", type=click.IntRange(0), default=20, show_default=True)
 @click.option("--min-on-time", type=click.FloatRange(0, 1), default=0.8, show_default=True)

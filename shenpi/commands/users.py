@@ -8,7 +8,7 @@ from typing import Optional
 
 import click
 
-from shenpi.common import console, echo_json, with_db
+from shenpi.common import console, echo_json, region_option, with_db
 
 
 @click.group("users")
@@ -20,7 +20,8 @@ def users_group() -> None:
 @users_group.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice(["viewer", "supervisor", "list_admin", "admin"]), required=True)
-@click.option("--region", default="", help="The region code whose subtree the user sees; none: everywhere.")
+@click.option("--region", default="", callback=region_option,
+              help="The region code whose subtree the user sees; none: everywhere.")
 @click.option("--password-env", default=None, help="Read a console password from this environment variable.")
 @click.pass_context
 def users_add(ctx: click.Context, name: str, role: str, region: str, password_env: Optional[str]) -> None:
@@ -31,8 +32,6 @@ def users_add(ctx: click.Context, name: str, role: str, region: str, password_en
 
     from core.access import token_digest
 
-    if region and not re.fullmatch(r"\d{6}|\d{9}", region):
-        raise click.BadParameter("a region code is 6 or 9 digits")
     if not re.fullmatch(r"[\w.\-@]{1,64}", name):
         raise click.BadParameter("a name is 1-64 letters, digits or . - _ @")
     password = os.environ.get(password_env, "") if password_env else ""

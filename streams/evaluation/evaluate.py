@@ -125,15 +125,16 @@ async def _scored(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> dict[
 async def show(conn: asyncpg.Connection, evaluation_id: int, scope: str = "") -> Optional[dict[str, Any]]:
     """The evaluation as it was made (its own inputs and scorecard, the people's scores given since), its rank among
     units of the same nature evaluated for the same period and type, and the unit's earlier evaluations."""
-    from core.access import within
+    from core.access import scope_pattern, within
 
     r = await conn.fetchrow("SELECT * FROM evaluation WHERE evaluation_id = $1", evaluation_id)
     if r is None or not within(scope, r["region_code"]):
         return None
-    peers = await conn.fetch(
+    peers = await conn.fetch(  # ranked among the caller's regions only: others' evaluations are not theirs to count
         "SELECT DISTINCT ON (unit_code) * FROM evaluation WHERE unit_nature IS NOT DISTINCT FROM $1"
-        " AND period_from = $2 AND period_to = $3 AND type = $4 ORDER BY unit_code, evaluation_id DESC",
-        r["unit_nature"], r["period_from"], r["period_to"], r["type"])
+        " AND period_from = $2 AND period_to = $3 AND type = $4 AND ($5::text IS NULL OR region_code LIKE $5)"
+        " ORDER BY unit_code, evaluation_id DESC",
+        r["unit_nature"], r["period_from"], r["period_to"], r["type"], scope_pattern(scope))
     earlier = await conn.fetch(
         "SELECT * FROM evaluation WHERE unit_code = $1 AND type = $2 AND evaluation_id <> $3 AND period_to <= $4"
         " ORDER BY period_to DESC, evaluation_id DESC LIMIT 10", r["unit_code"], r["type"], evaluation_id,

@@ -11,6 +11,7 @@ from typing import Any, Optional, Sequence
 import asyncpg
 
 from core.access import within
+from schemas.private import mask_text, neutralise
 from streams.calendar.logic import add_working_days
 from streams.calendar.store import load_calendar
 
@@ -33,6 +34,12 @@ class Evidence:
     name: str
     text: Optional[str] = None
     content: Optional[bytes] = None
+
+    def __post_init__(self) -> None:
+        # a file name shown on pages: no control characters, no bidi override reversing it; no private data kept
+        object.__setattr__(self, "name", neutralise(self.name) or "file")
+        if self.text is not None:
+            object.__setattr__(self, "text", mask_text(neutralise(self.text)))
 
     @property
     def digest(self) -> str:
@@ -196,12 +203,16 @@ async def overdue_sweep(conn: asyncpg.Connection, steps: Sequence[int], now: Opt
     return events
 
 
-SUPERVISING = ("supervisor", "admin", "service")
+SUPERVISING = ("supervisor", "admin")
+OPERATOR = "operator"  # the server's operator at the CLI, with no person's token: recorded as cli:<login>
 
 
 def may(action: str, role: str) -> bool:
     """Supervisors open, verify, return and close; the responsible unit's people (any signed-in role) start and
-    submit; evaluations are made and scored by supervisors."""
+    submit; evaluations are made and scored by supervisors. A machine (the platform's token, role "service") takes
+    no person's step; the operator is no identified person, so never the second one of the two-person rule."""
+    if role == OPERATOR:
+        return action not in NOT_THE_SUBMITTER
     if action in ("start", "submit"):
         return role in (*SUPERVISING, "viewer", "list_admin")
     return role in SUPERVISING

@@ -32,7 +32,9 @@ def register(ctx: WorkerContext) -> None:
             async def store(conn):
                 violations, failed = await bisect(conn, changes, lambda c, part: ctx.apply_list_changes(  # cases'
                     c, [ch for _, ch in part]), operator.add, [])
-                dead = letters + [given_up(where, "list_change", ch, error) for (where, ch), error in failed]
+                # keyed by the change, as the edge's receipt knows it: a quarantined change settles it, never resent
+                dead = letters + [given_up(f"list_change:{ch.change_id}", "list_change", ch, error)
+                                  for (_, ch), error in failed]
                 await insert_dead_letters(conn, dead)
                 return violations, dead
 

@@ -43,7 +43,8 @@ async def item_history(conn: asyncpg.Connection, item_code: str, scope: str = ""
     sync = await conn.fetch(
         "SELECT change_id, action, status, attempts, last_error, ingested_at, applied_at, latency_ms FROM list_sync"
         " WHERE item_code = $1 ORDER BY seq", item_code)
-    violations = await conn.fetchval("SELECT count(*) FROM violation WHERE item_code = $1", item_code)
+    violations = await conn.fetchval("SELECT count(*) FROM violation WHERE item_code = $1"
+                                     " AND ($2::text IS NULL OR region_code LIKE $2)", item_code, scope_pattern(scope))
     return {"item_code": item_code, "versions": [_row(r) for r in versions], "sync": [_row(r) for r in sync],
             "violations": violations}
 

@@ -27,10 +27,28 @@ def words(text: Optional[str]) -> list[str]:
     return [w for w in _jieba().cut_for_search(clean) if w.strip()] if clean else []
 
 
+# PostgreSQL's tsvector holds at most 1 MB and a lexeme 2 KB: a text's distinct words are kept up to this much
+# (lexeme bytes plus ~8 of entry and position each), so no text within the schema fails its indexing; and jieba
+# reads the first SEGMENTED_CHARS only (~2 s of a worker for 100,000 characters; the substring search sees all)
+VECTOR_BYTES = 512 * 1024
+LEXEME_BYTES = 2046
+SEGMENTED_CHARS = 100_000
+
+
 @lru_cache(maxsize=65536)  # a unit's clauses are segmented again each time the unit is rebuilt
 def search_vector(text: str) -> str:
-    """What to_tsvector('simple', ...) turns into the document's lexemes."""
-    return " ".join(words(text))
+    """What to_tsvector('simple', ...) turns into the document's lexemes: its distinct words, first ones first,
+    within the bounds above."""
+    out, used = [], 0
+    for w in dict.fromkeys(words(text[:SEGMENTED_CHARS])):
+        size = len(w.encode())
+        if size > LEXEME_BYTES:
+            continue
+        used += size + 8
+        if used > VECTOR_BYTES:
+            break
+        out.append(w)
+    return " ".join(out)
 
 
 def search_query(text: str) -> Optional[str]:

@@ -43,7 +43,10 @@ PROBES = {
                                "/api/v1/cases?figure=received&from=2000-01-01&to=2100-01-01&region_code=330106"],
     ("GET", "/cases"): "/cases?figure=received&from=2000-01-01&to=2100-01-01",
     ("GET", "/api/v1/list/items/{code}"): "/api/v1/list/items/{item}",
-    ("GET", "/api/v1/org/figures"): ["/api/v1/org/figures?region=330106", "/api/v1/org/figures"],
+    # an 8-digit "region" once widened a county to its city's prefix, replacing the caller's scope
+    ("GET", "/api/v1/org/figures"): ["/api/v1/org/figures?region=330106", "/api/v1/org/figures",
+                                     "/api/v1/org/figures?region=33010200", "/api/v1/org/figures?region=330100",
+                                     "/api/v1/org/figures?region=330000000000"],
     ("GET", "/api/v1/org/findings"): "/api/v1/org/findings",
     ("GET", "/api/v1/org/search"): "/api/v1/org/search?q=职能配置",
     ("GET", "/api/v1/org/units/{code}"): "/api/v1/org/units/{unit}",
@@ -144,3 +147,46 @@ async def test_a_county_user_gets_nothing_of_another_county_from_any_route(stack
             asked = path + str(sent or "")
             leaks += [(path, r.status, x) for x in data["secrets"] if x in text and x not in asked]
     assert not leaks, leaks
+
+
+async def test_counts_ranks_and_totals_are_of_the_callers_regions(stack, county_user):
+    """Not only names and codes: a count, a rank or a total a county's user sees holds nothing of another county."""
+    from streams.evaluation import evaluate
+    from streams.evaluation.scorecard import load_scorecard
+
+    url, token = county_user
+    data = await _other_county(stack)
+    conn = await asyncpg.connect(stack.settings.database_url)
+    try:
+        nature = await conn.fetchval("SELECT unit_nature FROM evaluation WHERE evaluation_id = $1",
+                                     int(data["evaluation"]))
+        unit = await conn.fetchval(
+            "SELECT unit_code FROM org_version WHERE data->>'region_code' = $1 AND data->>'nature' = $2 LIMIT 1",
+            MINE, nature)
+        assert unit
+        t0, t1 = datetime(2025, 1, 1, tzinfo=timezone.utc), datetime(2026, 1, 1, tzinfo=timezone.utc)
+        card = load_scorecard()
+        own = await evaluate.create(conn, unit, t0, t1, "执行情况", "x", card)
+        for u in [r["unit_code"] for r in await conn.fetch(
+                "SELECT DISTINCT unit_code FROM org_version WHERE data->>'region_code' = $1 AND data->>'nature' = $2",
+                OTHER, nature)]:
+            await evaluate.create(conn, u, t0, t1, "执行情况", "x", card)
+        item = await conn.fetchval("SELECT item_code FROM list_item_version WHERE $1 = ANY(region_codes) LIMIT 1", MINE)
+        await conn.executemany(
+            "INSERT INTO violation (event_id, case_id, event_type, item_code, region_code, department_code,"
+            " occurred_at, rule) VALUES ($1, $1, 'submitted', $2, $3, 'd', now(), 'outside_regions')",
+            [(f"probe-v{i}", item, OTHER) for i in range(3)])
+        own_violations = await conn.fetchval(
+            "SELECT count(*) FROM violation WHERE item_code = $1 AND region_code LIKE $2", item, MINE + "%")
+    finally:
+        await conn.close()
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as s:
+        async with s.get(f"{url}/api/v1/evaluations/{own}") as r:
+            assert r.status == 200, await r.text()
+            assert (await r.json())["rank"]["of"] <= 1, "ranked among another county's evaluations"
+        async with s.get(f"{url}/api/v1/list/items/{item}") as r:
+            assert r.status == 200, await r.text()
+            assert (await r.json())["violations"] == own_violations, "another county's violations counted"
+        for region in ("33010200", "3301", "330102x", "33010"):
+            async with s.get(f"{url}/api/v1/org/figures", params={"region": region}) as r:
+                assert r.status == 400, (region, r.status)

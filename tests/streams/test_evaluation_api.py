@@ -10,7 +10,7 @@ import sys
 import aiohttp
 import pytest
 
-from tests.conftest import guarded_api, truncate_all
+from tests.conftest import TOKEN, guarded_api, truncate_all
 from tests.streams.test_evaluation import _load, _over
 from simulator.org import generate_city
 
@@ -75,15 +75,24 @@ async def test_evaluate_report_and_rectify_as_people_would(stack, people, conn):
                 ("clerk", "verify", {}, 403), ("sup-b", "return", {"reason": "材料不全"}, 200),
                 ("clerk", "start", {}, 200), ("sup-b", "submit", {"files": [{"name": "a.txt",
                                                                              "content_base64": "YWJj"}]}, 200),
-                ("sup-b", "verify", {}, 409), ("sup-a", "verify", {}, 200)):
-            async with s.post(url + f"/api/v1/rectifications/{tid}/{action}", json=payload, headers=auth(who)) as r:
+                ("sup-b", "verify", {}, 409),
+                ("platform", "verify", {}, 403),  # a machine's token is no second person
+                ("sup-a", "verify", {}, 200)):
+            headers = {"Authorization": f"Bearer {TOKEN}"} if who == "platform" else auth(who)
+            async with s.post(url + f"/api/v1/rectifications/{tid}/{action}", json=payload, headers=headers) as r:
                 assert r.status == status, (who, action, await r.text())
-    # the CLI, as a named user on the server: the two-person rule holds there too
-    code, out = cli(env, "rectify", "close", str(tid), "--as", "sup-b")
+    # the CLI, as a named user on the server with their own token: the two-person rule holds there too
+    as_b, as_a = {**env, "SHENPI_TOKEN": tokens["sup-b"]}, {**env, "SHENPI_TOKEN": tokens["sup-a"]}
+    code, out = cli(as_b, "rectify", "close", str(tid), "--as", "sup-b")
     assert code != 0 and "two-person" in out
-    code, out = cli(env, "rectify", "close", str(tid), "--as", "sup-a")
+    code, out = cli(as_b, "rectify", "close", str(tid), "--as", "sup-a")  # a name without its token
+    assert code != 0 and "not theirs" in out
+    code, out = cli(env, "rectify", "close", str(tid), "--as", "sup-a")  # no token: the operator, not sup-a
+    assert code != 0 and "cli:" in out and "may not close" in out
+    code, out = cli(as_a, "rectify", "close", str(tid), "--as", "sup-a")
     assert code == 0 and out["state"] == "closed"
-    code, out = cli(env, "eval", "show", str(e["evaluation_id"]), "--as", "sup-b")
+    assert out["events"][-1]["actor"] == "sup-a"
+    code, out = cli(as_b, "eval", "show", str(e["evaluation_id"]), "--as", "sup-b")
     assert code == 0 and out["score"] == e["score"] and out["rank"]["of"] >= 1
     code, out = cli(env, "eval", "show", str(e["evaluation_id"]))  # the server's operator, with no token
     assert code == 0 and out["evaluation_id"] == e["evaluation_id"]

@@ -64,6 +64,9 @@ async def test_a_list_change_the_database_refuses_is_dead_lettered_and_its_take_
     reason = await _until(stack, "SELECT reason LIKE '%%the test refuses trap-1%%' FROM dead_letter"
                           " WHERE kind = 'list_change' AND payload->>'change_id' = 'trap-1'", (), True)
     assert reason is True
+    # the receipt of the request is settled by the quarantined change: the relay never sends it again
+    assert await _until(stack, "SELECT bool_and(r.settled_at IS NOT NULL) FROM edge_receipt r JOIN edge_item i"
+                        " USING (request_id) WHERE i.key = 'trap-1'", (), True) is True
     assert stack.worker.poll() is None
 
 
@@ -85,4 +88,7 @@ async def test_a_staffing_change_the_database_refuses_is_dead_lettered_and_the_t
                            " AND payload->>'change_id' = %s", (poisoned["change_id"],)).fetchone()[0]
         stored = c.execute("SELECT count(*) FROM staffing_change").fetchone()[0]
     assert "the test refuses" in reason and stored == len(body) - 1
+    assert await _until(stack, "SELECT bool_and(r.settled_at IS NOT NULL) FROM edge_receipt r JOIN edge_item i"
+                        " USING (request_id) JOIN dead_letter d ON d.dl_key = i.key WHERE d.payload->>'change_id' = %s",
+                        (poisoned["change_id"],), True) is True
     assert stack.worker.poll() is None

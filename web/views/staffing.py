@@ -6,7 +6,7 @@ from typing import Optional
 
 from aiohttp import web
 
-from core.access import within
+from core.access import RegionError, narrow
 from web.common import POOL, READ, SETTINGS, json_response, path_text, query_int, query_text, route
 from streams.indicators.window import QueryError, parse_instant
 from streams.staffing import checks, queries
@@ -24,10 +24,10 @@ def _at(request: web.Request, name: str, default_now: bool = True) -> Optional[d
 
 def _scope(request: web.Request) -> Optional[str]:
     """The caller's scope narrowed by ?region=; None when the region asked for is outside it (nothing to see)."""
-    scope, region = request["caller"].scope, query_text(request, "region", max_length=9)
-    if region is None:
-        return scope
-    return region if within(scope, region) else None
+    try:
+        return narrow(request["caller"].scope, query_text(request, "region", max_length=12))
+    except RegionError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
 
 
 def _window(request: web.Request):

@@ -19,7 +19,7 @@ async def _ingest(request: web.Request, kind: str) -> web.Response:
     key = request.headers.get("Idempotency-Key")
     request_id = f"{key[:200]}:{hashlib.sha256(body).hexdigest()[:16]}" if key else uuid.uuid4().hex
     items = decode_json_body(body)
-    good, bad = validate(items, kind, request.app[SETTINGS].identity_secret() if kind == "staffing_change" else b"")
+    good, bad = validate(items, kind, request.app[SETTINGS].identity_secret())
     pub = request.app[PUBLISHER]
     d = pub.prepare(kind, good, bad, "webhook", request_id)
     async with request.app[POOL].acquire() as conn:
