@@ -7,18 +7,29 @@ import json
 import re
 from typing import Any, Optional
 
-import asyncpg
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from core.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
-POOL = web.AppKey("pool", asyncpg.Pool)
+POOL = web.AppKey("pool", object)  # web.pool.BudgetPool: asyncpg's pool with a bounded wait
+LAG = web.AppKey("loop_lag", object)  # web.pool.LoopLag
 PUBLISHER = web.AppKey("publisher", object)  # connectors.kafka.Publisher: the connectors sit above this package
 REGISTRY = web.AppKey("registry", CollectorRegistry)
 RELAY_WAKE = web.AppKey("relay_wake", asyncio.Event)  # set when a receipt could not be sent at once
 HEAVY = web.AppKey("heavy", object)  # api.heavy.Heavy: decision support off the event loop
+
+
+def client_address(request: web.Request) -> str:
+    """Who is asking: the peer, or, when the peer is a configured proxy, the address it forwarded (the last one it
+    added: anything before it the client could have written)."""
+    remote = request.remote or "?"
+    if remote in request.app[SETTINGS].proxies():
+        forwarded = [a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",") if a.strip()]
+        if forwarded:
+            return forwarded[-1]
+    return remote
 
 
 def dumps(obj: Any) -> str:
