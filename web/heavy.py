@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import importlib
 import os
 import pickle
 import signal
@@ -17,6 +18,7 @@ from typing import Any, Callable, Optional
 from aiohttp import web
 
 HEADER = struct.Struct("!Q")
+PRELOAD = ("streams.analysis.service", "web.console.analysis", "web.console.report")  # what the jobs run
 
 
 class ChildGone(Exception):
@@ -45,7 +47,14 @@ class Child:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "web.heavy", str(os.getpid()), dsn, str(statement_timeout), str(memory_bytes),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, start_new_session=True)
-        return cls(proc)
+        child = cls(proc)
+        try:  # ready once its imports are done: a job's time limit is for the job alone
+            await asyncio.wait_for(proc.stdout.readexactly(HEADER.size), 120)
+        except (asyncio.TimeoutError, asyncio.IncompleteReadError):
+            child.kill()
+            await proc.wait()
+            raise ChildGone() from None
+        return child
 
     async def call(self, job: Job) -> Any:
         data = pickle.dumps((job.fn, job.args, job.memory))
@@ -82,6 +91,7 @@ class Heavy:
         self.idle: list[Child] = []
         self.running: set[asyncio.Task] = set()
         self.spawned = 0  # children alive or starting
+        self.serving: set[str] = set()  # callers with a job running
 
     async def run(self, caller: str, fn: Callable, *args: Any, timeout: float, memory: bool = True) -> Any:
         """fn(conn, *args) in a child, for `caller`: 429 past the caller's queue, 503 past the wait or the time."""
@@ -113,9 +123,11 @@ class Heavy:
                 del self.queues[job.caller]
 
     def _next(self) -> Optional[Job]:
-        """The first job of the caller whose turn it is; that caller goes to the back of the line."""
-        while self.queues:
-            caller, q = next(iter(self.queues.items()))
+        """The first job of the first caller in line with none running (one job of a caller runs at a time, so
+        one caller never takes every child); that caller goes to the back of the line."""
+        for caller, q in self.queues.items():
+            if caller in self.serving:
+                continue
             job = q.popleft()
             del self.queues[caller]
             if q:
@@ -126,12 +138,29 @@ class Heavy:
     def _dispatch(self) -> None:
         while self.queues and (self.idle or self.spawned < self.workers):
             job = self._next()
+            if job is None:
+                return
+            self.serving.add(job.caller)
             child = self.idle.pop() if self.idle else None
             if child is None:
                 self.spawned += 1
-            task = asyncio.create_task(self._serve(job, child))
-            self.running.add(task)
-            task.add_done_callback(self.running.discard)
+            self._task(self._serve(job, child))
+        if not self.idle and self.spawned < self.workers:  # a spare, warm before it is needed
+            self.spawned += 1
+            self._task(self._spare())
+
+    def _task(self, work) -> None:
+        task = asyncio.create_task(work)
+        self.running.add(task)
+        task.add_done_callback(self.running.discard)
+
+    async def _spare(self) -> None:
+        try:
+            self.idle.append(await Child.start(*self.child_args))
+        except ChildGone:
+            self.spawned -= 1
+            return
+        self._dispatch()
 
     async def _serve(self, job: Job, child: Optional[Child]) -> None:
         try:
@@ -151,6 +180,7 @@ class Heavy:
             if not job.done.done():
                 job.done.set_exception(exc)
         finally:
+            self.serving.discard(job.caller)
             if child is not None and child.alive and job.done.done() and not isinstance(
                     job.done.exception(), web.HTTPServiceUnavailable):
                 self.idle.append(child)
@@ -203,6 +233,10 @@ def child_main(parent: int, dsn: str, statement_timeout: float, memory_bytes: in
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     jobs, answers = sys.stdin.buffer, os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # a stray print goes to the log, never into the answers
+    for module in PRELOAD:
+        importlib.import_module(module)
+    answers.write(HEADER.pack(0))
+    answers.flush()
     loop = asyncio.new_event_loop()
     conn = None
     while True:
