@@ -114,7 +114,7 @@ class Publisher:
         (events carry long texts rarely, so the common case encodes once); the next envelope's number."""
         batch_id = f"{d.source}:{d.request_id}:{part}:{n}"
         body = b"".join((b'{"batch_id":', dumps(batch_id), b',"source":', dumps(d.source), b',"events":',
-                         CASE_EVENTS.dump_json(chunk, exclude_none=True), b"}"))
+                         CASE_EVENTS.dump_json(list(chunk), exclude_none=True), b"}"))
         if len(body) > self.settings.broker_message_bytes - 1024 and len(chunk) > 1:
             half = len(chunk) // 2
             return self._pack(d, part, chunk[half:], self._pack(d, part, chunk[:half], n))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 ROLES = ("viewer", "supervisor", "list_admin", "admin")
+USERS_CHANNEL = "shenpi_users"  # NOTIFY with a user's name: their role, scope or token changed, or they were disabled
 
 
 @dataclass(frozen=True)

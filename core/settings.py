@@ -32,10 +32,31 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(default=30.0, gt=0)  # a body not received by then: 408
     # every read's cost is bounded: a statement's time, and the reads one caller may have running at once
     api_statement_timeout_seconds: float = Field(default=30.0, gt=0)
-    api_reads_per_caller: int = Field(default=4, ge=1)
+    api_reads_per_caller: int = Field(default=4, ge=1)  # per signed-in person; anonymous callers per address
+    api_streams_per_person: int = Field(default=8, ge=1)  # live streams, on a cap of their own
+    # the connection budget: a request holds at most one; a wait for one past this is answered 503
+    api_pool_size: int = Field(default=8, ge=2)
+    api_pool_wait_seconds: float = Field(default=5.0, gt=0)
+    api_loop_saturated_seconds: float = Field(default=0.5, gt=0)  # /healthz: the loop is late by more than this
+    api_stop_seconds: float = Field(default=5.0, gt=0)  # on SIGTERM: requests and connections cut after this
+    form_max_bytes: int = Field(default=64 * 1024, ge=1024)  # sign-in and console forms, chunked or not
+    # sign-in: failures per name from one address before a doubling wait; per address for all names
+    signin_failures: int = Field(default=5, ge=1)
+    signin_failures_per_address: int = Field(default=20, ge=1)
+    signin_window_seconds: float = Field(default=900.0, gt=0)
+    # `shenpi up`: an API whose /healthz has not answered for this long is stopped (SIGTERM, then SIGKILL after
+    # supervise_stop_seconds) and started again; 0: never
+    supervise_hang_seconds: float = Field(default=30.0, ge=0)
+    supervise_stop_seconds: float = Field(default=5.0, gt=0)
     # decision support asked over HTTP: in a child process, within these limits
     analysis_timeout_seconds: float = Field(default=60.0, gt=0)
     analysis_memory_bytes: int = Field(default=2 * 1024 ** 3, ge=256 * 1024 ** 2)
+    # analyses and reports share this many child processes; each caller has a queue of its own (at most
+    # heavy_queue_per_caller jobs, running included), served in turn; a job waits at most heavy_wait_seconds
+    heavy_workers: int = Field(default=2, ge=1, le=16)
+    heavy_queue_per_caller: int = Field(default=2, ge=1)
+    heavy_wait_seconds: float = Field(default=30.0, gt=0)
+    report_timeout_seconds: float = Field(default=90.0, gt=0)  # an evaluation's report printed by Chromium
     # Comma-separated secrets: a request must carry one bearer token or an HMAC-SHA256 of its body by one key.
     webhook_tokens: SecretStr = SecretStr("")
     webhook_hmac_keys: SecretStr = SecretStr("")

@@ -169,15 +169,55 @@ def restart_broker(stack: Stack) -> None:
     stop([p.pid for name, p in stack.procs.items() if name.startswith("worker") and p.poll() is None], 5)
 
 
+class Liveness:
+    """The API answers /healthz (it needs no database connection, so only a stuck process fails it): one silent for
+    supervise_hang_seconds is sent SIGTERM, and SIGKILL supervise_stop_seconds later if it has not stopped then;
+    the supervisor starts it again like any process killed by a signal."""
+
+    def __init__(self, s: Settings):
+        self.s, self.ok_at, self.term_at = s, time.monotonic(), 0.0
+        self.checked_at, self.pid = 0.0, 0
+
+    def answers(self) -> bool:
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(f"http://{self.s.api_host}:{self.s.api_port}/healthz", timeout=1) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def watch(self, p: subprocess.Popen) -> None:
+        now = time.monotonic()
+        if p.pid != self.pid:  # started (again): it has the whole period to come up
+            self.pid, self.ok_at, self.term_at = p.pid, now, 0.0
+        if not self.s.supervise_hang_seconds or p.poll() is not None or now - self.checked_at < 1.0:
+            return
+        self.checked_at = now
+        if not self.term_at and self.answers():
+            self.ok_at = now
+        elif not self.term_at and now - self.ok_at > self.s.supervise_hang_seconds:
+            console.print(f"[yellow]the api has not answered for {now - self.ok_at:.0f}s[/yellow]: stopping it")
+            self.term_at = now
+            p.terminate()
+        elif self.term_at and now - self.term_at > self.s.supervise_stop_seconds:
+            console.print(f"[yellow]the api did not stop on SIGTERM within {self.s.supervise_stop_seconds:g}s"
+                          "[/yellow]: killed")
+            p.kill()
+
+
 def supervise(stack: Stack) -> None:
     """Keep the stack up: the embedded broker, a worker, the API or the simulator that exits is started again,
     after a pause that doubles (to 30 s) while it keeps failing; one that fails 5 times in 5 minutes ends the
-    stack. A process killed by a signal is started again after a second, however often."""
+    stack. A process killed by a signal is started again after a second, however often; an API that stops
+    answering is killed (Liveness)."""
 
     s, info = stack.settings, stack.info
     exits: dict[str, list[float]] = {}
     due: dict[str, float] = {}
+    api = Liveness(s)
     while True:
+        api.watch(stack.procs["api"])
         broker = stack.procs.get("broker")
         if broker is not None and broker.poll() is not None:
             recent = exits["broker"] = [t for t in exits.get("broker", []) if time.monotonic() - t < 300]

@@ -191,8 +191,9 @@ def guarded_api(stack: Stack, logs: Path, **extra: str) -> tuple[subprocess.Pope
     import urllib.request
 
     port = free_port()
-    env = {**stack.env, "SHENPI_API_PORT": str(port), **extra}
+    env = {**stack.env, "SHENPI_API_PORT": str(port)}
     env.pop("SHENPI_READ_ACCESS")
+    env.update(extra)
     proc = subprocess.Popen([sys.executable, "-m", "shenpi", "api"], env=env, stdout=open(logs / "api.log", "ab"),
                             stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

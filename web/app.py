@@ -20,7 +20,8 @@ from connectors import edge
 from web.views import webhook
 from connectors.kafka import Publisher, ensure_topics
 from core.settings import Settings
-from web.common import HEAVY, OPERATIONS, POOL, PUBLIC, PUBLISHER, REGISTRY, RELAY_WAKE, SETTINGS, route
+from web.pool import BudgetPool, LoopLag
+from web.common import HEAVY, LAG, OPERATIONS, POOL, PUBLIC, PUBLISHER, REGISTRY, RELAY_WAKE, SETTINGS, route
 from web.views import alerts as alert_views
 from web.views import analysis as analysis_views
 from web.views import indicators as indicator_views
@@ -36,10 +37,14 @@ ECHARTS = Path(__file__).resolve().parents[1] / "infra" / "console" / "node_modu
 
 async def _database(app: web.Application):
     s = app[SETTINGS]
-    app[POOL] = await asyncpg.create_pool(s.database_url, min_size=1, max_size=8, server_settings={
+    pool = await asyncpg.create_pool(s.database_url, min_size=1, max_size=s.api_pool_size, server_settings={
         "statement_timeout": str(int(s.api_statement_timeout_seconds * 1000))})
+    app[POOL] = BudgetPool(pool, s.api_pool_size, s.api_pool_wait_seconds)
+    app[LAG] = LoopLag()
+    app[LAG].start()
     yield
-    await app[POOL].close()
+    await app[LAG].stop()
+    await app[POOL].close(s.api_stop_seconds)
 
 
 async def _publisher(app: web.Application):
@@ -58,16 +63,18 @@ async def _publisher(app: web.Application):
 async def _heavy(app: web.Application):
     from web.heavy import Heavy
 
-    s = app[SETTINGS]
-    app[HEAVY] = Heavy(s.analysis_timeout_seconds, s.analysis_memory_bytes)
+    app[HEAVY] = Heavy(app[SETTINGS])
     yield
     await app[HEAVY].close()
 
 
 async def healthz(request: web.Request) -> web.Response:
-    async with request.app[POOL].acquire() as conn:
-        await conn.fetchval("SELECT 1")
-    return web.json_response({"ok": True})
+    """Alive, and how loaded: no pool connection asked for, so it answers while the pool is exhausted."""
+    app = request.app
+    heavy = app.get(HEAVY)
+    load = {"pool": app[POOL].load(), "loop": app[LAG].load(app[SETTINGS].api_loop_saturated_seconds),
+            **({"heavy": heavy.load()} if heavy is not None else {})}
+    return web.json_response({"ok": True, "saturated": any(v["saturated"] for v in load.values()), **load})
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -79,7 +86,8 @@ async def metrics(request: web.Request) -> web.Response:
 def init_app(settings: Settings, registry: CollectorRegistry | None = None) -> web.Application:
     app = web.Application(client_max_size=settings.max_body_bytes,
                           middlewares=[security_headers, error_pages, errors, public.rate_limit(), authenticate,
-                                       limit_reads(settings.api_reads_per_caller)])
+                                       limit_reads(settings.api_reads_per_caller,
+                                                   settings.api_streams_per_person)])
     app[SETTINGS] = settings
     app[REGISTRY] = registry or CollectorRegistry()
     app.cleanup_ctx.extend([_database, _publisher, _heavy])

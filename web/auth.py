@@ -1,6 +1,7 @@
 """Who is calling, and whether the route's policy lets them: a user's bearer token or session, the platform's
-token (or an HMAC signature of the event posts), or a trusted gateway's header from a trusted proxy; a write's body
-read within the time limit before anything else looks at it."""
+token (or an HMAC signature of the event posts), or a trusted gateway's header from a trusted proxy, all from the
+headers: a caller not allowed is refused before a byte of the body is read; an allowed write's body is read within
+the time and size limits before the handler sees it."""
 from __future__ import annotations
 
 import asyncio
@@ -16,7 +17,7 @@ import asyncpg
 from aiohttp import web
 
 from core.access import Caller, token_digest
-from web.common import POOL, SETTINGS, Policy, policy_of
+from web.common import POOL, SETTINGS, policy_of
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +49,16 @@ def sign(key: bytes, method: str, path_qs: str, timestamp: str, body: bytes) -> 
 
 
 async def read_body(request: web.Request) -> bytes:
-    """The body, within SHENPI_BODY_TIMEOUT_SECONDS (a body trickled in is not waited for forever)."""
+    """The body, within SHENPI_BODY_TIMEOUT_SECONDS (a body trickled in is not waited for forever), and no larger
+    than SHENPI_MAX_BODY_BYTES, or SHENPI_FORM_MAX_BYTES for a form, whether it comes with a length or chunked;
+    read once, then kept for the handler."""
+    settings = request.app[SETTINGS]
+    if request.content_type.startswith(("application/x-www-form-urlencoded", "multipart/")):
+        if (request.content_length or 0) > settings.form_max_bytes:
+            raise web.HTTPRequestEntityTooLarge(max_size=settings.form_max_bytes, actual_size=request.content_length)
+        request._client_max_size = settings.form_max_bytes  # aiohttp's read() counts chunked bodies against it
     try:
-        return await asyncio.wait_for(request.read(), request.app[SETTINGS].body_timeout_seconds)
+        return await asyncio.wait_for(request.read(), settings.body_timeout_seconds)
     except asyncio.TimeoutError:
         raise web.HTTPRequestTimeout(text="the body did not arrive in time") from None
 
@@ -101,7 +109,7 @@ async def identify(request: web.Request) -> Optional[Caller]:
         row = await _user(request, "u.token_digest = $1", token_digest(given))
         if row is None:
             raise web.HTTPUnauthorized(text="invalid bearer token")
-        request["person"] = row["name"]
+        request["person"], request["token"] = row["name"], token_digest(given)
         return Caller(row["name"], row["role"], row["region_scope"])
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
@@ -128,7 +136,6 @@ async def _user(request: web.Request, where: str, arg: str, session: bool = Fals
 
 
 SESSION_COOKIE = "shenpi_session"
-FORM_LIMIT = 64 * 1024  # sign-in and console forms: no more is needed, so no more is read
 
 
 def header_csrf(settings, name: str) -> str:
@@ -176,16 +183,6 @@ async def refused(request: web.Request, actor: str, status: int) -> None:
         await _audit(request, actor, status, counted)
 
 
-async def _bounded_body(request: web.Request, policy: Policy) -> None:
-    """A write's body read whole, within the time limit, before anything looks at it; forms are small."""
-    form = request.content_type.startswith(("application/x-www-form-urlencoded", "multipart/"))
-    if form and (request.content_length or 0) > FORM_LIMIT:
-        raise web.HTTPRequestEntityTooLarge(max_size=FORM_LIMIT, actual_size=request.content_length)
-    body = await read_body(request)
-    if form and len(body) > FORM_LIMIT:
-        raise web.HTTPRequestEntityTooLarge(max_size=FORM_LIMIT, actual_size=len(body))
-
-
 @web.middleware
 async def authenticate(request: web.Request, handler):
     """Every route's policy (web.common.Policy, declared where the route is added), and nothing else, decides."""
@@ -194,12 +191,15 @@ async def authenticate(request: web.Request, handler):
     policy = policy_of(request)
     if policy is None:  # a route added without a policy: refused, and the route-table test fails
         raise web.HTTPForbidden(text="this route has no access policy")
-    if request.method in WRITES:
-        await _bounded_body(request, policy)
+    write = request.method in WRITES
     if policy.who == "anyone":
+        if write:
+            await read_body(request)
         return await handler(request)
     if policy.who == "platform":
-        await check_caller(request)
+        await check_caller(request)  # from the headers (a signature's body is read only under a fresh timestamp)
+        if write:
+            await read_body(request)
         request["caller"], request["user"] = Caller("platform", "service"), "platform"
         return await handler(request)  # the platform's event posts have their receipts
     actor, status = "?", 500
@@ -217,7 +217,9 @@ async def authenticate(request: web.Request, handler):
             raise web.HTTPForbidden(text=f"not allowed for the role {caller.role}")
         if policy.everywhere and not caller.everywhere:
             raise web.HTTPForbidden(text="this is for callers who see every region")
-        if request.method in WRITES and "csrf" in request:  # a browser's session: the page's token must come too
+        if write:  # only now, for a caller allowed to send it
+            await read_body(request)
+        if write and "csrf" in request:  # a browser's session: the page's token must come too
             form = await request.post() if request.content_type.startswith("application/x-www-form") else {}
             given = request.headers.get("X-CSRF-Token") or form.get("csrf", "")
             if not hmac.compare_digest(str(given), request["csrf"]):

@@ -7,7 +7,6 @@ import json
 import re
 from typing import TYPE_CHECKING, Any, Optional
 
-import asyncpg
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
@@ -16,13 +15,26 @@ from core.settings import Settings
 if TYPE_CHECKING:  # the keys' types; web/app.py imports the modules themselves
     from connectors.kafka import Publisher
     from web.heavy import Heavy
+    from web.pool import BudgetPool, LoopLag
 
 SETTINGS = web.AppKey("settings", Settings)
-POOL = web.AppKey("pool", asyncpg.Pool)
+POOL: web.AppKey[BudgetPool] = web.AppKey("pool")  # asyncpg's pool with a bounded wait
+LAG: web.AppKey[LoopLag] = web.AppKey("loop_lag")
 PUBLISHER: web.AppKey[Publisher] = web.AppKey("publisher")
 REGISTRY = web.AppKey("registry", CollectorRegistry)
 RELAY_WAKE = web.AppKey("relay_wake", asyncio.Event)  # set when a receipt could not be sent at once
 HEAVY: web.AppKey[Heavy] = web.AppKey("heavy")  # decision support off the event loop
+
+
+def client_address(request: web.Request) -> str:
+    """Who is asking: the peer, or, when the peer is a configured proxy, the address it forwarded (the last one it
+    added: anything before it the client could have written)."""
+    remote = request.remote or "?"
+    if remote in request.app[SETTINGS].proxies():
+        forwarded = [a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",") if a.strip()]
+        if forwarded:
+            return forwarded[-1]
+    return remote
 
 
 def dumps(obj: Any) -> str:

@@ -1,5 +1,5 @@
-"""What keeps one caller from taking the service down: reads at once per caller, and database errors of a
-bounded statement answered as such, not as a crash."""
+"""What keeps one caller from taking the service down: reads and live streams at once per person, and database
+errors of a bounded statement (or a pool that stays busy) answered as such, not as a crash."""
 from __future__ import annotations
 
 from collections import Counter
@@ -8,22 +8,38 @@ import asyncpg
 from aiohttp import web
 
 from core.errors import Conflict, DomainError, Invalid, NotFound, Refused
+from web.common import client_address
+from web.pool import PoolBusy
 
 
-def limit_reads(per_caller: int):
-    """At most `per_caller` reads of one caller (by address) run at once, API, console pages and live streams
-    alike (HEAD too); more are answered 429. Static assets and the health check are not counted."""
+STREAMS = frozenset({"/console/stream"})  # live streams: open for long, so on a cap of their own
+
+
+def reader(request: web.Request) -> str:
+    """Whose reads these are: the signed-in person (or service credential), else the client's address (forwarded
+    only by a trusted proxy): an office behind one address is many people."""
+    caller = request.get("caller")
+    if caller is not None and caller.name != "anonymous":
+        return f"{caller.role}:{caller.name}"
+    return "address:" + client_address(request)
+
+
+def limit_reads(per_caller: int, streams_per_caller: int):
+    """At most `per_caller` reads of one person (anonymous callers: of one address) run at once, API and console
+    pages alike (HEAD too), and at most `streams_per_caller` live streams besides; more are answered 429. Static
+    assets, the health check and the public portal (rate-limited per address) are not counted."""
     running: Counter = Counter()
 
     @web.middleware
     async def limit(request: web.Request, handler):
         if request.method not in ("GET", "HEAD") or request.path == "/healthz" or request.path.startswith(
-                ("/static/", "/public")):  # the public portal has its own rate limit
+                ("/static/", "/public")):
             return await handler(request)
-        who = request.remote or "?"
-        if running[who] >= per_caller:
-            raise web.HTTPTooManyRequests(text=f"at most {per_caller} reads at once per caller",
-                                          headers={"Retry-After": "1"})
+        stream = request.path in STREAMS
+        who, cap = (("stream", reader(request)), streams_per_caller) if stream else (reader(request), per_caller)
+        if running[who] >= cap:
+            raise web.HTTPTooManyRequests(text=f"at most {cap} {'live streams' if stream else 'reads'} at once"
+                                               " per person", headers={"Retry-After": "1"})
         running[who] += 1
         try:
             return await handler(request)
@@ -39,6 +55,8 @@ def limit_reads(per_caller: int):
 async def errors(request: web.Request, handler):
     try:
         return await handler(request)
+    except PoolBusy as exc:
+        raise web.HTTPServiceUnavailable(text=f"the service is busy ({exc}): try again", headers={"Retry-After": "2"}) from None
     except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError):
         # nothing can be recorded, so nothing is accepted: the caller tries again
         raise web.HTTPServiceUnavailable(text="the database is unreachable: try again",

@@ -116,7 +116,20 @@ def api(ctx: click.Context) -> None:
 
     s = settings(ctx)
     require(s, "kafka_bootstrap", "database_url")
-    web.run_app(init_app(s), host=s.api_host, port=s.api_port, print=None, access_log=None)
+    app = init_app(s)
+    app.on_shutdown.insert(0, lambda _: _exit_after(2 * s.api_stop_seconds + 2))
+    # on SIGTERM: requests cut after api_stop_seconds; an unread body (a refused caller's) not drained for long
+    web.run_app(app, host=s.api_host, port=s.api_port, print=None, access_log=None,
+                shutdown_timeout=s.api_stop_seconds, lingering_time=1.0)
+
+
+async def _exit_after(seconds: float) -> None:
+    """Stopping that takes longer than it can (a thread or a connection that will not end) ends the process."""
+    import threading
+
+    timer = threading.Timer(seconds, os._exit, (3,))
+    timer.daemon = True  # a stop that completes is not held up by it
+    timer.start()
 
 
 @click.command("platform-sim")

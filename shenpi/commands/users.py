@@ -9,6 +9,7 @@ from typing import Optional
 import click
 
 from shenpi.common import console, echo_json, region_option, with_db
+from core.access import USERS_CHANNEL
 
 
 @click.group("users")
@@ -48,6 +49,7 @@ def users_add(ctx: click.Context, name: str, role: str, region: str, password_en
             name, role, region, hashed, token_digest(token))
         await conn.execute("INSERT INTO audit_log (actor, action, detail) VALUES ('cli', 'user added', $1::jsonb)",
                            json.dumps({"name": name, "role": role, "region": region}))
+        await conn.execute("SELECT pg_notify($1, $2)", USERS_CHANNEL, name)  # their open live streams end now
 
     with_db(ctx, add)
     console.print(f"{name}: {role}, {'region ' + region if region else 'everywhere'}; API token (shown once):")
@@ -73,11 +75,29 @@ def users_disable(ctx: click.Context, name: str) -> None:
         if done:
             await conn.execute("INSERT INTO audit_log (actor, action, detail) VALUES ('cli', 'user disabled',"
                                " $1::jsonb)", json.dumps({"name": name}))
+            await conn.execute("SELECT pg_notify($1, $2)", USERS_CHANNEL, name)
         return done
 
     if not with_db(ctx, disable):
         raise click.ClickException(f"no user {name!r}")
     console.print(f"{name}: disabled")
+
+
+@users_group.command("unlock")
+@click.argument("name")
+@click.pass_context
+def users_unlock(ctx: click.Context, name: str) -> None:
+    """Forget a user's failed sign-ins so far (the throttle of every API reads it at the next attempt)."""
+    async def unlock(conn):
+        done = await conn.fetchval("UPDATE app_user SET signin_reset_at = now() WHERE name = $1 RETURNING name", name)
+        if done:
+            await conn.execute("INSERT INTO audit_log (actor, action, detail) VALUES ('cli', 'sign-in unlocked',"
+                               " $1::jsonb)", json.dumps({"name": name}))
+        return done
+
+    if not with_db(ctx, unlock):
+        raise click.ClickException(f"no user {name!r}")
+    console.print(f"{name}: failed sign-ins forgotten")
 
 
 COMMANDS = (users_group,)

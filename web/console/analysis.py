@@ -13,17 +13,18 @@ from web.console.i18n import WORDS, t
 from web.console.pages import esc, fmt, lang_of, layout, named, table
 
 
+async def _page_data(conn, window, scope: str) -> tuple[dict, dict]:
+    return (await chains(conn, window, scope=scope), await recommendations(conn, window, scope=scope))
+
+
 async def analysis_page(request: web.Request) -> web.Response:
     lang = lang_of(request)
     scope = request["caller"].scope
     window = analysis_window(None, None)
 
-    async def both(executor):  # off the event loop, within the API's limits, like /api/v1/analysis
-        async with request.app[POOL].acquire() as conn:
-            return (await chains(conn, window, executor=executor, scope=scope),
-                    await recommendations(conn, window, executor=executor, scope=scope))
-
-    found, recs = await request.app[HEAVY].run(request["caller"].name, both)
+    # in a child process, within the API's limits and the caller's queue, like /api/v1/analysis
+    found, recs = await request.app[HEAVY].run(request["caller"].name, _page_data, window, scope,
+                                               timeout=request.app[SETTINGS].analysis_timeout_seconds)
     async with request.app[POOL].acquire() as conn:
         names = await Names.load(conn, (), {i for c in found["chains"] for i in c["items"]}
                                  | {i for r in recs["recommendations"] for i in r["item_codes"]})

@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import asyncpg
 
-from core.access import within
+from core.access import USERS_CHANNEL, within
 from streams.indicators.definitions import GUARDS, INDICATORS, POINT, group_row
 from streams.indicators.queries import indicators
 from streams.indicators.window import parse_window
@@ -43,6 +43,8 @@ class Watcher:
     scope: str
     user: Optional[str]  # a user's stream ends when the user is disabled (None: a service credential's)
     session: Optional[str]  # the session's id digest, when signed in by cookie
+    role: str = ""  # ... or when their role, scope or (for a token's stream) token changes
+    token: Optional[str] = None  # the bearer token's digest
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(maxsize=1))
 
 
@@ -54,6 +56,7 @@ class LiveHub:
         self.watchers: set[Watcher] = set()
         self.last: dict[str, str] = {}  # scope -> the last message sent
         self.wake = asyncio.Event()
+        self.users_changed = asyncio.Event()  # a user was changed or disabled (`shenpi users`): check at once
         self.computations = 0
         self._tasks: list[asyncio.Task] = []
         self._listener: Optional[asyncpg.Connection] = None
@@ -74,8 +77,9 @@ class LiveHub:
         for w in list(self.watchers):
             self._end(w)
 
-    def subscribe(self, scope: str, user: Optional[str], session: Optional[str]) -> Watcher:
-        w = Watcher(scope, user, session)
+    def subscribe(self, scope: str, user: Optional[str], session: Optional[str], role: str = "",
+                  token: Optional[str] = None) -> Watcher:
+        w = Watcher(scope, user, session, role, token)
         self.watchers.add(w)
         if scope in self.last:
             w.queue.put_nowait(self.last[scope])
@@ -96,6 +100,8 @@ class LiveHub:
             try:
                 self._listener = await asyncpg.connect(self.dsn)
                 await self._listener.add_listener(CHANNEL, lambda *_: self.wake.set())
+                await self._listener.add_listener(USERS_CHANNEL, lambda *_: self.users_changed.set())
+                self.users_changed.set()
                 self.wake.set()  # whatever happened while not listening
                 while not self._listener.is_closed():
                     await asyncio.sleep(5)
@@ -135,24 +141,35 @@ class LiveHub:
                     _replace(w.queue, msg)
 
     async def _check(self) -> None:
-        """Streams whose user was disabled or whose session ended are closed: one query for all of them."""
+        """Streams whose user was disabled, changed (role, scope, a token rotated) or whose session ended are
+        closed: at once when `shenpi users` says so, else every check_every seconds; one query for all."""
         while True:
-            await asyncio.sleep(self.check_every)
+            try:
+                await asyncio.wait_for(self.users_changed.wait(), self.check_every)
+            except asyncio.TimeoutError:
+                pass
+            self.users_changed.clear()
             if not self.watchers:
                 continue
             try:
                 async with self.pool.acquire() as conn:
-                    users = {r["name"] for r in await conn.fetch(
-                        "SELECT name FROM app_user WHERE NOT disabled AND name = ANY($1::text[])",
-                        list({w.user for w in self.watchers if w.user}))}
+                    users = {r["name"]: r for r in await conn.fetch(
+                        "SELECT name, role, region_scope, token_digest FROM app_user WHERE NOT disabled"
+                        " AND name = ANY($1::text[])", list({w.user for w in self.watchers if w.user}))}
                     sessions = {r["id"] for r in await conn.fetch(
                         "SELECT id FROM app_session WHERE expires_at > now() AND id = ANY($1::text[])",
                         list({w.session for w in self.watchers if w.session}))}
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 continue
             for w in list(self.watchers):
-                if (w.user and w.user not in users) or (w.session and w.session not in sessions):
+                if (w.session and w.session not in sessions) or (w.user and _changed(w, users.get(w.user))):
                     self._end(w)
+
+
+def _changed(w: Watcher, user) -> bool:
+    """The person the stream was opened for is no longer the same: gone, another role or scope, a new token."""
+    return (user is None or (w.role and user["role"] != w.role) or user["region_scope"] != w.scope
+            or (w.token is not None and user["token_digest"] != w.token))
 
 
 def _replace(q: asyncio.Queue, item: Any) -> None:

@@ -10,22 +10,11 @@ from aiohttp import web
 from web.console.i18n import script, t
 from web.console.pages import esc, fmt, in_url, lang_of, local, named, table
 from core.names import region_name
-from web.common import POOL, PUBLIC, SETTINGS, policy_of, route, search_term
+from web.common import POOL, PUBLIC, client_address, policy_of, route, search_term
 from streams.powerlist.queries import item_history
 
 RATE = 5.0  # requests a second per address, with bursts of BURST
 BURST = 20.0
-
-
-def client_address(request: web.Request) -> str:
-    """Who is asking: the peer, or, when the peer is a configured proxy, the address it forwarded (the last one it
-    added: anything before it the client could have written)."""
-    remote = request.remote or "?"
-    if remote in request.app[SETTINGS].proxies():
-        forwarded = [a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",") if a.strip()]
-        if forwarded:
-            return forwarded[-1]
-    return remote
 
 
 def rate_limit():

@@ -101,7 +101,9 @@ async def stream(request: web.Request) -> web.StreamResponse:
     """Server-sent events: the scope's message each time the hub computes a new one (console/live.py)."""
     hub: LiveHub = request.app[LIVE]
     # a person's stream ends with their account or session; a service credential's with the hub
-    watcher = hub.subscribe(request["caller"].scope, request.get("person"), request.get("session"))
+    caller = request["caller"]
+    watcher = hub.subscribe(caller.scope, request.get("person"), request.get("session"), caller.role,
+                            request.get("token"))
     resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                        "X-Content-Type-Options": "nosniff"})
     await resp.prepare(request)

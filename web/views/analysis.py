@@ -7,7 +7,7 @@ from typing import Callable, TypeVar
 
 from aiohttp import web
 
-from web.common import HEAVY, POOL, READ, json_response, route
+from web.common import HEAVY, READ, SETTINGS, json_response, route
 from streams.analysis.chains import ChainParams
 from streams.analysis.merge import MergeParams
 from streams.analysis.recommend import RecommendParams
@@ -30,16 +30,16 @@ def _param(request: web.Request, name: str, cast: Callable[[str], T], default: T
     return value
 
 
-async def _answer(request: web.Request, work) -> web.Response:
-    """`work(conn, window, executor)`, off the event loop where it is heavy, within the API's limits."""
+async def _answer(request: web.Request, work, *args) -> web.Response:
+    """`work(conn, window, *args)` in a child process, within the API's limits and the caller's queue."""
     try:
         window = analysis_window(request.query.get("from"), request.query.get("to"))
-
-        async def run(executor):
-            async with request.app[POOL].acquire() as conn:
-                return await work(conn, window, executor)
-
-        return json_response(await request.app[HEAVY].run(request["caller"].name, run))
+    except QueryError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+    try:
+        return json_response(await request.app[HEAVY].run(
+            request["caller"].name, work, window, *args,
+            timeout=request.app[SETTINGS].analysis_timeout_seconds))
     except QueryError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
 
@@ -53,7 +53,7 @@ async def get_chains(request: web.Request) -> web.Response:
                              q("min_confidence", float, d.min_confidence), q("min_lift", float, d.min_lift))
     except (QueryError, OverflowError) as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
-    return await _answer(request, lambda conn, w, ex: chains(conn, w, params, ex, scope=request["caller"].scope))
+    return await _answer(request, chains, params, None, request["caller"].scope)
 
 
 async def get_recommendations(request: web.Request) -> web.Response:
@@ -66,8 +66,7 @@ async def get_recommendations(request: web.Request) -> web.Response:
                                                               d.merge.max_gap / timedelta(days=1)))))
     except (QueryError, OverflowError) as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
-    return await _answer(request, lambda conn, w, ex: recommendations(conn, w, params, ex,
-                                                                      scope=request["caller"].scope))
+    return await _answer(request, recommendations, params, None, request["caller"].scope)
 
 
 async def get_compare(request: web.Request) -> web.Response:
@@ -76,8 +75,7 @@ async def get_compare(request: web.Request) -> web.Response:
     except QueryError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
     item, department = request.query.get("item"), request.query.get("department")
-    return await _answer(request, lambda conn, w, ex: comparison(conn, w, item, department, min_volume,
-                                                                 request["caller"].scope))
+    return await _answer(request, comparison, item, department, min_volume, request["caller"].scope)
 
 
 def add_routes(app: web.Application) -> None:

@@ -7,7 +7,7 @@ import binascii
 
 from aiohttp import web
 
-from web.common import POOL, READ, SETTINGS, SIGNED_IN, json_object, json_response, path_int, query_text, route
+from web.common import HEAVY, POOL, READ, SETTINGS, SIGNED_IN, json_object, json_response, path_int, query_text, route
 from streams.evaluation import evaluate, rectify
 from streams.evaluation.scorecard import load_scorecard
 from streams.indicators.window import QueryError, parse_instant
@@ -107,7 +107,11 @@ async def get_report(request: web.Request) -> web.Response:
     from streams.evaluation.report import report_pdf
 
     eid, c = path_int(request, "id"), request["caller"]
-    pdf, sha = await _engine(request, lambda conn: report_pdf(conn, eid, c.scope))
+    try:  # printed (the first time) by Chromium in a child process: no pool connection held meanwhile
+        pdf, sha = await request.app[HEAVY].run(c.name, report_pdf, eid, c.scope, memory=False,
+                                                timeout=request.app[SETTINGS].report_timeout_seconds)
+    except LookupError as exc:
+        raise web.HTTPNotFound(text=str(exc)) from None
     return web.Response(body=pdf, content_type="application/pdf", headers={"X-Content-SHA256": sha})
 
 

@@ -1,0 +1,89 @@
+"""What the robustness tests share: an API of their own on the stack, users, raw requests from chosen addresses."""
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+
+import aiohttp
+import psycopg
+
+from tests.conftest import guarded_api
+
+
+def api(stack, logs, **extra: str):
+    proc, url, env = guarded_api(stack, logs, **extra)
+    assert proc.poll() is None, (logs / "api.log").read_text()[-2000:]
+    return proc, url, env
+
+
+def add_user(env: dict, name: str, role: str = "viewer", region: str = "330102", password: str = "") -> str:
+    args = ["users", "add", name, "--role", role, *(["--region", region] if region else [])]
+    extra = {"RW_PASSWORD": password} if password else {}
+    if password:
+        args += ["--password-env", "RW_PASSWORD"]
+    out = subprocess.run([sys.executable, "-m", "shenpi", *args], env={**env, **extra}, capture_output=True,
+                         text=True, check=True)
+    return out.stdout.strip()
+
+
+def session(address: str = "127.0.0.1", **kw) -> aiohttp.ClientSession:
+    """A client whose connections come from `address` (any of 127.0.0.0/8 reaches the API on 127.0.0.1)."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(address, 0)),
+                                 cookie_jar=aiohttp.CookieJar(unsafe=True), **kw)
+
+
+async def health(url: str, within: float = 1.0) -> dict:
+    """/healthz, which must answer within `within` seconds."""
+    async with aiohttp.ClientSession() as s:
+        t = time.perf_counter()
+        async with s.get(url + "/healthz", timeout=aiohttp.ClientTimeout(total=within + 4)) as r:
+            body = await r.json()
+        took = time.perf_counter() - t
+    assert r.status == 200 and took < within, (r.status, took)
+    return body
+
+
+async def raw(url: str, head: bytes, body: bytes = b"", wait: float = 3.0) -> bytes:
+    """The status line answered to a request whose body is sent only in part (then stalls)."""
+    host, port = url.rsplit("/", 1)[-1].split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(head + body)
+        await writer.drain()
+        return await asyncio.wait_for(reader.readline(), wait)
+    finally:
+        writer.close()
+
+
+@contextmanager
+def locked(dsn: str, table: str):
+    """`table` locked against every reader until the block ends: statements that read it wait."""
+    with psycopg.connect(dsn) as c:
+        c.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+        try:
+            yield
+        finally:
+            c.rollback()
+
+
+def until(condition, timeout: float, what: str, every: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = condition()
+        if got:
+            return got
+        time.sleep(every)
+    raise AssertionError(f"not within {timeout} s: {what}")
+
+
+async def async_until(condition, timeout: float, what: str, every: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = await condition()
+        if got:
+            return got
+        await asyncio.sleep(every)
+    raise AssertionError(f"not within {timeout} s: {what}")
