@@ -212,9 +212,10 @@ def findings_at(st: UnitState, in_archive: Callable[[str], bool]) -> dict[Findin
     out: dict[Finding, dict[str, Any]] = {}
     for kind, persons in st.holders.items():
         actual, approved = len(persons), st.approved.get(kind)
-        if actual > (approved or 0):
-            out[("over_quota", kind)] = {"quota_kind": kind, "approved": approved or 0, "actual": actual,
-                                         "over": actual - (approved or 0)}
+        # a kind approved 0 or absent is 混編 alone: the same people are never counted under two findings
+        if approved and actual > approved:
+            out[("over_quota", kind)] = {"quota_kind": kind, "approved": approved, "actual": actual,
+                                         "over": actual - approved}
         if actual and not approved:
             out[("mixed_use", kind)] = {"quota_kind": kind, "approved": approved, "actual": actual,
                                         "persons": sorted(persons)[:50]}

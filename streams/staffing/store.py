@@ -31,8 +31,12 @@ class Applied:
         return Applied(**{f: getattr(self, f) + getattr(other, f) for f in self.__dataclass_fields__})
 
 
-async def apply_staffing_changes(conn: asyncpg.Connection, deliveries: Sequence[tuple[str, StaffingChange]]) -> Applied:
-    """One transaction: a record taken twice changes nothing, a change sent twice is a duplicate."""
+async def apply_staffing_changes(conn: asyncpg.Connection, deliveries: Sequence[tuple[str, StaffingChange]],
+                                 receivers: Sequence[str] = ()) -> Applied:
+    """One transaction: a record taken twice changes nothing, a change sent twice is a duplicate; the findings that
+    open or close are told in it."""
+    from streams.staffing.alerts import queue_finding_alerts
+
     out = Applied()
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", locks.STAFFING)
@@ -80,6 +84,7 @@ async def apply_staffing_changes(conn: asyncpg.Connection, deliveries: Sequence[
                 _earliest(since, unit, persons[p])
         await rebuild_units(conn, {u for c in new if c.kind in UNIT_KINDS for u in (c.unit_code,)})
         await sweep_findings(conn, since, out)
+        await queue_finding_alerts(conn, out.opened, out.closed, receivers)
     await analyze_if_grown(conn)
     return out
 
@@ -241,7 +246,8 @@ async def sweep_findings(conn: asyncpg.Connection, since: dict[str, Optional[dat
     in_archive = await archive_check(conn, (v.doc_no for vs in versions.values() for v in vs if v.part == "body"))
     old = {(r["unit_code"], r["kind"], r["subject"], r["opened_at"]): r for r in await conn.fetch(
         "DELETE FROM org_finding f USING unnest($1::text[], $2::timestamptz[]) AS x(u, t) WHERE f.unit_code = x.u"
-        " AND (x.t IS NULL OR f.closed_at IS NULL OR f.closed_at > x.t) RETURNING f.*", keys, starts)}
+        " AND f.kind = ANY($3::text[]) AND (x.t IS NULL OR f.closed_at IS NULL OR f.closed_at > x.t) RETURNING f.*",
+        keys, starts, list(BASIS)[:4])}
     rows = []
     now = datetime.now(timezone.utc)
     for u in keys:
