@@ -12,7 +12,7 @@ import asyncpg
 
 from core.access import scope_pattern
 from streams.staffing.logic import BASIS, CANDIDATES, UnitState, findings_at
-from streams.staffing.queries import UNITS_AT, figures
+from streams.staffing.queries import UNITS_AT, custom_plans, figures
 from streams.staffing.store import SPAN_COLS, VERSION_COLS, archive_check, span_from, version_from
 
 STAFFING_KINDS = ("over_quota", "mixed_use", "over_posts", "unapproved_body")
@@ -38,6 +38,7 @@ def finding(kind: str, unit: str, subject: str, figures_: dict, opened_at: Optio
             "candidate": kind in CANDIDATES, "opened_at": opened_at.isoformat() if opened_at else None}
 
 
+@custom_plans
 async def findings(conn: asyncpg.Connection, at: datetime, scope: str = "", unit: Optional[str] = None,
                    window: Optional[tuple[datetime, datetime]] = None,
                    params: DutyParams = DutyParams()) -> list[dict[str, Any]]:
@@ -75,6 +76,7 @@ async def _staffing_findings(conn: asyncpg.Connection, at: datetime, codes: list
             for (kind, subject), figs in findings_at(st, in_archive).items()]
 
 
+@custom_plans
 async def stored(conn: asyncpg.Connection, at: datetime, scope: str = "", unit: Optional[str] = None,
                  kind: Optional[str] = None) -> list[dict[str, Any]]:
     """The findings the workers keep, open at `at`: each with the figures as of `at` and those it opened with."""
@@ -88,6 +90,7 @@ async def stored(conn: asyncpg.Connection, at: datetime, scope: str = "", unit: 
              "opened_figures": o} for r in rows for f, o in [as_of(r, now)]]
 
 
+@custom_plans
 async def in_period(conn: asyncpg.Connection, unit: str, t0: datetime, t1: datetime) -> list[dict[str, Any]]:
     """The unit's findings open at any time in [t0, t1), when each opened and closed, with the figures as of t1 and
     those it opened with (an evaluation's evidence)."""

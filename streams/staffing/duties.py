@@ -11,6 +11,7 @@ from typing import Any, Sequence
 import asyncpg
 
 from streams.staffing.overlap import overlaps
+from streams.staffing.queries import custom_plans
 
 DUTY_KINDS = ("duty_unexercised", "power_without_duty", "duty_underperformed", "duty_overlap")
 
@@ -37,6 +38,7 @@ async def duty_findings(conn: asyncpg.Connection, at: datetime, units: set[str],
     return out + await asyncio.to_thread(overlaps, duties, units, params.overlap_threshold, finding)
 
 
+@custom_plans
 async def duties_at(conn: asyncpg.Connection, at: datetime) -> list[dict]:
     return [{"unit_code": r["unit_code"], "duty_id": r["key"], "text": r["text"], "region_code": r["region_code"],
              "item_codes": json.loads(r["item_codes"] or "[]")} for r in await conn.fetch(
