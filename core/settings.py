@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     # the key of the keyed hash that replaces identity numbers at the edge; unset: one kept in the state folder
     identity_key: SecretStr = SecretStr("")
     overlap_threshold: float = Field(default=0.6, gt=0, le=1)  # bench/overlap.py: duplicates >= 0.65, others <= 0.51
+    # the duty checks (spec/staffing.md §3): 不到位 needs this many cases and an on-time rate below this; the workers
+    # compute them (and 缺位, 越位, 職能交叉) into org_finding at most this often after their inputs change
+    duty_min_volume: int = Field(default=20, ge=0)
+    duty_min_on_time: float = Field(default=0.8, ge=0, le=1)
+    duty_check_interval_seconds: float = Field(default=30.0, gt=0)
 
     # The service platform the list binds (the simulator by default): base URL, bearer token, endpoints.
     platform_url: str = "http://127.0.0.1:8090"

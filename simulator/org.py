@@ -172,7 +172,7 @@ def _unit_life(g: _Gen, unit: dict, u: int, funding: str, until_year: int, scale
     elif plant == 2:  # someone on a kind the unit has no quota of
         other = next(k for k in ("工勤", "事业", "行政") if k not in unit["quotas"])
         _hire(g, unit, staff, other, end, None)
-        city.planted += [("mixed_use", unit["unit_code"], other), ("over_quota", unit["unit_code"], other)]
+        city.planted.append(("mixed_use", unit["unit_code"], other))  # 混編 alone (spec §3)
     elif plant == 3:  # one more leader than posts
         lvl = list(unit["posts"])[-1]
         holding = sum(1 for s in staff.values() if s["post"] == lvl)

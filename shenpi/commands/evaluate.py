@@ -74,12 +74,13 @@ def eval_create(ctx, unit, start, end, type_, as_user, fmt) -> None:
     """Collect the evidence and score it; prints the evaluation."""
     from streams.evaluation.evaluate import create, show
     from streams.evaluation.scorecard import load_scorecard
+    from streams.staffing.checks import DutyParams
 
     card = load_scorecard(settings(ctx).scorecard)
 
     async def work(conn, caller):
         eid = await create(conn, unit, instant(start, "from"), instant(end, "to"), type_, caller.name, card,
-                           caller.scope)
+                           caller.scope, DutyParams.of(settings(ctx)))
         return _brief(await show(conn, eid, caller.scope))
 
     echo_json(_run(ctx, as_user, "evaluate", work))
@@ -157,6 +158,7 @@ def eval_batch(ctx, region, start, end, type_, as_user) -> None:
 
     from streams.evaluation.evaluate import create
     from streams.evaluation.scorecard import load_scorecard
+    from streams.staffing.checks import DutyParams
     from core.access import scope_pattern
     from streams.staffing.queries import UNITS_AT
 
@@ -174,7 +176,8 @@ def eval_batch(ctx, region, start, end, type_, as_user) -> None:
         with Progress(console=console, transient=True) as bar:
             task = bar.add_task(f"evaluating {len(units)} units", total=len(units))
             for u in units:
-                ids.append(await create(conn, u, t0, t1, type_, caller.name, card, caller.scope))
+                ids.append(await create(conn, u, t0, t1, type_, caller.name, card, caller.scope,
+                                        DutyParams.of(settings(ctx))))
                 bar.advance(task)
         return {"region": region, "evaluations": ids}
 

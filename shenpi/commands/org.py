@@ -133,18 +133,18 @@ def org_figures(ctx, as_of, region, unit, start, end, fmt) -> None:
 @click.option("--to", "end", default=None)
 @click.option("--region", default=None, callback=region_option)
 @click.option("--unit", default=None)
-@click.option("--min-volume", type=click.IntRange(0), default=20, show_default=True)
-@click.option("--min-on-time", type=click.FloatRange(0, 1), default=0.8, show_default=True)
+@click.option("--min-volume", type=click.IntRange(0), default=None, help="Default: SHENPI_DUTY_MIN_VOLUME (20).")
+@click.option("--min-on-time", type=click.FloatRange(0, 1), default=None, help="Default: SHENPI_DUTY_MIN_ON_TIME (0.8).")
 @FORMAT
 @click.pass_context
 def org_check(ctx, as_of, start, end, region, unit, min_volume, min_on_time, fmt) -> None:
-    """The findings as of a time: 超编, 混编, 超职数, 擅自设立, and the duty checks (candidates for people to judge)."""
-    from streams.staffing.checks import findings
+    """The findings as of a time: 超编, 混编, 超职数, 擅自设立, and the duty checks (candidates for people to judge),
+    computed here (in this process) from the stored changes."""
+    from streams.staffing.checks import DutyParams, findings
 
     at = instant(as_of)
-    s = settings(ctx)
-    rows = with_db(ctx, lambda c: findings(c, at, region or "", unit, window(start, end), min_volume, min_on_time,
-                                           s.overlap_threshold))
+    params = DutyParams.of(settings(ctx), min_volume, min_on_time)
+    rows = with_db(ctx, lambda c: findings(c, at, region or "", unit, window(start, end), params))
     _out({"as_of": at.isoformat(), "findings": rows}, fmt, None)
 
 

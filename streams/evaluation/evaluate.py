@@ -12,6 +12,8 @@ import asyncpg
 from core.script import to_simplified
 from streams.evaluation.scorecard import Scorecard, score
 from streams.staffing import checks, queries
+from streams.staffing.checks import DutyParams
+from streams.staffing.duties import underperformed as underperforming
 
 TYPES = ("执行情况", "使用效益")
 
@@ -31,7 +33,15 @@ def _iso(v: Any) -> Any:
     return v.isoformat() if hasattr(v, "isoformat") else v
 
 
-async def collect(conn: asyncpg.Connection, unit: str, t0: datetime, t1: datetime) -> dict[str, Any]:
+SCORED_AT_END = ("over_quota", "mixed_use", "over_posts")
+
+
+def _open_at(f: dict, t: datetime) -> bool:
+    return f["closed_at"] is None or datetime.fromisoformat(f["closed_at"]) >= t
+
+
+async def collect(conn: asyncpg.Connection, unit: str, t0: datetime, t1: datetime,
+                  params: DutyParams = DutyParams()) -> dict[str, Any]:
     """Everything the evaluation stands on, as it is now; `values` are the figures a scorecard may name."""
     from streams.indicators.queries import indicators
     from streams.indicators.window import Window
@@ -40,18 +50,11 @@ async def collect(conn: asyncpg.Connection, unit: str, t0: datetime, t1: datetim
     if shown is None:
         raise EvaluationError(f"unit {unit} stood neither at the period's start nor at its end")
     quotas, posts = shown["quotas"], shown["posts"]
-    stored = await conn.fetch(
-        "SELECT kind, subject, opened_at, closed_at, figures, basis FROM org_finding WHERE unit_code = $1"
-        " AND opened_at < $3 AND (closed_at IS NULL OR closed_at > $2) ORDER BY opened_at, kind, subject", unit, t0, t1)
-    found = [{"kind": r["kind"], "subject": r["subject"], "opened_at": r["opened_at"].isoformat(),
-              "closed_at": _iso(r["closed_at"]), "figures": json.loads(r["figures"]), "basis": r["basis"]}
-             for r in stored]
-    duty_kinds = ("duty_unexercised", "power_without_duty", "duty_underperformed", "duty_overlap")
-    found += [{**{k: v for k, v in f.items() if k not in ("unit_code", "unit_name")}, "as_of": t1.isoformat()}
-              for f in await checks.findings(conn, t1, "", unit, (t0, t1)) if f["kind"] in duty_kinds]
+    found = await checks.in_period(conn, unit, t0, t1)
     duties = shown["duties"]
     status = {s: sum(1 for d in duties if d["status"] == s) for s in ("exercised", "unexercised", "unlinked")}
-    underperformed = sum(1 for f in found if f["kind"] == "duty_underperformed")
+    underperformed = len(await underperforming(conn, [{**d, "unit_code": unit} for d in duties if d["item_codes"]],
+                                               (t0, t1), params))
     ind = (await indicators(conn, Window(t0, t1), (), {"department_code": unit}))[0]
     ind = {k: v for k, v in ind.items() if k != "components"}
     cps = (await queries.cases_per_staff(conn, (t0, t1), "", unit) or [{}])[0]
@@ -65,11 +68,13 @@ async def collect(conn: asyncpg.Connection, unit: str, t0: datetime, t1: datetim
         " ORDER BY decided_at", unit, t0, t1)
     linked = status["exercised"] + status["unexercised"]
     values = {
-        "staffing.over_kinds": sum(1 for q in quotas if q["over"] > 0),
+        # each kind as of `to`, once: a kind approved 0 is 混編, not also 超編
+        "staffing.over_kinds": sum(1 for q in quotas if q["approved"] > 0 and q["over"] > 0),
         "staffing.mixed_kinds": sum(1 for q in quotas if q["actual"] > 0 and q["approved"] == 0),
         "staffing.over_post_levels": sum(1 for p in posts if p["posts_held"] > p["posts_approved"]),
-        "findings.count": len(found),
-        "findings.open_at_end": sum(1 for f in found if f.get("as_of") or f["closed_at"] is None),
+        # the findings the three indicators above do not already score (those still standing at `to`)
+        "findings.count": sum(1 for f in found if not (f["kind"] in SCORED_AT_END and _open_at(f, t1))),
+        "findings.open_at_end": sum(1 for f in found if _open_at(f, t1)),
         "duties.exercised_share": round(status["exercised"] / linked, 4) if linked else None,
         "duties.unexercised": status["unexercised"],
         "cases_per_staff": cps.get("cases_per_staff"),
@@ -79,7 +84,7 @@ async def collect(conn: asyncpg.Connection, unit: str, t0: datetime, t1: datetim
     }
     return {
         "unit": {k: shown.get(k) for k in ("unit_code", "name", "nature", "rank", "region_code", "funding")},
-        "staffing": {"as_of": t1.isoformat(), "quotas": quotas, "posts": posts, "staff": shown["staff"]},
+        "staffing": {"as_of": shown["as_of"], "quotas": quotas, "posts": posts, "staff": shown["staff"]},
         "findings": found,
         "duties": {"clauses": len(duties), **status, "underperformed": underperformed,
                    "list": [{k: d.get(k) for k in ("duty_id", "text", "item_codes", "status")} for d in duties]},
@@ -92,12 +97,12 @@ async def collect(conn: asyncpg.Connection, unit: str, t0: datetime, t1: datetim
 
 
 async def create(conn: asyncpg.Connection, unit: str, t0: datetime, t1: datetime, type_: str, actor: str,
-                 card: Scorecard, scope: str = "") -> int:
+                 card: Scorecard, scope: str = "", params: DutyParams = DutyParams()) -> int:
     from core.access import within
 
     if t1 <= t0:
         raise EvaluationError("the period is empty: to must be after from")
-    inputs = await collect(conn, unit, t0, t1)
+    inputs = await collect(conn, unit, t0, t1, params)
     if not within(scope, inputs["unit"]["region_code"]):
         raise EvaluationError(f"unit {unit} is outside your regions")
     return await conn.fetchval(

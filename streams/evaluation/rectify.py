@@ -22,7 +22,6 @@ TRANSITIONS = {"start": (("open", "returned"), "in_progress"), "submit": (("in_p
                "verify": (("submitted",), "verified"), "return": (("submitted",), "returned"),
                "close": (("verified",), "closed")}
 NOT_THE_SUBMITTER = ("verify", "return", "close")  # the two-person rule
-STAFFING_KINDS = ("over_quota", "mixed_use", "over_posts", "unapproved_body")
 
 
 class TaskError(ValueError):
@@ -90,14 +89,10 @@ async def open_task(conn: asyncpg.Connection, unit: str, requirement: str, days:
 
 
 async def _open_findings(conn: asyncpg.Connection, unit: str, kind: str, now: datetime) -> list[tuple[str, Any]]:
-    """The unit's findings of a kind that hold now: (subject, since)."""
-    if kind in STAFFING_KINDS:
-        return [(r["subject"], r["opened_at"]) for r in await conn.fetch(
-            "SELECT subject, opened_at FROM org_finding WHERE unit_code = $1 AND kind = $2 AND opened_at <= $3"
-            " AND (closed_at IS NULL OR closed_at > $3) ORDER BY subject", unit, kind, now)]
-    from streams.staffing.checks import findings
-
-    return [(f["subject"], None) for f in await findings(conn, now, "", unit) if f["kind"] == kind]
+    """The unit's findings of a kind that hold now, as the workers keep them: (subject, since)."""
+    return [(r["subject"], r["opened_at"]) for r in await conn.fetch(
+        "SELECT subject, opened_at FROM org_findings_at($3) WHERE unit_code = $1 AND kind = $2 ORDER BY subject",
+        unit, kind, now)]
 
 
 async def act(conn: asyncpg.Connection, task_id: int, action: str, actor: str, reason: Optional[str] = None,

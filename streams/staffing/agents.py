@@ -1,5 +1,5 @@
-"""Staffing changes in: applied by effective time in one transaction a take; changes that still do not apply after
-the grace period dead-lettered; findings that open or close told through the alert channels."""
+"""Staffing changes in: applied by effective time in one transaction a take (findings that open or close told in it);
+changes that still do not apply after the grace period dead-lettered; the duty checks swept when their inputs move."""
 from __future__ import annotations
 
 import operator
@@ -10,8 +10,9 @@ from schemas.staffing import parse_staffing_change
 from streams.context import WorkerContext, decode_records, fatal, steady
 from streams.deadletters.store import insert_dead_letters
 from streams.alerts.outbox import event_receivers
-from streams.staffing.alerts import queue_finding_alerts
 from streams.quarantine import bisect, given_up
+from streams.staffing import duties
+from streams.staffing.checks import DutyParams
 from streams.staffing.store import Applied, apply_staffing_changes, sweep_inapplicable
 
 
@@ -41,9 +42,7 @@ def register(ctx: WorkerContext) -> None:
                     letters.append(_letter(delivery, refusal.reason, refusal.raw))
 
             async def apply(conn, part) -> Applied:
-                out = await apply_staffing_changes(conn, part)
-                await queue_finding_alerts(conn, out.opened, out.closed, receivers)
-                return out
+                return await apply_staffing_changes(conn, part, receivers)
 
             async def store(conn):
                 _, failed = await bisect(conn, deliveries, apply, operator.add, Applied())
@@ -63,3 +62,11 @@ def register(ctx: WorkerContext) -> None:
             return letters
 
         await ctx.db.run("staffing sweep", sweep)
+
+    @app.timer(interval=s.duty_check_interval_seconds, name="staffing-duty-checks")
+    @steady(ctx, "staffing-duty-checks")
+    async def duty_checks():
+        """缺位, 越位, 不到位, 職能交叉 into org_finding when the staffing, the list or the hour moved: the API reads
+        them, and never segments or compares clauses itself."""
+        params = DutyParams.of(s)
+        await ctx.db.run("staffing duty checks", lambda conn: duties.sweep(conn, params, receivers))

@@ -8,7 +8,9 @@ import asyncpg
 
 from streams.alerts import outbox
 
-NAMES = {"over_quota": "超编", "mixed_use": "混编", "over_posts": "超职数", "unapproved_body": "擅自设立内设机构"}
+NAMES = {"over_quota": "超编", "mixed_use": "混编", "over_posts": "超职数", "unapproved_body": "擅自设立内设机构",
+         "duty_unexercised": "职责缺位(待研判)", "power_without_duty": "职责越位(待研判)",
+         "duty_underperformed": "职责不到位(待研判)", "duty_overlap": "职能交叉"}
 
 
 def _event(f: dict[str, Any], kind: str, now: datetime) -> dict[str, Any]:

@@ -1,174 +1,140 @@
-"""The eight findings as of t (spec/staffing.md §3): the four the staffing data decides, by the same rule the stream
-keeps them with, and the duty checks against the power list and the approvals half."""
+"""The eight findings as of t (spec/staffing.md §3): `stored` reads what the workers keep in org_finding (what the API
+and the console answer with); `findings` computes them afresh (a past time, other thresholds: the CLI, a child
+process, the workers' own sweep)."""
 from __future__ import annotations
 
 import json
-import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
 import asyncpg
 
-from core.script import to_simplified
-from streams.staffing.logic import BASIS, CANDIDATES, UnitState, findings_at
 from core.access import scope_pattern
-from streams.staffing.queries import AT, UNITS_AT
+from streams.staffing.logic import BASIS, CANDIDATES, UnitState, findings_at
+from streams.staffing.queries import UNITS_AT, custom_plans, figures
 from streams.staffing.store import SPAN_COLS, VERSION_COLS, archive_check, span_from, version_from
 
-MIN_VOLUME, MIN_ON_TIME = 20, 0.8
-# boilerplate every 三定 ends with: never an overlap, whoever shares it
-BOILERPLATE = re.compile(r"交办的其他(工作|任务|事项)|其他(工作|任务)事项?$")
+STAFFING_KINDS = ("over_quota", "mixed_use", "over_posts", "unapproved_body")
+DUTY_KINDS = ("duty_unexercised", "power_without_duty", "duty_underperformed", "duty_overlap")
 
 
+@dataclass(frozen=True)
+class DutyParams:
+    """The duty checks' thresholds: the settings' unless a caller asks for others."""
+
+    min_volume: int = 20
+    min_on_time: float = 0.8
+    overlap_threshold: float = 0.6
+
+    @classmethod
+    def of(cls, s, min_volume: Optional[int] = None, min_on_time: Optional[float] = None) -> "DutyParams":
+        return cls(s.duty_min_volume if min_volume is None else min_volume,
+                   s.duty_min_on_time if min_on_time is None else min_on_time, s.overlap_threshold)
+
+
+def finding(kind: str, unit: str, subject: str, figures_: dict, opened_at: Optional[datetime] = None) -> dict:
+    return {"kind": kind, "unit_code": unit, "subject": subject, **figures_, "basis": BASIS[kind],
+            "candidate": kind in CANDIDATES, "opened_at": opened_at.isoformat() if opened_at else None}
+
+
+@custom_plans
 async def findings(conn: asyncpg.Connection, at: datetime, scope: str = "", unit: Optional[str] = None,
-                   window: Optional[tuple[datetime, datetime]] = None, min_volume: int = MIN_VOLUME,
-                   min_on_time: float = MIN_ON_TIME, overlap_threshold: float = 0.6) -> list[dict[str, Any]]:
+                   window: Optional[tuple[datetime, datetime]] = None,
+                   params: DutyParams = DutyParams()) -> list[dict[str, Any]]:
+    """All eight computed as of `at` (jieba and pairwise work: never in the API's event loop)."""
+    from streams.staffing.duties import duty_findings
+
     units = {r["unit_code"]: json.loads(r["data"]) for r in await conn.fetch(UNITS_AT, at, scope_pattern(scope), unit)}
     if not units:
         return []
-    codes = sorted(units)
-    out = await _staffing_findings(conn, at, codes)
-    duties = await _duties_at(conn, at)
-    in_force = {r["item_code"]: r["department_code"] for r in await conn.fetch(
-        "SELECT item_code, department_code FROM list_items_at($1) WHERE active", at)}
-    mine = [d for d in duties if d["unit_code"] in units]
-    for d in mine:
-        if d["item_codes"] and not any(i in in_force for i in d["item_codes"]):
-            out.append(_finding("duty_unexercised", d["unit_code"], d["duty_id"], {
-                "duty_id": d["duty_id"], "text": d["text"], "item_codes": d["item_codes"], "items_in_force": []}))
-    named: dict[str, set[str]] = {}
-    for d in duties:
-        named.setdefault(d["unit_code"], set()).update(d["item_codes"])
-    for item, dept in sorted(in_force.items()):
-        if dept in units and item not in named.get(dept, set()):
-            out.append(_finding("power_without_duty", dept, item, {"item_code": item}))
-    t0, t1 = window or (at - timedelta(days=365), at)
-    out += await _underperformed(conn, [d for d in mine if d["item_codes"]], (t0, t1), min_volume, min_on_time)
-    out += _overlaps(duties, set(units), overlap_threshold)
+    out = await _staffing_findings(conn, at, sorted(units))
+    out += await duty_findings(conn, at, set(units), window or (at - timedelta(days=365), at), params)
+    opened = {(r["unit_code"], r["kind"], r["subject"]): r["opened_at"] for r in await conn.fetch(
+        "SELECT unit_code, kind, subject, opened_at FROM org_findings_at($1) WHERE unit_code = ANY($2::text[])",
+        at, sorted(units))}
     for f in out:
         f["unit_name"] = units.get(f["unit_code"], {}).get("name")
+        t = opened.get((f["unit_code"], f["kind"], f["subject"]))
+        f["opened_at"] = f["opened_at"] or (t.isoformat() if t else None)
     return sorted(out, key=lambda f: (f["unit_code"], f["kind"], f["subject"]))
-
-
-def _finding(kind: str, unit: str, subject: str, figures: dict, opened_at: Optional[datetime] = None) -> dict:
-    return {"kind": kind, "unit_code": unit, "subject": subject, **figures, "basis": BASIS[kind],
-            "candidate": kind in CANDIDATES, "opened_at": opened_at.isoformat() if opened_at else None}
 
 
 async def _staffing_findings(conn: asyncpg.Connection, at: datetime, codes: list[str]) -> list[dict]:
     states = {u: UnitState() for u in codes}
     versions = [version_from(r) for r in await conn.fetch(
-        f"SELECT {', '.join(VERSION_COLS[:-1])} FROM org_version WHERE unit_code = ANY($2::text[])"
-        f" AND part IN ('unit', 'quota', 'posts', 'body') AND {AT}", at, codes)]
+        f"SELECT {', '.join(VERSION_COLS[:-1])} FROM org_versions_at($1) WHERE unit_code = ANY($2::text[])"
+        " AND part IN ('unit', 'quota', 'posts', 'body')", at, codes)]
     for v in versions:
         states[v.unit_code].add_version(v, 1)
-    for r in await conn.fetch(f"SELECT {', '.join(SPAN_COLS)} FROM org_staff WHERE unit_code = ANY($2::text[])"
-                              f" AND {AT}", at, codes):
+    for r in await conn.fetch(f"SELECT {', '.join(SPAN_COLS)} FROM org_staff_at($1) WHERE unit_code = ANY($2::text[])",
+                              at, codes):
         s = span_from(r)
         states[s.unit_code].add_span(s, 1)
     in_archive = await archive_check(conn, (v.doc_no for v in versions if v.part == "body"))
-    opened = {(r["unit_code"], r["kind"], r["subject"]): r["opened_at"] for r in await conn.fetch(
-        "SELECT unit_code, kind, subject, opened_at FROM org_finding WHERE unit_code = ANY($2::text[])"
-        " AND opened_at <= $1 AND (closed_at IS NULL OR closed_at > $1)", at, codes)}
-    return [_finding(kind, u, subject, figures, opened.get((u, kind, subject)))
-            for u, st in states.items() for (kind, subject), figures in findings_at(st, in_archive).items()]
+    return [finding(kind, u, subject, figs) for u, st in states.items()
+            for (kind, subject), figs in findings_at(st, in_archive).items()]
 
 
-async def _duties_at(conn: asyncpg.Connection, at: datetime) -> list[dict]:
-    return [{"unit_code": r["unit_code"], "duty_id": r["key"], "text": r["text"], "region_code": r["region_code"],
-             "item_codes": json.loads(r["item_codes"] or "[]")} for r in await conn.fetch(
-        "SELECT v.unit_code, v.key, v.data->>'text' AS text, v.data->'item_codes' AS item_codes,"
-        " u.data->>'region_code' AS region_code FROM org_version v JOIN org_version u ON u.unit_code = v.unit_code"
-        "  AND u.part = 'unit' AND u.valid_from <= $1 AND (u.valid_to IS NULL OR u.valid_to > $1)"
-        " WHERE v.part = 'duty' AND v.valid_from <= $1 AND (v.valid_to IS NULL OR v.valid_to > $1)", at)]
+@custom_plans
+async def stored(conn: asyncpg.Connection, at: datetime, scope: str = "", unit: Optional[str] = None,
+                 kind: Optional[str] = None) -> list[dict[str, Any]]:
+    """The findings the workers keep, open at `at`: each with the figures as of `at` and those it opened with."""
+    rows = await conn.fetch(
+        "SELECT f.*, f.figures::text AS figures, u.data->>'name' AS unit_name"
+        " FROM org_findings_at($1) f JOIN org_units_at($1, $2) u ON u.unit_code = f.unit_code"
+        " WHERE ($3::text IS NULL OR f.unit_code = $3) AND ($4::text IS NULL OR f.kind = $4)"
+        " ORDER BY f.unit_code, f.kind, f.subject", at, scope_pattern(scope), unit, kind)
+    now = await figures_by_subject(conn, at, scope, unit) if any(r["kind"] in STAFFING_KINDS for r in rows) else {}
+    return [{**finding(r["kind"], r["unit_code"], r["subject"], f, r["opened_at"]), "unit_name": r["unit_name"],
+             "opened_figures": o} for r in rows for f, o in [as_of(r, now)]]
 
 
-async def _underperformed(conn: asyncpg.Connection, duties: list[dict], window: tuple[datetime, datetime],
-                          min_volume: int, min_on_time: float) -> list[dict]:
-    """Clauses whose items, together, had at least min_volume cases and an on-time rate below min_on_time."""
-    if not duties:
-        return []
-    from streams.indicators.definitions import BY_KEY
-    from streams.indicators.queries import indicators
-    from streams.indicators.window import Window
+@custom_plans
+async def in_period(conn: asyncpg.Connection, unit: str, t0: datetime, t1: datetime) -> list[dict[str, Any]]:
+    """The unit's findings open at any time in [t0, t1), when each opened and closed, with the figures as of t1 and
+    those it opened with (an evaluation's evidence)."""
+    rows = await conn.fetch(
+        "SELECT *, figures::text AS figures FROM org_finding WHERE unit_code = $1 AND opened_at < $3"
+        " AND (closed_at IS NULL OR closed_at > $2) ORDER BY opened_at, kind, subject", unit, t0, t1)
+    now = await figures_by_subject(conn, t1, "", unit)
+    return [{"kind": r["kind"], "subject": r["subject"], "opened_at": r["opened_at"].isoformat(),
+             "closed_at": r["closed_at"].isoformat() if r["closed_at"] else None, "figures": f,
+             "opened_figures": o, "as_of": t1.isoformat(), "basis": r["basis"], "candidate": r["kind"] in CANDIDATES}
+            for r in rows for f, o in [as_of(r, now)]]
 
-    items = {i for d in duties for i in d["item_codes"]}
-    comps = {r["item_code"]: r["components"] for r in await indicators(conn, Window(*window), ("item_code",),
-                                                                         {}) if r["item_code"] in items}
-    out = []
-    for d in duties:
-        total: dict[str, int] = {}
-        for i in d["item_codes"]:
-            for k, v in comps.get(i, {}).items():
-                total[k] = total.get(k, 0) + (v or 0)
-        received, rate = BY_KEY["received"].value(total) if total else 0, BY_KEY["on_time_rate"].value(total) if total else None
-        if received >= min_volume and rate is not None and rate < min_on_time:
-            out.append(_finding("duty_underperformed", d["unit_code"], d["duty_id"], {
-                "duty_id": d["duty_id"], "text": d["text"], "item_codes": d["item_codes"], "received": received,
-                "on_time_rate": round(rate, 4), "min_volume": min_volume, "min_on_time": min_on_time,
-                "from": window[0].isoformat(), "to": window[1].isoformat()}))
+
+def as_of(r, now: dict) -> tuple[dict, dict]:
+    """A stored finding's figures as of the time `now` was read at, and those it opened with."""
+    opened = json.loads(r["figures"])
+    if r["kind"] not in ("over_quota", "mixed_use", "over_posts"):
+        return opened, opened
+    cur = now.get((r["unit_code"], opened.get("quota_kind") or opened.get("post_level")), {})
+    if r["kind"] == "mixed_use":  # no quota of that kind: nothing is "over" it, the holders are 混編
+        cur = {"actual": cur.get("actual", 0)}
+    return {**opened, **cur}, opened
+
+
+async def figures_by_subject(conn: asyncpg.Connection, at: datetime, scope: str, unit: Optional[str]) -> dict:
+    """(unit, quota kind or post level) -> the figures as of `at`."""
+    fig = await figures(conn, at, scope, unit)
+    out = {(r["unit_code"], r["quota_kind"]): {"approved": r["approved"], "actual": r["actual"],
+                                               "over": max(0, r["actual"] - r["approved"])} for r in fig["rows"]}
+    out.update({(p["unit_code"], p["post_level"]): {"posts_approved": p["posts_approved"],
+                                                    "posts_held": p["posts_held"]} for p in fig["posts"]})
     return out
 
 
-def boilerplate(duties: list[dict]) -> set[str]:
-    """Clause texts that are boilerplate: the usual closing clause, or the same words in most units."""
-    units_by_text: dict[str, set[str]] = {}
-    for d in duties:
-        units_by_text.setdefault(_norm(d["text"]), set()).add(d["unit_code"])
-    n_units = len({d["unit_code"] for d in duties})
-    return {t for t, us in units_by_text.items() if BOILERPLATE.search(t) or (n_units >= 3 and len(us) * 2 > n_units)}
+def findings_in_child(dsn: str, at: datetime, scope: str, unit: Optional[str],
+                      window: Optional[tuple[datetime, datetime]], params: DutyParams) -> list[dict[str, Any]]:
+    """`findings` in a process of its own (the API's bounded child): its own connection, its own loop."""
+    import asyncio
 
+    async def run():
+        conn = await asyncpg.connect(dsn)
+        try:
+            return await findings(conn, at, scope, unit, window, params)
+        finally:
+            await conn.close()
 
-def _common_words(duties: list[dict]) -> set[str]:
-    """Words that a fifth or more of the units use in their clauses (负责, 组织实施, 行政执法...): the phrasing of
-    every 三定, not what a unit does."""
-    from streams.staffing.words import words
-
-    units: dict[str, set[str]] = {}
-    for d in duties:
-        for w in set(words(d["text"])):
-            units.setdefault(w, set()).add(d["unit_code"])
-    n = len({d["unit_code"] for d in duties})
-    return {w for w, us in units.items() if n >= 5 and len(us) * 5 >= n}
-
-
-def _distinctive(text: str, common: set[str]) -> str:
-    from streams.staffing.words import _jieba
-
-    return " ".join(w for w in _jieba().lcut(to_simplified(text)) if w.strip() and w not in common)
-
-
-def _norm(text: str) -> str:
-    return re.sub(r"[\s。；;，,、（）()\d]+", "", to_simplified(text))
-
-
-def _overlaps(duties: list[dict], units: set[str], threshold: float) -> list[dict]:
-    """Clauses of different units of one government (one region) alike by the list drafts' measure, boilerplate
-    left out; reported for each side that the caller sees. A county's bureau mirroring the city's is no 職能交叉."""
-    by_region: dict[str, list[dict]] = {}
-    for d in duties:
-        by_region.setdefault(d["region_code"], []).append(d)
-    return [f for region in sorted(by_region) for f in _overlaps_in(by_region[region], units, threshold)]
-
-
-def _overlaps_in(duties: list[dict], units: set[str], threshold: float) -> list[dict]:
-    from streams.powerlist.overlap import Index, Item
-
-    if not units & {d["unit_code"] for d in duties}:
-        return []
-    skip = boilerplate(duties)
-    kept = [d for d in duties if _norm(d["text"]) not in skip]
-    by_key = {f"{d['unit_code']}#{d['duty_id']}": d for d in kept}
-    common = _common_words(kept)
-    index = Index(Item(k, _distinctive(d["text"], common), d["unit_code"]) for k, d in by_key.items())
-    out = []
-    for pair in index.all_pairs(threshold):
-        a, b = (by_key[k] for k in pair["items"])
-        if pair["score"] < threshold:
-            continue
-        for x, y in ((a, b), (b, a)):
-            if x["unit_code"] in units:
-                out.append(_finding("duty_overlap", x["unit_code"], f"{x['duty_id']}~{y['unit_code']}#{y['duty_id']}", {
-                    "duty_id": x["duty_id"], "text": x["text"], "other_unit_code": y["unit_code"],
-                    "other_duty_id": y["duty_id"], "other_text": y["text"], "score": pair["score"]}))
-    return out
+    return asyncio.run(run())

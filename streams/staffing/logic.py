@@ -128,13 +128,18 @@ def unit_history(unit_code: str, changes: Iterable[dict[str, Any]]) -> tuple[lis
     return built.out, refused
 
 
-def person_spans(person_key: str, changes: Iterable[dict[str, Any]]) -> tuple[list[Span], dict[str, str]]:
-    """Where the person held a quota, span by span, and the changes that do not apply where they stand."""
+def person_spans(person_key: str, changes: Iterable[dict[str, Any]],
+                 stands: Callable[[str, datetime], bool] = lambda u, t: True) -> tuple[list[Span], dict[str, str]]:
+    """Where the person held a quota, span by span, and the changes that do not apply where they stand (among them
+    an entry or a move into a unit that does not stand then)."""
     spans: list[Span] = []
     refused: dict[str, str] = {}
     cur: Optional[Span] = None
     for c in sorted(changes, key=order_key):
         t, kind, when = c["effective_at"], c["kind"], c["effective_at"].isoformat()
+        if c.get("unit_code") and not stands(c["unit_code"], t):
+            refused[c["change_id"]] = f"unit {c['unit_code']} does not stand at {when} ({kind} of {person_key})"
+            continue
         if kind == "staff_in":
             if cur is not None:
                 refused[c["change_id"]] = f"{person_key} is already in ({cur.unit_code}) at {when}"
@@ -212,9 +217,10 @@ def findings_at(st: UnitState, in_archive: Callable[[str], bool]) -> dict[Findin
     out: dict[Finding, dict[str, Any]] = {}
     for kind, persons in st.holders.items():
         actual, approved = len(persons), st.approved.get(kind)
-        if actual > (approved or 0):
-            out[("over_quota", kind)] = {"quota_kind": kind, "approved": approved or 0, "actual": actual,
-                                         "over": actual - (approved or 0)}
+        # a kind approved 0 or absent is 混編 alone: the same people are never counted under two findings
+        if approved and actual > approved:
+            out[("over_quota", kind)] = {"quota_kind": kind, "approved": approved, "actual": actual,
+                                         "over": actual - approved}
         if actual and not approved:
             out[("mixed_use", kind)] = {"quota_kind": kind, "approved": approved, "actual": actual,
                                         "persons": sorted(persons)[:50]}

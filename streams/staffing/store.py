@@ -31,11 +31,14 @@ class Applied:
         return Applied(**{f: getattr(self, f) + getattr(other, f) for f in self.__dataclass_fields__})
 
 
-async def apply_staffing_changes(conn: asyncpg.Connection, deliveries: Sequence[tuple[str, StaffingChange]]) -> Applied:
-    """One transaction: a record taken twice changes nothing, a change sent twice is a duplicate."""
+async def apply_staffing_changes(conn: asyncpg.Connection, deliveries: Sequence[tuple[str, StaffingChange]],
+                                 receivers: Sequence[str] = ()) -> Applied:
+    """One transaction: a record taken twice changes nothing, a change sent twice is a duplicate; the findings that
+    open or close are told in it."""
+    from streams.staffing.alerts import queue_finding_alerts
+
     out = Applied()
     async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", locks.STAFFING)
         keys = [k for k, _ in deliveries]
         new_keys = {r["delivery_key"] for r in await conn.fetch(
             "INSERT INTO staffing_delivery (delivery_key, change_id, fresh)"
@@ -70,18 +73,40 @@ async def apply_staffing_changes(conn: asyncpg.Connection, deliveries: Sequence[
         for c in new:
             if c.kind in STAFF_KINDS:
                 persons[c.person_key] = min(persons.get(c.person_key, c.effective_at), c.effective_at)
+        # what the take touches is locked, not the city: its units and persons (the units reached through them after)
+        await lock(conn, {u for c in new for u in (c.unit_code,) if u} | set(_pkeys(persons)))
+        units = {c.unit_code for c in new if c.kind in UNIT_KINDS}
+        await rebuild_units(conn, units)
+        # staff changes that waited for one of these units to stand are tried again
+        for r in await conn.fetch("SELECT person_key, min(effective_at) AS t FROM staffing_change WHERE state = 'pending'"
+                                  " AND person_key IS NOT NULL AND unit_code = ANY($1::text[]) GROUP BY 1", sorted(units)):
+            persons[r["person_key"]] = min(persons.get(r["person_key"], r["t"]), r["t"])
         if docs:
             await _store_documents(conn, docs)
             for r in await conn.fetch("SELECT DISTINCT unit_code FROM org_version WHERE part = 'body'"
                                       " AND doc_no = ANY($1::text[])", [d.doc_no for d in docs]):
                 since[r["unit_code"]] = None  # the archive is timeless: the whole history
-        for unit, t in (await rebuild_persons(conn, set(persons))).items():
-            for p in t:
+        await lock(conn, set(_pkeys(persons)) | set(since))
+        for unit, ps in (await rebuild_persons(conn, set(persons))).items():
+            await lock(conn, {unit})
+            for p in ps:
                 _earliest(since, unit, persons[p])
-        await rebuild_units(conn, {u for c in new if c.kind in UNIT_KINDS for u in (c.unit_code,)})
         await sweep_findings(conn, since, out)
+        await queue_finding_alerts(conn, out.opened, out.closed, receivers)
     await analyze_if_grown(conn)
     return out
+
+
+async def lock(conn: asyncpg.Connection, keys: set[str]) -> None:
+    """Per unit (its code) and per person ("p:" + key), for the transaction; taken in one order, so that two takes
+    wait for each other rather than deadlock (a later batch may still: PostgreSQL detects it and the take is retried)."""
+    if keys:
+        await conn.execute("SELECT pg_advisory_xact_lock($1::int, h) FROM (SELECT DISTINCT hashtext(k) AS h"
+                           " FROM unnest($2::text[]) AS k ORDER BY 1) x", locks.STAFFING, sorted(keys))
+
+
+def _pkeys(persons: Iterable[str]) -> list[str]:
+    return [f"p:{p}" for p in persons]
 
 
 GROWN = ("staffing_change", "org_staff", "org_version", "org_finding")
@@ -146,28 +171,43 @@ async def _mark(conn: asyncpg.Connection, considered: Iterable[str], refused: di
 
 
 async def rebuild_persons(conn: asyncpg.Connection, persons: set[str]) -> dict[str, set[str]]:
-    """The persons' spans from all their changes; returns the units they were or are in, with the persons."""
+    """The persons' spans from all their changes, only those that differ written; returns the units whose spans
+    changed, with the persons."""
     if not persons:
         return {}
     keys = sorted(persons)
     by = await _load(conn, "person_key", keys, STAFF_KINDS)
-    units: dict[str, set[str]] = {}
+    stands = await _standing(conn, {c["unit_code"] for p in keys for c in by[p] if c.get("unit_code")})
     # joined to the keys, not `= ANY($1)`: a generic plan's seq scan tests every row against every key (measured:
     # 0.5 s a take at 100k spans)
-    for r in await conn.fetch("DELETE FROM org_staff s USING unnest($1::text[]) AS x(k) WHERE s.person_key = x.k"
-                              " RETURNING s.unit_code, s.person_key", keys):
-        units.setdefault(r["unit_code"], set()).add(r["person_key"])
-    rows, considered, refused = [], [], {}
+    old = {(r["person_key"], r["valid_from"]): tuple(r) for r in await conn.fetch(
+        f"SELECT {', '.join(f's.{c}' for c in SPAN_COLS)} FROM org_staff s JOIN unnest($1::text[]) AS x(k)"
+        " ON s.person_key = x.k", keys)}
+    new, considered, refused = {}, [], {}
     for p in keys:
-        spans, why = person_spans(p, by[p])
+        spans, why = person_spans(p, by[p], stands)
         considered += [c["change_id"] for c in by[p]]
         refused.update(why)
-        rows += [_span_row(s) for s in spans]
-        for s in spans:
-            units.setdefault(s.unit_code, set()).add(p)
-    await conn.copy_records_to_table("org_staff", records=rows, columns=SPAN_COLS)
+        new.update({(s.person_key, s.valid_from): _span_row(s) for s in spans})
+    gone = [k for k, row in old.items() if new.get(k) != row]
+    came = [row for k, row in new.items() if old.get(k) != row]
+    await conn.execute("DELETE FROM org_staff s USING unnest($1::text[], $2::timestamptz[]) AS x(p, t)"
+                       " WHERE s.person_key = x.p AND s.valid_from = x.t", [k[0] for k in gone], [k[1] for k in gone])
+    await conn.copy_records_to_table("org_staff", records=came, columns=SPAN_COLS)
     await _mark(conn, considered, refused)
+    units: dict[str, set[str]] = {}
+    for row in [old[k] for k in gone] + came:
+        units.setdefault(row[3], set()).add(row[0])
     return units
+
+
+async def _standing(conn: asyncpg.Connection, units: set[str]):
+    """Whether a unit stands at a time, for the units given: a person enters or moves only into one that does."""
+    spans: dict[str, list[tuple]] = {}
+    for r in await conn.fetch("SELECT unit_code, valid_from, valid_to FROM org_version WHERE part = 'unit'"
+                              " AND unit_code = ANY($1::text[])", sorted(units)):
+        spans.setdefault(r["unit_code"], []).append((r["valid_from"], r["valid_to"]))
+    return lambda u, t: any(a <= t and (b is None or t < b) for a, b in spans.get(u, ()))
 
 
 SPAN_COLS = ("person_key", "valid_from", "valid_to", "unit_code", "body_code", "quota_kind", "post_level", "name",
@@ -180,20 +220,32 @@ def _span_row(s: Span) -> tuple:
 
 
 async def rebuild_units(conn: asyncpg.Connection, units: set[str]) -> None:
+    """The units' versions from all their changes; only the versions that differ are deleted or written."""
     if not units:
         return
     keys = sorted(units)
     by = await _load(conn, "unit_code", keys, UNIT_KINDS)
-    await conn.execute("DELETE FROM org_version v USING unnest($1::text[]) AS x(k) WHERE v.unit_code = x.k", keys)
-    rows, considered, refused = [], [], {}
+    old = {(r["unit_code"], r["part"], r["key"], r["valid_from"]): (r["valid_to"], json.loads(r["data"]), r["approved"],
+                                                                      r["doc_no"], r["change_id"])
+           for r in await conn.fetch("SELECT v.unit_code, part, key, valid_from, valid_to, data::text AS data, approved,"
+                                     " doc_no, change_id FROM org_version v JOIN unnest($1::text[]) AS x(k)"
+                                     " ON v.unit_code = x.k", keys)}
+    new, considered, refused = {}, [], {}
     for u in keys:
         versions, why = unit_history(u, by[u])
         considered += [c["change_id"] for c in by[u]]
         refused.update(why)
-        rows += [_version_row(v) for v in versions]
+        new.update({(v.unit_code, v.part, v.key, v.valid_from): v for v in versions})
+    same = lambda v, o: o == (v.valid_to, v.data, v.approved, v.doc_no, v.change_id)  # noqa: E731
+    gone = [k for k, o in old.items() if k not in new or not same(new[k], o)]
+    await conn.execute(
+        "DELETE FROM org_version v USING unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS x(u, p, k, t)"
+        " WHERE v.unit_code = x.u AND v.part = x.p AND v.key = x.k AND v.valid_from = x.t", *map(list, zip(*gone))
+        if gone else ([], [], [], []))
     await conn.executemany(
         f"INSERT INTO org_version ({', '.join(VERSION_COLS)}) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9,"
-        " CASE WHEN $10::text IS NULL THEN NULL ELSE to_tsvector('simple', $10) END)", rows)
+        " CASE WHEN $10::text IS NULL THEN NULL ELSE to_tsvector('simple', $10) END)",
+        [_version_row(v) for k, v in new.items() if k not in old or not same(v, old[k])])
     await _mark(conn, considered, refused)
 
 
@@ -241,7 +293,8 @@ async def sweep_findings(conn: asyncpg.Connection, since: dict[str, Optional[dat
     in_archive = await archive_check(conn, (v.doc_no for vs in versions.values() for v in vs if v.part == "body"))
     old = {(r["unit_code"], r["kind"], r["subject"], r["opened_at"]): r for r in await conn.fetch(
         "DELETE FROM org_finding f USING unnest($1::text[], $2::timestamptz[]) AS x(u, t) WHERE f.unit_code = x.u"
-        " AND (x.t IS NULL OR f.closed_at IS NULL OR f.closed_at > x.t) RETURNING f.*", keys, starts)}
+        " AND f.kind = ANY($3::text[]) AND (x.t IS NULL OR f.closed_at IS NULL OR f.closed_at > x.t) RETURNING f.*",
+        keys, starts, list(BASIS)[:4])}
     rows = []
     now = datetime.now(timezone.utc)
     for u in keys:

@@ -2,6 +2,7 @@
 figures by unit and kind) and in the public portal (機構檢索: units, duties, bodies, quotas, a roster)."""
 from __future__ import annotations
 
+import asyncio
 import urllib.parse
 from datetime import datetime, timezone
 from typing import Optional
@@ -11,7 +12,7 @@ from aiohttp import web
 from web.console.i18n import t
 from web.console.pages import esc, in_url, lang_of, layout, local, table
 from web.console.public import _page, both_scripts
-from web.common import POOL, PUBLIC, READ, route, search_term
+from web.common import HEAVY, POOL, PUBLIC, READ, SETTINGS, route, search_term
 from streams.indicators.window import QueryError, parse_instant
 from streams.staffing import checks, queries
 
@@ -67,9 +68,18 @@ async def org_page(request: web.Request) -> web.Response:
 
 
 async def findings_page(request: web.Request) -> web.Response:
-    lang, at = lang_of(request), _as_of(request)
-    async with request.app[POOL].acquire() as conn:
-        found = await checks.findings(conn, at, request["caller"].scope)
+    lang, at, scope = lang_of(request), _as_of(request), request["caller"].scope
+    if request.query.get("as_of"):  # another time than now: computed in the bounded child, not in this loop
+        s = request.app[SETTINGS]
+
+        async def run(executor):
+            return await asyncio.get_running_loop().run_in_executor(
+                executor, checks.findings_in_child, s.database_url, at, scope, None, None, checks.DutyParams.of(s))
+
+        found = await request.app[HEAVY].run(request["caller"].name, run)
+    else:
+        async with request.app[POOL].acquire() as conn:
+            found = await checks.stored(conn, at, scope)
     evidence = lambda f: ", ".join(f"{k}={v}" for k, v in f.items() if k in (  # noqa: E731
         "quota_kind", "approved", "actual", "over", "post_level", "posts_approved", "posts_held", "doc_no", "why",
         "item_code", "text", "received", "on_time_rate", "other_unit_code", "other_text", "score", "persons"))
@@ -151,8 +161,8 @@ async def public_units(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn:
         rows = await conn.fetch(
             "SELECT unit_code, data->>'name' AS name, data->>'nature' AS nature, data->>'rank' AS rank,"
-            " data->>'region_code' AS region_code FROM org_version WHERE part = 'unit' AND valid_to IS NULL"
-            " AND ($1 = '' OR data->>'name' LIKE ANY($2::text[])) ORDER BY region_code, name LIMIT 500",
+            " data->>'region_code' AS region_code FROM org_units_at(now(), NULL)"
+            " WHERE ($1 = '' OR data->>'name' LIKE ANY($2::text[])) ORDER BY region_code, name LIMIT 500",
             q, both_scripts(q))
     body = (f'<form method="get" action="/public/org"><input name="q" value="{esc(q)}" '
             f'aria-label="{t("search", lang)}"><button>{t("search", lang)}</button></form>') + table(
@@ -170,8 +180,8 @@ async def public_unit(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn:
         u = await queries.unit_as_of(conn, code, now)
         roster = await conn.fetch(
-            "SELECT s.name, s.sex, s.body_code, s.quota_kind FROM org_staff s WHERE s.unit_code = $1"
-            " AND s.valid_to IS NULL ORDER BY s.body_code NULLS LAST, s.quota_kind, s.name", code)
+            "SELECT s.name, s.sex, s.body_code, s.quota_kind FROM org_staff_at($2) s WHERE s.unit_code = $1"
+            " ORDER BY s.body_code NULLS LAST, s.quota_kind, s.name", code, now)
     if u is None:
         raise web.HTTPNotFound(text="no such unit")
     bodies = {b["body_code"]: b["name"] for b in u["bodies"]}

@@ -11,6 +11,7 @@ from web.common import HEAVY, POOL, READ, SETTINGS, SIGNED_IN, json_object, json
 from streams.evaluation import evaluate, rectify
 from streams.evaluation.scorecard import load_scorecard
 from streams.indicators.window import QueryError, parse_instant
+from streams.staffing.checks import DutyParams
 
 
 def _allowed(request: web.Request, action: str) -> None:
@@ -69,7 +70,8 @@ async def create_evaluation(request: web.Request) -> web.Response:
 
     async def work(conn):
         eid = await evaluate.create(conn, _text(body, "unit_code", limit=64), _time(body, "from"), _time(body, "to"),
-                                    _text(body, "type", limit=20), c.name, card, c.scope)
+                                    _text(body, "type", limit=20), c.name, card, c.scope,
+                                    DutyParams.of(request.app[SETTINGS]))
         return await evaluate.show(conn, eid, c.scope)
 
     e = await _engine(request, work)

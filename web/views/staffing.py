@@ -1,13 +1,14 @@
 """HTTP views of the staffing half, every read through the caller's region scope."""
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timezone
 from typing import Optional
 
 from aiohttp import web
 
 from core.access import RegionError, narrow
-from web.common import POOL, READ, SETTINGS, json_response, path_text, query_int, query_text, route
+from web.common import HEAVY, POOL, READ, SETTINGS, json_response, path_text, query_int, query_text, route
 from streams.indicators.window import QueryError, parse_instant
 from streams.staffing import checks, queries
 
@@ -59,16 +60,28 @@ async def get_figures(request: web.Request) -> web.Response:
 
 
 async def get_findings(request: web.Request) -> web.Response:
-    at, scope, win = _at(request, "as_of"), _scope(request), _window(request)
+    """What the workers keep (now, the settings' thresholds); another time, window or threshold is computed in the
+    bounded child process, never in this loop."""
+    s, scope, win = request.app[SETTINGS], _scope(request), _window(request)
+    asked = _at(request, "as_of", False)
+    at = asked or datetime.now(timezone.utc)
     kind = query_text(request, "kind", max_length=40)
-    rows = []
-    if scope is not None:
+    params = checks.DutyParams.of(s, query_int(request, "min_volume", s.duty_min_volume, lo=0),
+                                  _fraction(request, "min_on_time", s.duty_min_on_time))
+    rows: list = []
+    if scope is not None and asked is None and win is None and params == checks.DutyParams.of(s):
         async with request.app[POOL].acquire() as conn:
-            rows = await checks.findings(conn, at, scope, query_text(request, "unit"), win,
-                                         query_int(request, "min_volume", 20, lo=0),
-                                         _fraction(request, "min_on_time", 0.8),
-                                         request.app[SETTINGS].overlap_threshold)
-    return json_response({"as_of": at.isoformat(), "findings": [f for f in rows if kind in (None, f["kind"])]})
+            rows = await checks.stored(conn, at, scope, query_text(request, "unit"), kind)
+    elif scope is not None:
+        unit = query_text(request, "unit")
+
+        async def run(executor):
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(executor, checks.findings_in_child, s.database_url, at, scope, unit,
+                                              win, params)
+
+        rows = [f for f in await request.app[HEAVY].run(request["caller"].name, run) if kind in (None, f["kind"])]
+    return json_response({"as_of": at.isoformat(), "findings": rows})
 
 
 async def get_unit(request: web.Request) -> web.Response:
