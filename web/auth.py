@@ -16,7 +16,7 @@ import asyncpg
 from aiohttp import web
 
 from core.access import Caller
-from web.common import POOL, SETTINGS, Policy, policy_of
+from web.common import POOL, SETTINGS, Policy, multipart_form, policy_of
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +133,7 @@ async def _user(request: web.Request, where: str, arg: str, session: bool = Fals
 
 SESSION_COOKIE = "shenpi_session"
 FORM_LIMIT = 64 * 1024  # sign-in and console forms: no more is needed, so no more is read
+UPLOAD_OVERHEAD = 64 * 1024  # a multipart upload's boundaries and small fields, beyond the file itself
 
 
 def header_csrf(settings, name: str) -> str:
@@ -182,11 +183,35 @@ async def _refused(request: web.Request, actor: str, status: int) -> None:
 async def _bounded_body(request: web.Request, policy: Policy) -> None:
     """A write's body read whole, within the time limit, before anything looks at it; forms are small."""
     form = request.content_type.startswith(("application/x-www-form-urlencoded", "multipart/"))
+    if policy.upload:
+        await _upload_body(request)
+        return
     if form and (request.content_length or 0) > FORM_LIMIT:
         raise web.HTTPRequestEntityTooLarge(max_size=FORM_LIMIT, actual_size=request.content_length)
     body = await read_body(request)
     if form and len(body) > FORM_LIMIT:
         raise web.HTTPRequestEntityTooLarge(max_size=FORM_LIMIT, actual_size=len(body))
+
+
+async def _upload_body(request: web.Request) -> None:
+    """A file's body: refused by its declared length before any of it is read, then read up to the limit (a body
+    that runs past it, whatever it declared, is refused), within the time limit."""
+    limit = request.app[SETTINGS].archive_max_bytes + UPLOAD_OVERHEAD
+    if (request.content_length or 0) > limit:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
+
+    async def bounded() -> bytes:
+        body = bytearray()
+        async for chunk in request.content.iter_chunked(1 << 16):
+            body += chunk
+            if len(body) > limit:
+                raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=len(body))
+        return bytes(body)
+
+    try:
+        request._read_bytes = await asyncio.wait_for(bounded(), request.app[SETTINGS].body_timeout_seconds)
+    except asyncio.TimeoutError:
+        raise web.HTTPRequestTimeout(text="the body did not arrive in time") from None
 
 
 @web.middleware
@@ -222,6 +247,9 @@ async def authenticate(request: web.Request, handler):
             raise web.HTTPForbidden(text="this is for callers who see every region")
         if request.method in WRITES and "csrf" in request:  # a browser's session: the page's token must come too
             form = await request.post() if request.content_type.startswith("application/x-www-form") else {}
+            if request.content_type.startswith("multipart/form-data"):
+                form = {k: v.decode("utf-8", "replace") for k, (f, v) in (await multipart_form(request)).items()
+                        if f is None}
             given = request.headers.get("X-CSRF-Token") or form.get("csrf", "")
             if not hmac.compare_digest(str(given), request["csrf"]):
                 raise web.HTTPForbidden(text="CSRF token missing or wrong: reload the page")

@@ -50,7 +50,7 @@ def archive_add(ctx, files, doc_no, unit, doc_type, wait, timeout, as_user, fmt)
     given = {"doc_no": doc_no, "unit_code": unit, "doc_type": doc_type and to_simplified(doc_type)}
 
     async def work(conn) -> dict:
-        who = (await _caller(conn, as_user)).name
+        who = await _caller(conn, as_user)
         out, refused = [], []
         for f in files:
             data = f.read_bytes()
@@ -59,7 +59,8 @@ def archive_add(ctx, files, doc_no, unit, doc_type, wait, timeout, as_user, fmt)
             except Refused as exc:
                 refused.append({"file": str(f), "status": "refused", "reason": str(exc)})
                 continue
-            out.append(await documents.add(conn, data, f.name, got, uploaded_by=who, given=given))
+            out.append(await documents.add(conn, data, f.name, got, uploaded_by=who.name, given=given,
+                                           region_code=who.scope or None))
         if wait and out:
             out = await _wait(conn, [d["document_id"] for d in out], timeout)
         return {"documents": out, **({"refused": refused} if refused else {})}

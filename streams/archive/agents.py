@@ -79,7 +79,7 @@ async def store(conn: asyncpg.Connection, doc: asyncpg.Record, texts: list[str],
         proposal_id = await _propose(conn, doc, texts, fields)
         await conn.execute(
             "UPDATE archive_document SET status = 'ready', reason = NULL, doc_no = $2, title = $3, issued_at = $4,"
-            " doc_type = $5, unit_code = $6, region_code = $7, effective_at = $8, spans = $9::jsonb, pages = $10,"
+            " doc_type = $5, unit_code = $6, region_code = coalesce($7, region_code), effective_at = $8, spans = $9::jsonb, pages = $10,"
             " pages_done = $11, chars = $12, low_confidence_pages = $13, proposal_id = $14, ready_at = now()"
             " WHERE document_id = $1", doc["document_id"], fields.get("doc_no"), fields.get("title"),
             _date(fields.get("issued_at")), fields.get("doc_type"), fields.get("unit_code"), region,

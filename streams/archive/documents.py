@@ -45,19 +45,20 @@ def scoped(n: int) -> str:
 
 
 async def add(conn: asyncpg.Connection, data: bytes, filename: str, read: Read, *, uploaded_by: str,
-              given: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+              given: Optional[dict[str, Any]] = None, region_code: Optional[str] = None) -> dict[str, Any]:
     """Keep a file that `connectors.documents.read` accepted, queued for a worker; the same bytes again are the same
-    document (`duplicate: true`, what was given the first time stands)."""
+    document (`duplicate: true`, what was given the first time stands). It belongs to the region of the uploader
+    (`region_code`, their scope) until it is read: then to its unit's, if it names a known one."""
     sha = hashlib.sha256(data).hexdigest()
     given = {k: v for k, v in (given or {}).items() if v is not None}
     async with conn.transaction():
         await conn.execute("INSERT INTO archive_original (sha256, bytes) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                            sha, data)
         row = await conn.fetchrow(
-            "INSERT INTO archive_document (sha256, filename, kind, size_bytes, given, pages, ocr, uploaded_by)"
-            f" VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8) ON CONFLICT (sha256) DO NOTHING RETURNING {COLUMNS}",
+            "INSERT INTO archive_document (sha256, filename, kind, size_bytes, given, pages, ocr, uploaded_by, region_code)"
+            f" VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9) ON CONFLICT (sha256) DO NOTHING RETURNING {COLUMNS}",
             sha, filename, read.kind, len(data), json.dumps(given, ensure_ascii=False, default=str), len(read.pages),
-            bool(read.scans), uploaded_by)
+            bool(read.scans), uploaded_by, region_code or await region_of(conn, given.get("unit_code")))
         if row is not None:
             await conn.execute("NOTIFY shenpi_archive")
             return {**brief(row), "duplicate": False}
