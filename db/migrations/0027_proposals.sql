@@ -42,3 +42,8 @@ CREATE TABLE IF NOT EXISTS org_proposal_trail (
 );
 CREATE INDEX IF NOT EXISTS org_proposal_trail_idx ON org_proposal_trail (proposal_id, id);
 CREATE INDEX IF NOT EXISTS org_proposal_trail_doc_idx ON org_proposal_trail (document_id, id) WHERE document_id IS NOT NULL;
+
+-- staffing_admin: a person who maintains staffing data (edits, approves or rejects proposals) in their region
+ALTER TABLE app_user DROP CONSTRAINT IF EXISTS app_user_role_check;
+ALTER TABLE app_user ADD CONSTRAINT app_user_role_check
+    CHECK (role IN ('viewer', 'supervisor', 'list_admin', 'staffing_admin', 'admin'));

@@ -25,8 +25,11 @@ class ProposalError(Exception):
     """What the caller did wrong, with the HTTP status that says so."""
 
     def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
+        super().__init__(status, message)  # both in args: it crosses a process boundary (the API's child) intact
+        self.status, self.message = status, message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 def _iso(v: Any) -> Any:
@@ -281,6 +284,18 @@ async def decide(conn: asyncpg.Connection, pid: str, caller: Caller, approve: bo
         await trail_step(conn, pid, row["document_id"], "system", "published",
                          {"request_id": publication_id(pid), "change_ids": [c.change_id for c in good]})
     return good if approve else []
+
+
+async def approve_and_record(conn: asyncpg.Connection, pid: str, caller: Caller, publisher: Any) -> Any:
+    """The approval and its publication's edge receipt in one transaction (connectors.edge: the relay sends what
+    the caller could not); returns the delivery to send now."""
+    from connectors import edge
+
+    async with conn.transaction():
+        changes = await decide(conn, pid, caller, True)
+        d = publisher.prepare("staffing_change", changes, [], "proposal", publication_id(pid))
+        await edge.record(conn, d, len(changes))
+    return d
 
 
 def publication_id(pid: str) -> str:
