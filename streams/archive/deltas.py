@@ -6,19 +6,20 @@ import re
 from typing import Optional
 
 from streams.archive.extract import (
-    HEAD_LEVELS, NUM, QUOTA_KIND, TITLES, Extraction, Reader, UnitContext, body_name, number, same, set_bodies,
+    HEAD_LEVELS, NUM, QUOTA_KIND, QUOTES, TITLES, Extraction, Reader, UnitContext, body_name, number, same, set_bodies,
 )
 
 _KINDS = "(" + "|".join(sorted(QUOTA_KIND, key=len, reverse=True)) + ")"
 UP, DOWN = ("核增", "增加", "增核", "追加", "划入"), ("核减", "减少", "收回", "划出", "精简")
 _OP = "(" + "|".join(UP + DOWN) + ")"
 QUOTA_DELTA = re.compile(_OP + r"[^，。；]{0,12}?" + _KINDS + r"编制\s*" + NUM + r"\s*名")
-QUOTA_AFTER = re.compile(r"(?:调整后|核定|现有|共有)[^，。；]{0,12}?" + _KINDS + r"编制(?:为|共)?\s*" + NUM + r"\s*名")
+QUOTA_AFTER = re.compile(r"(?:调整后|核定|现有|共有)[^。；]{0,16}?" + _KINDS + r"编制(?:为|共)?\s*" + NUM + r"\s*名")
 POSTS_DELTA = re.compile(_OP + r"[^，。；]{0,12}?(正|副)(厅|处|科|股)级(?:领导)?职数\s*" + NUM + r"\s*名")
 HEAD_DELTA = re.compile(_OP + r"[^，。；]{0,12}?(副?)" + TITLES + r"(?:领导)?职数\s*" + NUM + r"\s*名")
-SET_UP = re.compile(r"(?:增设|设立|新设|组建|成立)(?:内设机构)?")
+SET_UP = re.compile(r"(?:增设|新设立|设立|新设|组建|成立)(?:内设机构)?")
 ABOLISH = re.compile(r"撤销(?:内设机构)?")
-RENAME = re.compile(r"将?([^，。；、：:\s“”\"]{2,30}?)[”\"]?更名为[“\"]?([^，。；、：:\s“”\"]{2,30})")
+RENAME = re.compile(r"更名为[" + QUOTES + r"]?([^，。；、：:\s" + QUOTES + r"]{2,30})")
+_BEFORE_OLD = "将把，。；、：:\n" + QUOTES
 _STOP = re.compile(r"[，。；;：:\n]")
 BODY_RANK = re.compile(r"为(正|副)(处|科|股)级")
 
@@ -89,17 +90,22 @@ def _abolished(r: Reader, ctx: UnitContext, out: Extraction) -> None:
 
 
 def _renames(r: Reader, ctx: UnitContext, out: Extraction) -> None:
+    """将X更名为Y: X is what stands between the nearest 将 (or mark) before and 更名为."""
     for m in RENAME.finditer(r.s):
-        s = _own_prefix(r, ctx, *m.span(1))
-        old, new = r.written(s, m.end(1)), r.written(*m.span(2))
+        end = m.start()
+        while end > 0 and r.s[end - 1] in QUOTES:
+            end -= 1
+        start = max(r.s.rfind(c, 0, end) for c in _BEFORE_OLD) + 1
+        s = _own_prefix(r, ctx, start, end)
+        old, new = r.written(s, end), r.written(*m.span(1))
         code = _known(ctx, old)
         if code is None:
             out.doubt(None, "body_code", f"{old!r} 更名为 {new!r}: the unit has no standing internal body named"
-                      f" {old!r}", r.span(*m.span()))
+                      f" {old!r}", r.span(s, m.end()))
             continue
         ctx.bodies = {**ctx.bodies, code: new}  # a later 撤销 of the new name finds it
         out.add({"kind": "body_set", "unit_code": ctx.unit_code, "body_code": code, "name": new},
-                {"name": r.span(*m.span(2)), "body_code": r.span(s, m.end(1))})
+                {"name": r.span(*m.span(1)), "body_code": r.span(s, end)})
 
 
 def _after(base: Optional[int], op: str, n: int) -> int:

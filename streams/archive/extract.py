@@ -9,6 +9,7 @@ from typing import Any, Optional
 from core.script import to_simplified
 from streams.powerlist.overlap import Index, Item, _cn_number
 
+QUOTES = "“”\"「」『』‘’'"
 NUM = r"([0-9]+|[零〇一二两三四五六七八九十百千]+)"
 _FULLWIDTH = str.maketrans("０１２３４５６７８９（）：；，。", "0123456789()：；，。")
 ARTICLE = re.compile(r"(?m)(?:^|(?<=。))[ \t\u3000]*第[零〇一二两三四五六七八九十百0-9]+条")
@@ -245,8 +246,10 @@ def body_name(r: Reader, s: int, e: int) -> tuple[int, int]:
     """The span of a body's name at the start of its entry: up to the first full stop, comma, bracket or 负责."""
     m = re.compile(r"[。：:，,；;\(（\n]|负责|主要职责").search(r.s, s, e)
     end = m.start() if m else e
-    while s < end and r.s[s] in " \t\u3000":
+    while s < end and r.s[s] in " \t\u3000" + QUOTES:
         s += 1
+    while end > s and r.s[end - 1] in " \t\u3000" + QUOTES:
+        end -= 1
     return s, end
 
 
