@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS archive_document (
     ocr          boolean NOT NULL DEFAULT false,
     chars        integer NOT NULL DEFAULT 0,
     low_confidence_pages integer NOT NULL DEFAULT 0,
-    proposal_id  bigint,
+    proposal_id  text,                       -- org_proposal (0027): what the document proposes
     uploaded_by  text NOT NULL,
     uploaded_at  timestamptz NOT NULL DEFAULT now(),
     ready_at     timestamptz

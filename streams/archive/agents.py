@@ -76,7 +76,7 @@ async def store(conn: asyncpg.Connection, doc: asyncpg.Record, texts: list[str],
             [(doc["document_id"], n, t, w[0], c is not None, c, lo, w[1])
              for n, (t, w, c, lo) in enumerate(zip(texts, words, conf, low), 1)])
         region = await documents.region_of(conn, fields.get("unit_code"))
-        proposal_id = await _propose(conn, doc, texts, fields)
+        proposal_id = await _propose(conn, doc, texts, fields, s)
         await conn.execute(
             "UPDATE archive_document SET status = 'ready', reason = NULL, doc_no = $2, title = $3, issued_at = $4,"
             " doc_type = $5, unit_code = $6, region_code = coalesce($7, region_code), effective_at = $8, spans = $9::jsonb, pages = $10,"
@@ -88,15 +88,15 @@ async def store(conn: asyncpg.Connection, doc: asyncpg.Record, texts: list[str],
     return fields
 
 
-async def _propose(conn: asyncpg.Connection, doc: asyncpg.Record, texts: list[str], fields: dict) -> Optional[int]:
-    try:
-        from streams.archive.proposals import propose_for_document
-    except ModuleNotFoundError:  # until the proposals half (h-archive-proposals) is merged
-        return None
+async def _propose(conn: asyncpg.Connection, doc: asyncpg.Record, texts: list[str], fields: dict,
+                   s: Settings) -> Optional[str]:
+    from streams.archive.proposals import propose_for_document
+
     return await propose_for_document(
-        conn, document_id=doc["document_id"], text="\n".join(texts), pages=texts, doc_no=fields.get("doc_no"),
+        conn, document_id=str(doc["document_id"]), text="\n".join(texts), pages=texts, doc_no=fields.get("doc_no"),
         doc_type=fields.get("doc_type"), unit_code=fields.get("unit_code"),
-        effective_at=_instant(fields.get("effective_at")), uploaded_by=doc["uploaded_by"])
+        effective_at=_instant(fields.get("effective_at")), uploaded_by=doc["uploaded_by"], title=fields.get("title"),
+        issued_at=_date(fields.get("issued_at")), overlap_threshold=s.overlap_threshold)
 
 
 def _date(v: Any):
