@@ -68,6 +68,9 @@ async def test_a_word_file_in_recognised_and_back_byte_for_byte(conn, pool):
     assert (doc["status"], doc["doc_no"], doc["doc_type"], doc["unit_code"]) == ("ready", "潍编〔2019〕12号", "三定规定", EDU)
     assert doc["title"] == "潍坊市教育局职能配置、内设机构和人员编制规定" and doc["effective_at"].startswith("2019-")
     assert doc["region_code"] == "370700" and len(doc["pages"]) == 2 and not doc["ocr"]
+    proposal = await conn.fetchrow("SELECT document_id, unit_code FROM org_proposal WHERE proposal_id = $1",
+                                   doc["proposal_id"])  # proposed in the transaction that stored the text
+    assert tuple(proposal) == (str(first["document_id"]), EDU)
     assert [p["n"] for p in doc["pages"]] == [1, 2] and doc["pages"][0]["text"].startswith("潍编〔2019〕12号")
     span = doc["spans"]["doc_no"]
     assert doc["pages"][span["page"] - 1]["text"][span["start"]:span["end"]] == "潍编〔2019〕12号"
