@@ -46,7 +46,8 @@ def snippet(text: str, plain: str, marks: list[str]) -> str:
         spans.append(MARK + piece[m.start():m.end()] + END)
         i = m.end()
     spans.append(piece[i:])
-    return ("…" if lo else "") + "".join(spans).replace("\n", " ") + ("…" if hi < len(src) else "")
+    marked = "".join(spans).replace("\n", " ").replace(END + MARK, "")  # words side by side: one mark
+    return ("…" if lo else "") + marked + ("…" if hi < len(src) else "")
 
 
 def marked_html(s: str) -> str:
