@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-ROLES = ("viewer", "supervisor", "list_admin", "admin")
+ROLES = ("viewer", "supervisor", "list_admin", "staffing_admin", "admin")  # staffing_admin: maintains staffing data
 USERS_CHANNEL = "shenpi_users"  # NOTIFY with a user's name: their role, scope or token changed, or they were disabled
 
 

@@ -107,6 +107,19 @@ class Settings(BaseSettings):
 
     public_refresh_seconds: float = Field(default=60.0, gt=0)  # the portal's snapshots, when the data changed
 
+    # the archive (數字檔案館): files refused over these; OCR engine (bench/ocr.py decides) and its processes per
+    # worker; a page read with less confidence than archive_min_confidence is flagged for a person
+    archive_max_bytes: int = Field(default=50 * 1024 ** 2, ge=1024)
+    archive_max_expanded_bytes: int = Field(default=200 * 1024 ** 2, ge=1024)
+    archive_max_pages: int = Field(default=5000, ge=1)
+    archive_max_pixels: int = Field(default=120_000_000, ge=10_000)
+    archive_ocr_engine: Literal["rapidocr", "tesseract"] = "rapidocr"
+    archive_ocr_processes: int = Field(default=1, ge=1, le=16)
+    archive_min_confidence: float = Field(default=0.85, ge=0, le=1)
+    archive_poll_seconds: float = Field(default=1.0, gt=0)
+    archive_stale_seconds: float = Field(default=900.0, gt=0)  # a document a worker took and never finished
+    archive_max_attempts: int = Field(default=3, ge=1)
+
     grace_seconds: float = Field(default=3600.0, gt=0)
     sweep_interval_seconds: float = Field(default=5.0, gt=0)
     workers: int = Field(default=2, ge=1, le=32)  # worker processes `shenpi up` starts

@@ -62,6 +62,7 @@ def create_app(settings: Settings, registry: Optional[CollectorRegistry] = None)
         await db.close()
 
     from streams.alerts import agents as alerts
+    from streams.archive import agents as archive
     from streams.analysis import agents as analysis
     from streams.cases import agents as cases
     from streams.deadletters import agents as deadletters
@@ -71,7 +72,7 @@ def create_app(settings: Settings, registry: Optional[CollectorRegistry] = None)
     from streams.evaluation import agents as evaluation
     from streams.public import agents as public
 
-    for domain in (cases, powerlist, staffing, evaluation, public, deadletters, propagation, alerts, analysis):
+    for domain in (cases, powerlist, staffing, archive, evaluation, public, deadletters, propagation, alerts, analysis):
         domain.register(ctx)
     _register_heartbeat(ctx)
     _register_lag(ctx)

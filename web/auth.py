@@ -17,7 +17,7 @@ import asyncpg
 from aiohttp import web
 
 from core.access import Caller, token_digest
-from web.common import POOL, SETTINGS, policy_of
+from web.common import POOL, SETTINGS, multipart_form, policy_of
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +48,16 @@ def sign(key: bytes, method: str, path_qs: str, timestamp: str, body: bytes) -> 
     return hmac.new(key, signed_message(method, path_qs, timestamp, body), hashlib.sha256).hexdigest()
 
 
-async def read_body(request: web.Request) -> bytes:
+async def read_body(request: web.Request, upload: bool = False) -> bytes:
     """The body, within SHENPI_BODY_TIMEOUT_SECONDS (a body trickled in is not waited for forever), and no larger
-    than SHENPI_MAX_BODY_BYTES, or SHENPI_FORM_MAX_BYTES for a form, whether it comes with a length or chunked;
-    read once, then kept for the handler."""
+    than SHENPI_MAX_BODY_BYTES, or SHENPI_FORM_MAX_BYTES for a form (a file upload's route: the archive's limit),
+    whether it comes with a length or chunked; read once, then kept for the handler."""
     settings = request.app[SETTINGS]
     if request.content_type.startswith(("application/x-www-form-urlencoded", "multipart/")):
-        if (request.content_length or 0) > settings.form_max_bytes:
-            raise web.HTTPRequestEntityTooLarge(max_size=settings.form_max_bytes, actual_size=request.content_length)
-        request._client_max_size = settings.form_max_bytes  # aiohttp's read() counts chunked bodies against it
+        limit = settings.archive_max_bytes + UPLOAD_OVERHEAD if upload else settings.form_max_bytes
+        if (request.content_length or 0) > limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
+        request._client_max_size = limit  # aiohttp's read() counts chunked bodies against it
     try:
         return await asyncio.wait_for(request.read(), settings.body_timeout_seconds)
     except asyncio.TimeoutError:
@@ -136,6 +137,7 @@ async def _user(request: web.Request, where: str, arg: str, session: bool = Fals
 
 
 SESSION_COOKIE = "shenpi_session"
+UPLOAD_OVERHEAD = 64 * 1024  # a multipart upload's boundaries and small fields, beyond the file itself
 
 
 def header_csrf(settings, name: str) -> str:
@@ -218,9 +220,12 @@ async def authenticate(request: web.Request, handler):
         if policy.everywhere and not caller.everywhere:
             raise web.HTTPForbidden(text="this is for callers who see every region")
         if write:  # only now, for a caller allowed to send it
-            await read_body(request)
+            await read_body(request, policy.upload)
         if write and "csrf" in request:  # a browser's session: the page's token must come too
             form = await request.post() if request.content_type.startswith("application/x-www-form") else {}
+            if request.content_type.startswith("multipart/form-data"):
+                form = {k: v.decode("utf-8", "replace") for k, (f, v) in (await multipart_form(request)).items()
+                        if f is None}
             given = request.headers.get("X-CSRF-Token") or form.get("csrf", "")
             if not hmac.compare_digest(str(given), request["csrf"]):
                 raise web.HTTPForbidden(text="CSRF token missing or wrong: reload the page")

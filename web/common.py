@@ -123,6 +123,26 @@ async def json_object(request: web.Request) -> dict[str, Any]:
     return data
 
 
+async def multipart_form(request: web.Request) -> dict[str, tuple[Optional[str], bytes]]:
+    """A multipart body (already read, bounded, by the middleware) as name -> (filename or None, bytes); else 400."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    if not request.content_type.startswith("multipart/form-data"):
+        raise _bad("a multipart/form-data body is required (the file in the field 'file')")
+    body = await request.read()
+    head = f"Content-Type: {request.headers.get('Content-Type', '')}\r\n\r\n".encode("latin-1", "replace")
+    message = BytesParser(policy=HTTP).parsebytes(head + body)
+    if not message.is_multipart():
+        raise _bad("the multipart body could not be read")
+    out: dict[str, tuple[Optional[str], bytes]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if name:
+            out[str(name)] = (part.get_filename(), part.get_payload(decode=True) or b"")
+    return out
+
+
 # ----------------------------------------------------------------------------- who may call a route
 
 @dataclass(frozen=True)
@@ -136,6 +156,7 @@ class Policy:
     scoped: bool = False
     write: bool = False
     service: bool = True  # False: a person must act (the platform's token may not)
+    upload: bool = False  # a file upload (multipart): its body bounded by SHENPI_ARCHIVE_MAX_BYTES, not as a form's
 
 
 PUBLIC = Policy("anyone")
@@ -146,6 +167,9 @@ SUPERVISE = Policy("caller", roles=("supervisor",), everywhere=True, write=True)
 ADMINISTER_LIST = Policy("caller", roles=("list_admin",), everywhere=True, write=True, service=False)
 # writes any signed-in person may attempt; the engine decides by its own rules and the caller's scope
 SIGNED_IN = Policy("caller", roles=("viewer", "supervisor", "list_admin"), scoped=True, write=True)
+# documents into the archive: any signed-in person (publishing what they propose takes a second person)
+UPLOAD = Policy("caller", roles=("viewer", "supervisor", "list_admin"), scoped=True, write=True, service=False,
+                upload=True)
 POLICIES = web.AppKey("policies", dict)
 
 

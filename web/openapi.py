@@ -121,6 +121,7 @@ def document() -> dict[str, Any]:
         *text_path("code"), {**_q("a", when), "required": True}, _q("b", when)]}}
     int_path = lambda name: [{"name": name, "in": "path", "required": True,  # noqa: E731
                                "schema": {"type": "integer", "minimum": 0}}]
+    paths.update(_archive(int_path, region))
     paths["/api/v1/evaluations"] = {
         **_write("evaluate a unit over a period (supervisors)", {"type": "object", "required": [
             "unit_code", "from", "to", "type"], "properties": {"unit_code": {"type": "string"}, "from": when, "to": when,
@@ -175,6 +176,20 @@ def document() -> dict[str, Any]:
         op["post"]["parameters"] = [{"name": "id", "in": "path", "required": True,
                                      "schema": {"type": "integer", "minimum": 0}}]
         paths[f"/api/v1/alerts/{{id}}/{act}"] = op
+    paths["/api/v1/org/proposals"] = _get("proposals of staffing changes in the caller's regions", [
+        _q("status", {"type": "string", "enum": ["proposed", "published", "rejected"]}), _q("unit", {"type": "string"}),
+        _q("limit", {"type": "integer", "minimum": 1, "maximum": 1000})])
+    paths["/api/v1/org/proposals/{id}"] = {"get": {**_get("a proposal: changes, unsure, diff, would_open, would_close,"
+                                                          " trail", [])["get"], "parameters": text_path("id")}}
+    for act, what, body in (
+            ("edit", "replace a proposal's changes (checks computed again)", {"type": "object", "required": ["changes"],
+                                                                             "properties": {"changes": {"type": "array",
+                                                                                            "items": {"type": "object"}}}}),
+            ("approve", "approve (another person than the uploader and the last editor): published once", {"type": "object"}),
+            ("reject", "reject, with a reason", {"type": "object", "properties": {"reason": {"type": "string"}}})):
+        op = _write(what, body)
+        op["post"]["parameters"] = text_path("id")
+        paths[f"/api/v1/org/proposals/{{id}}/{act}"] = op
     return {
         "openapi": "3.1.0",
         "info": {"title": "shenpi: approvals and the power list", "version": "1",
@@ -184,6 +199,32 @@ def document() -> dict[str, Any]:
             "bearer": {"type": "http", "scheme": "bearer"},
             "signature": {"type": "apiKey", "in": "header", "name": "X-Signature",
                           "description": "sha256=<hex HMAC-SHA256 of 'X-Timestamp\\nMETHOD\\npath\\n' + body>"}}},
+    }
+
+
+def _archive(int_path, region) -> dict[str, Any]:
+    """The archive's documents (數字檔案館)."""
+    upload = _write("a document in as it is (.docx, .pdf, .png/.jpg/.tif, .txt, .doc/.wps): checked whole, kept by"
+                    " SHA-256, read by the workers; 201 new, 200 the same file again, 422 refused with the reason",
+                    {"type": "object"})
+    upload["post"]["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"], "properties": {
+            "file": {"type": "string", "format": "binary"}, "doc_no": {"type": "string"},
+            "unit_code": {"type": "string"}, "doc_type": {"type": "string"}}}}}}
+    year = {"type": "integer", "minimum": 1900, "maximum": 2200}
+    original = _get("the original bytes, checked against their SHA-256", [],
+                    {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}})["get"]
+    return {
+        "/api/v1/org/documents": {**upload, **_get("the documents, newest first", [
+            _q("unit", {"type": "string"}), region, _q("limit", {"type": "integer", "minimum": 1, "maximum": 10000})])},
+        "/api/v1/org/documents/search": _get("全文檢索 in either script, \"phrases\", ranked, page and marked snippet", [
+            {**_q("q", {"type": "string", "minLength": 1, "maxLength": 100}), "required": True},
+            _q("unit", {"type": "string"}), _q("type", {"type": "string"}), _q("from", year), _q("to", year), region,
+            _q("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
+            _q("offset", {"type": "integer", "minimum": 0})]),
+        "/api/v1/org/documents/{id}": {"get": {**_get("a document with its pages and fields' spans", [])["get"],
+                                               "parameters": int_path("id")}},
+        "/api/v1/org/documents/{id}/original": {"get": {**original, "parameters": int_path("id")}},
     }
 
 

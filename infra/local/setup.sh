@@ -27,6 +27,18 @@ if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "wenquan
     echo "chromium is missing: install it (the browser and report tests fail without)" >&2
   fi
 fi
+# The archive: OCR (tesseract with simplified and traditional Chinese, measured against RapidOCR by bench/ocr.py),
+# scanned PDF pages rendered for it (poppler-utils), old .doc/.wps converted by LibreOffice headless.
+if ! command -v tesseract >/dev/null || ! command -v pdftoppm >/dev/null || ! command -v soffice >/dev/null \
+   || ! tesseract --list-langs 2>/dev/null | grep -q chi_tra; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends tesseract-ocr \
+      tesseract-ocr-chi-sim tesseract-ocr-chi-tra poppler-utils libreoffice-writer-nogui >/dev/null \
+      || { echo "could not install tesseract/poppler-utils/libreoffice: the archive's tests need them" >&2; exit 1; }
+  else
+    echo "tesseract-ocr(-chi-sim, -chi-tra), poppler-utils, libreoffice-writer-nogui are missing: install them" >&2
+  fi
+fi
 # Node.js and npm (Debian's) for the console's front-end packages and the TimescaleDB tests.
 if ! command -v npm >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

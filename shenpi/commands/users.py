@@ -8,19 +8,19 @@ from typing import Optional
 
 import click
 
+from core.access import ROLES, USERS_CHANNEL
 from shenpi.common import console, echo_json, region_option, with_db
-from core.access import USERS_CHANNEL
 
 
 @click.group("users")
 def users_group() -> None:
-    """Users (viewer, supervisor, list_admin, admin) with a region scope: a county's user sees that county and the
+    """Users (viewer, supervisor, list_admin, staffing_admin, admin) with a region scope: a county's user sees that county and the
     towns below it."""
 
 
 @users_group.command("add")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["viewer", "supervisor", "list_admin", "admin"]), required=True)
+@click.option("--role", type=click.Choice(list(ROLES)), required=True)
 @click.option("--region", default="", callback=region_option,
               help="The region code whose subtree the user sees; none: everywhere.")
 @click.option("--password-env", default=None, help="Read a console password from this environment variable.")

@@ -3,6 +3,7 @@ region scope, asked by a county's user for another county's data, gives nothing 
 table: a new route with no probe fails here)."""
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
@@ -73,6 +74,13 @@ PROBES = {
     ("GET", "/rectifications/{id}"): "/rectifications/{task}",
     ("POST", "/console/rectifications/{id}/{action}"): "/console/rectifications/{task}/start",
     ("POST", "/logout"): None,  # nothing to read
+    ("GET", "/api/v1/org/documents"): ["/api/v1/org/documents", "/api/v1/org/documents?unit={unit}"],
+    ("GET", "/api/v1/org/documents/search"): "/api/v1/org/documents/search?q=职能配置",
+    ("GET", "/api/v1/org/documents/{id}"): "/api/v1/org/documents/{document}",
+    ("GET", "/api/v1/org/documents/{id}/original"): "/api/v1/org/documents/{document}/original",
+    ("POST", "/api/v1/org/documents"): "/api/v1/org/documents",
+    ("GET", "/org/archive"): "/org/archive", ("GET", "/org/archive/search"): "/org/archive/search?q=职能配置",
+    ("GET", "/org/archive/{id}"): "/org/archive/{document}", ("POST", "/console/archive"): "/console/archive",
 }
 
 
@@ -115,6 +123,7 @@ async def _other_county(stack) -> dict[str, str]:
         now = datetime.now(timezone.utc)
         eid = await evaluate.create(conn, unit, now - timedelta(days=365), now, "执行情况", "x", load_scorecard())
         tid = await rectify.open_task(conn, unit, "probe", 5, "x")
+        document = await _archived(conn, other[0])
     finally:
         await conn.close()
     at = datetime.now(timezone.utc).isoformat()
@@ -124,7 +133,26 @@ async def _other_county(stack) -> dict[str, str]:
         async with s.post(stack.url + "/api/v1/case-events", json=events) as r:
             wait_processed(stack.settings.database_url, (await r.json())["batches"], [])
     return {"unit": unit, "item": item, "case": "PROBE-CASE", "evaluation": str(eid), "task": str(tid),
+            "document": str(document),
             "secrets": [u["unit_code"] for u in other] + [u["name"] for u in other] + [item, "PROBE-CASE"]}
+
+
+async def _archived(conn, unit: dict) -> int:
+    """A 三定 of the other county's unit in the archive, read by the stack's worker."""
+    from connectors.documents import read
+    from simulator.documents import sanding_text
+    from streams.archive import documents
+
+    data = sanding_text(unit=unit["name"]).encode()
+    doc = await documents.add(conn, data, "probe.txt", read(data, "probe.txt"), uploaded_by="probe")
+    for _ in range(600):
+        if await conn.fetchval("SELECT status FROM archive_document WHERE document_id = $1", doc["document_id"]) \
+                in ("ready", "failed"):
+            break
+        await asyncio.sleep(0.1)
+    assert await conn.fetchval("SELECT region_code FROM archive_document WHERE document_id = $1",
+                               doc["document_id"]) == OTHER
+    return doc["document_id"]
 
 
 async def test_a_county_user_gets_nothing_of_another_county_from_any_route(stack, county_user):

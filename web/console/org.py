@@ -9,6 +9,7 @@ from typing import Optional
 
 from aiohttp import web
 
+from web.console import archive
 from web.console.i18n import t
 from web.console.pages import esc, in_url, lang_of, layout, local, table
 from web.console.public import _page, both_scripts
@@ -98,10 +99,11 @@ async def unit_page(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn:
         u = await queries.unit_as_of(conn, code, at, scope)
         h = await queries.history(conn, code, scope)
+        docs = await archive.unit_documents(conn, code, scope, lang)
     if h is None:
         raise web.HTTPNotFound(text="no such unit in your scope")
-    return layout(request, "org", u["name"] if u else code,
-                  _date_form(f"/org/units/{in_url(code)}", at, lang) + _unit_body(u, lang) + _timeline(h, lang))
+    return layout(request, "org", u["name"] if u else code, _date_form(f"/org/units/{in_url(code)}", at, lang)
+                  + _unit_body(u, lang) + _timeline(h, lang) + docs)
 
 
 def _unit_body(u: Optional[dict], lang: str, public: bool = False) -> str:
@@ -182,13 +184,14 @@ async def public_unit(request: web.Request) -> web.Response:
         roster = await conn.fetch(
             "SELECT s.name, s.sex, s.body_code, s.quota_kind FROM org_staff_at($2) s WHERE s.unit_code = $1"
             " ORDER BY s.body_code NULLS LAST, s.quota_kind, s.name", code, now)
+        texts = await archive.public_texts(conn, code, lang)
     if u is None:
         raise web.HTTPNotFound(text="no such unit")
     bodies = {b["body_code"]: b["name"] for b in u["bodies"]}
     body = _unit_body(u, lang, public=True) + f'<h2>{t("roster", lang)}</h2>' + table(
         [t("name", lang), t("sex", lang), t("bodies", lang), t("quota_kind", lang)],
         ([esc(r["name"]), esc(r["sex"]), esc(bodies.get(r["body_code"], "")), esc(r["quota_kind"])] for r in roster))
-    return _page(request, u["name"], body)
+    return _page(request, u["name"], body + texts)
 
 
 def add_routes(app: web.Application) -> None:

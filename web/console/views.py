@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 from aiohttp import web
 
-from web.console import analysis, cases, drafts, evaluation, org, signin
+from web.console import analysis, archive, cases, drafts, evaluation, org, signin
 from web.console.i18n import WORDS, script, t
 from web.console.live import CARDS, COLUMNS, LiveHub
 from web.console.pages import esc, fmt, in_url, lang_of, layout, local, named, table
@@ -316,6 +316,7 @@ def add_routes(app: web.Application, static_dir, echarts) -> None:
     route(app, "GET", "/list", list_page, READ)
     analysis.add_routes(app)
     org.add_routes(app)
+    archive.add_routes(app)
     evaluation.add_routes(app)
     cases.add_routes(app)
     drafts.add_routes(app)
