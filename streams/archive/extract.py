@@ -12,7 +12,7 @@ from streams.powerlist.overlap import Index, Item, _cn_number
 QUOTES = "“”\"「」『』‘’'"
 NUM = r"([0-9]+|[零〇一二两三四五六七八九十百千]+)"
 _FULLWIDTH = str.maketrans("０１２３４５６７８９（）：；，。", "0123456789()：；，。")
-ARTICLE = re.compile(r"(?m)(?:^|(?<=。))[ \t\u3000]*第[零〇一二两三四五六七八九十百0-9]+条")
+ARTICLE = re.compile(r"(?m)(?:^|(?<=。))[ \t\u3000]*第\s*[零〇一二两三四五六七八九十百0-9]+\s*条")
 SECTION = re.compile(r"(?m)^[ \t\u3000]*[一二三四五六七八九十]+[、.．]")
 NUMBERED = re.compile(r"(?m)(?:^|(?<=[：:。；;]))[ \t\u3000]*\(\s*([一二三四五六七八九十百0-9]+)\s*\)")
 BODY_SUFFIX = re.compile(r"(办公室|室|科|处|股|中心|队|所|站|部|组|办|局|委员会|大队|支队)$")
@@ -92,6 +92,8 @@ class Reader:
         self.text, self.s = text, shadow(text)
 
     def span(self, start: int, end: int) -> dict:
+        while end > start and self.text[end - 1].isspace():
+            end -= 1
         return {"start": start, "end": end, "text": self.text[start:end]}
 
     def written(self, start: int, end: int) -> str:
@@ -124,8 +126,9 @@ def extract(text: str, ctx: UnitContext, doc_type: Optional[str] = None, suggest
     else the deltas an approval document states."""
     r = Reader(text)
     layout, parts = blocks(r)
-    sanding = layout != "approval" and (doc_type is None or to_simplified(doc_type) == "三定规定"
-                                        or any("主要职责" in _lead(r, a, b) for a, b in parts))
+    kind = to_simplified(doc_type or "")
+    sanding = kind == "三定规定" or (kind not in ("机构编制审批文件", "调整通知") and layout != "approval"
+                                   and any("主要职责" in _lead(r, a, b) for a, b in parts))
     if not sanding:
         from streams.archive.deltas import deltas
 
@@ -186,10 +189,15 @@ def _clauses(r: Reader, parts: list[tuple[int, int]]) -> list[tuple[int, int]]:
         if entries:
             out += [(s, e) for _, _, s, e in entries]
             continue
-        body = r.s.find("。", a, b) + 1 if "主要职责" in lead else r.s.find("\n", a, b) + 1
-        for m in re.finditer(r"[^\n]+", r.s[body:b] if body > 0 else ""):
+        head = ARTICLE.match(r.s, a) or SECTION.match(r.s, a)
+        start = head.end() if head else a
+        title = re.compile(r"[ \t\u3000]*[^。\n，,]{0,12}?(?:主要职责是|主要职责|职能转变|有关职责分工|职责分工)"
+                           r"[ \t\u3000]*[。：:\n]\s*")
+        start = title.match(r.s, start).end() if title.match(r.s, start) else start
+        # a paragraph ends where a line ends a sentence: a line wrapped mid-sentence (a scan's) runs on
+        for m in re.finditer(r"(?s).+?(?:[。；;！](?=[ \t\u3000]*\n)|$)", r.s[start:b]):
             if len(m.group().strip()) > 4:
-                out.append((body + m.start(), body + m.end()))
+                out.append((start + m.start() + len(m.group()) - len(m.group().lstrip()), start + m.end()))
     return out
 
 

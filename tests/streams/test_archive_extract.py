@@ -132,6 +132,22 @@ def test_a_new_unit_and_gaps_are_unsure():
     assert [d["duty_id"] for d in _by_kind(e, "duties_set")[0]["duties"]] == ["D1", "D2"]
 
 
+def test_unnumbered_duty_articles_ocr_spacing_and_an_approval_in_sections():
+    text = ("某局三定规定\n第 一 条 为规范职能，制定本规定。\n第 二 条 某局为正科级。\n第 三 条 某局主要职责是：\n"
+            "（一）负责甲。\n（ 二 ）负责乙。\n第 四 条 职能转变。某局应当加快职能转变，\n强化事中事后监管。\n"
+            "第 五 条 某局机关行政编制 12 名。设主任 1 名，副主任 2 名。")
+    e = extract(text, _ctx(rank=None))
+    _valid(e.changes)
+    assert [d["text"] for d in _by_kind(e, "duties_set")[0]["duties"]] == [
+        "负责甲。", "负责乙。", "某局应当加快职能转变，强化事中事后监管。"]
+    assert {(c["post_level"], c["approved"]) for c in _by_kind(e, "posts_set")} == {("正科", 1), ("副科", 2)}
+    assert [(c["quota_kind"], c["approved"]) for c in _by_kind(e, "quota_set")] == [("行政", 12)]
+    approval = "关于调整内设机构的批复\n一、同意增设执法监督科。\n二、核增行政编制2名。\n三、其他事项按有关规定执行。"
+    e = extract(approval, _ctx(quotas={"行政": 10}))
+    assert e.layout == "approval" and [c["kind"] for c in e.changes] == ["body_set", "quota_set"]
+    assert e.changes[1]["approved"] == 12
+
+
 # ----------------------------------------------------------------------------- generated documents
 
 CLAUSES = ["负责全市食品安全监督管理综合协调", "负责药品零售企业许可和监督检查", "组织实施质量强市战略",
