@@ -12,13 +12,13 @@ import asyncpg
 
 from core.access import Caller, scope_pattern, within
 from core.script import to_simplified
+from core.settings import Settings
 from schemas.staffing import STAFF_KINDS, StaffingChange
 from streams.archive import checks
 from streams.archive.extract import UnitContext, extract
 
 MAINTAINERS = ("staffing_admin",)  # with admin: the roles that may edit, approve or reject
 STATUSES = ("proposed", "published", "rejected")
-SUGGEST_THRESHOLD = 0.3  # a new clause's suggested items: the unit's items in force at least this alike
 
 
 class ProposalError(Exception):
@@ -106,7 +106,7 @@ def _unsure_ids(pid: str, unsure: Iterable[dict]) -> list[dict]:
 async def create_proposal(conn: asyncpg.Connection, *, source: str, unit_code: str, changes: list[dict],
                           effective_at: datetime, created_by: str, doc_no: Optional[str] = None,
                           document_id: Optional[str] = None, unsure: Iterable[dict] = (),
-                          spans: Optional[list[dict]] = None, overlap_threshold: float = 0.6) -> str:
+                          spans: Optional[list[dict]] = None, settings: Optional[Settings] = None) -> str:
     """A proposal of staffing changes (spec/staffing.md §1) for a unit, checked at once (diff, would_open,
     would_close, stored): the way in for a document's extraction and a roster's staff_in/out/moved."""
     pid = uuid.uuid4().hex[:16]
@@ -121,7 +121,7 @@ async def create_proposal(conn: asyncpg.Connection, *, source: str, unit_code: s
             json.dumps(_unsure_ids(pid, unsure), ensure_ascii=False), created_by)
         await trail_step(conn, pid, document_id, created_by, "uploaded" if source == "document" else "proposed",
                          {"source": source, "document_id": document_id})
-    await recheck(conn, pid, overlap_threshold)
+    await recheck(conn, pid, (settings or Settings()).overlap_threshold)
     return pid
 
 
@@ -144,8 +144,7 @@ def _document_change(doc_no: str, doc_type: Optional[str], text: str,
 async def propose_for_document(conn: asyncpg.Connection, *, document_id: str, text: str, pages: Any,
                                doc_no: Optional[str], doc_type: Optional[str], unit_code: Optional[str],
                                effective_at: Optional[datetime], uploaded_by: str, title: Optional[str] = None,
-                               issued_at: Optional[date] = None, overlap_threshold: float = 0.6,
-                               suggest_threshold: float = SUGGEST_THRESHOLD) -> Optional[str]:
+                               issued_at: Optional[date] = None, settings: Optional[Settings] = None) -> Optional[str]:
     """The proposal a document's text makes (once per document: asked again, the same id), or None when it
     proposes nothing: no unit recognised, or nothing read that changes a unit (recorded in the trail)."""
     have = await conn.fetchval("SELECT proposal_id FROM org_proposal WHERE document_id = $1 AND source = 'document'",
@@ -157,7 +156,8 @@ async def propose_for_document(conn: asyncpg.Connection, *, document_id: str, te
         return None
     at = effective_at or datetime.now(timezone.utc)
     ctx, _ = await unit_context(conn, unit_code, at)
-    found = extract(text, ctx, doc_type, suggest_threshold)
+    settings = settings or Settings()
+    found = extract(text, ctx, doc_type, settings.proposal_suggest_threshold)
     if not found.changes:
         await trail_step(conn, None, document_id, "system", "extracted",
                          {"proposal": None, "why": "nothing read that changes the unit", "unsure": found.unsure})
@@ -175,7 +175,7 @@ async def propose_for_document(conn: asyncpg.Connection, *, document_id: str, te
         unsure = [{**u, "change": u["change"] + 1} if isinstance(u.get("change"), int) else u for u in unsure]
     pid = await create_proposal(conn, source="document", unit_code=unit_code, changes=changes, effective_at=at,
                                 created_by=uploaded_by, doc_no=doc_no, document_id=document_id, unsure=unsure,
-                                spans=spans, overlap_threshold=overlap_threshold)
+                                spans=spans, settings=settings)
     await trail_step(conn, pid, document_id, "system", "extracted", {
         "layout": found.layout, "changes": len(found.changes), "unsure": len(unsure),
         "pages": len(pages) if isinstance(pages, (list, tuple)) else pages})

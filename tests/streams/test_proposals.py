@@ -165,3 +165,35 @@ async def test_two_people_and_edits(conn):
 
 def changes_of(p):
     return p["changes"]
+
+
+async def test_a_roster_proposal_warns_before_people_exceed_the_quota(conn):
+    await _city(conn)
+    at = T1
+    entering = [{"kind": "staff_in", "person_key": f"n{k}", "name": f"李{k}", "sex": "女", "unit_code": UNIT,
+                 "quota_kind": "行政"} for k in range(3)]
+    pid = await proposals.create_proposal(conn, source="roster", unit_code=UNIT, changes=entering, effective_at=at,
+                                          created_by="sheets:alice")
+    p = await proposals.show(conn, pid)
+    assert [(f["kind"], f["subject"], f["actual"]) for f in p["would_open"]] == [("over_quota", "行政", 6)]
+    assert p["diff"][UNIT]["staff"]["by_kind"] == {"行政": {"before": 3, "after": 6}}
+    assert [s["step"] for s in p["trail"]] == ["proposed", "warned"]
+    # a move to the other unit touches both; leaving people and a figure raised close what was open
+    moved = await proposals.create_proposal(conn, source="roster", unit_code=UNIT, changes=[
+        {"kind": "staff_moved", "person_key": "p0", "unit_code": OTHER}], effective_at=at, created_by="sheets:alice")
+    m = await proposals.show(conn, moved)
+    assert set(m["diff"]) == {UNIT, OTHER}
+    assert m["diff"][OTHER]["staff"]["by_kind"] == {"行政": {"before": 0, "after": 1}}
+    await apply_staffing_changes(conn, [(f"over-d{k}", _change(change_id=f"over{k}", kind="staff_in", person_key=f"o{k}",
+                                                           name="王", sex="男", unit_code=UNIT, quota_kind="行政",
+                                                           effective_at=T0.isoformat())) for k in range(3)])
+    raised = await proposals.create_proposal(conn, source="document", unit_code=UNIT, doc_no=DOC, changes=[
+        {"kind": "quota_set", "unit_code": UNIT, "quota_kind": "行政", "approved": 8}], effective_at=at,
+        created_by="alice")
+    r = await proposals.show(conn, raised)
+    assert [(f["kind"], f["subject"]) for f in r["would_close"]] == [("over_quota", "行政")] and not r["would_open"]
+    with pytest.raises(ProposalError):
+        await proposals.create_proposal(conn, source="roster", unit_code=UNIT, changes=[
+            {"kind": "staff_in", "person_key": "x", "id_number": "11010519491231002X", "name": "x", "sex": "男",
+             "unit_code": UNIT, "quota_kind": "行政"}], effective_at=at, created_by="x")
+    assert await conn.fetchval("SELECT count(*) FROM org_proposal WHERE changes::text LIKE '%11010519491231002X%'") == 0
