@@ -19,6 +19,7 @@ import pytest
 from streams.archive import proposals
 from web.auth import token_digest
 from tests.conftest import TOKEN, guarded_api, truncate_all
+from tests.streams.test_evaluation_api import cli
 from tests.streams.test_proposals import T1, UNIT, _city, _propose
 
 pytestmark = pytest.mark.broker
@@ -41,11 +42,6 @@ def people(stack, tmp_path_factory):
     yield url, tokens, env
     proc.terminate()
     proc.wait(10)
-
-
-def cli(env, *args):
-    out = subprocess.run([sys.executable, "-m", "shenpi", *args], env=env, capture_output=True, text=True)
-    return out.returncode, (json.loads(out.stdout) if out.returncode == 0 else out.stderr)
 
 
 async def _applied(dsn: str, pid: str, n: int, timeout: float = 60) -> list:

@@ -10,7 +10,7 @@ from streams.archive import proposals
 from streams.archive.proposals import ProposalError, may_maintain
 from web.console.i18n import script, t
 from web.console.pages import esc, in_url, lang_of, layout, local, table
-from web.common import POOL, READ, route
+from web.common import POOL, READ, http_error, route
 from web.views.proposals import MAINTAIN_STAFFING, decide, run_edit
 
 WORDS = {  # written once in traditional characters, shown in the reader's script
@@ -144,8 +144,7 @@ async def act(request: web.Request) -> web.Response:
             reason = str(form.get("reason") or "").strip()[:2000] or None
             await decide(request.app, pid, caller, action == "approve", reason)
     except ProposalError as exc:
-        raise {403: web.HTTPForbidden, 404: web.HTTPNotFound, 409: web.HTTPConflict}.get(
-            exc.status, web.HTTPBadRequest)(text=str(exc)) from None
+        raise http_error(exc) from None
     raise web.HTTPFound(f"/org/proposals/{in_url(pid)}")
 
 

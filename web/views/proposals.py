@@ -3,8 +3,7 @@ a person who maintains staffing data there. An edit's checks are computed in the
 from __future__ import annotations
 
 import asyncio
-import functools
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Optional
 
 from aiohttp import web
 
@@ -13,25 +12,13 @@ from core.access import Caller
 from streams.archive import proposals
 from streams.archive.proposals import STATUSES, ProposalError
 from web.common import (
-    HEAVY, POOL, PUBLISHER, READ, RELAY_WAKE, SETTINGS, Policy, json_object, json_response, path_text, query_int,
-    query_text, route,
+    HEAVY, POOL, PUBLISHER, READ, RELAY_WAKE, SETTINGS, Policy, answering, json_object, json_response, path_text,
+    query_int, query_text, route,
 )
 
 # a person (never the platform's token) in a role that maintains staffing data; the engine checks the region
 MAINTAIN_STAFFING = Policy("caller", roles=("staffing_admin",), scoped=True, write=True, service=False)
-_STATUS = {400: web.HTTPBadRequest, 403: web.HTTPForbidden, 404: web.HTTPNotFound, 409: web.HTTPConflict}
-Handler = Callable[[web.Request], Awaitable[web.Response]]
-
-
-def answering(handler: Handler) -> Handler:
-    """A ProposalError becomes the HTTP error it names."""
-    @functools.wraps(handler)
-    async def wrapped(request: web.Request) -> web.Response:
-        try:
-            return await handler(request)
-        except ProposalError as exc:
-            raise _STATUS.get(exc.status, web.HTTPBadRequest)(text=str(exc)) from None
-    return wrapped
+_answering = answering(ProposalError)
 
 
 async def get_list(request: web.Request) -> web.Response:
@@ -81,7 +68,7 @@ async def run_edit(app: web.Application, pid: str, changes: Any, caller: Caller)
     return await shown(app, pid, caller)
 
 
-@answering
+@_answering
 async def post_edit(request: web.Request) -> web.Response:
     body = await json_object(request)
     return json_response(await run_edit(request.app, path_text(request, "id"), body.get("changes"), request["caller"]))
@@ -107,13 +94,13 @@ def _reason(body: dict) -> Optional[str]:
     return reason
 
 
-@answering
+@_answering
 async def post_approve(request: web.Request) -> web.Response:
     await json_object(request)
     return json_response(await decide(request.app, path_text(request, "id"), request["caller"], True, None))
 
 
-@answering
+@_answering
 async def post_reject(request: web.Request) -> web.Response:
     reason = _reason(await json_object(request))
     return json_response(await decide(request.app, path_text(request, "id"), request["caller"], False, reason))
