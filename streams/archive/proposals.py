@@ -4,6 +4,7 @@ once, through an edge receipt, under change_ids derived from the proposal."""
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from datetime import date, datetime, timezone
 from typing import Any, Iterable, Optional
@@ -17,6 +18,7 @@ from schemas.staffing import STAFF_KINDS, StaffingChange
 from streams.archive import checks
 from streams.archive.extract import UnitContext, extract
 
+log = logging.getLogger(__name__)
 MAINTAINERS = ("staffing_admin",)  # with admin: the roles that may edit, approve or reject
 STATUSES = ("proposed", "published", "rejected")
 
@@ -106,7 +108,8 @@ def _unsure_ids(pid: str, unsure: Iterable[dict]) -> list[dict]:
 async def create_proposal(conn: asyncpg.Connection, *, source: str, unit_code: str, changes: list[dict],
                           effective_at: datetime, created_by: str, doc_no: Optional[str] = None,
                           document_id: Optional[str] = None, unsure: Iterable[dict] = (),
-                          spans: Optional[list[dict]] = None, settings: Optional[Settings] = None) -> str:
+                          spans: Optional[list[dict]] = None, settings: Optional[Settings] = None,
+                          overlap_threshold: Optional[float] = None) -> str:
     """A proposal of staffing changes (spec/staffing.md §1) for a unit, checked at once (diff, would_open,
     would_close, stored): the way in for a document's extraction and a roster's staff_in/out/moved."""
     pid = uuid.uuid4().hex[:16]
@@ -121,7 +124,7 @@ async def create_proposal(conn: asyncpg.Connection, *, source: str, unit_code: s
             json.dumps(_unsure_ids(pid, unsure), ensure_ascii=False), created_by)
         await trail_step(conn, pid, document_id, created_by, "uploaded" if source == "document" else "proposed",
                          {"source": source, "document_id": document_id})
-    await recheck(conn, pid, (settings or Settings()).overlap_threshold)
+    await recheck(conn, pid, overlap_threshold or (settings or Settings()).overlap_threshold)
     return pid
 
 
@@ -144,7 +147,8 @@ def _document_change(doc_no: str, doc_type: Optional[str], text: str,
 async def propose_for_document(conn: asyncpg.Connection, *, document_id: str, text: str, pages: Any,
                                doc_no: Optional[str], doc_type: Optional[str], unit_code: Optional[str],
                                effective_at: Optional[datetime], uploaded_by: str, title: Optional[str] = None,
-                               issued_at: Optional[date] = None, settings: Optional[Settings] = None) -> Optional[str]:
+                               issued_at: Optional[date] = None, settings: Optional[Settings] = None,
+                               overlap_threshold: Optional[float] = None) -> Optional[str]:
     """The proposal a document's text makes (once per document: asked again, the same id), or None when it
     proposes nothing: no unit recognised, or nothing read that changes a unit (recorded in the trail)."""
     have = await conn.fetchval("SELECT proposal_id FROM org_proposal WHERE document_id = $1 AND source = 'document'",
@@ -175,7 +179,7 @@ async def propose_for_document(conn: asyncpg.Connection, *, document_id: str, te
         unsure = [{**u, "change": u["change"] + 1} if isinstance(u.get("change"), int) else u for u in unsure]
     pid = await create_proposal(conn, source="document", unit_code=unit_code, changes=changes, effective_at=at,
                                 created_by=uploaded_by, doc_no=doc_no, document_id=document_id, unsure=unsure,
-                                spans=spans, settings=settings)
+                                spans=spans, settings=settings, overlap_threshold=overlap_threshold)
     await trail_step(conn, pid, document_id, "system", "extracted", {
         "layout": found.layout, "changes": len(found.changes), "unsure": len(unsure),
         "pages": len(pages) if isinstance(pages, (list, tuple)) else pages})
@@ -187,7 +191,15 @@ async def recheck(conn: asyncpg.Connection, pid: str, overlap_threshold: float =
     would open a finding (or could not apply), else 'checked'."""
     row = await conn.fetchrow("SELECT changes::text, effective_at, document_id, status FROM org_proposal"
                               " WHERE proposal_id = $1", pid)
-    found = await checks.evaluate(conn, json.loads(row["changes"]), row["effective_at"], overlap_threshold)
+    try:  # in a savepoint: checks that fail leave the proposal (and a caller's transaction, e.g. the document's) whole
+        async with conn.transaction():
+            found = await checks.evaluate(conn, json.loads(row["changes"]), row["effective_at"], overlap_threshold)
+    except (asyncpg.PostgresError, ValueError, KeyError, TypeError) as exc:
+        log.exception("checks of proposal %s failed", pid)
+        await conn.execute("UPDATE org_proposal SET checks = NULL, checked_at = NULL WHERE proposal_id = $1", pid)
+        await trail_step(conn, pid, row["document_id"], "system", "check_failed", {"error": f"{type(exc).__name__}:"
+                                                                                           f" {str(exc)[:500]}"})
+        return {}
     await conn.execute("UPDATE org_proposal SET checks = $2::jsonb, checked_at = now() WHERE proposal_id = $1", pid,
                        json.dumps(found, ensure_ascii=False, default=str))
     warn = found["would_open"] or found["would_not_apply"] or found["invalid"]
