@@ -232,6 +232,24 @@ async def _locked(conn: asyncpg.Connection, pid: str, caller: Caller) -> asyncpg
     return row
 
 
+async def _out_of_reach(conn: asyncpg.Connection, caller: Caller, changes: list[dict]) -> list[str]:
+    """The units the changes touch (named, or where the persons they move stand) outside the caller's regions: a
+    proposal of one's own county must not carry changes to another's."""
+    if caller.everywhere:
+        return []
+    named = {c.get(k) for c in changes for k in ("unit_code", "parent_unit_code") if isinstance(c.get(k), str)}
+    persons = [c["person_key"] for c in changes if isinstance(c.get("person_key"), str)]
+    named |= {r["unit_code"] for r in await conn.fetch(
+        "SELECT DISTINCT unit_code FROM org_staff WHERE person_key = ANY($1::text[]) AND valid_to IS NULL", persons)}
+    regions = {r["unit_code"]: r["region"] for r in await conn.fetch(
+        "SELECT DISTINCT ON (unit_code) unit_code, data->>'region_code' AS region FROM org_version"
+        " WHERE part = 'unit' AND unit_code = ANY($1::text[]) ORDER BY unit_code, valid_from DESC", list(named))}
+    for c in changes:  # a unit not yet known: the region its founding gives
+        if c.get("kind") == "unit_set" and c.get("unit_code") not in regions and isinstance(c.get("region_code"), str):
+            regions[c["unit_code"]] = c["region_code"]
+    return sorted(u for u in named if not within(caller.scope, regions.get(u)) or regions.get(u) is None)
+
+
 def _sees(caller: Caller, region_code: Optional[str]) -> bool:
     return caller.everywhere or (region_code is not None and within(caller.scope, region_code))
 
@@ -244,13 +262,16 @@ async def edit(conn: asyncpg.Connection, pid: str, changes: Any, caller: Caller,
     async with conn.transaction():
         row = await _locked(conn, pid, caller)
         prepared = _prepared(pid, changes, row["effective_at"], row["doc_no"])
+        far = await _out_of_reach(conn, caller, prepared)
+        if far:
+            raise ProposalError(403, f"changes to units outside your regions: {', '.join(far[:5])}")
         old = json.loads(row["changes"])
         # a change left as it was keeps the span it was read from
         was = {json.dumps(_bare(c), sort_keys=True): s for c, s in zip(old, json.loads(row["spans"]))}
         spans = [was.get(json.dumps(_bare(c), sort_keys=True), {}) for c in prepared]
-        left = unsure if unsure is not None else [u for u in json.loads(row["unsure"])
-                                                  if u.get("change_id") in {c["change_id"] for c in prepared}
-                                                  and _same_change(old, prepared, u.get("change_id"))]
+        # what the reader noted of the document stays; of a change, while the change stands as it was read
+        left = unsure if unsure is not None else [u for u in json.loads(row["unsure"]) if not u.get("change_id")
+                                                  or _same_change(old, prepared, u["change_id"])]
         await conn.execute("UPDATE org_proposal SET changes = $2::jsonb, spans = $3::jsonb, unsure = $4::jsonb,"
                            " edited_by = $5, edited_at = now() WHERE proposal_id = $1", pid,
                            json.dumps(prepared, ensure_ascii=False), json.dumps(spans, ensure_ascii=False),
@@ -281,6 +302,9 @@ async def decide(conn: asyncpg.Connection, pid: str, caller: Caller, approve: bo
     if not approve and not (reason or "").strip():
         raise ProposalError(400, "a rejection needs a reason")
     good, bad = checks.validate(json.loads(row["changes"]))
+    far = await _out_of_reach(conn, caller, json.loads(row["changes"])) if approve else []
+    if far:
+        raise ProposalError(403, f"the proposal changes units outside your regions: {', '.join(far[:5])}")
     if approve and bad:
         raise ProposalError(409, "the staffing stream would refuse: " + "; ".join(
             f"{b['change_id']}: {b['reason']}" for b in bad[:5]) + " (edit the proposal)")

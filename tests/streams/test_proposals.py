@@ -197,3 +197,21 @@ async def test_a_roster_proposal_warns_before_people_exceed_the_quota(conn):
             {"kind": "staff_in", "person_key": "x", "id_number": "11010519491231002X", "name": "x", "sex": "男",
              "unit_code": UNIT, "quota_kind": "行政"}], effective_at=at, created_by="x")
     assert await conn.fetchval("SELECT count(*) FROM org_proposal WHERE changes::text LIKE '%11010519491231002X%'") == 0
+
+
+async def test_an_edit_cannot_reach_another_county(conn):
+    await _city(conn)
+    far_unit = make_uscc("11", "330106", 99)
+    base = dict(effective_at=T0.isoformat(), doc_no=DOC)
+    await apply_staffing_changes(conn, [("far", _change(change_id="far", kind="unit_set", unit_code=far_unit,
+                                                        name="拱墅区某局", region_code="330106", nature="行政机关",
+                                                        rank="正科级", funding="全额拨款", **base))])
+    pid = await _propose(conn)
+    sneaky = [{"kind": "quota_set", "unit_code": far_unit, "quota_kind": "行政", "approved": 0}]
+    with pytest.raises(ProposalError) as e:
+        await proposals.edit(conn, pid, sneaky, BOB)
+    assert e.value.status == 403 and far_unit in str(e.value)
+    await proposals.edit(conn, pid, sneaky, Caller("city", "staffing_admin"))  # who sees everywhere may
+    with pytest.raises(ProposalError) as e:
+        await proposals.decide(conn, pid, BOB, True)
+    assert e.value.status == 403
