@@ -250,6 +250,12 @@ async def _out_of_reach(conn: asyncpg.Connection, caller: Caller, changes: list[
     return sorted(u for u in named if not within(caller.scope, regions.get(u)) or regions.get(u) is None)
 
 
+async def is_person(conn: asyncpg.Connection, name: str) -> bool:
+    """A user of the system or the server's operator (cli:<login>); a machine's token (the platform) is no one."""
+    return name.startswith("cli:") or bool(await conn.fetchval(
+        "SELECT 1 FROM app_user WHERE name = $1 AND role <> 'service'", name))
+
+
 def _sees(caller: Caller, region_code: Optional[str]) -> bool:
     return caller.everywhere or (region_code is not None and within(caller.scope, region_code))
 
@@ -299,6 +305,9 @@ async def decide(conn: asyncpg.Connection, pid: str, caller: Caller, approve: bo
     if caller.name in (row["created_by"], row["edited_by"]):
         raise ProposalError(403, "two-person rule: a proposal is approved or rejected by someone other than who"
                                  " uploaded or last edited it")
+    if approve and not any([await is_person(conn, n) for n in (row["created_by"], row["edited_by"]) if n]):
+        raise ProposalError(403, "two-person rule: it came from a machine and no person has edited it yet; a person"
+                                 " reviews it (edit) and another approves")
     if not approve and not (reason or "").strip():
         raise ProposalError(400, "a rejection needs a reason")
     good, bad = checks.validate(json.loads(row["changes"]))

@@ -120,8 +120,6 @@ async def test_the_cli_edits_and_rejects_as_people(stack, people, conn, tmp_path
     truncate_all(stack.settings.database_url)
     await _city(conn)
     pid = await _propose(conn)
-    code, err = cli(env, "org", "proposals", "reject", pid, "--reason", "not ours", "--as", "alice")
-    assert code != 0 and "two-person" in err
     edit = tmp_path / "edit.json"
     edit.write_text(json.dumps({"changes": [{"kind": "quota_set", "unit_code": UNIT, "quota_kind": "行政",
                                              "approved": 9, "doc_no": "上编〔2019〕7号"}]}), encoding="utf-8")

@@ -69,6 +69,8 @@ async def _city(conn):
         changes.append(_change(change_id=f"s{n}", kind="staff_in", person_key=f"p{n}", name=f"张{n}", sex="男",
                                unit_code=UNIT, quota_kind="行政", effective_at=T0.isoformat()))
     await apply_staffing_changes(conn, [(c.change_id, c) for c in changes])
+    await conn.execute("INSERT INTO app_user (name, role, region_scope) SELECT n, 'staffing_admin', '330102'"
+                       " FROM unnest($1::text[]) AS n ON CONFLICT (name) DO NOTHING", ["alice", "bob", "dave", "carol"])
     items = [("REG-1", "市场主体登记注册", UNIT), ("FOOD-1", "食品经营许可", UNIT), ("ROAD-1", "城市道路挖掘许可", OTHER)]
     await apply_list_changes(conn, [parse_list_change({
         "change_id": f"l{code}", "item_code": code, "action": "added", "name": name, "department_code": dept,
@@ -161,6 +163,16 @@ async def test_two_people_and_edits(conn):
     with pytest.raises(ProposalError) as e:
         await proposals.decide(conn, pid, Caller("erin", "admin"), True)
     assert e.value.status == 409
+    # from a machine: a person reviews it before another approves
+    machine = await proposals.propose_for_document(
+        conn, document_id="doc-m", text=SANDING, pages=[], doc_no="上编〔2019〕9号", doc_type="三定规定",
+        unit_code=UNIT, effective_at=T1, uploaded_by="platform")
+    with pytest.raises(ProposalError) as e:
+        await proposals.decide(conn, machine, BOB, True)
+    assert e.value.status == 403 and "machine" in str(e.value)
+    await proposals.edit(conn, machine, (await proposals.show(conn, machine))["changes"], BOB)
+    async with conn.transaction():
+        assert await proposals.decide(conn, machine, Caller("dave", "staffing_admin", "330102"), True)
 
 
 def changes_of(p):
