@@ -172,7 +172,7 @@ async def propose_for_document(conn: asyncpg.Connection, *, document_id: str, te
                        " proposed"})
     if not doc_no:
         unsure.append({"field": "doc_no", "reason": "no 文号 recognised: the changes need one before they count"})
-    changes, spans = found.changes, found.spans
+    changes, spans = found.changes, _paged(found.spans, pages, text)
     if doc_no:
         changes = [_document_change(doc_no, doc_type, text, title, issued_at, at), *changes]
         spans = [{}, *spans]
@@ -184,6 +184,25 @@ async def propose_for_document(conn: asyncpg.Connection, *, document_id: str, te
         "layout": found.layout, "changes": len(found.changes), "unsure": len(unsure),
         "pages": len(pages) if isinstance(pages, (list, tuple)) else pages})
     return pid
+
+
+def _paged(spans: list[dict], pages: Any, text: str) -> list[dict]:
+    """Each span with the page it starts on, when the text is its pages joined by newlines (as the archive reads)."""
+    if not isinstance(pages, (list, tuple)) or "\n".join(str(p) for p in pages) != text:
+        return spans
+    starts, at = [], 0
+    for p in pages:
+        starts.append(at)
+        at += len(p) + 1
+
+    def mark(v: Any) -> Any:
+        if isinstance(v, list):
+            return [mark(x) for x in v]
+        if isinstance(v, dict) and isinstance(v.get("start"), int):
+            return {**v, "page": max(n for n, s in enumerate(starts, 1) if s <= v["start"])}
+        return v
+
+    return [{k: mark(v) for k, v in sp.items()} for sp in spans]
 
 
 async def recheck(conn: asyncpg.Connection, pid: str, overlap_threshold: float = 0.6) -> dict:

@@ -83,8 +83,10 @@ ALICE, BOB, CAROL = (Caller("alice", "staffing_admin", "330102"), Caller("bob", 
 
 
 async def _propose(conn, text=SANDING, doc_id="doc-1"):
+    cut = text.index("第四条")
     return await proposals.propose_for_document(
-        conn, document_id=doc_id, text=text, pages=[text], doc_no="上编〔2019〕7号", doc_type="三定规定",
+        conn, document_id=doc_id, text=text, pages=[text[:cut - 1], text[cut:]], doc_no="上编〔2019〕7号",
+        doc_type="三定规定",
         unit_code=UNIT, effective_at=T1, uploaded_by="alice")
 
 
@@ -112,6 +114,9 @@ async def test_a_document_proposes_checked_changes(conn):
     assert [x["body_code"] for x in d["bodies"]["removed"]] == ["B2"]
     assert not d["duties"]["removed"] and len(d["duties"]["added"]) == 3  # D1 unchanged across scripts
     assert {s["step"] for s in p["trail"]} >= {"uploaded", "extracted", "warned"}
+    spans = p["spans"][kinds.index("quota_set")]["approved"]  # on the second page, where it is written
+    assert spans["page"] == 2 and SANDING[spans["start"]:spans["end"]] == spans["text"] == "行政编制2名"
+    assert p["spans"][kinds.index("duties_set")]["duties"][0]["page"] == 1
 
 
 async def test_a_traditional_copy_is_no_change(conn):
