@@ -59,7 +59,7 @@ def measure(engine: str, scans, processes: int) -> dict:
         results = list(pool.map(_one, [(s[2], engine) for s in scans]))
         wall = time.perf_counter() - t0
     by_script: dict[str, list[float]] = {}
-    for (script, truth, _), (text, conf, _) in zip(scans, results):
+    for (script, truth, _), (text, _conf, _) in zip(scans, results):
         by_script.setdefault(script, []).append(accuracy(truth, text))
     return {"engine": engine, "pages": len(scans), "pages_per_minute": round(len(scans) / wall * 60, 1),
             "seconds_per_page_one_core": round(sum(r[2] for r in results) / len(results), 2),

@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     duty_min_volume: int = Field(default=20, ge=0)
     duty_min_on_time: float = Field(default=0.8, ge=0, le=1)
     duty_check_interval_seconds: float = Field(default=30.0, gt=0)
+    # a new 三定 clause's suggested items: the unit's items in force at least this alike (marked unsure)
+    proposal_suggest_threshold: float = Field(default=0.3, gt=0, le=1)
 
     # The service platform the list binds (the simulator by default): base URL, bearer token, endpoints.
     platform_url: str = "http://127.0.0.1:8090"

@@ -73,10 +73,14 @@ async def errors(request: web.Request, handler):
 
 _STATUS = ((Invalid, web.HTTPBadRequest), (Refused, web.HTTPForbidden), (NotFound, web.HTTPNotFound),
            (Conflict, web.HTTPConflict))
+_BY_STATUS = {400: web.HTTPBadRequest, 403: web.HTTPForbidden, 404: web.HTTPNotFound, 409: web.HTTPConflict}
 
 
 def http_error(exc: DomainError) -> web.HTTPException:
-    """The HTTP error a domain error stands for (400 when its kind says no more)."""
+    """The HTTP error a domain error stands for (by its kind, or the status it carries; 400 when neither says more)."""
+    status = getattr(exc, "status", None)
+    if isinstance(status, int) and status in _BY_STATUS:
+        return _BY_STATUS[status](text=str(exc))
     return next((h for kind, h in _STATUS if isinstance(exc, kind)), web.HTTPBadRequest)(text=str(exc))
 
 

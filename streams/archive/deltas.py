@@ -21,6 +21,7 @@ ABOLISH = re.compile(r"撤销(?:内设机构)?")
 RENAME = re.compile(r"更名为[" + QUOTES + r"]?([^，。；、：:\s" + QUOTES + r"]{2,30})")
 _BEFORE_OLD = "将把，。；、：:\n" + QUOTES
 _STOP = re.compile(r"[，。；;：:\n]")
+UNIT_WORDS = re.compile(r"事业单位|直属|工作部门|派出机构|议事协调机构|部门管理机构")
 BODY_RANK = re.compile(r"为(正|副)(处|科|股)级")
 
 
@@ -66,6 +67,11 @@ def _set_up(r: Reader, ctx: UnitContext, out: Extraction) -> None:
         names = [(_own_prefix(r, ctx, s, e), e) for s, e in _names(r, m.end())]
         names = [(s, e) for s, e in names if e - s >= 2 and same(r.written(s, e)) != same(ctx.name or "")]
         if not names:
+            continue
+        sentence = r.s[m.end():(r.s.find("。", m.end()) + 1) or len(r.s)]
+        if UNIT_WORDS.search(sentence):  # a unit set up (its own code and 三定), not an internal body of this one
+            out.doubt(None, "body_set", f"{r.written(m.start(), m.end() + len(sentence))}: a unit is set up here, not an"
+                      " internal body: propose it as that unit's unit_set", r.span(m.start(), m.end() + len(sentence)))
             continue
         stop = _STOP.search(r.s, m.end())
         rank = BODY_RANK.search(r.s, m.end(), (stop.end() + 30) if stop else len(r.s))

@@ -125,16 +125,3 @@ async def figures_by_subject(conn: asyncpg.Connection, at: datetime, scope: str,
     return out
 
 
-def findings_in_child(dsn: str, at: datetime, scope: str, unit: Optional[str],
-                      window: Optional[tuple[datetime, datetime]], params: DutyParams) -> list[dict[str, Any]]:
-    """`findings` in a process of its own (the API's bounded child): its own connection, its own loop."""
-    import asyncio
-
-    async def run():
-        conn = await asyncpg.connect(dsn)
-        try:
-            return await findings(conn, at, scope, unit, window, params)
-        finally:
-            await conn.close()
-
-    return asyncio.run(run())

@@ -2,7 +2,6 @@
 figures by unit and kind) and in the public portal (機構檢索: units, duties, bodies, quotas, a roster)."""
 from __future__ import annotations
 
-import asyncio
 import urllib.parse
 from datetime import datetime, timezone
 from typing import Optional
@@ -72,12 +71,8 @@ async def findings_page(request: web.Request) -> web.Response:
     lang, at, scope = lang_of(request), _as_of(request), request["caller"].scope
     if request.query.get("as_of"):  # another time than now: computed in the bounded child, not in this loop
         s = request.app[SETTINGS]
-
-        async def run(executor):
-            return await asyncio.get_running_loop().run_in_executor(
-                executor, checks.findings_in_child, s.database_url, at, scope, None, None, checks.DutyParams.of(s))
-
-        found = await request.app[HEAVY].run(request["caller"].name, run)
+        found = await request.app[HEAVY].run(request["caller"].name, checks.findings, at, scope, None, None,
+                                              checks.DutyParams.of(s), timeout=s.analysis_timeout_seconds)
     else:
         async with request.app[POOL].acquire() as conn:
             found = await checks.stored(conn, at, scope)

@@ -1,7 +1,6 @@
 """HTTP views of the staffing half, every read through the caller's region scope."""
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timezone
 from typing import Optional
 
@@ -73,14 +72,10 @@ async def get_findings(request: web.Request) -> web.Response:
         async with request.app[POOL].acquire() as conn:
             rows = await checks.stored(conn, at, scope, query_text(request, "unit"), kind)
     elif scope is not None:
-        unit = query_text(request, "unit")
-
-        async def run(executor):
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(executor, checks.findings_in_child, s.database_url, at, scope, unit,
-                                              win, params)
-
-        rows = [f for f in await request.app[HEAVY].run(request["caller"].name, run) if kind in (None, f["kind"])]
+        found = await request.app[HEAVY].run(request["caller"].name, checks.findings, at, scope,
+                                             query_text(request, "unit"), win, params,
+                                             timeout=s.analysis_timeout_seconds)
+        rows = [f for f in found if kind in (None, f["kind"])]
     return json_response({"as_of": at.isoformat(), "findings": rows})
 
 
