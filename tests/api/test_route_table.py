@@ -69,6 +69,7 @@ PROBES = {
     ("GET", "/evaluations/{id}"): "/evaluations/{evaluation}", ("GET", "/rectifications"): "/rectifications",
     ("GET", "/rectifications/{id}"): "/rectifications/{task}",
     ("POST", "/console/rectifications/{id}/{action}"): "/console/rectifications/{task}/start",
+    ("GET", "/alerts"): "/alerts", ("POST", "/console/alerts/{id}/{act}"): "/console/alerts/1/ack",
     ("POST", "/logout"): None,  # nothing to read
 }
 

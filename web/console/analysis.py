@@ -10,7 +10,7 @@ from core.names import Names, region_name
 from streams.analysis.service import analysis_window, chains, recommendations
 from web.common import HEAVY, POOL, READ, SETTINGS, SUPERVISE, route
 from web.console.i18n import WORDS, t
-from web.console.pages import esc, fmt, lang_of, layout, named, table
+from web.console.pages import allowed, esc, fmt, lang_of, layout, named, table
 
 
 async def analysis_page(request: web.Request) -> web.Response:
@@ -50,7 +50,7 @@ async def analysis_page(request: web.Request) -> web.Response:
                          for k, v in r["evidence"].items() if isinstance(v, (int, float, str)) and k != "department_code")
 
     def draft_button(r: dict) -> str:
-        if r["kind"] not in ("cancel", "devolve", "merge") or not request["caller"].can("supervisor", "list_admin"):
+        if r["kind"] not in ("cancel", "devolve", "merge") or not allowed(request, SUPERVISE):
             return ""
         return (f'<form class="inline" method="post" action="/console/recommendations/draft">'
                 f'<input type="hidden" name="csrf" value="{csrf}">'

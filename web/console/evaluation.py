@@ -78,7 +78,8 @@ async def task_page(request: web.Request) -> web.Response:
     csrf = esc(request.get("csrf", ""))
     buttons = []
     for action, (starts, _) in rectify.TRANSITIONS.items():
-        if task["state"] in starts and rectify.may(action, c.role):
+        if task["state"] in starts and rectify.may(action, c.role) and c.name != "anonymous" and not (
+                action in rectify.NOT_THE_SUBMITTER and c.name == task["submitted_by"]):
             extra = ('<input name="reason" required aria-label="reason">' if action == "return" else
                      '<input name="text" required aria-label="evidence">' if action == "submit" else "")
             buttons.append(f'<form class="inline" method="post" action="/console/rectifications/{tid}/{action}">'

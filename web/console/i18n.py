@@ -124,3 +124,39 @@ def t(key: str, lang: str) -> str:
 def label(indicator: str, lang: str) -> str:
     ind = BY_KEY[indicator]
     return ind.en if lang == "en" else script(ind.zh, lang)
+
+
+# the reasons the engine and the API give (in English, their interface), said to a person in the page's language
+_REASONS = (
+    (r"task \d+ is (\w+): (\w+) needs it .*", "任務當前為「{0}」，不能{1}", "The task is {0}: it cannot be {1} now"),
+    (r".* submitted task \d+: another person must (\w+) it.*", "提交人不能自己{0}：須由另一人辦理（雙人規則）",
+     "Whoever submitted it may not {0} it: another person must (two-person rule)"),
+    (r"return: give the reason", "退回須說明理由", "Give the reason for returning it"),
+    (r"submit: give evidence.*", "提交須附整改材料（文字或文件）", "Give the evidence (a text or files)"),
+    (r"two-person rule: .*", "草稿須由另一名清單管理員批准或駁回（雙人規則）",
+     "Another list administrator approves or rejects a draft (two-person rule)"),
+    (r"draft .* is already (\w+)", "草稿已{0}", "The draft is already {0}"),
+    (r"a rejection needs a reason", "駁回須說明理由", "Give the reason for rejecting it"),
+    (r"not allowed for the role .*|.* may not \w+", "您的角色無權執行此操作", "Your role may not do this"),
+    (r"this is for callers who see every region", "僅限可查看全部區劃的用戶", "Only for those who see every region"),
+    (r"CSRF token .*", "頁面已過期，請刷新後重試", "The page has expired: reload it and try again"),
+    (r".*outside your (scope|regions).*", "不在您的可見範圍內", "Outside your scope"),
+)
+_STATE_WORDS = {"start": "開始整改", "submit": "提交", "verify": "驗證", "return": "退回", "close": "銷號",
+                "draft": "待審", "rejected": "駁回", "published": "發布"}
+
+
+def reason(text: str, lang: str) -> str:
+    """An error's reason in the reader's language; "" where there is no wording for it on a Chinese page (the page's
+    title says what happened, and no English reaches a Chinese reader)."""
+    import re
+
+    for pattern, zh, en in _REASONS:
+        m = re.fullmatch(pattern, text.strip(), re.S)
+        if m:
+            if lang == "en":
+                return en.format(*m.groups())
+            words = [t("state_" + g, lang) if "state_" + g in WORDS else script(_STATE_WORDS.get(g, g), lang)
+                     for g in m.groups()]
+            return script(zh.format(*words), lang)
+    return text if lang == "en" or not re.search(r"[A-Za-z]{2,}", text) else ""

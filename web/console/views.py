@@ -14,12 +14,12 @@ from aiohttp import web
 from web.console import analysis, cases, drafts, evaluation, org, signin
 from web.console.i18n import WORDS, script, t
 from web.console.live import CARDS, COLUMNS, LiveHub
-from web.console.pages import esc, fmt, in_url, lang_of, layout, local, named, table
+from web.console.pages import allowed, esc, fmt, in_url, lang_of, layout, local, named, table
 from core.access import within
 from core.figures import fmt as figure
 from core.names import Names, region_name
 from core.tz import TZ
-from web.common import OPERATIONS, POOL, PUBLIC, READ, SETTINGS, SUPERVISE, route, static
+from web.common import POOL, PUBLIC, READ, SETTINGS, Policy, route, static
 from web.views.alerts import act_on_alert, alerts_overview
 from streams.alerts.engine import group_parts
 from streams.alerts.rules import load_rules
@@ -212,11 +212,10 @@ def _summaries(rules_path) -> dict[str, str]:
 
 
 async def alerts_page(request: web.Request) -> web.Response:
-    lang = lang_of(request)
-    if not request["caller"].everywhere:
-        raise web.HTTPForbidden(text="alerts are for callers who see every region")
+    lang, scope = lang_of(request), request["caller"].scope
     async with request.app[POOL].acquire() as conn:
         data = await alerts_overview(conn)
+        data["alerts"] = [a for a in data["alerts"] if _alert_within(scope, a["group_key"])]
         groups = {a["group_key"]: group_parts(a["group_key"]) for a in data["alerts"]}
         names = await Names.load(conn, *({v for parts in groups.values() for k, v in parts if k == dim}
                                          for dim in ("department_code", "item_code")))
@@ -230,8 +229,9 @@ async def alerts_page(request: web.Request) -> web.Response:
 
     csrf = esc(request.get("csrf", ""))
     rows = []
+    acts = allowed(request, ACT_ON_ALERTS)
     for a in data["alerts"]:
-        actions = "".join(f'<form class="inline" method="post" action="/console/alerts/{a["id"]}/{act}">'
+        actions = "" if not acts else "".join(f'<form class="inline" method="post" action="/console/alerts/{a["id"]}/{act}">'
                           f'<input type="hidden" name="csrf" value="{csrf}"><button>{t(act, lang)}</button></form> '
                           for act in ("ack", "silence"))
         silenced = a["silenced_until"] and a["silenced_until"] > datetime.now(timezone.utc)
@@ -247,11 +247,24 @@ async def alerts_page(request: web.Request) -> web.Response:
     return layout(request, "alerts", t("alerts", lang), body)
 
 
+def _alert_within(scope: str, group_key: str) -> bool:
+    """An alert a caller sees: every alert for who sees every region; else those of a region in the scope."""
+    region = dict(group_parts(group_key)).get("region_code")
+    return within(scope, region) if scope else True
+
+
+# a supervisor of a city or a county handles the alerts of their regions
+ACT_ON_ALERTS = Policy("caller", roles=("supervisor",), scoped=True, write=True)
+
+
 async def alert_action(request: web.Request) -> web.Response:
     kind = {"ack": "acknowledged", "silence": "silenced"}[request.match_info["act"]]
     aid = int(request.match_info["id"])
     until = datetime.now(timezone.utc) + timedelta(hours=1) if kind == "silenced" else None
     async with request.app[POOL].acquire() as conn:
+        key = await conn.fetchval("SELECT group_key FROM alert_state WHERE id = $1", aid)
+        if key is None or not _alert_within(request["caller"].scope, key):
+            raise web.HTTPNotFound(text="no such alert in your scope")
         await act_on_alert(conn, aid, kind, request["user"], until)
     raise web.HTTPFound("/alerts")
 
@@ -309,8 +322,8 @@ def add_routes(app: web.Application, static_dir, echarts) -> None:
     route(app, "GET", "/console/stream", stream, READ)
     route(app, "GET", "/drill", drill, READ)
     route(app, "GET", "/cases/{id}", case, READ)
-    route(app, "GET", "/alerts", alerts_page, OPERATIONS)
-    route(app, "POST", "/console/alerts/{id:[0-9]{1,18}}/{act:ack|silence}", alert_action, SUPERVISE)
+    route(app, "GET", "/alerts", alerts_page, READ)
+    route(app, "POST", "/console/alerts/{id:[0-9]{1,18}}/{act:ack|silence}", alert_action, ACT_ON_ALERTS)
     route(app, "GET", "/list", list_page, READ)
     analysis.add_routes(app)
     org.add_routes(app)
