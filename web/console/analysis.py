@@ -10,7 +10,7 @@ from core.names import Names, region_name
 from streams.analysis.service import analysis_window, chains, recommendations
 from web.common import HEAVY, POOL, READ, SETTINGS, SUPERVISE, route
 from web.console.i18n import WORDS, t
-from web.console.pages import allowed, esc, fmt, lang_of, layout, named, table
+from web.console.pages import allowed, esc, fmt, lang_of, layout, local, named, table
 
 
 async def analysis_page(request: web.Request) -> web.Response:
@@ -46,8 +46,8 @@ async def analysis_page(request: web.Request) -> web.Response:
     csrf = esc(request.get("csrf", ""))
 
     def evidence(r: dict) -> str:
-        return "; ".join(f"{t('ev_' + k, lang) if 'ev_' + k in WORDS else k} {fmt(k, v) if isinstance(v, float) else esc(v)}"
-                         for k, v in r["evidence"].items() if isinstance(v, (int, float, str)) and k != "department_code")
+        return "; ".join(f"{t('ev_' + k, lang)} {_evidence_value(k, v, lang, names)}"
+                         for k, v in r["evidence"].items() if "ev_" + k in WORDS and v is not None)
 
     def draft_button(r: dict) -> str:
         if r["kind"] not in ("cancel", "devolve", "merge") or not allowed(request, SUPERVISE):
@@ -64,6 +64,25 @@ async def analysis_page(request: web.Request) -> web.Response:
           draft_button(r)] for r in recs["recommendations"][:50]))
     body = f'<p><a href="/compare">{t("comparison", lang)}</a></p>' + body
     return layout(request, "analysis", t("analysis", lang), body)
+
+
+def _evidence_value(key: str, v, lang: str, names) -> str:
+    """A recommendation's evidence for people: levels and regions by name, dates local, days and rates with units."""
+    if key == "level":
+        return esc(t("level_" + v, lang)) if "level_" + str(v) in WORDS else esc(v)
+    if key == "in_force_since":
+        return esc(local(v, False))
+    if key == "window_days":
+        return esc(f"{v:.0f}{t('days', lang)}")
+    if key == "confidence" and isinstance(v, dict):
+        return ", ".join(f"{named(names.of('item_code', i), i)} {fmt('x_rate', c)}" for i, c in v.items())
+    if key == "lower_level_peers":
+        return ", ".join(named(region_name(p["region_code"]), p["region_code"]) for p in v)
+    if key == "change_ratio":
+        return fmt("x_rate", v)
+    if key == "avg_handling_hours":
+        return esc(f"{v:.1f}{t('hours', lang)}")
+    return fmt(key, v) if isinstance(v, (int, float)) else esc(v)
 
 
 async def draft_recommendation(request: web.Request) -> web.Response:

@@ -10,6 +10,7 @@ from web.console.i18n import t
 from web.console.pages import esc, in_url, lang_of, layout, local, table
 from web.console.report import render
 from web.common import POOL, READ, SIGNED_IN, route
+from core.tz import period
 from streams.evaluation import evaluate, rectify
 
 
@@ -32,7 +33,7 @@ async def evaluations_page(request: web.Request) -> web.Response:
             scope_pattern(request["caller"].scope))
     body = table(["#", t("unit", lang), t("kind", lang), t("since", lang), ""], (
         [esc(r["evaluation_id"]), f'<span title="{esc(r["unit_code"])}">{esc(r["name"])}</span>', esc(r["type"]),
-         f'{local(r["period_from"], False)} – {local(r["period_to"], False)}',
+         esc(period(r["period_from"], r["period_to"])),
          f'<a href="/evaluations/{r["evaluation_id"]}">{t("show", lang)}</a>'] for r in rows))
     return layout(request, "evaluations", t("evaluations", lang), body)
 

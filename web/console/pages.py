@@ -80,17 +80,10 @@ def layout(request: web.Request, active: str, title: str, body: str, stream: Opt
 
 
 def local(v: Any, minutes: bool = True) -> str:
-    """An instant (or its ISO text) in the local zone: to the minute, or the local day."""
-    from datetime import datetime
+    """An instant (or its ISO text) in the local zone: to the minute, or the local day (core.tz.shown)."""
+    from core.tz import shown
 
-    from core.tz import TZ
-
-    if not v:
-        return ""
-    t_ = datetime.fromisoformat(v) if isinstance(v, str) else v
-    if not hasattr(t_, "astimezone") or getattr(t_, "tzinfo", None) is None:
-        return str(v)
-    return t_.astimezone(TZ).strftime("%Y-%m-%d %H:%M" if minutes else "%Y-%m-%d")
+    return shown(v, minutes)
 
 
 def named(name: Optional[str], code: Any) -> str:
