@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     # evaluations: the scorecard (None: the shipped one); overdue rectification told again this many days over
     scorecard: Optional[Path] = None
     rectify_escalation_days: list[int] = [7, 30]
+    evidence_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)  # one evidence file (the types: rectify.py)
 
     public_refresh_seconds: float = Field(default=60.0, gt=0)  # the portal's snapshots, when the data changed
 

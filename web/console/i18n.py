@@ -116,6 +116,10 @@ WORDS = {
     "f_item_code": ("事項", "item"), "f_received": ("收件", "received"), "f_on_time_rate": ("按時辦結率", "on-time rate"),
     "f_other_unit_code": ("另一單位", "other unit"), "f_score": ("相似度", "similarity"), "f_persons": ("人數", "people"),
     "why_no_doc": ("無批准文號", "no approving document"), "why_doc_unknown": ("文號不在文件庫", "the document is not in the archive"),
+    "size": ("大小（字節）", "Size (bytes)"), "period_from": ("起始日", "First day"),
+    "period_last": ("截止日（含）", "Last day (included)"), "new_evaluation": ("發起評估", "Start an evaluation"),
+    "indicator": ("指標", "Indicator"), "note": ("說明", "Note"), "give_score": ("錄入評分", "Give the score"),
+    "working_days": ("期限（工作日）", "Working days"), "new_task": ("開啟整改任務", "Open a rectification task"),
     "counts_items": ("此項統計的是清單事項，不是辦件：見權責清單", "This figure counts items on the list, not cases:"
                      " see the power list"),
     "candidate_note": ("帶 * 的為待研判線索（缺位、越位、不到位），需人工判斷", "Kinds marked * are candidates for"
