@@ -120,6 +120,10 @@ WORDS = {
     "period_last": ("截止日（含）", "Last day (included)"), "new_evaluation": ("發起評估", "Start an evaluation"),
     "indicator": ("指標", "Indicator"), "note": ("說明", "Note"), "give_score": ("錄入評分", "Give the score"),
     "working_days": ("期限（工作日）", "Working days"), "new_task": ("開啟整改任務", "Open a rectification task"),
+    "calendar_missing": ("{0}年的節假日安排未加載：期限按週一至週五計算，節假日也算作工作日",
+                         "No holiday arrangement loaded for {0}: deadlines count Monday to Friday, holidays included"
+                         " (shenpi calendar load)"),
+    "rule_calendar_not_loaded": ("節假日安排未加載", "holiday arrangement not loaded"), "year": ("年份", "Year"),
     "counts_items": ("此項統計的是清單事項，不是辦件：見權責清單", "This figure counts items on the list, not cases:"
                      " see the power list"),
     "candidate_note": ("帶 * 的為待研判線索（缺位、越位、不到位），需人工判斷", "Kinds marked * are candidates for"
