@@ -113,13 +113,15 @@ async def compare_page(request: web.Request) -> web.Response:
 
     lang = lang_of(request)
     item, dept = request.query.get("item") or None, request.query.get("department") or None
-    form = (f'<form method="get"><input name="item" placeholder="{t("item", lang)}" value="{esc(item or "")}"> '
-            f'<input name="department" placeholder="{t("department", lang)}" value="{esc(dept or "")}"> '
-            f'<button>{t("search", lang)}</button></form>')
+    form = (f'<form method="get"><input name="item" placeholder="{t("item_by_name", lang)}" value="{esc(item or "")}"> '
+            f'<input name="department" placeholder="{t("department_by_name", lang)}" value="{esc(dept or "")}"> '
+            f'<button>{t("search", lang)}</button></form>'
+            f'<p class="note">{t("compare_note", lang)}</p>')
     if not item and not dept:
         return layout(request, "analysis", t("comparison", lang_of(request)), form)
     try:
         async with request.app[POOL].acquire() as conn:
+            item, dept = await _code(conn, "item", item), await _code(conn, "department", dept)
             out = await comparison(conn, analysis_window(None, None), item if item else None,
                                    None if item else dept, 20, request["caller"].scope)
     except QueryError as exc:
@@ -131,6 +133,25 @@ async def compare_page(request: web.Request) -> web.Response:
     rows.append([t("median", lang), "", *(fmt(k, out["medians"].get(k)) for k in keys[1:])])
     return layout(request, "analysis", t("comparison", lang_of(request)),
                   form + table([t("region", lang), *(esc(label(k, lang)) for k in keys)], rows))
+
+
+async def _code(conn, kind: str, text):
+    """An item's or a department's code from its name (either script) or its code; unknown: 400."""
+    from core.script import to_simplified, to_traditional
+
+    if not text:
+        return None
+    text = text.strip()[:200]
+    names = list({text, to_simplified(text), to_traditional(text)})
+    sql = ("SELECT DISTINCT item_code FROM list_item_version WHERE item_code = $1 OR name = ANY($2::text[]) LIMIT 2"
+           if kind == "item" else
+           "SELECT DISTINCT unit_code FROM org_version WHERE part = 'unit' AND (unit_code = $1"
+           " OR data->>'name' = ANY($2::text[])) UNION SELECT DISTINCT department_code FROM list_item_version"
+           " WHERE department_code = $1 LIMIT 2")
+    rows = await conn.fetch(sql, text, names)
+    if len(rows) != 1:
+        raise web.HTTPBadRequest(text=f"{kind}: no such {kind}" if not rows else f"{kind}: several have that name")
+    return rows[0][0]
 
 
 def add_routes(app: web.Application) -> None:
