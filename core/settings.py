@@ -106,6 +106,10 @@ class Settings(BaseSettings):
     # evaluations: the scorecard (None: the shipped one); overdue rectification told again this many days over
     scorecard: Optional[Path] = None
     rectify_escalation_days: list[int] = [7, 30]
+    # the admin is alerted when a year from today to this many days ahead has no holiday arrangement loaded
+    calendar_horizon_days: int = Field(default=90, ge=0, le=3650)
+    sim_cases_per_second: float = Field(default=0.0, ge=0, le=1000)  # `shenpi up`'s simulator sends live cases
+    evidence_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)  # one evidence file (the types: rectify.py)
 
     public_refresh_seconds: float = Field(default=60.0, gt=0)  # the portal's snapshots, when the data changed
 

@@ -30,6 +30,7 @@ def with_db(ctx: click.Context, work: Callable[[Any], Awaitable[T]]) -> T:
     async def go() -> T:
         conn = await asyncpg.connect(s.database_url)
         try:
+            await _migrated(conn, s.database_url)
             return await work(conn)
         finally:
             await conn.close()
@@ -47,6 +48,18 @@ def region_option(ctx: click.Context, param: click.Parameter, value: Any) -> Any
         return parse_region(value)
     except RegionError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+async def _migrated(conn, dsn: str) -> None:
+    """A database not yet migrated (a command before `shenpi up`) is migrated first, and the reader told."""
+    from db.migrate import available, upgrade
+
+    done = set()
+    if await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL"):
+        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+    if any(v not in done for v, _, _ in available()):
+        applied = await asyncio.to_thread(upgrade, dsn)
+        console.print(f"数据库尚未迁移，已执行迁移：{len(applied)} 项（shenpi db upgrade）")
 
 
 def echo_json(obj: Any) -> None:

@@ -61,11 +61,30 @@ async def _replay(s: Settings, log: Path, limit: Optional[int], console: Console
                 await asyncio.sleep(0.25)
             await _show(live, db, window, log)
         await receipts.close()
-        await _chains(s, pub, db, console)
-        from shenpi.demo_org import show_city, show_evaluation
+        await _the_city(s, pub, db, console)
+    finally:
+        await db.close()
+        await pub.stop()
 
-        await show_city(s, pub, db, console)
-        await show_evaluation(db, console, s.state_dir)
+
+async def _the_city(s: Settings, pub: Publisher, db: asyncpg.Connection, console: Console) -> None:
+    """A city to look at: applicants going through service chains, a city's units, quotas, staff and power list,
+    an evaluation with its report and a rectification task, and people to sign in as."""
+    from shenpi.demo_org import show_city, show_evaluation, sign_ins
+
+    await _chains(s, pub, db, console)
+    await show_city(s, pub, db, console)
+    await show_evaluation(db, console, s.state_dir)
+    await sign_ins(db, console)
+
+
+async def _city_only(s: Settings, console: Console) -> None:
+    await ensure_topics(s)
+    pub = Publisher(s)
+    await pub.start()
+    db = await asyncpg.connect(s.database_url)
+    try:
+        await _the_city(s, pub, db, console)
     finally:
         await db.close()
         await pub.stop()
@@ -78,6 +97,7 @@ async def _chains(s: Settings, pub: Publisher, db: asyncpg.Connection, console: 
 
     from rich.table import Table
 
+    from core.names import region_name
     from core.tz import TZ
     from simulator.chains import CHAINS, NOISE, applicant_histories, list_changes
     from streams.analysis.service import chains, recommendations
@@ -87,8 +107,8 @@ async def _chains(s: Settings, pub: Publisher, db: asyncpg.Connection, console: 
     start = now - timedelta(days=300)
     await RecordsConnector(list_changes(start - timedelta(days=30)), "list_change", "demo").run(pub, receipts=db)
     events = RecordsConnector(applicant_histories(2000, start, 295, seed=7), "case_event", "demo-applicants")
-    console.print(f"decision support: {len(events.records):,} events of 2,000 simulated applicants (the shipped"
-                  " logs have no applicant_key, so no chains can come from them)")
+    console.print(f"决策支持：2,000 名模拟申请人的 {len(events.records):,} 个事件（随附的真实日志没有申请人标识，"
+                  "无法从中发现办事链条）")
     report = await events.run(pub, receipts=db)
     for _ in range(2400):
         t = await totals(db)
@@ -101,21 +121,21 @@ async def _chains(s: Settings, pub: Publisher, db: asyncpg.Connection, console: 
     window = Window(start, now)
     name = {code: f"{n}" for code, n, _ in [i for items in CHAINS.values() for i in items] + NOISE}.get
     found = await chains(db, window)
-    tab = Table(title=f"辦事鏈條 service chains found ({len(found['chains'])})")
-    for col in ("chain", "support", "median days", "bottleneck"):
+    tab = Table(title=f"办事链条（{len(found['chains'])}）")
+    for col in ("链条", "申请人数", "全程中位天数", "瓶颈"):
         tab.add_column(col)
     for c in found["chains"]:
         tab.add_row(" → ".join(name(i, i) for i in c["items"]), str(c["support"]), f"{c['median_days'] or 0:.1f}",
                     name(c["bottleneck"], str(c["bottleneck"])))
     console.print(tab)
     recs = (await recommendations(db, window))["recommendations"]
-    tab = Table(title="改革建議 recommendations (first 15)")
-    for col in ("kind", "items", "region", "why"):
+    tab = Table(title="改革建议（前15条）")
+    for col in ("类型", "事项", "区划"):
         tab.add_column(col)
+    kinds = {"cancel": "建议取消", "devolve": "建议下放", "merge": "建议整合", "high_volume": "高频事项"}
     for r in recs[:15]:
-        ev = r["evidence"]
-        why = ", ".join(f"{k}={v}" for k, v in ev.items() if isinstance(v, (int, str)) and k != "department_code")
-        tab.add_row(r["kind"], " + ".join(name(i, i) for i in r["item_codes"]), str(r["region_code"] or ""), why[:80])
+        tab.add_row(kinds.get(r["kind"], r["kind"]), " + ".join(name(i, i) for i in r["item_codes"]),
+                    region_name(r["region_code"]) or str(r["region_code"] or "全部"))
     console.print(tab)
 
 
@@ -130,25 +150,53 @@ async def _show(live: Live, db: asyncpg.Connection, window: Window, log: Path) -
     total = await indicators(db, window, ())
     t = await totals(db)
     sync = dict(await db.fetch("SELECT status, count(*) FROM list_sync GROUP BY 1"))
-    head = Text(f"{log.name}: received {t['received']:,} · counted {t['counted']:,} · pending {t['pending']:,} · "
-                f"duplicates {t['duplicates']:,} · dead-lettered {t['dead_lettered']:,} · "
-                f"{'reconciled' if t['reconciled'] else 'in flight'} · 清單外 violations {t['violations']:,} · "
-                f"list changes on the platform {sync.get('applied', 0)}/{sum(sync.values())}")
-    live.update(Group(head, indicator_table(total, (), "all items, all time"),
-                      indicator_table(rows[:12], ("item_code",), "by item")))
+    head = Text(f"{log.name}：收到 {t['received']:,} · 已计入 {t['counted']:,} · 待处理 {t['pending']:,} · "
+                f"重复 {t['duplicates']:,} · 死信 {t['dead_lettered']:,} · "
+                f"{'对账一致' if t['reconciled'] else '在途'} · 清单外办件 {t['violations']:,} · "
+                f"平台已生效清单变更 {sync.get('applied', 0)}/{sum(sync.values())}")
+    live.update(Group(head, indicator_table(total, (), "全部事项，全部时间"),
+                      indicator_table(rows[:12], ("item_code",), "按事项")))
 
 
-def run_demo(settings: Settings, log: Optional[Path], limit: Optional[int], keep: bool, console: Console) -> None:
+def run_demo(settings: Settings, log: Optional[Path], limit: Optional[int], keep: Optional[bool],
+             console: Console, city: bool = False) -> None:
+    """The replay, then the stack left up until Ctrl-C (by default at a terminal), or stopped with a plain word on
+    how to keep it."""
+    import sys
+
     info = read_run(settings)
     started = not (info and all(alive(p) for p in info.get("pids", {}).values()))
     if started:
         start_stack(settings)
     s = resolved(settings)
+    keep = sys.stdin.isatty() if keep is None else keep
     try:
-        asyncio.run(_replay(s, log or default_log(), limit, console))
-        console.print(f"API: http://{s.api_host}:{s.api_port}/api/v1/indicators?from=2000-01-01&to=2100-01-01"
-                      f" (reads need a token: the webhook_token in {s.state_dir}/run.json, or a user's from"
-                      f" `shenpi users add`); console: http://{s.api_host}:{s.api_port}/")
+        asyncio.run(_city_only(s, console) if city else _replay(s, log or default_log(), limit, console))
+        url = f"http://{s.api_host}:{s.api_port}/"
+        console.print(f"API：{url}api/v1/indicators?from=2000-01-01&to=2100-01-01（需令牌：{s.state_dir}/run.json 中的"
+                      f" webhook_token，或 `shenpi users add 姓名 --role admin` 给出的用户令牌）")
+        if not started:
+            console.print(f"控制台：{url}（系统由 `shenpi up` 运行，继续运行）")
+        elif keep:
+            console.print(f"控制台：{url}（登录用户：`shenpi users add 姓名 --role admin --password-env 变量名`）")
+            console.print("[green]系统保持运行[/green]，按 Ctrl-C 停止")
+            _wait(s)
+        else:
+            console.print("演示结束，系统已停止。要保持运行：`shenpi demo --keep`，或先 `shenpi up --detach` 再演示")
+    except KeyboardInterrupt:
+        console.print("已停止")
     finally:
-        if started and not keep:
+        if started:
             stop_stack(settings)
+
+
+def _wait(s: Settings) -> None:
+    """Until Ctrl-C, or until a process of the stack ends (said plainly: the console is then gone)."""
+    import time
+
+    while True:
+        dead = [name for name, pid in read_run(s).get("pids", {}).items() if not alive(pid)]
+        if dead:
+            console_msg = f"{'、'.join(dead)} 已退出（日志：{s.state_dir}/{dead[0]}.log），系统已停止"
+            raise SystemExit(console_msg)
+        time.sleep(1)

@@ -11,6 +11,9 @@ from rich.table import Table
 from connectors.kafka import Publisher
 from connectors.records import RecordsConnector
 from core.settings import Settings
+from core.names import region_name
+from core.tz import shown
+from web.console.report import KINDS
 
 
 async def show_city(s: Settings, pub: Publisher, db: asyncpg.Connection, console: Console) -> None:
@@ -23,8 +26,8 @@ async def show_city(s: Settings, pub: Publisher, db: asyncpg.Connection, console
     staffing = RecordsConnector(city.changes, "staffing_change", "demo-org")
     staffing.identity_key = s.identity_secret()
     report = await staffing.run(pub, receipts=db)
-    console.print(f"staffing: {len(city.changes):,} changes of {len(city.units)} units since 1983 (三定 in three"
-                  " generations, staff hired, moved, promoted and retiring)")
+    console.print(f"机构编制：{len(city.units)} 个单位自1983年以来的 {len(city.changes):,} 条变更（三代三定，人员录用、"
+                  "调动、晋升、退休）")
     for _ in range(1200):
         if await db.fetchval("SELECT count(*) FROM staffing_delivery WHERE delivery_key = ANY($1::text[])",
                              report.delivery_keys) == len(report.delivery_keys):
@@ -32,18 +35,19 @@ async def show_city(s: Settings, pub: Publisher, db: asyncpg.Connection, console
         await asyncio.sleep(0.25)
     now = datetime.now(timezone.utc)
     rows = (await figures(db, now))["rows"]
-    tab = Table(title="编制使用 approved vs actual (units over or with a vacancy, first 15)")
-    for col in ("unit", "kind", "approved", "actual", "vacant", "over"):
+    tab = Table(title="编制使用：核定与实有（超编或有空编的单位，前15个）")
+    for col in ("单位", "编制类型", "核定", "实有", "空编", "超编"):
         tab.add_column(col)
     for r in [r for r in rows if r["over"] or r["vacant"]][:15]:
         tab.add_row(r["unit_name"], r["quota_kind"], *(str(r[k]) for k in ("approved", "actual", "vacant", "over")))
     console.print(tab)
     found = await findings(db, now)
-    tab = Table(title=f"检查发现 findings ({len(found)})")
-    for col in ("kind", "unit", "subject", "since", "basis"):
+    tab = Table(title=f"检查发现（{len(found)}）")
+    for col in ("类型", "单位", "对象", "发现于", "依据"):
         tab.add_column(col)
     for f in found[:20]:
-        tab.add_row(f["kind"], f["unit_name"] or f["unit_code"], f["subject"], (f["opened_at"] or "")[:10], f["basis"])
+        tab.add_row(KINDS.get(f["kind"], f["kind"]), f["unit_name"] or f["unit_code"], f.get("name") or f["subject"],
+                    shown(f["opened_at"], False), f["basis"])
     console.print(tab)
 
 
@@ -62,20 +66,46 @@ async def show_evaluation(db: asyncpg.Connection, console: Console, state_dir) -
     now = datetime.now(timezone.utc)
     eid = await evaluate.create(db, unit, now - timedelta(days=365), now, "执行情况", "demo", load_scorecard())
     e = await evaluate.show(db, eid)
-    tab = Table(title=f"评估 {eid}: {e['unit_name']} 执行情况 — 综合得分 {e['score']}")
-    for col in ("indicator", "value", "score", "weight"):
+    tab = Table(title=f"评估 {eid}：{e['unit_name']} 执行情况 — 综合得分 {e['score']}")
+    for col in ("指标", "数值", "得分", "权重"):
         tab.add_column(col)
     for i in e["indicators"]:
         tab.add_row(i["name"], "—" if i["value"] is None else f"{i['value']:g}",
                     "—" if i["score"] is None else f"{i['score']:g}", f"{i['weight']:g}")
     console.print(tab)
     task = await rectify.open_task(db, unit, "核减超编人员，按核定编制配备", 20, "demo", "over_quota")
-    console.print(f"整改任务 {task}: from the over_quota finding, due in 20 working days "
-                  f"(`shenpi rectify show {task} --as NAME`)")
+    console.print(f"整改任务 {task}：由超编发现开启，期限20个工作日（控制台 /rectifications/{task}）")
     try:
         pdf, _ = await report_pdf(db, eid)
         path = state_dir / f"evaluation-{eid}.pdf"
         path.write_bytes(pdf)
-        console.print(f"report: {path}")
+        console.print(f"评估报告：{path}")
     except Exception as exc:  # the demo goes on without a browser; `shenpi eval report` says why
-        console.print(f"[yellow]no PDF[/yellow] ({exc})")
+        console.print(f"[yellow]未生成PDF[/yellow]（{exc}）")
+
+
+DEMO_PEOPLE = (("管理员", "admin", ""), ("市督查", "supervisor", "330100"), ("县查看", "viewer", "330102"),
+               ("清单甲", "list_admin", ""), ("清单乙", "list_admin", ""))
+
+
+async def sign_ins(db: asyncpg.Connection, console: Console) -> None:
+    """People to sign in to the console as, one per role, each with a new password (printed once, here)."""
+    import secrets
+
+    from argon2 import PasswordHasher
+
+    from web.auth import token_digest
+
+    tab = Table(title="控制台登录（密码只显示这一次）")
+    for col in ("用户名", "角色", "可见范围", "密码"):
+        tab.add_column(col)
+    roles = {"admin": "管理员", "supervisor": "监督", "viewer": "查看", "list_admin": "清单管理"}
+    for name, role, region in DEMO_PEOPLE:
+        password = secrets.token_urlsafe(9)
+        await db.execute(
+            "INSERT INTO app_user (name, role, region_scope, password_hash, token_digest) VALUES ($1, $2, $3, $4, $5)"
+            " ON CONFLICT (name) DO UPDATE SET role = $2, region_scope = $3, password_hash = $4, token_digest = $5,"
+            " disabled = false", name, role, region, PasswordHasher().hash(password),
+            token_digest(secrets.token_urlsafe(32)))
+        tab.add_row(name, roles[role], region_name(region) or "全市" if region else "全部", password)
+    console.print(tab)

@@ -124,7 +124,8 @@ def start_stack(s: Settings) -> Stack:
         port = free_port()
         env["SHENPI_PLATFORM_URL"] = f"http://127.0.0.1:{port}"
         env.setdefault("SHENPI_PLATFORM_TOKEN", secrets.token_urlsafe(24))
-        commands["platform"] = ["platform-sim", "--port", str(port)]
+        commands["platform"] = ["platform-sim", "--port", str(port),
+                                *(["--cases-per-second", str(s.sim_cases_per_second)] if s.sim_cases_per_second else [])]
         procs["platform"] = _spawn(commands["platform"], env, s.state_dir / "platform.log")
         wait_port("127.0.0.1", port, 30)
         info["platform_url"] = env["SHENPI_PLATFORM_URL"]

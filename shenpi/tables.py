@@ -6,27 +6,29 @@ from typing import Sequence
 from rich.table import Table
 
 from core.figures import fmt
-
+from core.script import to_simplified
 from streams.indicators.definitions import BY_KEY, GUARDS, INDICATORS
 
-LABELS = {k: i.zh for k, i in BY_KEY.items()}
+# the console's language: simplified Chinese (the definitions are written in traditional characters)
+LABELS = {k: to_simplified(i.zh) for k, i in BY_KEY.items()}
+GROUPS = {"region_code": "区划", "department_code": "部门", "item_code": "事项", "level": "层级"}
 
 
 def indicator_table(rows: Sequence[dict], group_by: Sequence[str], title: str) -> Table:
     """Few groups: one column per group (fits a terminal); many: one row per group."""
     if len(rows) <= 6:
-        t = Table(title=f"14項監測指標 · {title}")
-        t.add_column("indicator")
+        t = Table(title=f"14项监测指标 · {title}")
+        t.add_column("指标")
         for r in rows:
-            t.add_column(" / ".join(str(r[g]) for g in group_by) or "all", justify="right")
+            t.add_column(" / ".join(str(r[g]) for g in group_by) or "全部", justify="right")
         for k in INDICATORS + GUARDS:
-            t.add_row(f"{LABELS[k]} {k}", *[fmt(k, r[k]) for r in rows])
+            t.add_row(LABELS[k], *[fmt(k, r[k]) for r in rows])
         return t
     # many groups: the figures a supervisor scans first (every key is in --format json or csv)
     keys = ("received", "completed", "in_progress", "overdue", "on_time_rate", "avg_handling_hours", "out_of_list")
-    t = Table(title=f"14項監測指標 · {title} (main figures)", show_lines=False)
+    t = Table(title=f"14项监测指标 · {title}（主要指标）", show_lines=False)
     for g in group_by:
-        t.add_column(g, overflow="fold")
+        t.add_column(GROUPS.get(g, g), overflow="fold")
     for k in keys:
         t.add_column(LABELS[k], justify="right")
     for r in rows:
@@ -35,20 +37,21 @@ def indicator_table(rows: Sequence[dict], group_by: Sequence[str], title: str) -
 
 
 def status_table(t: dict) -> Table:
-    tab = Table(title="reconciliation: received = counted + pending + duplicates + dead-lettered")
-    tab.add_column("figure")
-    tab.add_column("events", justify="right")
-    for k in ("received", "counted", "pending", "duplicates", "dead_lettered"):
-        tab.add_row(k, f"{t[k]:,}")
+    tab = Table(title="对账：收到 = 已计入 + 待处理 + 重复 + 死信")
+    tab.add_column("项目")
+    tab.add_column("事件数", justify="right")
+    for k, word in (("received", "收到"), ("counted", "已计入"), ("pending", "待处理"), ("duplicates", "重复"),
+                    ("dead_lettered", "死信")):
+        tab.add_row(word, f"{t[k]:,}")
     for k, v in t["dead_lettered_by_stage"].items():
-        tab.add_row(f"  dead-lettered at {k}", f"{v:,}")
-    tab.add_row("in flight (acknowledged, not yet accounted for)", f"{t['in_flight']:,}")
+        tab.add_row(f"  死信（{k}）", f"{v:,}")
+    tab.add_row("在途（已确认收到，尚未计入）", f"{t['in_flight']:,}")
     if t["stalled"]:
-        tab.add_row("[red]stalled over 2 minutes[/red]", f"{t['stalled']:,}"
-                    + (f" ({t['stalled_unkept']:,} from files: ingest them again)" if t["stalled_unkept"] else ""))
-    tab.add_row("reconciled", "[green]yes[/green]" if t["reconciled"] else "[red]NO[/red]")
-    tab.add_row("list changes", f"{t['list_changes']:,}")
-    tab.add_row("violations (清單外)", f"{t['violations']:,}")
+        tab.add_row("[red]滞留超过2分钟[/red]", f"{t['stalled']:,}"
+                    + (f"（其中 {t['stalled_unkept']:,} 来自文件：请重新导入）" if t["stalled_unkept"] else ""))
+    tab.add_row("对账结果", "[green]一致[/green]" if t["reconciled"] else "[red]不一致[/red]")
+    tab.add_row("清单变更", f"{t['list_changes']:,}")
+    tab.add_row("清单外办件", f"{t['violations']:,}")
     for w in t["workers"]:
-        tab.add_row(f"worker {w['worker_id']}", f"{w['partitions']} partitions, {'alive' if w['alive'] else 'gone'}")
+        tab.add_row(f"工作进程 {w['worker_id']}", f"{w['partitions']} 个分区，{'运行中' if w['alive'] else '已退出'}")
     return tab

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import random
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -39,18 +41,31 @@ def history(rng: random.Random, item: dict[str, Any], now: datetime) -> list[dic
 
 
 async def generate(platform: Platform, webhook: str, token: str, rate: float, seconds: float, seed: int = 0) -> int:
-    """Submit about `rate` cases a second for `seconds`; only items the catalog has open are applied for."""
-    rng = random.Random(seed)
-    sent = 0
-    deadline = asyncio.get_running_loop().time() + seconds
+    """Submit `rate` cases a second on average for `seconds`, only for items the catalog has open; each event is sent
+    when its time comes, so every event arrives dated now (none in the future). Returns the events sent."""
+    loop = asyncio.get_running_loop()
+    rng, order = random.Random(seed), itertools.count()
+    sent, owed, waiting = 0, 0.0, []  # waiting: a heap of (when, order, event) not yet due
+    last = start = loop.time()
     async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
-        while asyncio.get_running_loop().time() < deadline:
+        while loop.time() < start + seconds:
+            owed += rate * (loop.time() - last)
+            last = loop.time()
+            now = datetime.now(timezone.utc)
             open_items = [e.view() for e in platform.entries.values() if e.accepting and e.attrs.get("region_codes")]
-            if open_items:
-                now = datetime.now(timezone.utc)
-                events = [ev for _ in range(max(1, int(rate / 10))) for ev in history(rng, rng.choice(open_items), now)]
-                async with http.post(webhook, json=events) as r:
+            for _ in range(int(owed) if open_items else 0):
+                for ev in history(rng, rng.choice(open_items), now):
+                    heapq.heappush(waiting, (datetime.fromisoformat(ev["occurred_at"]), next(order), ev))
+            owed = owed - int(owed) if open_items else 0.0
+            due = []
+            while waiting and waiting[0][0] <= now:
+                due.append(heapq.heappop(waiting)[2])
+            if due:
+                async with http.post(webhook, json=due) as r:
                     if r.status == 200:
-                        sent += len(events)
+                        sent += len(due)
+                    else:  # tried again at the next tick, in order
+                        for ev in due:
+                            heapq.heappush(waiting, (datetime.fromisoformat(ev["occurred_at"]), next(order), ev))
             await asyncio.sleep(0.1)
     return sent

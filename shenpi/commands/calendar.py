@@ -16,19 +16,22 @@ def calendar_group() -> None:
 
 
 @calendar_group.command("load")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(exists=True, path_type=Path))
 @click.pass_context
 def calendar_load(ctx: click.Context, file: Path) -> None:
-    """Set the days a calendar file gives; cases whose deadline counted a changed day are re-evaluated."""
+    """Set the days a calendar file gives (a folder: every year's file in it, e.g. infra/calendars); cases whose
+    deadline counted a changed day are re-evaluated."""
     from pydantic import ValidationError
 
     from schemas.calendar import load_calendar_file
     from streams.cases.reach import set_calendar
 
-    try:
-        days = load_calendar_file(file).days()
-    except ValidationError as exc:
-        raise click.ClickException(f"{file}: {exc}") from exc
+    days: dict = {}
+    for f in sorted(file.glob("*.yaml")) if file.is_dir() else [file]:
+        try:
+            days.update(load_calendar_file(f).days())
+        except ValidationError as exc:
+            raise click.ClickException(f"{f}: {exc}") from exc
     n = with_db(ctx, lambda c: set_calendar(c, days))
     click.echo(json.dumps({"days": len(days), "cases_reevaluated": n}))
 

@@ -19,11 +19,16 @@ from shenpi.stack import differences, start_stack, stop_stack, supervise, up_det
 @click.command()
 @click.option("--detach", is_flag=True, help="Return once everything is ready; `shenpi down` stops it.")
 @click.option("--restart", is_flag=True, help="Stop a running stack whose configuration differs, and start anew.")
+@click.option("--cases-per-second", type=float, default=None,
+              help="The platform simulator also sends live cases at this rate, dated now (SHENPI_SIM_CASES_PER_SECOND).")
 @click.pass_context
-def up(ctx: click.Context, detach: bool, restart: bool) -> None:
+def up(ctx: click.Context, detach: bool, restart: bool, cases_per_second: Optional[float]) -> None:
     """Start the broker, the database (both embedded unless configured), migrations, the workers and the API,
     and keep them up."""
     s = ctx.obj["settings"]
+    if cases_per_second is not None:
+        s = ctx.obj["settings"] = s.model_copy(update={"sim_cases_per_second": cases_per_second})
+        os.environ["SHENPI_SIM_CASES_PER_SECOND"] = str(cases_per_second)  # the detached supervisor's too
     info = read_run(s)
     if info and all(alive(p) for p in [*info.get("pids", {}).values(), info.get("supervisor", 0)] if p):
         diff = differences(s, info)
@@ -75,13 +80,16 @@ def down(ctx: click.Context) -> None:
 @click.option("--log", "log_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="An XES log; default: WABO_receipt from the shared event logs.")
 @click.option("--limit", type=int, default=None, help="Only the first N traces.")
-@click.option("--keep/--no-keep", default=False, help="Leave the stack running afterwards.")
+@click.option("--keep/--no-keep", default=None,
+              help="Keep the stack and the console up until Ctrl-C (default: at a terminal), or stop at the end.")
+@click.option("--city", is_flag=True, help="Instead of the permit log: a city to look at (units, quotas, staff, the"
+              " power list, cases and service chains, an evaluation, a rectification task, people to sign in as).")
 @click.pass_context
-def demo(ctx: click.Context, log_path: Optional[Path], limit: Optional[int], keep: bool) -> None:
-    """Start the stack, replay a real permit log into it, and watch the indicators move."""
+def demo(ctx: click.Context, log_path: Optional[Path], limit: Optional[int], keep: Optional[bool], city: bool) -> None:
+    """Start the stack, replay a real permit log into it (or load a city), and watch the indicators move."""
     from shenpi.demo import run_demo
 
-    run_demo(ctx.obj["settings"], log_path, limit, keep, console)
+    run_demo(ctx.obj["settings"], log_path, limit, keep, console, city)
 
 
 @click.command()

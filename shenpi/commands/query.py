@@ -18,6 +18,7 @@ from shenpi.common import echo_json, with_db
 @click.pass_context
 def indicators_cmd(ctx: click.Context, frm: Optional[str], to: Optional[str], group_by: str, fmt: str) -> None:
     """The 14 indicators and the guard figures, one row per group."""
+    from core.tz import shown
     from shenpi.tables import indicator_table
     from streams.indicators.queries import QueryError, indicators, indicators_csv, parse_group_by, parse_window
 
@@ -33,7 +34,7 @@ def indicators_cmd(ctx: click.Context, frm: Optional[str], to: Optional[str], gr
     elif fmt == "csv":
         click.echo(indicators_csv(rows, groups), nl=False)
     else:
-        Console().print(indicator_table(rows, groups, f"{window.t0:%Y-%m-%d %H:%M} → {window.t1:%Y-%m-%d %H:%M}"))
+        Console().print(indicator_table(rows, groups, f"{shown(window.t0)} → {shown(window.t1)}"))
 
 
 @click.command()

@@ -13,6 +13,7 @@ from core import locks
 from streams.alerts.engine import evaluate
 from streams.alerts.notify import deliver_due
 from streams.alerts.rules import load_rules
+from streams.calendar.store import tell_missing_years
 from streams.context import WorkerContext, die
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ async def run_alerts(ctx: WorkerContext) -> None:
         async with aiohttp.ClientSession() as http:
             while True:
                 await evaluate(conn, rules, datetime.now(timezone.utc))
+                await tell_missing_years(conn, datetime.now(timezone.utc), s.calendar_horizon_days)
                 sent, failed = await deliver_due(conn, http, rules)
                 ctx.metrics.notifications.labels("sent").inc(sent)
                 ctx.metrics.notifications.labels("failed").inc(failed)

@@ -45,6 +45,54 @@ class Evidence:
         return hashlib.sha256(self.content if self.content is not None else (self.text or "").encode()).hexdigest()
 
 
+# the files a task's evidence may be: the type by the name's ending, the content's first bytes agreeing
+_OLE, _ZIP = b"\xd0\xcf\x11\xe0", b"PK\x03\x04"
+EVIDENCE_TYPES = {".pdf": ("application/pdf", b"%PDF"), ".png": ("image/png", b"\x89PNG"),
+                  ".jpg": ("image/jpeg", b"\xff\xd8\xff"), ".jpeg": ("image/jpeg", b"\xff\xd8\xff"),
+                  ".doc": ("application/msword", _OLE), ".xls": ("application/vnd.ms-excel", _OLE),
+                  ".docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", _ZIP),
+                  ".xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", _ZIP),
+                  ".txt": ("text/plain; charset=utf-8", b"")}
+EVIDENCE_MAX_BYTES = 8 * 1024 * 1024
+
+
+def content_type(name: str) -> str:
+    """The type a stored evidence file is served as (by its accepted ending)."""
+    return EVIDENCE_TYPES.get(_ending(name), ("application/octet-stream", b""))[0]
+
+
+def _ending(name: str) -> str:
+    return "." + name.rsplit(".", 1)[1].lower() if "." in name else ""
+
+
+def check_file(e: Evidence, max_bytes: int = EVIDENCE_MAX_BYTES) -> None:
+    """A file is one of the accepted types (its content agreeing with its name) and not larger than max_bytes."""
+    if e.content is None:
+        return
+    kind = EVIDENCE_TYPES.get(_ending(e.name))
+    if kind is None:
+        raise TaskError(f"file {e.name!r}: accepted types are {', '.join(sorted(EVIDENCE_TYPES))}")
+    if len(e.content) > max_bytes:
+        raise TaskError(f"file {e.name!r}: {len(e.content)} bytes, more than the {max_bytes} allowed")
+    if not e.content.startswith(kind[1]):
+        raise TaskError(f"file {e.name!r}: its content is not a {_ending(e.name)} file")
+    if _ending(e.name) == ".txt":
+        try:
+            e.content.decode("utf-8")
+        except UnicodeDecodeError:
+            raise TaskError(f"file {e.name!r}: a .txt file must be UTF-8 text") from None
+
+
+async def evidence_file(conn: asyncpg.Connection, task_id: int, evidence_id: int, scope: str = "") -> asyncpg.Record:
+    """One stored evidence file of a task in the caller's regions (LookupError otherwise)."""
+    row = await conn.fetchrow("SELECT e.name, e.content, e.text, e.sha256, r.region_code FROM rectification_evidence e"
+                              " JOIN rectification r USING (task_id) WHERE e.task_id = $1 AND e.id = $2",
+                              task_id, evidence_id)
+    if row is None or not within(scope, row["region_code"]):
+        raise LookupError(f"no evidence {evidence_id} of task {task_id} in your regions")
+    return row
+
+
 async def _unit_region(conn: asyncpg.Connection, unit: str) -> Optional[str]:
     return await conn.fetchval("SELECT data->>'region_code' FROM org_version WHERE unit_code = $1 AND part = 'unit'"
                                " ORDER BY valid_from DESC LIMIT 1", unit)
@@ -96,9 +144,12 @@ async def _open_findings(conn: asyncpg.Connection, unit: str, kind: str, now: da
 
 
 async def act(conn: asyncpg.Connection, task_id: int, action: str, actor: str, reason: Optional[str] = None,
-              evidence: Sequence[Evidence] = (), scope: str = "", now: Optional[datetime] = None) -> dict[str, Any]:
+              evidence: Sequence[Evidence] = (), scope: str = "", now: Optional[datetime] = None,
+              max_bytes: int = EVIDENCE_MAX_BYTES) -> dict[str, Any]:
     """One transition, or a TaskError saying why not; kept with who, when and why."""
     now = now or datetime.now(timezone.utc)
+    for e in evidence:
+        check_file(e, max_bytes)
     if action not in TRANSITIONS:
         raise TaskError(f"action: one of {', '.join(TRANSITIONS)}")
     starts, to = TRANSITIONS[action]
@@ -134,7 +185,7 @@ async def show(conn: asyncpg.Connection, task_id: int, scope: str = "", now: Opt
         raise LookupError(f"no task {task_id} in your regions")
     events = await conn.fetch("SELECT from_state, to_state, actor, at, reason FROM rectification_event"
                               " WHERE task_id = $1 ORDER BY id", task_id)
-    files = await conn.fetch("SELECT name, sha256, size, added_by, added_at, text FROM rectification_evidence"
+    files = await conn.fetch("SELECT id, name, sha256, size, added_by, added_at, text FROM rectification_evidence"
                              " WHERE task_id = $1 ORDER BY id", task_id)
     out = _row(t, now)
     if t["finding_kind"]:

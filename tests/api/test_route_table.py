@@ -72,7 +72,12 @@ PROBES = {
     ("GET", "/org/units/{code}"): "/org/units/{unit}", ("GET", "/evaluations"): "/evaluations",
     ("GET", "/evaluations/{id}"): "/evaluations/{evaluation}", ("GET", "/rectifications"): "/rectifications",
     ("GET", "/rectifications/{id}"): "/rectifications/{task}",
+    ("GET", "/rectifications/{id}/evidence/{n}"): "/rectifications/{task}/evidence/1",
     ("POST", "/console/rectifications/{id}/{action}"): "/console/rectifications/{task}/start",
+    ("GET", "/alerts"): "/alerts", ("POST", "/console/alerts/{id}/{act}"): "/console/alerts/1/ack",
+    ("POST", "/console/evaluations"): "/console/evaluations",
+    ("POST", "/console/evaluations/{id}/scores"): "/console/evaluations/{evaluation}/scores",
+    ("POST", "/console/rectifications"): "/console/rectifications",
     ("POST", "/logout"): None,  # nothing to read
     ("GET", "/api/v1/org/documents"): ["/api/v1/org/documents", "/api/v1/org/documents?unit={unit}"],
     ("GET", "/api/v1/org/documents/search"): "/api/v1/org/documents/search?q=职能配置",

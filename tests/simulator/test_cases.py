@@ -46,3 +46,28 @@ async def test_the_generator_applies_only_for_open_items():
         await runner.cleanup()
     assert sent == len(got) > 0
     assert {e["item_code"] for e in got if e["type"] == "submitted"} == {"OPEN"}
+
+
+async def test_the_generator_keeps_its_rate_and_dates_events_now():
+    got: list = []
+    app = web.Application()
+
+    async def hook(request):
+        arrived = datetime.now(timezone.utc)
+        got.extend((arrived, e) for e in await request.json())
+        return web.json_response({})
+
+    app.router.add_post("/api/v1/case-events", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    platform = Platform("p")
+    platform.apply("k1", "publish", "OPEN", {"region_codes": ["330102"], "department_code": "D"})
+    try:
+        await generate(platform, f"http://127.0.0.1:{port}/api/v1/case-events", "tok", 4, 3.0)
+    finally:
+        await runner.cleanup()
+    cases = [e for _, e in got if e["type"] == "submitted"]
+    assert 9 <= len(cases) <= 13, len(cases)  # about 4 a second for 3 seconds, not 10 a tick
+    assert all(datetime.fromisoformat(e["occurred_at"]) <= at for at, e in got), "no event dated in the future"

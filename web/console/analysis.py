@@ -10,7 +10,7 @@ from core.names import Names, region_name
 from streams.analysis.service import analysis_window, chains, recommendations
 from web.common import HEAVY, POOL, READ, SETTINGS, SUPERVISE, route
 from web.console.i18n import WORDS, t
-from web.console.pages import esc, fmt, lang_of, layout, named, table
+from web.console.pages import allowed, esc, fmt, lang_of, layout, local, named, table
 
 
 async def _page_data(conn, window, scope: str) -> tuple[dict, dict]:
@@ -47,11 +47,11 @@ async def analysis_page(request: web.Request) -> web.Response:
     csrf = esc(request.get("csrf", ""))
 
     def evidence(r: dict) -> str:
-        return "; ".join(f"{t('ev_' + k, lang) if 'ev_' + k in WORDS else k} {fmt(k, v) if isinstance(v, float) else esc(v)}"
-                         for k, v in r["evidence"].items() if isinstance(v, (int, float, str)) and k != "department_code")
+        return "; ".join(f"{t('ev_' + k, lang)} {_evidence_value(k, v, lang, names)}"
+                         for k, v in r["evidence"].items() if "ev_" + k in WORDS and v is not None)
 
     def draft_button(r: dict) -> str:
-        if r["kind"] not in ("cancel", "devolve", "merge") or not request["caller"].can("supervisor", "list_admin"):
+        if r["kind"] not in ("cancel", "devolve", "merge") or not allowed(request, SUPERVISE):
             return ""
         return (f'<form class="inline" method="post" action="/console/recommendations/draft">'
                 f'<input type="hidden" name="csrf" value="{csrf}">'
@@ -65,6 +65,25 @@ async def analysis_page(request: web.Request) -> web.Response:
           draft_button(r)] for r in recs["recommendations"][:50]))
     body = f'<p><a href="/compare">{t("comparison", lang)}</a></p>' + body
     return layout(request, "analysis", t("analysis", lang), body)
+
+
+def _evidence_value(key: str, v, lang: str, names) -> str:
+    """A recommendation's evidence for people: levels and regions by name, dates local, days and rates with units."""
+    if key == "level":
+        return esc(t("level_" + v, lang)) if "level_" + str(v) in WORDS else esc(v)
+    if key == "in_force_since":
+        return esc(local(v, False))
+    if key == "window_days":
+        return esc(f"{v:.0f}{t('days', lang)}")
+    if key == "confidence" and isinstance(v, dict):
+        return ", ".join(f"{named(names.of('item_code', i), i)} {fmt('x_rate', c)}" for i, c in v.items())
+    if key == "lower_level_peers":
+        return ", ".join(named(region_name(p["region_code"]), p["region_code"]) for p in v)
+    if key == "change_ratio":
+        return fmt("x_rate", v)
+    if key == "avg_handling_hours":
+        return esc(f"{v:.1f}{t('hours', lang)}")
+    return fmt(key, v) if isinstance(v, (int, float)) else esc(v)
 
 
 async def draft_recommendation(request: web.Request) -> web.Response:
@@ -92,13 +111,15 @@ async def compare_page(request: web.Request) -> web.Response:
 
     lang = lang_of(request)
     item, dept = request.query.get("item") or None, request.query.get("department") or None
-    form = (f'<form method="get"><input name="item" placeholder="{t("item", lang)}" value="{esc(item or "")}"> '
-            f'<input name="department" placeholder="{t("department", lang)}" value="{esc(dept or "")}"> '
-            f'<button>{t("search", lang)}</button></form>')
+    form = (f'<form method="get"><input name="item" placeholder="{t("item_by_name", lang)}" value="{esc(item or "")}"> '
+            f'<input name="department" placeholder="{t("department_by_name", lang)}" value="{esc(dept or "")}"> '
+            f'<button>{t("search", lang)}</button></form>'
+            f'<p class="note">{t("compare_note", lang)}</p>')
     if not item and not dept:
         return layout(request, "analysis", t("comparison", lang_of(request)), form)
     try:
         async with request.app[POOL].acquire() as conn:
+            item, dept = await _code(conn, "item", item), await _code(conn, "department", dept)
             out = await comparison(conn, analysis_window(None, None), item if item else None,
                                    None if item else dept, 20, request["caller"].scope)
     except QueryError as exc:
@@ -110,6 +131,25 @@ async def compare_page(request: web.Request) -> web.Response:
     rows.append([t("median", lang), "", *(fmt(k, out["medians"].get(k)) for k in keys[1:])])
     return layout(request, "analysis", t("comparison", lang_of(request)),
                   form + table([t("region", lang), *(esc(label(k, lang)) for k in keys)], rows))
+
+
+async def _code(conn, kind: str, text):
+    """An item's or a department's code from its name (either script) or its code; unknown: 400."""
+    from core.script import to_simplified, to_traditional
+
+    if not text:
+        return None
+    text = text.strip()[:200]
+    names = list({text, to_simplified(text), to_traditional(text)})
+    sql = ("SELECT DISTINCT item_code FROM list_item_version WHERE item_code = $1 OR name = ANY($2::text[]) LIMIT 2"
+           if kind == "item" else
+           "SELECT DISTINCT unit_code FROM org_version WHERE part = 'unit' AND (unit_code = $1"
+           " OR data->>'name' = ANY($2::text[])) UNION SELECT DISTINCT department_code FROM list_item_version"
+           " WHERE department_code = $1 LIMIT 2")
+    rows = await conn.fetch(sql, text, names)
+    if len(rows) != 1:
+        raise web.HTTPBadRequest(text=f"{kind}: no such {kind}" if not rows else f"{kind}: several have that name")
+    return rows[0][0]
 
 
 def add_routes(app: web.Application) -> None:

@@ -15,12 +15,17 @@ from streams.indicators.definitions import BY_KEY
 from streams.indicators.window import parse_window
 
 PAGE = 100
+ITEM_FIGURES = ("items_active", "zero_case_items")
 
 
 
 async def cases_page(request: web.Request) -> web.Response:
     lang, q = lang_of(request), request.query
     figure = q.get("figure", "")
+    if figure in ITEM_FIGURES:  # a count of list items, not of cases: the page says so and leads to the list
+        body = (f'<p class="note">{esc(t("counts_items", lang))}</p>'
+                f'<p><a href="/list">{esc(t("list", lang))}</a></p>')
+        return layout(request, "overview", f"{t('cases', lang)} · {esc(label(figure, lang))}", body)
     if figure not in FIGURES:
         raise web.HTTPBadRequest(text=f"figure: one of {', '.join(FIGURES)}")
     window = parse_window(q.get("from"), q.get("to"))

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from web.console.i18n import t
-from web.console.pages import esc, in_url, lang_of, layout, local, table
+from web.console.pages import allowed, esc, in_url, lang_of, layout, local, table
 from web.common import ADMINISTER_LIST, OPERATIONS, POOL, SETTINGS, route
 from schemas.events import Category
 from streams.powerlist import drafts
@@ -37,13 +37,14 @@ def _form(csrf: str, lang: str) -> str:
 
 async def drafts_page(request: web.Request) -> web.Response:
     lang, csrf = lang_of(request), request.get("csrf", "")
+    may_decide = allowed(request, ADMINISTER_LIST)
     async with request.app[POOL].acquire() as conn:
         rows = await drafts.listing(conn, None, 200)
     out = []
     for d in rows:
         warn = "; ".join(f'{w.get("item_code")} {w.get("name", "")} ({w.get("score")})' for w in d["checks"][:5])
-        act = ""
-        if d["status"] == "draft":
+        act = ""  # another list administrator decides (the two-person rule): the drafter gets no buttons
+        if d["status"] == "draft" and may_decide and d["drafted_by"] != request["caller"].name:
             act = "".join(
                 f'<form class="inline" method="post" action="/console/drafts/{in_url(d["draft_id"])}/{a}">'
                 f'<input type="hidden" name="csrf" value="{esc(csrf)}">'
@@ -53,7 +54,7 @@ async def drafts_page(request: web.Request) -> web.Response:
                     esc(t("act_" + d["action"], lang)), esc(d["drafted_by"]), esc(local(d["drafted_at"])),
                     esc(t("draft_" + d["status"], lang)), f'<span class="bad">{esc(warn)}</span>',
                     esc(d.get("reason") or ""), act])
-    body = (f'<h2>{t("new_draft", lang)}</h2>' + _form(csrf, lang) + f'<h2>{t("drafts", lang)}</h2>'
+    body = ((f'<h2>{t("new_draft", lang)}</h2>' + _form(csrf, lang) if may_decide else "") + f'<h2>{t("drafts", lang)}</h2>'
             + table([t("item", lang), t("kind", lang), t("who", lang), t("since", lang), t("status", lang),
                      t("overlaps", lang), t("why", lang), ""], out))
     return layout(request, "drafts", t("drafts", lang), body)

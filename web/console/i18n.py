@@ -114,7 +114,36 @@ WORDS = {
     "ev_applications": ("申請量", "applications"), "ev_received": ("收件", "received"),
     "ev_on_time_rate": ("按時辦結率", "on-time rate"), "ev_lift": ("提升度", "lift"),
     "ev_confidence": ("置信度", "confidence"), "ev_support": ("申請人數", "applicants"),
+    "ev_in_force_since": ("生效於", "in force since"), "ev_level": ("層級", "level"),
+    "ev_window_days": ("觀察期", "observed"), "ev_rank": ("排名", "rank"),
+    "ev_previous_applications": ("上期申請量", "applications before"), "ev_change": ("增減", "change"),
+    "ev_change_ratio": ("增減率", "change rate"), "ev_satisfaction_rate": ("滿意率", "satisfaction rate"),
+    "ev_avg_handling_hours": ("平均辦理時長", "average handling time"),
+    "ev_lower_level_peers": ("辦得不差的下級區劃", "lower levels doing no worse"), "ev_applicants": ("申請人總數", "applicants in all"),
+    "hours": ("小時", " h"),
     "legal_basis": ("設定依據", "Legal basis"), "month_col": ("月份", "Month"),
+    "part_unit": ("機構", "unit"), "part_body": ("內設機構", "body"), "part_duty": ("職責", "duty"),
+    "part_quota": ("編制", "quota"), "part_posts": ("領導職數", "posts"), "part_staff": ("人員", "staff"),
+    "f_quota_kind": ("編制類型", "quota kind"), "f_approved": ("核定", "approved"), "f_actual": ("實有", "actual"),
+    "f_over": ("超出", "over"), "f_post_level": ("職級", "post level"), "f_posts_approved": ("核定職數", "posts approved"),
+    "f_posts_held": ("實配職數", "posts held"), "f_doc_no": ("文號", "document"), "f_why": ("原因", "why"),
+    "f_item_code": ("事項", "item"), "f_received": ("收件", "received"), "f_on_time_rate": ("按時辦結率", "on-time rate"),
+    "f_other_unit_code": ("另一單位", "other unit"), "f_score": ("相似度", "similarity"), "f_persons": ("人數", "people"),
+    "why_no_doc": ("無批准文號", "no approving document"), "why_doc_unknown": ("文號不在文件庫", "the document is not in the archive"),
+    "size": ("大小（字節）", "Size (bytes)"), "period_from": ("起始日", "First day"),
+    "period_last": ("截止日（含）", "Last day (included)"), "new_evaluation": ("發起評估", "Start an evaluation"),
+    "indicator": ("指標", "Indicator"), "note": ("說明", "Note"), "give_score": ("錄入評分", "Give the score"),
+    "working_days": ("期限（工作日）", "Working days"), "new_task": ("開啟整改任務", "Open a rectification task"),
+    "calendar_missing": ("{0}年的節假日安排未加載：期限按週一至週五計算，節假日也算作工作日",
+                         "No holiday arrangement loaded for {0}: deadlines count Monday to Friday, holidays included"
+                         " (shenpi calendar load)"),
+    "rule_calendar_not_loaded": ("節假日安排未加載", "holiday arrangement not loaded"), "year": ("年份", "Year"),
+    "item_by_name": ("事項名稱或編碼", "Item (name or code)"),
+    "department_by_name": ("部門名稱或編碼", "Department (name or code)"),
+    "compare_note": ("輸入一個事項或一個部門（名稱或編碼），比較各區劃的辦理情況", "Give an item or a department (by name or"
+                     " code) to compare the regions"),
+    "counts_items": ("此項統計的是清單事項，不是辦件：見權責清單", "This figure counts items on the list, not cases:"
+                     " see the power list"),
     "candidate_note": ("帶 * 的為待研判線索（缺位、越位、不到位），需人工判斷", "Kinds marked * are candidates for"
                        " people to judge"),
 }
@@ -138,3 +167,41 @@ def t(key: str, lang: str) -> str:
 def label(indicator: str, lang: str) -> str:
     ind = BY_KEY[indicator]
     return ind.en if lang == "en" else script(ind.zh, lang)
+
+
+# the reasons the engine and the API give (in English, their interface), said to a person in the page's language
+_REASONS = (
+    (r"task \d+ is (\w+): (\w+) needs it .*", "任務當前為「{0}」，不能{1}", "The task is {0}: it cannot be {1} now"),
+    (r".* submitted task \d+: another person must (\w+) it.*", "提交人不能自己{0}：須由另一人辦理（雙人規則）",
+     "Whoever submitted it may not {0} it: another person must (two-person rule)"),
+    (r"return: give the reason", "退回須說明理由", "Give the reason for returning it"),
+    (r"submit: give evidence.*", "提交須附整改材料（文字或文件）", "Give the evidence (a text or files)"),
+    (r"two-person rule: .*", "草稿須由另一名清單管理員批准或駁回（雙人規則）",
+     "Another list administrator approves or rejects a draft (two-person rule)"),
+    (r"draft .* is already (\w+)", "草稿已{0}", "The draft is already {0}"),
+    (r"a rejection needs a reason", "駁回須說明理由", "Give the reason for rejecting it"),
+    (r"not allowed for the role .*|.* may not \w+", "您的角色無權執行此操作", "Your role may not do this"),
+    (r"this is for callers who see every region", "僅限可查看全部區劃的用戶", "Only for those who see every region"),
+    (r"CSRF token .*", "頁面已過期，請刷新後重試", "The page has expired: reload it and try again"),
+    (r".*outside your (scope|regions).*", "不在您的可見範圍內", "Outside your scope"),
+    (r"(item|department|unit): no such .*", "找不到該{0}", "No such {0}"),
+    (r"(item|department|unit): several .*", "有多個同名的{0}：請輸入編碼", "Several have that name: give the {0}'s code"),
+)
+_STATE_WORDS = {"start": "開始整改", "submit": "提交", "verify": "驗證", "return": "退回", "close": "銷號",
+                "draft": "待審", "rejected": "駁回", "published": "發布"}
+
+
+def reason(text: str, lang: str) -> str:
+    """An error's reason in the reader's language; "" where there is no wording for it on a Chinese page (the page's
+    title says what happened, and no English reaches a Chinese reader)."""
+    import re
+
+    for pattern, zh, en in _REASONS:
+        m = re.fullmatch(pattern, text.strip(), re.S)
+        if m:
+            if lang == "en":
+                return en.format(*m.groups())
+            words = [t("state_" + g, lang) if "state_" + g in WORDS else t(g, lang) if g in ("item", "department", "unit")
+                     else script(_STATE_WORDS.get(g, g), lang) for g in m.groups()]
+            return script(zh.format(*words), lang)
+    return text if lang == "en" or not re.search(r"[A-Za-z]{2,}", text) else ""

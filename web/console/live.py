@@ -129,11 +129,16 @@ class LiveHub:
 
     async def _compute(self) -> None:
         window = parse_window(None, None)
+        scopes = {w.scope for w in self.watchers}
         async with self.pool.acquire() as conn:
             rows = await indicators(conn, window, ("region_code",))
+            # the tiles: the very query the overview and a chosen window run (items in force are not a sum over
+            # regions: an item in force in three counties is one item of the city)
+            totals = {scope: (await indicators(conn, window, (), scope=scope))[0] for scope in scopes}
         self.computations += 1
-        for scope in {w.scope for w in self.watchers}:
-            total, mine = by_scope(rows, scope)
+        for scope in scopes:
+            _, mine = by_scope(rows, scope)
+            total = totals[scope]
             msg = json.dumps(self.render(total, mine), ensure_ascii=False)
             if msg != self.last.get(scope):
                 self.last[scope] = msg

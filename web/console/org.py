@@ -9,8 +9,9 @@ from typing import Optional
 from aiohttp import web
 
 from web.console import archive
-from web.console.i18n import t
-from web.console.pages import esc, in_url, lang_of, layout, local, table
+from core.names import Names, region_name
+from web.console.i18n import WORDS, t
+from web.console.pages import esc, in_url, lang_of, layout, local, named, table
 from web.console.public import _page, both_scripts
 from web.common import HEAVY, POOL, PUBLIC, READ, SETTINGS, route, search_term
 from streams.indicators.window import QueryError, parse_instant
@@ -67,6 +68,36 @@ async def org_page(request: web.Request) -> web.Response:
     return layout(request, "org", t("org", lang), body)
 
 
+_FIGURES = ("quota_kind", "approved", "actual", "over", "post_level", "posts_approved", "posts_held", "doc_no", "why",
+            "item_code", "received", "on_time_rate", "other_unit_code", "score", "persons")
+
+
+def _evidence(f: dict, lang: str, names: Names) -> str:
+    """A finding's figures in words: names for codes, a count of people (not their keys), a reason said."""
+    out = []
+    for k in _FIGURES:
+        v = f.get(k)
+        if v is None and k != "approved" or k not in f:
+            continue
+        if k == "persons":
+            v = len(v)
+        elif k == "why":
+            v = t("why_no_doc" if v == "no doc_no" else "why_doc_unknown", lang)
+        elif k in ("item_code", "other_unit_code"):
+            v = names.of("item_code" if k == "item_code" else "department_code", v) or v
+        elif k == "on_time_rate" or k == "score":
+            v = f"{v * 100:.0f}%" if isinstance(v, float) else v
+        out.append(f"{t('f_' + k, lang)} {esc('—' if v is None else v)}")
+    return "; ".join(out)
+
+
+def _subject(f: dict, names: Names) -> str:
+    """What a finding is about, by name: a body's name, a duty's text, an item's name; the code on hover."""
+    name = (f.get("name") if f["kind"] == "unapproved_body" else f.get("text") if f["kind"].startswith("duty_")
+            else names.of("item_code", f["subject"]) if f["kind"] == "power_without_duty" else None)
+    return named(name, f["subject"])
+
+
 async def findings_page(request: web.Request) -> web.Response:
     lang, at, scope = lang_of(request), _as_of(request), request["caller"].scope
     if request.query.get("as_of"):  # another time than now: computed in the bounded child, not in this loop
@@ -76,14 +107,14 @@ async def findings_page(request: web.Request) -> web.Response:
     else:
         async with request.app[POOL].acquire() as conn:
             found = await checks.stored(conn, at, scope)
-    evidence = lambda f: ", ".join(f"{k}={v}" for k, v in f.items() if k in (  # noqa: E731
-        "quota_kind", "approved", "actual", "over", "post_level", "posts_approved", "posts_held", "doc_no", "why",
-        "item_code", "text", "received", "on_time_rate", "other_unit_code", "other_text", "score", "persons"))
+    async with request.app[POOL].acquire() as conn:
+        names = await Names.load(conn, (f.get("other_unit_code") for f in found),
+                                 [f.get("item_code") for f in found] + [f["subject"] for f in found])
     body = _date_form("/org/findings", at, lang) + f'<p class="note">{t("candidate_note", lang)}</p>' + table(
         [t("kind", lang), t("unit", lang), t("subject", lang), t("evidence", lang), t("since", lang), t("basis", lang)],
         ([esc(t(f["kind"], lang)) + (" *" if f["candidate"] else ""),
           f'<a href="/org/units/{in_url(f["unit_code"])}" title="{esc(f["unit_code"])}">{esc(f["unit_name"])}</a>',
-          esc(f["subject"]), esc(evidence(f)), esc(local(f["opened_at"])), esc(f["basis"])]
+          _subject(f, names), _evidence(f, lang, names), esc(local(f["opened_at"])), esc(f["basis"])]
          for f in found))
     return layout(request, "org", t("findings", lang), body)
 
@@ -106,7 +137,7 @@ def _unit_body(u: Optional[dict], lang: str, public: bool = False) -> str:
         return f'<p class="note">{t("not_standing", lang)}</p>'
     doc = u.get("document") or {}
     out = (f'<p>{esc(u["nature"])} · {esc(u["rank"])} · {esc(u["funding"])} · {t("region", lang)} '
-           f'{esc(u["region_code"])}{"" if public else " · " + esc(u["unit_code"])}</p>'
+           f'{named(region_name(u["region_code"]), u["region_code"])}{"" if public else " · " + esc(u["unit_code"])}</p>'
            f'<p class="note">{esc(doc.get("title") or "")} {esc(u["doc_no"])}</p>')
     out += f'<h2>{t("duties", lang)}</h2>' + table(
         ["#", t("duty", lang), t("item", lang), t("status", lang)],
@@ -128,11 +159,19 @@ def _timeline(h: dict, lang: str) -> str:
     rows = []
     for v in h["versions"]:
         docs = "; ".join(f'{d.get("doc_no")} {d.get("title") or ""}' for d in v["documents"])
-        what = "; ".join(f'{t(c["action"], lang)} {c["part"]} {c["key"]}'.strip() for c in v["changes"][:12])
+        what = "; ".join(f'{t(c["action"], lang)} {t("part_" + c["part"], lang) if "part_" + c["part"] in WORDS else ""}'
+                         f' {_change_key(c)}'.strip() for c in v["changes"][:12])
         rows.append([esc(local(v["at"], False)), esc(docs), esc(what + (" …" if len(v["changes"]) > 12 else "")),
                      f'<a href="?as_of={esc(urllib.parse.quote(v["at"]))}">{t("show", lang)}</a>'])
     return f'<h2>{t("history", lang)}</h2>' + table([t("since", lang), t("document", lang), t("changes", lang), ""],
                                                      rows)
+
+
+def _change_key(c: dict) -> str:
+    """What a change touched, by its name where the record has one (a body's, a duty's text), else its key."""
+    data = c.get("after") or c.get("before") or {}
+    name = data.get("name") or (data.get("text") or "")[:30] if isinstance(data, dict) else None
+    return f"{name} ({c['key']})" if name and name != c["key"] else str(c["key"])
 
 
 async def search_page(request: web.Request) -> web.Response:
@@ -165,7 +204,7 @@ async def public_units(request: web.Request) -> web.Response:
             f'aria-label="{t("search", lang)}"><button>{t("search", lang)}</button></form>') + table(
         [t("unit", lang), t("nature", lang), t("rank", lang), t("region", lang)],
         ([f'<a href="/public/org/{in_url(r["unit_code"])}">{esc(r["name"])}</a>', esc(r["nature"]), esc(r["rank"]),
-          esc(r["region_code"])] for r in rows))
+          named(region_name(r["region_code"]), r["region_code"])] for r in rows))
     return _page(request, t("org_public", lang), body)
 
 

@@ -16,6 +16,28 @@ NAV = (("/", "overview"), ("/drill", "drill"), ("/alerts", "alerts"), ("/list", 
        ("/rectifications", "rectifications"))
 
 
+def allowed(request: web.Request, policy) -> bool:
+    """Whether the caller passes a route's policy (web.auth enforces it; pages use this to show only what a person
+    may do)."""
+    if policy is None or policy.who == "anyone":
+        return True
+    c = request.get("caller")
+    if c is None or (policy.write and c.name == "anonymous"):
+        return False
+    if policy.roles and not c.can(*policy.roles) or (not policy.service and c.role == "service"):
+        return False
+    return not (policy.everywhere and not c.everywhere)
+
+
+def _nav(request: web.Request, active: str, lang: str) -> str:
+    """The menu: only the pages the caller may open."""
+    from web.common import POLICIES
+
+    policies = request.app.get(POLICIES, {})
+    return "".join(f'<a href="{href}" class="{"on" if key == active else ""}">{t(key, lang)}</a>' for href, key in NAV
+                   if request.get("caller") is not None and allowed(request, policies.get(("GET", href))))
+
+
 def esc(v: Any) -> str:
     return html.escape("" if v is None else str(v))
 
@@ -38,7 +60,7 @@ def layout(request: web.Request, active: str, title: str, body: str, stream: Opt
            scripts: str = "") -> web.Response:
     lang = lang_of(request)
     caller = request.get("caller")
-    nav = "".join(f'<a href="{href}" class="{"on" if key == active else ""}">{t(key, lang)}</a>' for href, key in NAV)
+    nav = _nav(request, active, lang)
     who = ""
     if caller is not None:
         scope = caller.scope or t("everywhere", lang)
@@ -60,17 +82,10 @@ def layout(request: web.Request, active: str, title: str, body: str, stream: Opt
 
 
 def local(v: Any, minutes: bool = True) -> str:
-    """An instant (or its ISO text) in the local zone: to the minute, or the local day."""
-    from datetime import datetime
+    """An instant (or its ISO text) in the local zone: to the minute, or the local day (core.tz.shown)."""
+    from core.tz import shown
 
-    from core.tz import TZ
-
-    if not v:
-        return ""
-    t_ = datetime.fromisoformat(v) if isinstance(v, str) else v
-    if not hasattr(t_, "astimezone") or getattr(t_, "tzinfo", None) is None:
-        return str(v)
-    return t_.astimezone(TZ).strftime("%Y-%m-%d %H:%M" if minutes else "%Y-%m-%d")
+    return shown(v, minutes)
 
 
 def named(name: Optional[str], code: Any) -> str:
@@ -102,13 +117,13 @@ async def error_pages(request: web.Request, handler):
     except web.HTTPException as exc:
         if exc.status < 400 or request.path.startswith(("/api/", "/metrics", "/healthz", "/static/", "/console/stream")):
             raise
-        from web.console.i18n import script
+        from web.console.i18n import reason, script
 
         lang = lang_of(request)
         zh, en = ERROR_WORDS.get(exc.status, ERROR_WORDS[500] if exc.status >= 500 else ERROR_WORDS[400])
         title = en if lang == "en" else script(zh, lang)
         back = "Back" if lang == "en" else script("返回", lang)
-        detail = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else ""
+        detail = reason(exc.text, lang) if exc.text and not exc.text.startswith(f"{exc.status}:") else ""
         page = layout(request, "", title, f'<p class="note">{esc(detail)}</p><p><a href="/">{back}</a></p>')
         return web.Response(status=exc.status, text=page.text, content_type="text/html", headers={
             k: v for k, v in exc.headers.items() if k.lower() in ("retry-after", "allow")})

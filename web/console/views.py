@@ -14,15 +14,16 @@ from aiohttp import web
 from web.console import analysis, archive, cases, drafts, evaluation, org, proposals, signin
 from web.console.i18n import WORDS, script, t
 from web.console.live import CARDS, COLUMNS, LiveHub
-from web.console.pages import esc, fmt, in_url, lang_of, layout, local, named, table
+from web.console.pages import allowed, esc, fmt, in_url, lang_of, layout, local, named, table
 from core.access import within
 from core.figures import fmt as figure
 from core.names import Names, region_name
 from core.tz import TZ
-from web.common import OPERATIONS, POOL, PUBLIC, READ, SETTINGS, SUPERVISE, route, static
+from web.common import POOL, PUBLIC, READ, SETTINGS, Policy, route, static
 from streams.alerts.state import act_on_alert, alerts_overview
 from streams.alerts.engine import group_parts
 from streams.alerts.rules import load_rules
+from streams.calendar.store import loaded_years, missing_years
 from streams.indicators.edges import due_sql, overdue_sql
 from streams.indicators.queries import indicators, parse_window
 from streams.powerlist.queries import item_history, items_as_of
@@ -56,6 +57,8 @@ async def overview(request: web.Request) -> web.Response:
     lang = lang_of(request)
     which, window = _window(request)
     total, rows = await _figures(request, window)
+    async with request.app[POOL].acquire() as conn:
+        gaps = _calendar_notes(await loaded_years(conn), window.t0, window.t1, lang)
     # today's figures move: its links leave the end open (until the moment they are followed)
     span = urllib.parse.urlencode({"from": window.t0.isoformat(),
                                    **({} if which == "today" else {"to": window.t1.isoformat()})})
@@ -71,7 +74,8 @@ async def overview(request: web.Request) -> web.Response:
               f'<input type="date" name="to" aria-label="to"><button>{t("show", lang)}</button></form>')
     data = json.dumps(live_message(total, rows), ensure_ascii=False)
     chart_labels = {k: label(k, lang) for k in ("received", "completed", "overdue")}
-    body = (choose + f'<p class="note">{esc(local(window.t0))} → {esc(local(window.t1))}'
+    body = (choose + "".join(f'<p class="bad">{esc(g)}</p>' for g in gaps)
+            + f'<p class="note">{esc(local(window.t0))} → {esc(local(window.t1))}'
             + (f' · {t("live", lang)}' if which == "today" else "") + "</p>"
             + f'<div class="cards">{cards}</div><div id="chart" data-labels="{esc(json.dumps(chart_labels, ensure_ascii=False))}"></div>'
             + table([t("region", lang), *(esc(label(k, lang)) for k in COLUMNS)],
@@ -178,7 +182,10 @@ async def case(request: web.Request) -> web.Response:
         evs = await conn.fetch("SELECT e.event_id, e.type, e.occurred_at, e.deadline, v.rule FROM case_event e"
                                " LEFT JOIN violation v USING (event_id) WHERE e.case_id = $1 ORDER BY occurred_at", cid)
         names = await Names.load(conn, [st["department_code"]], [st["item_code"]])
+        loaded = await loaded_years(conn)
     why = []
+    if st["accepted_at"] and st["due"]:  # a deadline counted over a year without its holidays says so
+        why += _calendar_notes(loaded, st["accepted_at"], st["due"], lang)
     state = t("case_ended" if st["ended_at"] else "case_open" if st["accepted_at"] else "case_submitted", lang)
     if st["due"] is None:
         why.append(t("why_no_deadline", lang))
@@ -207,6 +214,20 @@ async def case(request: web.Request) -> web.Response:
     return layout(request, "drill", f'{t("case", lang)} {esc(cid)}', body)
 
 
+def _calendar_notes(loaded: set[int], first, last, lang: str) -> list[str]:
+    from core.tz import local_day
+
+    missing = missing_years(loaded, local_day(first), local_day(last))
+    runs: list[list[int]] = []
+    for y in missing:  # consecutive years as one span: 2000–2024
+        if runs and runs[-1][-1] == y - 1:
+            runs[-1].append(y)
+        else:
+            runs.append([y])
+    years = "、".join(str(r[0]) if len(r) == 1 else f"{r[0]}–{r[-1]}" for r in runs)
+    return [t("calendar_missing", lang).format(years)] if missing else []
+
+
 @functools.lru_cache(maxsize=4)
 def _summaries(rules_path) -> dict[str, str]:
     """The rules' summaries, read once (the worker, too, reads its rules file when it starts)."""
@@ -214,15 +235,15 @@ def _summaries(rules_path) -> dict[str, str]:
 
 
 async def alerts_page(request: web.Request) -> web.Response:
-    lang = lang_of(request)
-    if not request["caller"].everywhere:
-        raise web.HTTPForbidden(text="alerts are for callers who see every region")
+    lang, scope = lang_of(request), request["caller"].scope
     async with request.app[POOL].acquire() as conn:
         data = await alerts_overview(conn)
+        data["alerts"] = [a for a in data["alerts"] if _alert_within(scope, a["group_key"])]
         groups = {a["group_key"]: group_parts(a["group_key"]) for a in data["alerts"]}
         names = await Names.load(conn, *({v for parts in groups.values() for k, v in parts if k == dim}
                                          for dim in ("department_code", "item_code")))
-    dims = {"region_code": "region", "department_code": "department", "item_code": "item", "level": "level"}
+    dims = {"region_code": "region", "department_code": "department", "item_code": "item", "level": "level",
+            "year": "year"}
     summaries = _summaries(request.app[SETTINGS].alert_rules)
 
     def group(key: str) -> str:  # names, not codes (the code on hover); levels in words
@@ -232,15 +253,17 @@ async def alerts_page(request: web.Request) -> web.Response:
 
     csrf = esc(request.get("csrf", ""))
     rows = []
+    acts = allowed(request, ACT_ON_ALERTS)
     for a in data["alerts"]:
-        actions = "".join(f'<form class="inline" method="post" action="/console/alerts/{a["id"]}/{act}">'
+        actions = "" if not acts else "".join(f'<form class="inline" method="post" action="/console/alerts/{a["id"]}/{act}">'
                           f'<input type="hidden" name="csrf" value="{csrf}"><button>{t(act, lang)}</button></form> '
                           for act in ("ack", "silence"))
         silenced = a["silenced_until"] and a["silenced_until"] > datetime.now(timezone.utc)
         done = "; ".join(x for x in (
             f'{t("acked_by", lang)} {a["acknowledged_by"]} {local(a["acknowledged_at"])}' if a["acknowledged_by"] else "",
             f'{t("silenced_until", lang)} {local(a["silenced_until"])}' if silenced else "") if x)
-        rows.append([named(script(summaries[a["rule"]], lang), a["rule"]) if a["rule"] in summaries else esc(a["rule"]),
+        rows.append([named(script(summaries[a["rule"]], lang), a["rule"]) if a["rule"] in summaries else
+                     named(t("rule_" + a["rule"], lang), a["rule"]) if "rule_" + a["rule"] in WORDS else esc(a["rule"]),
                      group(a["group_key"]), esc(t("alert_" + a["status"], lang)),
                      esc(t("sev_" + a["severity"], lang) if "sev_" + a["severity"] in WORDS else a["severity"]),
                      fmt("v", a["value"]), f'<span class="good">{esc(done)}</span>', actions])
@@ -249,11 +272,24 @@ async def alerts_page(request: web.Request) -> web.Response:
     return layout(request, "alerts", t("alerts", lang), body)
 
 
+def _alert_within(scope: str, group_key: str) -> bool:
+    """An alert a caller sees: every alert for who sees every region; else those of a region in the scope."""
+    region = dict(group_parts(group_key)).get("region_code")
+    return within(scope, region) if scope else True
+
+
+# a supervisor of a city or a county handles the alerts of their regions
+ACT_ON_ALERTS = Policy("caller", roles=("supervisor",), scoped=True, write=True)
+
+
 async def alert_action(request: web.Request) -> web.Response:
     kind = {"ack": "acknowledged", "silence": "silenced"}[request.match_info["act"]]
     aid = int(request.match_info["id"])
     until = datetime.now(timezone.utc) + timedelta(hours=1) if kind == "silenced" else None
     async with request.app[POOL].acquire() as conn:
+        key = await conn.fetchval("SELECT group_key FROM alert_state WHERE id = $1", aid)
+        if key is None or not _alert_within(request["caller"].scope, key):
+            raise web.HTTPNotFound(text="no such alert in your scope")
         await act_on_alert(conn, aid, kind, request["user"], until)
     raise web.HTTPFound("/alerts")
 
@@ -311,8 +347,8 @@ def add_routes(app: web.Application, static_dir, echarts) -> None:
     route(app, "GET", "/console/stream", stream, READ)
     route(app, "GET", "/drill", drill, READ)
     route(app, "GET", "/cases/{id}", case, READ)
-    route(app, "GET", "/alerts", alerts_page, OPERATIONS)
-    route(app, "POST", "/console/alerts/{id:[0-9]{1,18}}/{act:ack|silence}", alert_action, SUPERVISE)
+    route(app, "GET", "/alerts", alerts_page, READ)
+    route(app, "POST", "/console/alerts/{id:[0-9]{1,18}}/{act:ack|silence}", alert_action, ACT_ON_ALERTS)
     route(app, "GET", "/list", list_page, READ)
     analysis.add_routes(app)
     org.add_routes(app)

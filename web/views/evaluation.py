@@ -168,7 +168,8 @@ async def task_action(request: web.Request) -> web.Response:
         except (binascii.Error, TypeError, AttributeError):
             raise web.HTTPBadRequest(text="files: content_base64 must be base64") from None
     return json_response(await _engine(request, lambda conn: rectify.act(
-        conn, tid, action, c.name, _text(body, "reason", required=False), evidence, c.scope)))
+        conn, tid, action, c.name, _text(body, "reason", required=False), evidence, c.scope,
+        max_bytes=request.app[SETTINGS].evidence_max_bytes)))
 
 
 def add_routes(app: web.Application) -> None:

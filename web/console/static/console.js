@@ -14,14 +14,14 @@
     if (body) {
       body.replaceChildren(...data.rows.map(r => {
         const tr = document.createElement("tr");
+        const columns = (body.closest("table").dataset.columns || "").split(",");
+        const span = body.closest("table").dataset.span || "";  // the page's window travels with every link
         const a = document.createElement("a");
-        a.href = "/drill?region=" + encodeURIComponent(r.region_code);
+        a.href = "/drill?region=" + encodeURIComponent(r.region_code) + (span ? "&" + span : "");
         a.textContent = r.region_name || r.region_code;
         a.title = r.region_code;
         const first = document.createElement("td");
         first.append(a);
-        const columns = (body.closest("table").dataset.columns || "").split(",");
-        const span = body.closest("table").dataset.span || "";
         tr.append(first, ...r.cells.map((c, i) => {
           const td = document.createElement("td");
           const link = document.createElement("a");  // each number opens the cases behind it
