@@ -51,3 +51,12 @@ class Names:
         if kind == "region_code":
             return region_name(code)
         return (self.departments if kind == "department_code" else self.items).get(code or "")
+
+
+def region_codes_named(name: str, within_region: Optional[str] = None) -> list[str]:
+    """The codes of the regions called `name` (either script), within a region's subtree when one is given."""
+    from core.access import within
+    from core.script import to_simplified
+
+    key = to_simplified(name.strip())
+    return sorted(c for c, n in _regions().items() if n == key and within(within_region or "", c))
