@@ -192,14 +192,16 @@ def read_sheet(data: bytes, filename: str, kind: str, required: Iterable[str], e
             continue
         if len(sheet.rows) >= max_rows:
             raise SheetError(f"more than {max_rows} rows: split the sheet")
+        refused = False
         for f, fn in hashers.items():
             if values.get(f) is not None:
                 try:
                     values[f] = fn(values[f])
-                except ValueError as exc:
-                    values[f] = None
+                except ValueError as exc:  # the row goes no further: refused by its row and column, not its value
+                    values[f], refused = None, True
                     sheet.refused.append(Refused(n, sheet.headers[f], str(exc)))
-        sheet.rows.append((n, values))
+        if not refused:
+            sheet.rows.append((n, values))
     return sheet
 
 
@@ -304,3 +306,10 @@ def day(v: Any) -> Optional[date]:
         return date.fromisoformat(s)
     except ValueError:
         raise ValueError(f"{s[:40]!r} is not a date (2019-03-01, 2019年3月1日, a date cell)") from None
+
+
+def read_upload(data: bytes, filename: str, kind: str, required: Iterable[str], settings,
+                hashers: Optional[dict[str, Callable[[Any], str]]] = None) -> Sheet:
+    """read_sheet within the deployment's settings (its aliases file, its bounds)."""
+    return read_sheet(data, filename, kind, required, str(settings.sheet_aliases) if settings.sheet_aliases else None,
+                      hashers, settings.sheet_max_rows, settings.sheet_max_unpacked_bytes)

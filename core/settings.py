@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     scorecard: Optional[Path] = None
     rectify_escalation_days: list[int] = [7, 30]
 
+    # sheets in (权责清单, 实名制名册): a deployment's own column names (added to connectors/sheet_columns.yaml), and
+    # bounds on what one workbook may hold
+    sheet_aliases: Optional[Path] = None
+    sheet_max_rows: int = Field(default=100_000, ge=1)
+    sheet_max_unpacked_bytes: int = Field(default=200 * 1024 ** 2, ge=1024 ** 2)
+
     public_refresh_seconds: float = Field(default=60.0, gt=0)  # the portal's snapshots, when the data changed
 
     grace_seconds: float = Field(default=3600.0, gt=0)

@@ -181,7 +181,7 @@ async def _refused(request: web.Request, actor: str, status: int) -> None:
 
 async def _bounded_body(request: web.Request, policy: Policy) -> None:
     """A write's body read whole, within the time limit, before anything looks at it; forms are small."""
-    form = request.content_type.startswith(("application/x-www-form-urlencoded", "multipart/"))
+    form = request.content_type.startswith(("application/x-www-form-urlencoded", "multipart/")) and not policy.upload
     if form and (request.content_length or 0) > FORM_LIMIT:
         raise web.HTTPRequestEntityTooLarge(max_size=FORM_LIMIT, actual_size=request.content_length)
     body = await read_body(request)
@@ -221,7 +221,8 @@ async def authenticate(request: web.Request, handler):
         if policy.everywhere and not caller.everywhere:
             raise web.HTTPForbidden(text="this is for callers who see every region")
         if request.method in WRITES and "csrf" in request:  # a browser's session: the page's token must come too
-            form = await request.post() if request.content_type.startswith("application/x-www-form") else {}
+            form = await request.post() if request.content_type.startswith(
+                ("application/x-www-form", "multipart/form-data")) else {}
             given = request.headers.get("X-CSRF-Token") or form.get("csrf", "")
             if not hmac.compare_digest(str(given), request["csrf"]):
                 raise web.HTTPForbidden(text="CSRF token missing or wrong: reload the page")

@@ -120,6 +120,7 @@ class Policy:
     scoped: bool = False
     write: bool = False
     service: bool = True  # False: a person must act (the platform's token may not)
+    upload: bool = False  # a multipart file of up to SHENPI_MAX_BODY_BYTES (other forms are small)
 
 
 PUBLIC = Policy("anyone")
@@ -128,6 +129,8 @@ READ = Policy("caller", scoped=True)
 OPERATIONS = Policy("caller", everywhere=True)  # reads that are not about regions
 SUPERVISE = Policy("caller", roles=("supervisor",), everywhere=True, write=True)
 ADMINISTER_LIST = Policy("caller", roles=("list_admin",), everywhere=True, write=True, service=False)
+UPLOAD_LIST = Policy("caller", roles=("list_admin",), everywhere=True, write=True, service=False, upload=True)
+UPLOAD_ROSTER = Policy("caller", roles=("supervisor",), scoped=True, write=True, service=False, upload=True)
 # writes any signed-in person may attempt; the engine decides by its own rules and the caller's scope
 SIGNED_IN = Policy("caller", roles=("viewer", "supervisor", "list_admin"), scoped=True, write=True)
 POLICIES = web.AppKey("policies", dict)

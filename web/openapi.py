@@ -169,6 +169,16 @@ def document() -> dict[str, Any]:
         op = _write(what, {"type": "object", "properties": {"reason": {"type": "string"}}})
         op["post"]["parameters"] = text_path("id")
         paths[f"/api/v1/list/drafts/{{id}}/{act}"] = op
+    for path, what, param in (("/api/v1/list/import-sheet", "a workbook of the power list: the row report and the drafts"
+                               " it asks for (list administrators)", _q("region", {"type": "string",
+                                                                                   "pattern": "^(\\d{6}|\\d{9})$"})),
+                              ("/api/v1/org/import-sheet", "a roster workbook (实名制名册) as of a date: the row report"
+                               " and the staff changes proposed", _q("as_of", {"type": "string"}))):
+        op = _write(what, {})
+        op["post"]["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}}}}
+        op["post"]["parameters"] = [param]
+        paths[path] = op
     for act, what in (("ack", "acknowledge"), ("silence", "silence (seconds: 1 .. 2678400)")):
         op = _write(f"{what} an alert", {"type": "object", "properties": {
             "by": {"type": "string", "maxLength": 200}, "seconds": {"type": "number"}}})
