@@ -16,7 +16,7 @@ import asyncpg
 from aiohttp import web
 
 from core.access import Caller
-from web.common import POOL, SETTINGS, Policy, policy_of
+from web.common import POOL, SETTINGS, Policy, multipart, policy_of
 
 log = logging.getLogger(__name__)
 
@@ -221,8 +221,9 @@ async def authenticate(request: web.Request, handler):
         if policy.everywhere and not caller.everywhere:
             raise web.HTTPForbidden(text="this is for callers who see every region")
         if request.method in WRITES and "csrf" in request:  # a browser's session: the page's token must come too
-            form = await request.post() if request.content_type.startswith(
-                ("application/x-www-form", "multipart/form-data")) else {}
+            form = await request.post() if request.content_type.startswith("application/x-www-form") else {}
+            if request.content_type.startswith("multipart/form-data"):
+                form = {k: v.decode(errors="replace") for k, (f, v) in (await multipart(request)).items() if f is None}
             given = request.headers.get("X-CSRF-Token") or form.get("csrf", "")
             if not hmac.compare_digest(str(given), request["csrf"]):
                 raise web.HTTPForbidden(text="CSRF token missing or wrong: reload the page")

@@ -107,6 +107,25 @@ async def json_object(request: web.Request) -> dict[str, Any]:
     return data
 
 
+async def multipart(request: web.Request) -> dict[str, tuple[Optional[str], bytes]]:
+    """The fields of a multipart/form-data body already read whole (the access check reads every write's body first,
+    so the stream is spent): name -> (file name or None, bytes)."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    body = await request.read()
+    head = f"Content-Type: {request.headers.get('Content-Type', '')}\r\n\r\n".encode()
+    msg = BytesParser(policy=HTTP).parsebytes(head + body)
+    if not msg.is_multipart():
+        raise _bad("the body is not multipart/form-data")
+    out: dict[str, tuple[Optional[str], bytes]] = {}
+    for part in msg.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if name and name not in out:
+            out[name] = (part.get_filename(), part.get_payload(decode=True) or b"")
+    return out
+
+
 # ----------------------------------------------------------------------------- who may call a route
 
 @dataclass(frozen=True)

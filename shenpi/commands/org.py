@@ -223,3 +223,39 @@ def org_generate(file: Path, units: int, seed: int, list_file: Optional[Path]) -
 
 
 COMMANDS = (org_group,)
+
+
+@org_group.command("import-sheet")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--as-of", "as_of", required=True, help="The date the roster is the staff of (YYYY-MM-DD).")
+@click.option("--as", "as_user", default=None, help="Act as this user (on the server); else SHENPI_TOKEN's user;"
+                                                    " else the server's operator.")
+@click.option("--format", "fmt", type=click.Choice(["json"]), default="json")
+@click.pass_context
+def org_import_sheet(ctx: click.Context, file: str, as_of: str, as_user: Optional[str], fmt: str) -> None:
+    """A real-name roster workbook (实名制人员名册) against the staffing data on the date: the row report and the
+    staff_in / staff_out / staff_moved proposed (a second person publishes). Identity numbers are hashed as read."""
+    import hashlib
+
+    from connectors.sheets import SheetError, read_upload
+    from core.tz import local_day
+    from shenpi.commands.evaluate import _caller
+    from streams.staffing.roster import REQUIRED, hashers, import_roster
+
+    s = settings(ctx)
+    on = local_day(instant(as_of))
+    data = Path(file).read_bytes()
+    try:
+        sheet = read_upload(data, file, "roster", REQUIRED, s, hashers(s.identity_secret()))
+    except SheetError as exc:
+        raise click.ClickException(f"{Path(file).name}: {exc}") from None
+    tag = f"roster:{hashlib.sha256(data).hexdigest()[:12]}:{on.isoformat()}"
+
+    async def go(conn):
+        caller = await _caller(conn, as_user)
+        if not caller.can("supervisor"):
+            raise click.ClickException(f"{caller.name} ({caller.role}) may not propose staffing changes")
+        return await import_roster(conn, sheet.rows, sheet.headers, [r.as_dict() for r in sheet.refused], on,
+                                   caller.name, tag, caller.scope)
+
+    echo_json(with_db(ctx, go))

@@ -28,6 +28,13 @@ def hash_identity(key: bytes, value: Any) -> str:
     return identity_hash(key, number)
 
 
+def hashers(key: bytes) -> dict[str, Any]:
+    """What the sheet reader does to a roster's identity numbers as it reads them (picklable: it runs in a child)."""
+    import functools
+
+    return {"id_number": functools.partial(hash_identity, key)}
+
+
 def quota_kind_of(v: Optional[str]) -> str:
     """编制类型 as written (行政编制, 参照公务员法管理事业编制, 机关工勤人员事业编制) as one of the five kinds."""
     s = to_simplified(v or "").strip()

@@ -70,6 +70,7 @@ PROBES = {
     ("GET", "/rectifications/{id}"): "/rectifications/{task}",
     ("POST", "/console/rectifications/{id}/{action}"): "/console/rectifications/{task}/start",
     ("POST", "/logout"): None,  # nothing to read
+    ("POST", "/api/v1/org/import-sheet"): "/api/v1/org/import-sheet?as_of=2025-01-01",
 }
 
 

@@ -9,18 +9,18 @@ from typing import Any, Callable, Optional
 from aiohttp import web
 
 from connectors.sheets import SheetError, read_upload
-from web.common import HEAVY, POOL, SETTINGS, UPLOAD_LIST, json_response, route
+from web.common import HEAVY, POOL, SETTINGS, UPLOAD_LIST, UPLOAD_ROSTER, json_response, multipart, route
 
 
-async def uploaded(request: web.Request) -> tuple[bytes, str, Any]:
-    """The file of a multipart upload (field `file`), with the form's other fields."""
+async def uploaded(request: web.Request) -> tuple[bytes, str, dict[str, str]]:
+    """The file of a multipart upload (field `file`), with the form's other fields as text."""
     if not request.content_type.startswith("multipart/form-data"):
         raise web.HTTPBadRequest(text="send the workbook as multipart/form-data, field 'file'")
-    form = await request.post()
-    f = form.get("file")
-    if not isinstance(f, web.FileField):
+    fields = await multipart(request)
+    name, data = fields.get("file", (None, b""))
+    if name is None or not data:
         raise web.HTTPBadRequest(text="file: the workbook (.xlsx, .xls, .csv) as a multipart file field")
-    return f.file.read(), f.filename or "sheet.xlsx", form
+    return data, name, {k: v.decode(errors="replace") for k, (f, v) in fields.items() if f is None}
 
 
 async def read_in_child(request: web.Request, data: bytes, name: str, kind: str, required: tuple[str, ...],
@@ -62,5 +62,30 @@ async def import_list(request: web.Request) -> web.Response:
     return json_response(await list_report(request, data, name, region))
 
 
+async def roster_report(request: web.Request, data: bytes, name: str, as_of: Any) -> dict[str, Any]:
+    """The row report and the proposed staff changes of a roster workbook, within the caller's regions."""
+    from datetime import date
+
+    from streams.staffing.roster import REQUIRED, hashers, import_roster
+
+    try:
+        on = date.fromisoformat(str(as_of or ""))
+    except ValueError:
+        raise web.HTTPBadRequest(text="as_of: the date the roster is the staff of (YYYY-MM-DD)") from None
+    key = request.app[SETTINGS].identity_secret()
+    sheet = await read_in_child(request, data, name, "roster", REQUIRED, hashers(key))
+    tag = f"roster:{hashlib.sha256(data).hexdigest()[:12]}:{on.isoformat()}"
+    caller = request["caller"]
+    async with request.app[POOL].acquire() as conn:
+        return await import_roster(conn, sheet.rows, sheet.headers, [r.as_dict() for r in sheet.refused], on,
+                                   caller.name, tag, caller.scope)
+
+
+async def import_roster(request: web.Request) -> web.Response:
+    data, name, form = await uploaded(request)
+    return json_response(await roster_report(request, data, name, request.query.get("as_of") or form.get("as_of")))
+
+
 def add_routes(app: web.Application) -> None:
     route(app, "POST", "/api/v1/list/import-sheet", import_list, UPLOAD_LIST)
+    route(app, "POST", "/api/v1/org/import-sheet", import_roster, UPLOAD_ROSTER)
