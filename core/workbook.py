@@ -127,3 +127,16 @@ def workbook(title: str, columns: Sequence[str], rows: Iterable[Mapping[str, Any
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def columns_of(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Every key of the rows, in the order first met."""
+    return list(dict.fromkeys(k for r in rows for k in r))
+
+
+async def table_workbook(conn, title: str, rows: Sequence[Mapping[str, Any]], *,
+                         columns: Optional[Sequence[str]] = None, **kw: Any) -> bytes:
+    """workbook() with the names of the rows' codes looked up (units, departments, items, regions)."""
+    from core.names import names_for
+
+    return workbook(title, columns or columns_of(rows), rows, names=await names_for(conn, rows), **kw)

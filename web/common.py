@@ -107,6 +107,30 @@ async def json_object(request: web.Request) -> dict[str, Any]:
     return data
 
 
+def wants_xlsx(request: web.Request, others: tuple[str, ...] = ("json",)) -> bool:
+    """format=xlsx asked (400 for a format not offered)."""
+    return query_text(request, "format", (*others, "xlsx")) == "xlsx"
+
+
+async def xlsx_answer(request: web.Request, title: str, rows: list, filename: str, **kw: Any) -> web.Response:
+    """Rows as a workbook download (core/workbook.py: names beside codes, the query as the filter); written in a
+    thread, so a large table does not hold the event loop in one piece."""
+    import asyncio
+    import functools
+
+    from core.names import names_for
+    from core.workbook import MEDIA_TYPE, columns_of, workbook
+
+    async with request.app[POOL].acquire() as conn:
+        names = await names_for(conn, rows)
+    kw.setdefault("filters", {k: v for k, v in request.query.items() if k != "format"})
+    cols = kw.pop("columns", None) or columns_of(rows)
+    data = await asyncio.get_running_loop().run_in_executor(None, functools.partial(
+        workbook, title, cols, rows, names=names, **kw))
+    return web.Response(body=data, content_type=MEDIA_TYPE,
+                        headers={"Content-Disposition": f'attachment; filename="{filename}.xlsx"'})
+
+
 async def multipart(request: web.Request) -> dict[str, tuple[Optional[str], bytes]]:
     """The fields of a multipart/form-data body already read whole (the access check reads every write's body first,
     so the stream is spent): name -> (file name or None, bytes)."""

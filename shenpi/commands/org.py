@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 import click
 
-from shenpi.common import console, echo_json, settings, with_db
+from shenpi.common import OUTPUT, console, echo_json, settings, with_db, write_workbook
 from shenpi.runtime import require
 
 
@@ -50,6 +50,7 @@ def _out(obj: Any, fmt: str, rows_key: Optional[str] = None, title: str = "") ->
 
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+SHEET_FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json", "xlsx"]), default="table")
 
 
 @click.group("org")
@@ -115,15 +116,20 @@ async def _wait(dsn: str, keys: list[str], dl_keys: list[str], timeout: float = 
 @click.option("--unit", default=None)
 @click.option("--from", "start", default=None, help="With --to: cases per staff over this window.")
 @click.option("--to", "end", default=None)
-@FORMAT
+@SHEET_FORMAT
+@OUTPUT
 @click.pass_context
-def org_figures(ctx, as_of, region, unit, start, end, fmt) -> None:
+def org_figures(ctx, as_of, region, unit, start, end, fmt, output) -> None:
     """Approved against actual per unit and quota kind, vacancies, overruns, usage; posts per level."""
     from streams.staffing.queries import figures
 
     at = instant(as_of)
-    _out(with_db(ctx, lambda c: figures(c, at, region or "", unit, window(start, end))), fmt, "rows",
-         f"编制使用 as of {at.isoformat()}")
+    out = with_db(ctx, lambda c: figures(c, at, region or "", unit, window(start, end)))
+    if fmt == "xlsx":
+        write_workbook(ctx, output, "编制使用情况", out["rows"], as_of=at,
+                       filters={"as_of": at, "region_code": region, "unit_code": unit, "from": start, "to": end})
+        return
+    _out(out, fmt, "rows", f"编制使用 as of {at.isoformat()}")
 
 
 @org_group.command("check")
@@ -134,9 +140,10 @@ def org_figures(ctx, as_of, region, unit, start, end, fmt) -> None:
 @click.option("--unit", default=None)
 @click.option("--min-volume", type=click.IntRange(0), default=20, show_default=True)
 @click.option("--min-on-time", type=click.FloatRange(0, 1), default=0.8, show_default=True)
-@FORMAT
+@SHEET_FORMAT
+@OUTPUT
 @click.pass_context
-def org_check(ctx, as_of, start, end, region, unit, min_volume, min_on_time, fmt) -> None:
+def org_check(ctx, as_of, start, end, region, unit, min_volume, min_on_time, fmt, output) -> None:
     """The findings as of a time: 超编, 混编, 超职数, 擅自设立, and the duty checks (candidates for people to judge)."""
     from streams.staffing.checks import findings
 
@@ -144,6 +151,10 @@ def org_check(ctx, as_of, start, end, region, unit, min_volume, min_on_time, fmt
     s = settings(ctx)
     rows = with_db(ctx, lambda c: findings(c, at, region or "", unit, window(start, end), min_volume, min_on_time,
                                            s.overlap_threshold))
+    if fmt == "xlsx":
+        write_workbook(ctx, output, "检查发现", rows, as_of=at,
+                       filters={"as_of": at, "region_code": region, "unit_code": unit, "from": start, "to": end})
+        return
     _out({"as_of": at.isoformat(), "findings": rows}, fmt, None)
 
 

@@ -7,7 +7,7 @@ from typing import Optional
 
 import click
 
-from shenpi.common import echo_json, settings, with_db
+from shenpi.common import OUTPUT, echo_json, settings, with_db, write_workbook
 
 
 @click.group("list")
@@ -18,13 +18,19 @@ def list_group() -> None:
 @list_group.command("items")
 @click.option("--as-of", default=None, help="ISO time with offset; default now.")
 @click.option("--active/--all", default=True)
+@click.option("--format", "fmt", type=click.Choice(["json", "xlsx"]), default="json")
+@OUTPUT
 @click.pass_context
-def list_items(ctx: click.Context, as_of: Optional[str], active: bool) -> None:
+def list_items(ctx: click.Context, as_of: Optional[str], active: bool, fmt: str, output: Optional[str]) -> None:
     """The items in force at a time."""
     from streams.powerlist.queries import items_as_of
 
     at = datetime.fromisoformat(as_of) if as_of else datetime.now(timezone.utc)
-    echo_json(with_db(ctx, lambda c: items_as_of(c, at, None, True if active else None, 100000)))
+    rows = with_db(ctx, lambda c: items_as_of(c, at, None, True if active else None, 100000))
+    if fmt == "xlsx":
+        write_workbook(ctx, output, "权责清单", rows, filters={"as_of": at, "active": active or None}, as_of=at)
+    else:
+        echo_json(rows)
 
 
 @list_group.command("show")

@@ -94,3 +94,50 @@ def test_roster_through_the_cli_echoes_no_identity_number(stack, tmp_path):
     assert R.BAD not in run.stdout + run.stderr
     logs = "".join(p.read_text(errors="replace") for p in stack.logs.glob("*.log"))
     assert R.BAD not in logs
+
+
+def _sheet(data: bytes):
+    import io
+
+    import openpyxl
+
+    ws = openpyxl.load_workbook(io.BytesIO(data)).active
+    header = [c.value for c in ws[5]]
+    return ws, header, [dict(zip(header, (c for c in r))) for r in ws.iter_rows(min_row=6)]
+
+
+async def test_tables_as_workbooks_from_the_api_and_the_cli(stack, tmp_path):
+    truncate_all(stack.settings.database_url)
+    conn = await asyncpg.connect(stack.settings.database_url)
+    try:
+        await R.seed(conn)
+        await L.seed(conn)
+    finally:
+        await conn.close()
+    async with aiohttp.ClientSession() as s:
+        async with s.get(stack.url + "/api/v1/org/figures?as_of=2025-01-01&format=xlsx") as r:
+            assert r.status == 200 and r.content_type.endswith("spreadsheetml.sheet")
+            ws, header, rows = _sheet(await r.read())
+        async with s.get(stack.url + "/api/v1/list/items?format=xlsx") as r:
+            assert r.status == 200
+            _, list_header, items = _sheet(await r.read())
+        async with s.get(stack.url + "/api/v1/indicators?format=xlsx&group_by=region_code") as r:
+            assert r.status == 200
+            _, ind_header, _ = _sheet(await r.read())
+    assert ws.freeze_panes == "A6" and "as_of=2025-01-01" in ws["A2"].value
+    byunit = {(r["单位代码"].value, r["编制类型"].value): r for r in rows}
+    a = byunit[(R.A, "行政")]
+    assert a["单位"].value == "潍坊市审批服务局", "the name beside the code"
+    assert a["核定"].value == 10 and a["实有"].value == 2 and a["使用率"].value == 0.2
+    assert a["使用率"].number_format == "0.0%"
+    assert {i["事项编码"].value: i["事项"].value for i in items}["SC-1"] == "食品经营许可"
+    assert {"区划代码", "收件量" if "收件量" in ind_header else ind_header[2]} <= set(ind_header)
+    out = tmp_path / "findings.xlsx"
+    run = subprocess.run([sys.executable, "-m", "shenpi", "org", "check", "--as-of", "2025-01-01", "--format", "xlsx",
+                          "--output", str(out)], env=stack.env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    _, fheader, findings = _sheet(out.read_bytes())
+    assert {f["类型"].value for f in findings} >= {"mixed_use"} and "单位" in fheader
+    run = subprocess.run([sys.executable, "-m", "shenpi", "org", "figures", "--format", "xlsx"], env=stack.env,
+                         capture_output=True, text=True)
+    assert run.returncode != 0 and "--output" in run.stderr
