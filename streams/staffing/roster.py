@@ -144,9 +144,9 @@ def compare(rows: list[tuple[int, dict[str, Any]]], headers: dict[str, str], sta
         compared = [f for f in MOVABLE if f == "unit_code" or f == "quota_kind"
                     or ("body" if f == "body_code" else f) in headers]
         if now is None:
-            out.changes.append((place["unit_code"], {"change_id": f"{tag}:in:{key}", "kind": "staff_in", "effective_at": at,
-                                "person_key": key, **{k: v for k, v in place.items() if v is not None},
-                                **({"id_hash": h} if h else {})}))
+            entry = {"change_id": f"{tag}:in:{key}", "kind": "staff_in", "effective_at": at, "person_key": key,
+                     **{k: v for k, v in place.items() if v is not None}, **({"id_hash": h} if h else {})}
+            out.changes.append((place["unit_code"], entry))
         else:
             moved = {f: place[f] for f in compared if place[f] != now.get(f)}
             if not moved:

@@ -71,6 +71,7 @@ PROBES = {
     ("POST", "/console/rectifications/{id}/{action}"): "/console/rectifications/{task}/start",
     ("POST", "/logout"): None,  # nothing to read
     ("POST", "/api/v1/org/import-sheet"): "/api/v1/org/import-sheet?as_of=2025-01-01",
+    ("POST", "/console/org/import-sheet"): "/console/org/import-sheet", ("GET", "/sheets"): "/sheets",
 }
 
 

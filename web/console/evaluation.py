@@ -7,6 +7,7 @@ import re
 from aiohttp import web
 
 from web.console.i18n import t
+from web.console.sheets import xlsx_link
 from web.console.pages import esc, in_url, lang_of, layout, local, table
 from web.console.report import render
 from web.common import POOL, READ, SIGNED_IN, route
@@ -30,7 +31,8 @@ async def evaluations_page(request: web.Request) -> web.Response:
             "SELECT evaluation_id, unit_code, inputs->'unit'->>'name' AS name, type, period_from, period_to, created_by"
             " FROM evaluation WHERE ($1::text IS NULL OR region_code LIKE $1) ORDER BY evaluation_id DESC LIMIT 300",
             scope_pattern(request["caller"].scope))
-    body = table(["#", t("unit", lang), t("kind", lang), t("since", lang), ""], (
+    body = xlsx_link("/api/v1/evaluations", {}, lang) + table(
+        ["#", t("unit", lang), t("kind", lang), t("since", lang), ""], (
         [esc(r["evaluation_id"]), f'<span title="{esc(r["unit_code"])}">{esc(r["name"])}</span>', esc(r["type"]),
          f'{local(r["period_from"], False)} – {local(r["period_to"], False)}',
          f'<a href="/evaluations/{r["evaluation_id"]}">{t("show", lang)}</a>'] for r in rows))
@@ -59,7 +61,9 @@ async def tasks_page(request: web.Request) -> web.Response:
                                    c.name if view == "mine" else None)
     tabs = " · ".join(f'<a href="/rectifications?view={v}" class="{"on" if v == view else ""}">{t(v, lang)}</a>'
                       for v in ("all", "mine", "overdue"))
-    body = f"<p>{tabs}</p>" + table(
+    body = f"<p>{tabs} · " + xlsx_link("/api/v1/rectifications", {"unit": unit, "overdue": "true" if view == "overdue"
+                                                                  else None, "mine": "1" if view == "mine" else None},
+                                        lang) + "</p>" + table(
         ["#", t("unit", lang), t("requirement", lang), t("status", lang), t("due", lang), t("overdue", lang)],
         ([f'<a href="/rectifications/{r["task_id"]}">{r["task_id"]}</a>',
           f'<a href="/rectifications?unit={in_url(r["unit_code"])}">{esc(r["unit_code"])}</a>', esc(r["requirement"]),
