@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-ROLES = ("viewer", "supervisor", "list_admin", "admin")
+ROLES = ("viewer", "supervisor", "list_admin", "staffing_admin", "admin")  # staffing_admin: maintains staffing data
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from core.settings import Settings
-from shenpi.commands import analyze, calendar, evaluate, feed, ops, org, powerlist, processes, query, users
+from shenpi.commands import analyze, calendar, evaluate, feed, ops, org, powerlist, processes, proposals, query, users
 
 
 @click.group()
@@ -19,6 +19,7 @@ def cli(ctx: click.Context) -> None:
 for module in (processes, feed, query, analyze, powerlist, org, evaluate, calendar, users, ops):
     for command in module.COMMANDS:
         cli.add_command(command)
+org.org_group.add_command(proposals.proposals_group)
 
 
 def main() -> None:

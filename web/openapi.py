@@ -192,6 +192,20 @@ def document() -> dict[str, Any]:
         op["post"]["parameters"] = [{"name": "id", "in": "path", "required": True,
                                      "schema": {"type": "integer", "minimum": 0}}]
         paths[f"/api/v1/alerts/{{id}}/{act}"] = op
+    paths["/api/v1/org/proposals"] = _get("proposals of staffing changes in the caller's regions", [
+        _q("status", {"type": "string", "enum": ["proposed", "published", "rejected"]}), _q("unit", {"type": "string"}),
+        _q("limit", {"type": "integer", "minimum": 1, "maximum": 1000})])
+    paths["/api/v1/org/proposals/{id}"] = {"get": {**_get("a proposal: changes, unsure, diff, would_open, would_close,"
+                                                          " trail", [])["get"], "parameters": text_path("id")}}
+    for act, what, body in (
+            ("edit", "replace a proposal's changes (checks computed again)", {"type": "object", "required": ["changes"],
+                                                                             "properties": {"changes": {"type": "array",
+                                                                                            "items": {"type": "object"}}}}),
+            ("approve", "approve (another person than the uploader and the last editor): published once", {"type": "object"}),
+            ("reject", "reject, with a reason", {"type": "object", "properties": {"reason": {"type": "string"}}})):
+        op = _write(what, body)
+        op["post"]["parameters"] = text_path("id")
+        paths[f"/api/v1/org/proposals/{{id}}/{act}"] = op
     return {
         "openapi": "3.1.0",
         "info": {"title": "shenpi: approvals and the power list", "version": "1",

@@ -8,18 +8,19 @@ from typing import Optional
 
 import click
 
+from core.access import ROLES
 from shenpi.common import console, echo_json, with_db
 
 
 @click.group("users")
 def users_group() -> None:
-    """Users (viewer, supervisor, list_admin, admin) with a region scope: a county's user sees that county and the
+    """Users (viewer, supervisor, list_admin, staffing_admin, admin) with a region scope: a county's user sees that county and the
     towns below it."""
 
 
 @users_group.command("add")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["viewer", "supervisor", "list_admin", "admin"]), required=True)
+@click.option("--role", type=click.Choice(list(ROLES)), required=True)
 @click.option("--region", default="", help="The region code whose subtree the user sees; none: everywhere.")
 @click.option("--password-env", default=None, help="Read a console password from this environment variable.")
 @click.pass_context

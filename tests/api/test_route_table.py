@@ -72,6 +72,13 @@ PROBES = {
     ("POST", "/logout"): None,  # nothing to read
     ("POST", "/api/v1/org/import-sheet"): "/api/v1/org/import-sheet?as_of=2025-01-01",
     ("POST", "/console/org/import-sheet"): "/console/org/import-sheet", ("GET", "/sheets"): "/sheets",
+    ("GET", "/api/v1/org/proposals"): ["/api/v1/org/proposals", "/api/v1/org/proposals?unit={unit}"],
+    ("GET", "/api/v1/org/proposals/{id}"): "/api/v1/org/proposals/{proposal}",
+    ("POST", "/api/v1/org/proposals/{id}/edit"): "/api/v1/org/proposals/{proposal}/edit",
+    ("POST", "/api/v1/org/proposals/{id}/approve"): "/api/v1/org/proposals/{proposal}/approve",
+    ("POST", "/api/v1/org/proposals/{id}/reject"): "/api/v1/org/proposals/{proposal}/reject",
+    ("GET", "/org/proposals"): "/org/proposals", ("GET", "/org/proposals/{id}"): "/org/proposals/{proposal}",
+    ("POST", "/console/proposals/{id}/{act}"): "/console/proposals/{proposal}/reject",
 }
 
 
@@ -95,6 +102,7 @@ def county_user(stack, tmp_path_factory):
 
 async def _other_county(stack) -> dict[str, str]:
     """A city whose units, items, cases, evaluation and task of the other county are what must not show."""
+    from streams.archive import proposals
     from streams.evaluation import evaluate, rectify
     from streams.evaluation.scorecard import load_scorecard
     from streams.cases.reach import apply_list_changes
@@ -114,6 +122,9 @@ async def _other_county(stack) -> dict[str, str]:
         now = datetime.now(timezone.utc)
         eid = await evaluate.create(conn, unit, now - timedelta(days=365), now, "执行情况", "x", load_scorecard())
         tid = await rectify.open_task(conn, unit, "probe", 5, "x")
+        pid = await proposals.create_proposal(conn, source="roster", unit_code=unit, changes=[{
+            "kind": "quota_set", "unit_code": unit, "quota_kind": "行政", "approved": 1, "doc_no": "probe"}],
+            effective_at=now, created_by="x")
     finally:
         await conn.close()
     at = datetime.now(timezone.utc).isoformat()
@@ -122,7 +133,7 @@ async def _other_county(stack) -> dict[str, str]:
     async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as s:
         async with s.post(stack.url + "/api/v1/case-events", json=events) as r:
             wait_processed(stack.settings.database_url, (await r.json())["batches"], [])
-    return {"unit": unit, "item": item, "case": "PROBE-CASE", "evaluation": str(eid), "task": str(tid),
+    return {"unit": unit, "item": item, "case": "PROBE-CASE", "evaluation": str(eid), "task": str(tid), "proposal": pid,
             "secrets": [u["unit_code"] for u in other] + [u["name"] for u in other] + [item, "PROBE-CASE"]}
 
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 from aiohttp import web
 
-from web.console import analysis, cases, drafts, evaluation, org, sheets, signin
+from web.console import analysis, cases, drafts, evaluation, org, proposals, sheets, signin
 from web.console.i18n import WORDS, script, t
 from web.console.live import CARDS, COLUMNS, LiveHub
 from web.console.sheets import xlsx_link
@@ -320,6 +320,7 @@ def add_routes(app: web.Application, static_dir, echarts) -> None:
     cases.add_routes(app)
     drafts.add_routes(app)
     sheets.add_routes(app)
+    proposals.add_routes(app)
     if echarts.exists():
         async def charts(request: web.Request) -> web.FileResponse:
             return web.FileResponse(echarts)

@@ -1,0 +1,351 @@
+"""Proposals (spec/archive.md §2-§4): the staffing changes a document or a roster proposes, checked when made or
+edited, approved by a second person allowed to maintain the unit's region, and published into the staffing stream
+once, through an edge receipt, under change_ids derived from the proposal."""
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date, datetime, timezone
+from typing import Any, Iterable, Optional
+
+import asyncpg
+
+from core.access import Caller, scope_pattern, within
+from core.script import to_simplified
+from schemas.staffing import STAFF_KINDS, StaffingChange
+from streams.archive import checks
+from streams.archive.extract import UnitContext, extract
+
+MAINTAINERS = ("staffing_admin",)  # with admin: the roles that may edit, approve or reject
+STATUSES = ("proposed", "published", "rejected")
+SUGGEST_THRESHOLD = 0.3  # a new clause's suggested items: the unit's items in force at least this alike
+
+
+class ProposalError(Exception):
+    """What the caller did wrong, with the HTTP status that says so."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(status, message)  # both in args: it crosses a process boundary (the API's child) intact
+        self.status, self.message = status, message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _iso(v: Any) -> Any:
+    return v.isoformat() if isinstance(v, (datetime, date)) else v
+
+
+async def trail_step(conn: asyncpg.Connection, proposal_id: Optional[str], document_id: Optional[str], actor: str,
+                     step: str, detail: Any = None) -> None:
+    await conn.execute("INSERT INTO org_proposal_trail (proposal_id, document_id, actor, step, detail)"
+                       " VALUES ($1, $2, $3, $4, $5::jsonb)", proposal_id, document_id, actor, step,
+                       json.dumps(detail, ensure_ascii=False, default=str))
+
+
+async def unit_context(conn: asyncpg.Connection, unit_code: str, at: datetime) -> tuple[UnitContext, Optional[str]]:
+    """The unit as it stands at `at` (its bodies of any time too, for stable codes), and its region."""
+    rows = await conn.fetch("SELECT part, key, data, approved, valid_from, valid_to FROM org_version"
+                            " WHERE unit_code = $1 ORDER BY valid_from", unit_code)
+    standing = [r for r in rows if r["valid_from"] <= at and (r["valid_to"] is None or r["valid_to"] > at)]
+    unit = next((json.loads(r["data"]) for r in standing if r["part"] == "unit"), None)
+    last = next((json.loads(r["data"]) for r in reversed(rows) if r["part"] == "unit"), None)
+    ctx = UnitContext(unit_code, exists=unit is not None, name=(unit or last or {}).get("name"),
+                      rank=(unit or {}).get("rank") or (last or {}).get("rank"))
+    for r in rows:
+        data = json.loads(r["data"])
+        if r["part"] == "body":
+            ctx.past_bodies[r["key"]] = data["name"]
+        elif r["part"] == "duty":
+            ctx.duty_ids.add(r["key"])
+    for r in sorted(standing, key=lambda r: json.loads(r["data"]).get("n", 0)):
+        data = json.loads(r["data"])
+        if r["part"] == "body":
+            ctx.bodies[r["key"]] = data["name"]
+        elif r["part"] == "duty":
+            ctx.duties.append({"duty_id": r["key"], "text": data["text"], "item_codes": data.get("item_codes", [])})
+        elif r["part"] == "quota":
+            ctx.quotas[r["key"]] = r["approved"]
+        elif r["part"] == "posts":
+            ctx.posts[r["key"]] = r["approved"]
+    ctx.items = [dict(r) for r in await conn.fetch(
+        "SELECT item_code, name FROM list_items_at($1) WHERE active AND department_code = $2", at, unit_code)]
+    return ctx, (unit or last or {}).get("region_code")
+
+
+def _prepared(pid: str, changes: Iterable[dict], effective_at: datetime, doc_no: Optional[str]) -> list[dict]:
+    """Each change with its id derived from the proposal (a repeat of the publication is a duplicate), the
+    proposal's instant and document unless it gives its own; an identity number is refused, never stored."""
+    out = []
+    for i, c in enumerate(changes):
+        if not isinstance(c, dict):
+            raise ProposalError(400, f"changes[{i}]: a JSON object, not {type(c).__name__}")
+        if "id_number" in c:
+            raise ProposalError(400, f"changes[{i}]: an identity number is hashed at the edge (id_hash), never held")
+        c = {**c, "change_id": f"proposal:{pid}:{i}"}
+        c.setdefault("effective_at", effective_at.isoformat())
+        if doc_no and "doc_no" not in c and (c.get("kind") not in STAFF_KINDS or c.get("kind") == "staff_in"):
+            c["doc_no"] = doc_no
+        out.append(c)
+    return out
+
+
+def _unsure_ids(pid: str, unsure: Iterable[dict]) -> list[dict]:
+    """An unsure entry names its change by id (the reader names it by position)."""
+    out = []
+    for u in unsure:
+        u = dict(u)
+        if isinstance(u.get("change"), int):
+            u["change_id"] = f"proposal:{pid}:{u.pop('change')}"
+        else:
+            u.pop("change", None)
+        out.append(u)
+    return out
+
+
+async def create_proposal(conn: asyncpg.Connection, *, source: str, unit_code: str, changes: list[dict],
+                          effective_at: datetime, created_by: str, doc_no: Optional[str] = None,
+                          document_id: Optional[str] = None, unsure: Iterable[dict] = (),
+                          spans: Optional[list[dict]] = None, overlap_threshold: float = 0.6) -> str:
+    """A proposal of staffing changes (spec/staffing.md §1) for a unit, checked at once (diff, would_open,
+    would_close, stored): the way in for a document's extraction and a roster's staff_in/out/moved."""
+    pid = uuid.uuid4().hex[:16]
+    prepared = _prepared(pid, changes, effective_at, doc_no)
+    region = await _region(conn, unit_code, prepared)
+    async with conn.transaction():
+        await conn.execute(
+            "INSERT INTO org_proposal (proposal_id, source, document_id, unit_code, region_code, doc_no, effective_at,"
+            " changes, spans, unsure, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10::jsonb,"
+            " $11)", pid, source, document_id, unit_code, region, doc_no, effective_at,
+            json.dumps(prepared, ensure_ascii=False), json.dumps(spans or [], ensure_ascii=False),
+            json.dumps(_unsure_ids(pid, unsure), ensure_ascii=False), created_by)
+        await trail_step(conn, pid, document_id, created_by, "uploaded" if source == "document" else "proposed",
+                         {"source": source, "document_id": document_id})
+    await recheck(conn, pid, overlap_threshold)
+    return pid
+
+
+async def _region(conn: asyncpg.Connection, unit_code: str, changes: list[dict]) -> Optional[str]:
+    region = await conn.fetchval("SELECT data->>'region_code' FROM org_version WHERE unit_code = $1 AND part = 'unit'"
+                                 " ORDER BY valid_from DESC LIMIT 1", unit_code)
+    return region or next((c["region_code"] for c in changes if c.get("kind") == "unit_set"
+                           and isinstance(c.get("region_code"), str)), None)
+
+
+def _document_change(doc_no: str, doc_type: Optional[str], text: str,
+                     title: Optional[str], issued_at: Optional[date], effective_at: datetime) -> dict:
+    """The document itself, so that what it sets up is in the archive when it counts (擅自設立 looks there)."""
+    first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")[:200]
+    return {"kind": "document", "doc_no": doc_no, "title": (title or first or doc_no)[:500],
+            "issued_at": (issued_at or effective_at.date()).isoformat(),
+            "doc_type": to_simplified(doc_type) if doc_type else "其他", "text": text[:2_000_000]}
+
+
+async def propose_for_document(conn: asyncpg.Connection, *, document_id: str, text: str, pages: Any,
+                               doc_no: Optional[str], doc_type: Optional[str], unit_code: Optional[str],
+                               effective_at: Optional[datetime], uploaded_by: str, title: Optional[str] = None,
+                               issued_at: Optional[date] = None, overlap_threshold: float = 0.6,
+                               suggest_threshold: float = SUGGEST_THRESHOLD) -> Optional[str]:
+    """The proposal a document's text makes (once per document: asked again, the same id), or None when it
+    proposes nothing: no unit recognised, or nothing read that changes a unit (recorded in the trail)."""
+    have = await conn.fetchval("SELECT proposal_id FROM org_proposal WHERE document_id = $1 AND source = 'document'",
+                               document_id)
+    if have:
+        return have
+    if not unit_code:
+        await trail_step(conn, None, document_id, "system", "extracted", {"proposal": None, "why": "no unit recognised"})
+        return None
+    at = effective_at or datetime.now(timezone.utc)
+    ctx, _ = await unit_context(conn, unit_code, at)
+    found = extract(text, ctx, doc_type, suggest_threshold)
+    if not found.changes:
+        await trail_step(conn, None, document_id, "system", "extracted",
+                         {"proposal": None, "why": "nothing read that changes the unit", "unsure": found.unsure})
+        return None
+    unsure = list(found.unsure)
+    if effective_at is None:
+        unsure.append({"field": "effective_at", "reason": "the document states no date it takes effect: now is"
+                       " proposed"})
+    if not doc_no:
+        unsure.append({"field": "doc_no", "reason": "no 文号 recognised: the changes need one before they count"})
+    changes, spans = found.changes, found.spans
+    if doc_no:
+        changes = [_document_change(doc_no, doc_type, text, title, issued_at, at), *changes]
+        spans = [{}, *spans]
+        unsure = [{**u, "change": u["change"] + 1} if isinstance(u.get("change"), int) else u for u in unsure]
+    pid = await create_proposal(conn, source="document", unit_code=unit_code, changes=changes, effective_at=at,
+                                created_by=uploaded_by, doc_no=doc_no, document_id=document_id, unsure=unsure,
+                                spans=spans, overlap_threshold=overlap_threshold)
+    await trail_step(conn, pid, document_id, "system", "extracted", {
+        "layout": found.layout, "changes": len(found.changes), "unsure": len(unsure),
+        "pages": len(pages) if isinstance(pages, (list, tuple)) else pages})
+    return pid
+
+
+async def recheck(conn: asyncpg.Connection, pid: str, overlap_threshold: float = 0.6) -> dict:
+    """The checks computed again on the proposal as it is, stored with it; 'warned' in the trail when applying it
+    would open a finding (or could not apply), else 'checked'."""
+    row = await conn.fetchrow("SELECT changes::text, effective_at, document_id, status FROM org_proposal"
+                              " WHERE proposal_id = $1", pid)
+    found = await checks.evaluate(conn, json.loads(row["changes"]), row["effective_at"], overlap_threshold)
+    await conn.execute("UPDATE org_proposal SET checks = $2::jsonb, checked_at = now() WHERE proposal_id = $1", pid,
+                       json.dumps(found, ensure_ascii=False, default=str))
+    warn = found["would_open"] or found["would_not_apply"] or found["invalid"]
+    await trail_step(conn, pid, row["document_id"], "system", "warned" if warn else "checked", {
+        "would_open": [_brief(f) for f in found["would_open"]], "would_close": [_brief(f) for f in found["would_close"]],
+        "would_not_apply": found["would_not_apply"], "invalid": found["invalid"]})
+    return found
+
+
+def _brief(f: dict) -> dict:
+    return {"kind": f["kind"], "unit_code": f["unit_code"], "subject": f["subject"]}
+
+
+# ----------------------------------------------------------------------------- two people
+
+def may_maintain(caller: Caller, region_code: Optional[str]) -> bool:
+    """A person (never a machine's token) in a role that maintains staffing data, whose scope holds the region."""
+    return (caller.role in (*MAINTAINERS, "admin") and caller.role != "service"
+            and (caller.everywhere or (region_code is not None and within(caller.scope, region_code))))
+
+
+async def _locked(conn: asyncpg.Connection, pid: str, caller: Caller) -> asyncpg.Record:
+    row = await conn.fetchrow("SELECT * FROM org_proposal WHERE proposal_id = $1 FOR UPDATE", pid)
+    if row is None or not _sees(caller, row["region_code"]):
+        raise ProposalError(404, f"no proposal {pid!r} in your regions")
+    if not may_maintain(caller, row["region_code"]):
+        raise ProposalError(403, f"{caller.name} ({caller.role}) may not maintain staffing data of this unit's region")
+    if row["status"] != "proposed":
+        raise ProposalError(409, f"proposal {pid} is already {row['status']}")
+    return row
+
+
+def _sees(caller: Caller, region_code: Optional[str]) -> bool:
+    return caller.everywhere or (region_code is not None and within(caller.scope, region_code))
+
+
+async def edit(conn: asyncpg.Connection, pid: str, changes: Any, caller: Caller, overlap_threshold: float = 0.6,
+               unsure: Optional[list] = None) -> None:
+    """The changes replaced (the edit recorded with who, when and what it was before), the checks computed again."""
+    if not isinstance(changes, list) or not changes:
+        raise ProposalError(400, "changes: a non-empty JSON array of staffing changes")
+    async with conn.transaction():
+        row = await _locked(conn, pid, caller)
+        prepared = _prepared(pid, changes, row["effective_at"], row["doc_no"])
+        old = json.loads(row["changes"])
+        # a change left as it was keeps the span it was read from
+        was = {json.dumps(_bare(c), sort_keys=True): s for c, s in zip(old, json.loads(row["spans"]))}
+        spans = [was.get(json.dumps(_bare(c), sort_keys=True), {}) for c in prepared]
+        left = unsure if unsure is not None else [u for u in json.loads(row["unsure"])
+                                                  if u.get("change_id") in {c["change_id"] for c in prepared}
+                                                  and _same_change(old, prepared, u.get("change_id"))]
+        await conn.execute("UPDATE org_proposal SET changes = $2::jsonb, spans = $3::jsonb, unsure = $4::jsonb,"
+                           " edited_by = $5, edited_at = now() WHERE proposal_id = $1", pid,
+                           json.dumps(prepared, ensure_ascii=False), json.dumps(spans, ensure_ascii=False),
+                           json.dumps(left, ensure_ascii=False), caller.name)
+        await trail_step(conn, pid, row["document_id"], caller.name, "edited", {"before": old, "after": prepared})
+    await recheck(conn, pid, overlap_threshold)
+
+
+def _bare(c: dict) -> dict:
+    return {k: v for k, v in c.items() if k != "change_id"}
+
+
+def _same_change(old: list[dict], new: list[dict], change_id: Optional[str]) -> bool:
+    a = next((c for c in old if c.get("change_id") == change_id), None)
+    b = next((c for c in new if c.get("change_id") == change_id), None)
+    return a is not None and b is not None and _bare(a) == _bare(b)
+
+
+async def decide(conn: asyncpg.Connection, pid: str, caller: Caller, approve: bool,
+                 reason: Optional[str] = None) -> list[StaffingChange]:
+    """Approve (the changes to publish, returned: the caller records their receipt in this same transaction, so
+    concurrent approvals publish once) or reject with a reason; by a person other than the uploader and the last
+    editor."""
+    row = await _locked(conn, pid, caller)
+    if caller.name in (row["created_by"], row["edited_by"]):
+        raise ProposalError(403, "two-person rule: a proposal is approved or rejected by someone other than who"
+                                 " uploaded or last edited it")
+    if not approve and not (reason or "").strip():
+        raise ProposalError(400, "a rejection needs a reason")
+    good, bad = checks.validate(json.loads(row["changes"]))
+    if approve and bad:
+        raise ProposalError(409, "the staffing stream would refuse: " + "; ".join(
+            f"{b['change_id']}: {b['reason']}" for b in bad[:5]) + " (edit the proposal)")
+    if approve and row["checked_at"] is None:
+        raise ProposalError(409, "the proposal has not been checked yet")
+    status = "published" if approve else "rejected"
+    await conn.execute("UPDATE org_proposal SET status = $2, decided_by = $3, decided_at = now(), reason = $4,"
+                       " request_id = $5 WHERE proposal_id = $1", pid, status, caller.name, reason,
+                       publication_id(pid) if approve else None)
+    await trail_step(conn, pid, row["document_id"], caller.name, "approved" if approve else "rejected",
+                     {"reason": reason} if reason else None)
+    if approve:
+        await trail_step(conn, pid, row["document_id"], "system", "published",
+                         {"request_id": publication_id(pid), "change_ids": [c.change_id for c in good]})
+    return good if approve else []
+
+
+async def approve_and_record(conn: asyncpg.Connection, pid: str, caller: Caller, publisher: Any) -> Any:
+    """The approval and its publication's edge receipt in one transaction (connectors.edge: the relay sends what
+    the caller could not); returns the delivery to send now."""
+    from connectors import edge
+
+    async with conn.transaction():
+        changes = await decide(conn, pid, caller, True)
+        d = publisher.prepare("staffing_change", changes, [], "proposal", publication_id(pid))
+        await edge.record(conn, d, len(changes))
+    return d
+
+
+def publication_id(pid: str) -> str:
+    """The edge receipt a proposal's publication goes out under: recorded once, whatever repeats."""
+    return f"proposal:{pid}"
+
+
+# ----------------------------------------------------------------------------- reading
+
+async def show(conn: asyncpg.Connection, pid: str, scope: str = "") -> Optional[dict[str, Any]]:
+    row = await conn.fetchrow("SELECT * FROM org_proposal WHERE proposal_id = $1", pid)
+    if row is None or not (scope == "" or (row["region_code"] and within(scope, row["region_code"]))):
+        return None
+    found = json.loads(row["checks"]) if row["checks"] else {}
+    changes = json.loads(row["changes"])
+    applied = {r["change_id"]: r["state"] for r in await conn.fetch(
+        "SELECT change_id, state FROM staffing_change WHERE change_id = ANY($1::text[])",
+        [c["change_id"] for c in changes])} if row["status"] == "published" else {}
+    return {"proposal_id": pid, "document_id": row["document_id"], "unit_code": row["unit_code"],
+            "doc_no": row["doc_no"], "effective_at": row["effective_at"].isoformat(), "status": row["status"],
+            "changes": changes, "unsure": json.loads(row["unsure"]), "diff": found.get("diff", {}),
+            "would_open": found.get("would_open", []), "would_close": found.get("would_close", []),
+            "trail": await trail(conn, pid), "source": row["source"], "region_code": row["region_code"],
+            "spans": json.loads(row["spans"]), "would_not_apply": found.get("would_not_apply", []),
+            "invalid": found.get("invalid", []), "checked_at": _iso(row["checked_at"]),
+            "created_by": row["created_by"], "created_at": _iso(row["created_at"]), "edited_by": row["edited_by"],
+            "edited_at": _iso(row["edited_at"]), "decided_by": row["decided_by"], "decided_at": _iso(row["decided_at"]),
+            "reason": row["reason"], "publication": {"request_id": row["request_id"], "changes": len(changes),
+                                                     "taken": len(applied), "states": dict(sorted(applied.items()))}
+            if row["status"] == "published" else None}
+
+
+async def trail(conn: asyncpg.Connection, pid: str) -> list[dict[str, Any]]:
+    """The proposal's steps, with its document's before it (uploaded, extracted) when there is one."""
+    rows = await conn.fetch(
+        "SELECT at, actor, step, proposal_id, document_id, detail::text FROM org_proposal_trail t"
+        " WHERE proposal_id = $1 OR (proposal_id IS NULL AND document_id = (SELECT document_id FROM org_proposal"
+        "  WHERE proposal_id = $1)) ORDER BY id", pid)
+    return [{"at": r["at"].isoformat(), "actor": r["actor"], "step": r["step"], "document_id": r["document_id"],
+             "detail": json.loads(r["detail"]) if r["detail"] else None} for r in rows]
+
+
+async def listing(conn: asyncpg.Connection, scope: str = "", status: Optional[str] = None,
+                  unit: Optional[str] = None, limit: int = 200) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "SELECT proposal_id, source, document_id, unit_code, region_code, doc_no, effective_at, status, created_by,"
+        " created_at, edited_by, decided_by, jsonb_array_length(changes) AS changes,"
+        " jsonb_array_length(unsure) AS unsure, coalesce(jsonb_array_length(checks->'would_open'), 0) AS would_open,"
+        " coalesce(jsonb_array_length(checks->'would_close'), 0) AS would_close FROM org_proposal"
+        " WHERE ($1::text IS NULL OR region_code LIKE $1) AND ($2::text IS NULL OR status = $2)"
+        " AND ($3::text IS NULL OR unit_code = $3) ORDER BY created_at DESC, proposal_id LIMIT $4",
+        scope_pattern(scope), status, unit, limit)
+    return [{k: _iso(v) for k, v in dict(r).items()} for r in rows]

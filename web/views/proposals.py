@@ -1,0 +1,127 @@
+"""Proposals over HTTP (spec/archive.md §5): read through the caller's region scope; edited, approved or rejected by
+a person who maintains staffing data there. An edit's checks are computed in the heavy child, never in this loop."""
+from __future__ import annotations
+
+import asyncio
+import functools
+from typing import Any, Awaitable, Callable, Optional
+
+from aiohttp import web
+
+from connectors import edge
+from core.access import Caller
+from streams.archive import proposals
+from streams.archive.proposals import STATUSES, ProposalError
+from web.common import (
+    HEAVY, POOL, PUBLISHER, READ, RELAY_WAKE, SETTINGS, Policy, json_object, json_response, path_text, query_int,
+    query_text, route,
+)
+
+# a person (never the platform's token) in a role that maintains staffing data; the engine checks the region
+MAINTAIN_STAFFING = Policy("caller", roles=("staffing_admin",), scoped=True, write=True, service=False)
+_STATUS = {400: web.HTTPBadRequest, 403: web.HTTPForbidden, 404: web.HTTPNotFound, 409: web.HTTPConflict}
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def answering(handler: Handler) -> Handler:
+    """A ProposalError becomes the HTTP error it names."""
+    @functools.wraps(handler)
+    async def wrapped(request: web.Request) -> web.Response:
+        try:
+            return await handler(request)
+        except ProposalError as exc:
+            raise _STATUS.get(exc.status, web.HTTPBadRequest)(text=str(exc)) from None
+    return wrapped
+
+
+async def get_list(request: web.Request) -> web.Response:
+    status = query_text(request, "status", STATUSES)
+    async with request.app[POOL].acquire() as conn:
+        rows = await proposals.listing(conn, request["caller"].scope, status, query_text(request, "unit", max_length=18),
+                                       query_int(request, "limit", 200, hi=1000))
+    return json_response({"proposals": rows})
+
+
+async def shown(app: web.Application, pid: str, caller: Caller) -> dict[str, Any]:
+    async with app[POOL].acquire() as conn:
+        p = await proposals.show(conn, pid, caller.scope)
+    if p is None:
+        raise web.HTTPNotFound(text=f"no proposal {pid!r} in your regions")
+    return p
+
+
+async def get_one(request: web.Request) -> web.Response:
+    return json_response(await shown(request.app, path_text(request, "id"), request["caller"]))
+
+
+def _edit_in_child(dsn: str, pid: str, changes: Any, caller: tuple, threshold: float) -> None:
+    """The edit and its checks (jieba, the findings on both sides) in the heavy child process."""
+    import asyncpg
+
+    async def go() -> None:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await proposals.edit(conn, pid, changes, Caller(*caller), threshold)
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+async def run_edit(app: web.Application, pid: str, changes: Any, caller: Caller) -> dict[str, Any]:
+    """The API's and the console's one way to edit: refused at once when the caller may not, else done off the loop."""
+    await shown(app, pid, caller)
+    if not isinstance(changes, list) or not changes:
+        raise ProposalError(400, "changes: a non-empty JSON array of staffing changes")
+    s = app[SETTINGS]
+    loop = asyncio.get_running_loop()
+    await app[HEAVY].run(caller.name, lambda ex: loop.run_in_executor(
+        ex, _edit_in_child, s.database_url, pid, changes, (caller.name, caller.role, caller.scope),
+        s.overlap_threshold))
+    return await shown(app, pid, caller)
+
+
+@answering
+async def post_edit(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    return json_response(await run_edit(request.app, path_text(request, "id"), body.get("changes"), request["caller"]))
+
+
+async def decide(app: web.Application, pid: str, caller: Caller, approve: bool, reason: Optional[str]) -> dict:
+    """Approve (published with its receipt in the same transaction, sent now or by the relay) or reject."""
+    if approve:
+        async with app[POOL].acquire() as conn:
+            d = await proposals.approve_and_record(conn, pid, caller, app[PUBLISHER])
+        await edge.send_now(app[POOL], app[PUBLISHER], d, app[RELAY_WAKE])
+    else:
+        async with app[POOL].acquire() as conn:
+            async with conn.transaction():
+                await proposals.decide(conn, pid, caller, False, reason)
+    return await shown(app, pid, caller)
+
+
+def _reason(body: dict) -> Optional[str]:
+    reason = body.get("reason")
+    if reason is not None and (not isinstance(reason, str) or len(reason) > 2000 or "\x00" in reason):
+        raise ProposalError(400, "reason: text of at most 2000 characters")
+    return reason
+
+
+@answering
+async def post_approve(request: web.Request) -> web.Response:
+    await json_object(request)
+    return json_response(await decide(request.app, path_text(request, "id"), request["caller"], True, None))
+
+
+@answering
+async def post_reject(request: web.Request) -> web.Response:
+    reason = _reason(await json_object(request))
+    return json_response(await decide(request.app, path_text(request, "id"), request["caller"], False, reason))
+
+
+def add_routes(app: web.Application) -> None:
+    route(app, "GET", "/api/v1/org/proposals", get_list, READ)
+    route(app, "GET", "/api/v1/org/proposals/{id}", get_one, READ)
+    route(app, "POST", "/api/v1/org/proposals/{id}/edit", post_edit, MAINTAIN_STAFFING)
+    route(app, "POST", "/api/v1/org/proposals/{id}/approve", post_approve, MAINTAIN_STAFFING)
+    route(app, "POST", "/api/v1/org/proposals/{id}/reject", post_reject, MAINTAIN_STAFFING)
