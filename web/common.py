@@ -173,7 +173,7 @@ OPERATIONS = Policy("caller", everywhere=True)  # reads that are not about regio
 SUPERVISE = Policy("caller", roles=("supervisor",), everywhere=True, write=True)
 ADMINISTER_LIST = Policy("caller", roles=("list_admin",), everywhere=True, write=True, service=False)
 UPLOAD_LIST = Policy("caller", roles=("list_admin",), everywhere=True, write=True, service=False, upload=True)
-UPLOAD_ROSTER = Policy("caller", roles=("supervisor",), scoped=True, write=True, service=False, upload=True)
+UPLOAD_ROSTER = Policy("caller", roles=("staffing_admin", "supervisor"), scoped=True, write=True, service=False, upload=True)
 # writes any signed-in person may attempt; the engine decides by its own rules and the caller's scope
 SIGNED_IN = Policy("caller", roles=("viewer", "supervisor", "list_admin"), scoped=True, write=True)
 POLICIES = web.AppKey("policies", dict)

@@ -264,9 +264,9 @@ def org_import_sheet(ctx: click.Context, file: str, as_of: str, as_user: Optiona
 
     async def go(conn):
         caller = await _caller(conn, as_user)
-        if not caller.can("supervisor"):
+        if not caller.can("staffing_admin", "supervisor"):
             raise click.ClickException(f"{caller.name} ({caller.role}) may not propose staffing changes")
         return await import_roster(conn, sheet.rows, sheet.headers, [r.as_dict() for r in sheet.refused], on,
-                                   caller.name, tag, caller.scope)
+                                   caller.name, tag, caller.scope, s.overlap_threshold)
 
     echo_json(with_db(ctx, go))

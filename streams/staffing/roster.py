@@ -15,6 +15,7 @@ from core.access import within
 from core.script import to_simplified
 from core.tz import midnight
 from schemas.staffing import QUOTA_KINDS, SEXES, identity_hash
+from streams.archive.proposals import create_proposal
 
 REQUIRED = ("name", "sex", "quota_kind")
 MOVABLE = ("unit_code", "body_code", "quota_kind", "post_level")
@@ -183,7 +184,8 @@ async def load_state(conn: asyncpg.Connection, on: date, hashes: list[str], numb
 
 
 async def import_roster(conn: asyncpg.Connection, rows: list[tuple[int, dict[str, Any]]], headers: dict[str, str],
-                        refused: list[dict[str, Any]], on: date, by: str, tag: str, scope: str = "") -> dict[str, Any]:
+                        refused: list[dict[str, Any]], on: date, by: str, tag: str, scope: str = "",
+                        overlap_threshold: float = 0.6) -> dict[str, Any]:
     """The row report and the staff changes the roster asks for, as a proposal per unit (the archive's proposals:
     diff, would_open, a second person publishes); nothing reaches the staffing stream before that."""
     hashes = [v["id_number"] for _, v in rows if v.get("id_number")]
@@ -196,15 +198,10 @@ async def import_roster(conn: asyncpg.Connection, rows: list[tuple[int, dict[str
     out = {"rows": report.counts() | {"refused": len(refused) + len(report.refused)},
            "refused": sorted(refused + report.refused, key=lambda r: (r["row"], r["column"])),
            "proposal_id": None, "proposals": proposals}
-    try:
-        from streams.archive.proposals import create_proposal
-    except ImportError:
-        out["note"] = "proposals are not wired in this build: the changes are reported, nothing is proposed"
-        return out
     async with conn.transaction():
         for p in proposals:
             p["proposal_id"] = await create_proposal(conn, source="roster", unit_code=p["unit_code"],
                                                      changes=p["changes"], effective_at=midnight(on),
-                                                     created_by=by)
+                                                     created_by=by, overlap_threshold=overlap_threshold)
     out["proposal_id"] = proposals[0]["proposal_id"] if proposals else None
     return out

@@ -9,12 +9,14 @@ import subprocess
 from datetime import date, datetime
 
 import openpyxl
+import pytest
 from stdnum.cn import ric
 
 from connectors.sheets import read_sheet
 from schemas.staffing import identity_hash, parse_staffing_change
 from simulator.org import make_uscc
 from streams.staffing.roster import REQUIRED, hash_identity, import_roster, quota_kind_of
+from streams.archive import proposals
 from streams.staffing.store import apply_staffing_changes
 
 KEY = b"roster-test-key"
@@ -106,8 +108,18 @@ async def test_exact_in_out_moved_and_the_bad_number_nowhere(conn, database_url,
                                            "id_hash": identity_hash(KEY, idn(5))},
                    ("staff_out", "P2"): {}}
     assert {c["effective_at"] for c in p["changes"]} == {"2025-01-01T00:00:00+08:00"}
-    # every proposed change is one the staffing stream takes
+    # every proposed change is one the staffing stream takes; the proposal holds them, unpublished
     assert all(parse_staffing_change(c, KEY)[1] is None for c in p["changes"])
+    assert out["proposal_id"] == p["proposal_id"]
+    shown = await proposals.show(conn, p["proposal_id"])
+    assert shown["status"] == "proposed" and shown["unit_code"] == A and len(shown["changes"]) == 4
+    assert await conn.fetchval("SELECT count(*) FROM staffing_change WHERE kind LIKE 'staff_%'") == 4, "as seeded"
+    # the uploader may not approve it: a second person does (the archive's two-person rule)
+    from core.access import Caller
+    with pytest.raises(proposals.ProposalError, match="two-person"):
+        await proposals.decide(conn, p["proposal_id"], Caller("alice", "staffing_admin"), True)
+    published = await proposals.decide(conn, p["proposal_id"], Caller("bob", "staffing_admin"), True)
+    assert sorted(c.kind for c in published) == ["staff_in", "staff_moved", "staff_moved", "staff_out"]
     # the bad number: not in the answer, the logs, nor anywhere in the database
     assert BAD not in json.dumps(out, ensure_ascii=False)
     assert BAD not in caplog.text

@@ -115,7 +115,6 @@ WORDS = {
                           "The unit's staff on that date: compared with the staffing data it yields a proposal of"
                           " staff in, out and moved; identity numbers are hashed at once, never kept or shown"),
     "sheet_to_drafts": ("前往草稿審批", "Go to the drafts"),
-    "sheet_not_proposed": ("提議功能尚未接入：以下為比對結果", "Proposals are not wired yet: the changes found"),
     "candidate_note": ("帶 * 的為待研判線索（缺位、越位、不到位），需人工判斷", "Kinds marked * are candidates for"
                        " people to judge"),
 }

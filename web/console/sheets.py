@@ -61,8 +61,8 @@ async def roster_upload(request: web.Request) -> web.Response:
     out = await roster_report(request, data, name, form.get("as_of"))
     parts = []
     for p in out["proposals"]:
-        head = (f'<h2>{esc(p["unit_code"])} · ' + (f'{t("proposal", lang)} {esc(p["proposal_id"])}'
-                                                   if p["proposal_id"] else t("sheet_not_proposed", lang)) + "</h2>")
+        head = (f'<h2>{esc(p["unit_code"])} · <a href="/org/proposals/{in_url(p["proposal_id"])}">'
+                f'{t("proposal", lang)} {esc(p["proposal_id"])}</a></h2>')
         parts.append(head + table(
             [t("kind", lang), t("subject", lang), t("name", lang), t("unit", lang), t("quota_kind", lang)],
             ([esc(t(c["kind"], lang)), esc(c["person_key"]), esc(c.get("name", "")), esc(c.get("unit_code", "")),

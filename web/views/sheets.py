@@ -78,7 +78,7 @@ async def roster_report(request: web.Request, data: bytes, name: str, as_of: Any
     caller = request["caller"]
     async with request.app[POOL].acquire() as conn:
         return await import_roster(conn, sheet.rows, sheet.headers, [r.as_dict() for r in sheet.refused], on,
-                                   caller.name, tag, caller.scope)
+                                   caller.name, tag, caller.scope, request.app[SETTINGS].overlap_threshold)
 
 
 async def import_roster(request: web.Request) -> web.Response:
