@@ -97,8 +97,26 @@ def test_bad_files_are_refused_whole():
                    ("item_code",), max_rows=3)
 
 
-def test_xls_is_read_by_xlrd_or_refused_clearly():
-    # no .xls writer ships with the reader: a damaged one must be refused with the reason, never crash
+def test_xls_is_read_by_xlrd_with_its_merged_title_and_date_cells():
+    import xlwt
+
+    wb = xlwt.Workbook()
+    ws = wb.add_sheet("清单")
+    ws.write_merge(0, 0, 0, 3, "某县权责清单")
+    for j, h in enumerate(("事項編碼", "事項名稱", "實施主體", "入編時間")):
+        ws.write(1, j, h)
+    ws.write(2, 0, 330100001.0)
+    ws.write(2, 1, "某許可")
+    ws.write(2, 2, "某局")
+    ws.write(2, 3, datetime(2019, 3, 1), xlwt.easyxf(num_format_str="yyyy-mm-dd"))
+    buf = io.BytesIO()
+    wb.save(buf)
+    sheet = read_sheet(buf.getvalue(), "a.xls", "powerlist", ("item_code", "name"))
+    (n, v), = sheet.rows
+    assert n == 3 and text(v["item_code"]) == "330100001" and v["name"] == "某許可" and v["department"] == "某局"
+    roster = read_sheet(buf.getvalue(), "a.xls", "roster", ("entered",))
+    assert day(roster.rows[0][1]["entered"]) == date(2019, 3, 1), "a date cell, as a date"
+    # a damaged one is refused with the reason, never a crash
     with pytest.raises(SheetError, match="readable .xls"):
         read_sheet(b"\xd0\xcf\x11\xe0 not really", "a.xls", "powerlist", ("item_code",))
 
