@@ -19,6 +19,17 @@ pytestmark = pytest.mark.broker
 ALICE, BOB = ({"Authorization": f"Bearer token-{k}"} for k in "ab")
 
 
+async def fresh(stack, *seeders) -> None:
+    """The stack's database emptied, then seeded by each of `seeders` (the streams tests' own)."""
+    truncate_all(stack.settings.database_url)
+    conn = await asyncpg.connect(stack.settings.database_url)
+    try:
+        for seed in seeders:
+            await seed(conn)
+    finally:
+        await conn.close()
+
+
 async def post_file(stack, path: str, data: bytes, name: str, who: dict) -> tuple[int, object]:
     form = aiohttp.FormData()
     form.add_field("file", data, filename=name, content_type="application/octet-stream")
@@ -28,12 +39,7 @@ async def post_file(stack, path: str, data: bytes, name: str, who: dict) -> tupl
 
 
 async def test_list_sheet_over_http_then_a_second_person_approves(stack):
-    truncate_all(stack.settings.database_url)
-    conn = await asyncpg.connect(stack.settings.database_url)
-    try:
-        await L.seed(conn)
-    finally:
-        await conn.close()
+    await fresh(stack, L.seed)
     status, text = await post_file(stack, "/api/v1/list/import-sheet?region=330100", L.workbook(), "l.xlsx", {})
     assert status == 401, text
     status, out = await post_file(stack, "/api/v1/list/import-sheet?region=330100", L.workbook(), "l.xlsx", ALICE)
@@ -50,15 +56,7 @@ async def test_list_sheet_over_http_then_a_second_person_approves(stack):
 
 
 def test_list_sheet_through_the_cli(stack, tmp_path):
-    truncate_all(stack.settings.database_url)
-
-    async def seed():
-        conn = await asyncpg.connect(stack.settings.database_url)
-        try:
-            await L.seed(conn)
-        finally:
-            await conn.close()
-    asyncio.run(seed())
+    asyncio.run(fresh(stack, L.seed))
     f = tmp_path / "list.xlsx"
     f.write_bytes(L.workbook())
     run = subprocess.run([sys.executable, "-m", "shenpi", "list", "import-sheet", str(f), "--region", "330100",
@@ -71,15 +69,7 @@ def test_list_sheet_through_the_cli(stack, tmp_path):
 
 
 def test_roster_through_the_cli_echoes_no_identity_number(stack, tmp_path):
-    truncate_all(stack.settings.database_url)
-
-    async def seed():
-        conn = await asyncpg.connect(stack.settings.database_url)
-        try:
-            await R.seed(conn)
-        finally:
-            await conn.close()
-    asyncio.run(seed())
+    asyncio.run(fresh(stack, R.seed))
     f = tmp_path / "roster.xlsx"
     f.write_bytes(R.workbook())
     env = {**stack.env, "SHENPI_IDENTITY_KEY": R.KEY.decode()}
@@ -108,13 +98,7 @@ def _sheet(data: bytes):
 
 
 async def test_tables_as_workbooks_from_the_api_and_the_cli(stack, tmp_path):
-    truncate_all(stack.settings.database_url)
-    conn = await asyncpg.connect(stack.settings.database_url)
-    try:
-        await R.seed(conn)
-        await L.seed(conn)
-    finally:
-        await conn.close()
+    await fresh(stack, R.seed, L.seed)
     async with aiohttp.ClientSession() as s:
         async with s.get(stack.url + "/api/v1/org/figures?as_of=2025-01-01&format=xlsx") as r:
             assert r.status == 200 and r.content_type.endswith("spreadsheetml.sheet")

@@ -7,10 +7,9 @@ import subprocess
 import sys
 
 import aiohttp
-import asyncpg
 import pytest
 
-from tests.conftest import truncate_all
+from tests.api.test_sheets_api import fresh
 from tests.streams import test_list_sheet as L
 
 pytestmark = pytest.mark.broker
@@ -31,12 +30,7 @@ async def signed_in(stack, name: str, role: str) -> aiohttp.ClientSession:
 
 
 async def test_upload_the_list_see_the_rows_and_go_on_to_the_drafts(stack):
-    truncate_all(stack.settings.database_url)
-    conn = await asyncpg.connect(stack.settings.database_url)
-    try:
-        await L.seed(conn)
-    finally:
-        await conn.close()
+    await fresh(stack, L.seed)
     s = await signed_in(stack, "sheetadmin", "list_admin")
     try:
         async with s.get(stack.url + "/sheets") as r:
