@@ -14,7 +14,7 @@ from connectors.sheets import day, text
 from core.access import within
 from core.script import to_simplified
 from core.tz import midnight
-from schemas.staffing import QUOTA_KINDS, SEXES, identity_hash
+from schemas.staffing import QUOTA_KINDS, SEXES, identity_hash, mask_identity
 from streams.archive.proposals import create_proposal
 
 REQUIRED = ("name", "sex", "quota_kind")
@@ -119,8 +119,8 @@ def compare(rows: list[tuple[int, dict[str, Any]]], headers: dict[str, str], sta
     out, listed, covered, first = Report(), set(), set(), {}
     at = midnight(on).isoformat()
 
-    def refuse(n: int, fld: str, reason: str) -> None:
-        out.refused.append({"row": n, "column": headers.get(fld, fld), "reason": reason})
+    def refuse(n: int, fld: str, reason: str) -> None:  # a number typed in the wrong column is blotted out too
+        out.refused.append({"row": n, "column": headers.get(fld, fld), "reason": mask_identity(reason, b"")})
 
     for n, values in rows:
         missing = [f for f in REQUIRED if not text(values.get(f))]

@@ -65,6 +65,7 @@ def workbook() -> bytes:
     ws.append([4, "钱七", "男", BAD, None, "潍坊市审批服务局", None, "行政编制", None])             # refused
     ws.append([5, "孙八", "女", None, "E004", "潍坊市审批服务局", None, "事业编制", None])           # unchanged
     ws.append([6, "周九", "男", idn(6), None, "潍坊市审批服务局", "不存在处", "行政编制", None])      # unknown body
+    ws.append([7, "吴十", "男", idn(7), None, idn(8), None, "行政编制", None])            # a number in the unit's place
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -91,11 +92,12 @@ async def test_exact_in_out_moved_and_the_bad_number_nowhere(conn, database_url,
                        hashers={"id_number": functools.partial(hash_identity, KEY)})
     out = await import_roster(conn, sheet.rows, sheet.headers, [r.as_dict() for r in sheet.refused],
                               date(2025, 1, 1), "alice", "roster:t")
-    assert out["rows"] == {"accepted": 3, "unchanged": 1, "refused": 2}
+    assert out["rows"] == {"accepted": 3, "unchanged": 1, "refused": 3}
     assert out["refused"] == [
         {"row": 6, "column": "身份證號碼",
          "reason": "not a valid identity number (GB 11643: 18 characters, a real date, the check character)"},
-        {"row": 8, "column": "內設機構", "reason": "the unit has no internal body named '不存在处' on that date"}]
+        {"row": 8, "column": "內設機構", "reason": "the unit has no internal body named '不存在处' on that date"},
+        {"row": 9, "column": "單位名稱", "reason": "no unit named '[id]' on that date"}]
     (p,) = out["proposals"]
     assert p["unit_code"] == A
     got = {(c["kind"], c["person_key"]): {k: v for k, v in c.items() if k not in ("change_id", "effective_at",
@@ -121,7 +123,7 @@ async def test_exact_in_out_moved_and_the_bad_number_nowhere(conn, database_url,
     published = await proposals.decide(conn, p["proposal_id"], Caller("bob", "staffing_admin"), True)
     assert sorted(c.kind for c in published) == ["staff_in", "staff_moved", "staff_moved", "staff_out"]
     # the bad number: not in the answer, the logs, nor anywhere in the database
-    assert BAD not in json.dumps(out, ensure_ascii=False)
+    assert BAD not in json.dumps(out, ensure_ascii=False) and idn(8) not in json.dumps(out, ensure_ascii=False)
     assert BAD not in caplog.text
     dump = subprocess.run(["pg_dump", "--data-only", database_url], capture_output=True, text=True, check=True).stdout
     assert dump and BAD not in dump and idn(5) not in dump and idn(1) not in dump
