@@ -83,7 +83,7 @@ def _xlsx(data: bytes, max_unpacked: int) -> list[list[Any]]:
     except (zipfile.BadZipFile, KeyError, OSError) as exc:
         raise SheetError(f"not a readable .xlsx workbook ({exc.__class__.__name__})") from None
     ws = wb.worksheets[0]
-    grid = [list(r) for r in ws.iter_rows(values_only=True, max_col=MAX_COLUMNS)]
+    grid = [list(r) for r in ws.iter_rows(values_only=True, max_col=min(ws.max_column, MAX_COLUMNS))]
     for rng in ws.merged_cells.ranges:  # every cell of a merged range reads as its top-left one
         top = ws.cell(rng.min_row, rng.min_col).value
         for r in range(rng.min_row, min(rng.max_row, len(grid)) + 1):
