@@ -51,3 +51,21 @@ class Names:
         if kind == "region_code":
             return region_name(code)
         return (self.departments if kind == "department_code" else self.items).get(code or "")
+
+
+def region_codes_named(name: str, within_region: Optional[str] = None) -> list[str]:
+    """The codes of the regions called `name` (either script), within a region's subtree when one is given."""
+    from core.access import within
+    from core.script import to_simplified
+
+    key = to_simplified(name.strip())
+    return sorted(c for c, n in _regions().items() if n == key and within(within_region or "", c))
+
+
+async def names_for(conn: asyncpg.Connection, rows: Iterable[dict]):
+    """name(code_column, code) for the codes in `rows`: units and departments from the staffing half, items from the
+    list, regions from the table (what a workbook puts beside each code)."""
+    rows = list(rows)
+    n = await Names.load(conn, {r.get(k) for r in rows for k in ("department_code", "unit_code")},
+                         {r.get("item_code") for r in rows})
+    return lambda kind, code: n.of("department_code" if kind == "unit_code" else kind, code)

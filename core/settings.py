@@ -111,6 +111,12 @@ class Settings(BaseSettings):
     sim_cases_per_second: float = Field(default=0.0, ge=0, le=1000)  # `shenpi up`'s simulator sends live cases
     evidence_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)  # one evidence file (the types: rectify.py)
 
+    # sheets in (权责清单, 实名制名册): a deployment's own column names (added to connectors/sheet_columns.yaml), and
+    # bounds on what one workbook may hold
+    sheet_aliases: Optional[Path] = None
+    sheet_max_rows: int = Field(default=100_000, ge=1)
+    sheet_max_unpacked_bytes: int = Field(default=200 * 1024 ** 2, ge=1024 ** 2)
+
     public_refresh_seconds: float = Field(default=60.0, gt=0)  # the portal's snapshots, when the data changed
 
     # the archive (數字檔案館): files refused over these; OCR engine (bench/ocr.py decides) and its processes per

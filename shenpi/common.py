@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, Awaitable, Callable, Optional, TypeVar
 
 import click
 from rich.console import Console
@@ -60,6 +60,23 @@ async def _migrated(conn, dsn: str) -> None:
     if any(v not in done for v, _, _ in available()):
         applied = await asyncio.to_thread(upgrade, dsn)
         console.print(f"数据库尚未迁移，已执行迁移：{len(applied)} 项（shenpi db upgrade）")
+
+
+OUTPUT = click.option("--output", default=None, type=click.Path(dir_okay=False),
+                      help="With --format xlsx: the workbook to write.")
+
+
+def write_workbook(ctx: click.Context, output: Optional[str], title: str, rows: list, **kw: Any) -> None:
+    """--format xlsx: the rows as a workbook (names beside codes, core/workbook.py) written to --output."""
+    from pathlib import Path
+
+    from core.workbook import table_workbook
+
+    if not output:
+        raise click.UsageError("--format xlsx writes a workbook: give --output FILE")
+    data = with_db(ctx, lambda conn: table_workbook(conn, title, rows, **kw))
+    Path(output).write_bytes(data)
+    console.print(f"{output}: {len(rows):,} rows")
 
 
 def echo_json(obj: Any) -> None:

@@ -30,6 +30,7 @@ from web.views import powerlist as list_views
 from web.views import staffing as org_views
 from web.views import evaluation as evaluation_views
 from web.views import archive as archive_views
+from web.views import sheets as sheet_views
 from web.views import proposals as proposal_views
 
 
@@ -96,7 +97,7 @@ def init_app(settings: Settings, registry: CollectorRegistry | None = None) -> w
     route(app, "GET", "/healthz", healthz, PUBLIC)
     route(app, "GET", "/metrics", metrics, OPERATIONS)
     for views in (webhook, indicator_views, list_views, draft_views, alert_views, analysis_views, org_views,
-                  archive_views, evaluation_views, proposal_views, openapi, public):
+                  archive_views, evaluation_views, proposal_views, sheet_views, openapi, public):
         views.add_routes(app)
     console_views.add_routes(app, STATIC, ECHARTS)
     return app

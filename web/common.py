@@ -143,6 +143,30 @@ async def multipart_form(request: web.Request) -> dict[str, tuple[Optional[str],
     return out
 
 
+def wants_xlsx(request: web.Request, others: tuple[str, ...] = ("json",)) -> bool:
+    """format=xlsx asked (400 for a format not offered)."""
+    return query_text(request, "format", (*others, "xlsx")) == "xlsx"
+
+
+async def xlsx_answer(request: web.Request, title: str, rows: list, filename: str, **kw: Any) -> web.Response:
+    """Rows as a workbook download (core/workbook.py: names beside codes, the query as the filter); written in a
+    thread, so a large table does not hold the event loop in one piece."""
+    import asyncio
+    import functools
+
+    from core.names import names_for
+    from core.workbook import MEDIA_TYPE, columns_of, workbook
+
+    async with request.app[POOL].acquire() as conn:
+        names = await names_for(conn, rows)
+    kw.setdefault("filters", {k: v for k, v in request.query.items() if k != "format"})
+    cols = kw.pop("columns", None) or columns_of(rows)
+    data = await asyncio.get_running_loop().run_in_executor(None, functools.partial(
+        workbook, title, cols, rows, names=names, **kw))
+    return web.Response(body=data, content_type=MEDIA_TYPE,
+                        headers={"Content-Disposition": f'attachment; filename="{filename}.xlsx"'})
+
+
 # ----------------------------------------------------------------------------- who may call a route
 
 @dataclass(frozen=True)
@@ -165,6 +189,8 @@ READ = Policy("caller", scoped=True)
 OPERATIONS = Policy("caller", everywhere=True)  # reads that are not about regions
 SUPERVISE = Policy("caller", roles=("supervisor",), everywhere=True, write=True)
 ADMINISTER_LIST = Policy("caller", roles=("list_admin",), everywhere=True, write=True, service=False)
+UPLOAD_LIST = Policy("caller", roles=("list_admin",), everywhere=True, write=True, service=False, upload=True)
+UPLOAD_ROSTER = Policy("caller", roles=("staffing_admin", "supervisor"), scoped=True, write=True, service=False, upload=True)
 # writes any signed-in person may attempt; the engine decides by its own rules and the caller's scope
 SIGNED_IN = Policy("caller", roles=("viewer", "supervisor", "list_admin"), scoped=True, write=True)
 # documents into the archive: any signed-in person (publishing what they propose takes a second person)

@@ -14,10 +14,15 @@ from web.common import PUBLIC, route
 TIME = {"type": "string", "description": "a local date YYYY-MM-DD or an ISO 8601 time (1970 .. 2200)"}
 OBJ = {"application/json": {"schema": {"type": "object"}}}
 TEXT = {"text/plain": {"schema": {"type": "string"}}}
+XLSX = {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string",
+                                                                                      "format": "binary"}}}
 
 
 def _q(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+SHEET = _q("format", {"type": "string", "enum": ["json", "xlsx"]}, "xlsx: a workbook (names beside codes)")
 
 
 def _get(summary: str, params: list[dict], extra: dict | None = None) -> dict[str, Any]:
@@ -62,12 +67,13 @@ def document() -> dict[str, Any]:
         "/api/v1/indicators": _get("the 14 indicators and the guard figures, one row per group", [
             _q("from", TIME), _q("to", TIME),
             _q("group_by", {"type": "string"}, f"comma-separated: any of {', '.join(GROUP_KEYS)}"),
-            _q("format", {"type": "string", "enum": ["json", "csv"]}),
-            _q("components", {"type": "string", "enum": ["1", "true"]})], {"text/csv": {"schema": {"type": "string"}}}),
+            _q("format", {"type": "string", "enum": ["json", "csv", "xlsx"]}),
+            _q("components", {"type": "string", "enum": ["1", "true"]})], {"text/csv": {"schema": {"type": "string"}},
+                                                                           **XLSX}),
         "/api/v1/status": _get("reconciliation totals", []),
         "/api/v1/list/items": _get("the list as of a time", [
             _q("as_of", {"type": "string", "format": "date-time"}), _q("item_code", {"type": "string"}),
-            _q("active", {"type": "string", "enum": ["true", "false"]}), _q("limit", limit)]),
+            _q("active", {"type": "string", "enum": ["true", "false"]}), _q("limit", limit), SHEET], XLSX),
         "/api/v1/list/items/{code}": {"get": {**_get("an item's history", [])["get"], "parameters": [
             {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}]}},
         "/api/v1/list/sync": _get("propagation to the platform", [
@@ -94,8 +100,9 @@ def document() -> dict[str, Any]:
         {**_q("figure", {"type": "string", "enum": list(FIGURES)}), "required": True}, _q("from", TIME),
         _q("to", TIME), _q("region_code", {"type": "string"}), _q("department_code", {"type": "string"}),
         _q("item_code", {"type": "string"}), _q("limit", {"type": "integer", "minimum": 1, "maximum": 10000}),
-        _q("offset", {"type": "integer", "minimum": 0}), _q("format", {"type": "string", "enum": ["json", "csv"]})],
-        {"text/csv": {"schema": {"type": "string"}}})
+        _q("offset", {"type": "integer", "minimum": 0}),
+        _q("format", {"type": "string", "enum": ["json", "csv", "xlsx"]})], {"text/csv": {"schema": {"type": "string"}},
+                                                                             **XLSX})
     paths["/api/v1/openapi.json"] = {"get": {"summary": "this document", "security": [], "parameters": [],
                                              "responses": {"200": {"description": "the document", "content": OBJ},
                                                            "429": {"description": "too many requests from this"
@@ -105,11 +112,11 @@ def document() -> dict[str, Any]:
     when = {"type": "string", "description": "a date (local midnight) or an ISO 8601 time"}
     region = _q("region", {"type": "string", "pattern": "^([0-9]{6}|[0-9]{9}|[0-9]{12})$"}, "only units of this region and below")
     paths["/api/v1/org/figures"] = _get("approved against actual per unit and quota kind; posts per level", [
-        _q("as_of", when), region, _q("unit", {"type": "string"}), _q("from", when), _q("to", when)])
+        _q("as_of", when), region, _q("unit", {"type": "string"}), _q("from", when), _q("to", when), SHEET], XLSX)
     paths["/api/v1/org/findings"] = _get("the findings as of a time (duty checks over from..to)", [
         _q("as_of", when), region, _q("unit", {"type": "string"}), _q("from", when), _q("to", when),
         _q("kind", {"type": "string"}), _q("min_volume", {"type": "integer", "minimum": 0}),
-        _q("min_on_time", {"type": "number", "minimum": 0, "maximum": 1})])
+        _q("min_on_time", {"type": "number", "minimum": 0, "maximum": 1}), SHEET], XLSX)
     paths["/api/v1/org/search"] = _get("documents and duty clauses by Chinese words", [
         {**_q("q", {"type": "string", "minLength": 1, "maxLength": 100}), "required": True},
         _q("limit", {"type": "integer", "minimum": 1, "maximum": 500})])
@@ -126,7 +133,7 @@ def document() -> dict[str, Any]:
         **_write("evaluate a unit over a period (supervisors)", {"type": "object", "required": [
             "unit_code", "from", "to", "type"], "properties": {"unit_code": {"type": "string"}, "from": when, "to": when,
                                                                 "type": {"type": "string", "enum": ["执行情况", "使用效益"]}}}),
-        **_get("evaluations in the caller's regions", [_q("unit", {"type": "string"})])}
+        **_get("evaluations in the caller's regions", [_q("unit", {"type": "string"}), SHEET], XLSX)}
     paths["/api/v1/evaluations/{id}"] = {"get": {**_get("an evaluation as made: indicators, score, rank, previous",
                                                         [])["get"], "parameters": [*int_path("id"),
                                                                                    _q("inputs", {"enum": ["1"]})]}}
@@ -146,7 +153,7 @@ def document() -> dict[str, Any]:
             _q("state", {"type": "string", "enum": ["open", "in_progress", "submitted", "returned", "verified",
                                                     "closed"]}),
             _q("unit", {"type": "string"}), _q("overdue", {"type": "string", "enum": ["true", "false"]}),
-            _q("mine", {"type": "string", "enum": ["1", "true"]})])}
+            _q("mine", {"type": "string", "enum": ["1", "true"]}), SHEET], XLSX)}
     paths["/api/v1/rectifications/{id}"] = {"get": {**_get("a task with its transitions and evidence", [])["get"],
                                                     "parameters": int_path("id")}}
     act_op = _write("a transition (start, submit with evidence, verify, return with a reason, close)",
@@ -170,6 +177,16 @@ def document() -> dict[str, Any]:
         op = _write(what, {"type": "object", "properties": {"reason": {"type": "string"}}})
         op["post"]["parameters"] = text_path("id")
         paths[f"/api/v1/list/drafts/{{id}}/{act}"] = op
+    for path, what, param in (("/api/v1/list/import-sheet", "a workbook of the power list: the row report and the drafts"
+                               " it asks for (list administrators)", _q("region", {"type": "string",
+                                                                                   "pattern": "^(\\d{6}|\\d{9})$"})),
+                              ("/api/v1/org/import-sheet", "a roster workbook (实名制名册) as of a date: the row report"
+                               " and the staff changes proposed", _q("as_of", {"type": "string"}))):
+        op = _write(what, {})
+        op["post"]["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}}}}
+        op["post"]["parameters"] = [param]
+        paths[path] = op
     for act, what in (("ack", "acknowledge"), ("silence", "silence (seconds: 1 .. 2678400)")):
         op = _write(f"{what} an alert", {"type": "object", "properties": {
             "by": {"type": "string", "maxLength": 200}, "seconds": {"type": "number"}}})

@@ -10,11 +10,12 @@ import click
 
 from core.access import Caller
 from shenpi.commands.org import instant
-from shenpi.common import console, echo_json, region_option, settings, with_db
+from shenpi.common import OUTPUT, console, echo_json, region_option, settings, with_db, write_workbook
 
 AS = click.option("--as", "as_user", default=None, help="Act as this user: SHENPI_TOKEN must be that user's token;"
                                                          " without one, as the server's operator (cli:<login>).")
 FORMAT = click.option("--format", "fmt", type=click.Choice(["json"]), default="json")
+SHEET_FORMAT = click.option("--format", "fmt", type=click.Choice(["json", "xlsx"]), default="json")
 
 
 async def _caller(conn, as_user: Optional[str]) -> Caller:
@@ -94,9 +95,10 @@ def _brief(e: dict) -> dict:
 @click.argument("evaluation_id", type=int)
 @click.option("--inputs", is_flag=True, help="Also every input as collected.")
 @AS
-@FORMAT
+@SHEET_FORMAT
+@OUTPUT
 @click.pass_context
-def eval_show(ctx, evaluation_id, inputs, as_user, fmt) -> None:
+def eval_show(ctx, evaluation_id, inputs, as_user, fmt, output) -> None:
     """The evaluation as made: indicators, score, rank, previous evaluations, findings."""
     from streams.evaluation.evaluate import show
 
@@ -106,7 +108,13 @@ def eval_show(ctx, evaluation_id, inputs, as_user, fmt) -> None:
             raise LookupError(f"no evaluation {evaluation_id} in your regions")
         return e if inputs else _brief(e)
 
-    echo_json(_run(ctx, as_user, "start", work))
+    e = _run(ctx, as_user, "start", work)
+    if fmt == "xlsx":
+        write_workbook(ctx, output, f"综合评估 {e['unit_name']} {e['type']} 得分 {e['score']}", e["indicators"],
+                       filters={"evaluation_id": e["evaluation_id"], "unit_code": e["unit_code"], "from": e["from"],
+                                "to": e["to"], "type": e["type"]}, as_of=e["created_at"])
+        return
+    echo_json(e)
 
 
 @eval_group.command("score")
@@ -216,9 +224,10 @@ def rectify_open(ctx, unit, finding_kind, subject, evaluation_id, text, days, as
 @click.option("--overdue", is_flag=True)
 @click.option("--mine", is_flag=True, help="Tasks I opened or acted on.")
 @AS
-@FORMAT
+@SHEET_FORMAT
+@OUTPUT
 @click.pass_context
-def rectify_list(ctx, state, unit, overdue, mine, as_user, fmt) -> None:
+def rectify_list(ctx, state, unit, overdue, mine, as_user, fmt, output) -> None:
     """Tasks in my regions."""
     from streams.evaluation.rectify import tasks
 
@@ -226,7 +235,12 @@ def rectify_list(ctx, state, unit, overdue, mine, as_user, fmt) -> None:
         return {"tasks": await tasks(conn, caller.scope, state, unit, True if overdue else None,
                                      caller.name if mine else None)}
 
-    echo_json(_run(ctx, as_user, "start", work))
+    out = _run(ctx, as_user, "start", work)
+    if fmt == "xlsx":
+        write_workbook(ctx, output, "整改任务", out["tasks"],
+                       filters={"state": state, "unit_code": unit, "overdue": overdue or None, "mine": mine or None})
+        return
+    echo_json(out)
 
 
 @rectify_group.command("show")

@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 import click
 
-from shenpi.common import console, echo_json, region_option, settings, with_db
+from shenpi.common import OUTPUT, console, echo_json, region_option, settings, with_db, write_workbook
 from shenpi.runtime import require
 
 
@@ -50,6 +50,7 @@ def _out(obj: Any, fmt: str, rows_key: Optional[str] = None, title: str = "") ->
 
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+SHEET_FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json", "xlsx"]), default="table")
 
 
 @click.group("org")
@@ -116,15 +117,20 @@ async def _wait(dsn: str, keys: list[str], dl_keys: list[str], timeout: float = 
 @click.option("--unit", default=None)
 @click.option("--from", "start", default=None, help="With --to: cases per staff over this window.")
 @click.option("--to", "end", default=None)
-@FORMAT
+@SHEET_FORMAT
+@OUTPUT
 @click.pass_context
-def org_figures(ctx, as_of, region, unit, start, end, fmt) -> None:
+def org_figures(ctx, as_of, region, unit, start, end, fmt, output) -> None:
     """Approved against actual per unit and quota kind, vacancies, overruns, usage; posts per level."""
     from streams.staffing.queries import figures
 
     at = instant(as_of)
-    _out(with_db(ctx, lambda c: figures(c, at, region or "", unit, window(start, end))), fmt, "rows",
-         f"编制使用 as of {at.isoformat()}")
+    out = with_db(ctx, lambda c: figures(c, at, region or "", unit, window(start, end)))
+    if fmt == "xlsx":
+        write_workbook(ctx, output, "编制使用情况", out["rows"], as_of=at,
+                       filters={"as_of": at, "region_code": region, "unit_code": unit, "from": start, "to": end})
+        return
+    _out(out, fmt, "rows", f"编制使用 as of {at.isoformat()}")
 
 
 @org_group.command("check")
@@ -135,9 +141,10 @@ def org_figures(ctx, as_of, region, unit, start, end, fmt) -> None:
 @click.option("--unit", default=None)
 @click.option("--min-volume", type=click.IntRange(0), default=None, help="Default: SHENPI_DUTY_MIN_VOLUME (20).")
 @click.option("--min-on-time", type=click.FloatRange(0, 1), default=None, help="Default: SHENPI_DUTY_MIN_ON_TIME (0.8).")
-@FORMAT
+@SHEET_FORMAT
+@OUTPUT
 @click.pass_context
-def org_check(ctx, as_of, start, end, region, unit, min_volume, min_on_time, fmt) -> None:
+def org_check(ctx, as_of, start, end, region, unit, min_volume, min_on_time, fmt, output) -> None:
     """The findings as of a time: 超编, 混编, 超职数, 擅自设立, and the duty checks (candidates for people to judge),
     computed here (in this process) from the stored changes."""
     from streams.staffing.checks import DutyParams, findings
@@ -145,6 +152,10 @@ def org_check(ctx, as_of, start, end, region, unit, min_volume, min_on_time, fmt
     at = instant(as_of)
     params = DutyParams.of(settings(ctx), min_volume, min_on_time)
     rows = with_db(ctx, lambda c: findings(c, at, region or "", unit, window(start, end), params))
+    if fmt == "xlsx":
+        write_workbook(ctx, output, "检查发现", rows, as_of=at,
+                       filters={"as_of": at, "region_code": region, "unit_code": unit, "from": start, "to": end})
+        return
     _out({"as_of": at.isoformat(), "findings": rows}, fmt, None)
 
 
@@ -224,3 +235,39 @@ def org_generate(file: Path, units: int, seed: int, list_file: Optional[Path]) -
 
 
 COMMANDS = (org_group,)
+
+
+@org_group.command("import-sheet")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--as-of", "as_of", required=True, help="The date the roster is the staff of (YYYY-MM-DD).")
+@click.option("--as", "as_user", default=None, help="Act as this user (on the server); else SHENPI_TOKEN's user;"
+                                                    " else the server's operator.")
+@click.option("--format", "fmt", type=click.Choice(["json"]), default="json")
+@click.pass_context
+def org_import_sheet(ctx: click.Context, file: str, as_of: str, as_user: Optional[str], fmt: str) -> None:
+    """A real-name roster workbook (实名制人员名册) against the staffing data on the date: the row report and the
+    staff_in / staff_out / staff_moved proposed (a second person publishes). Identity numbers are hashed as read."""
+    import hashlib
+
+    from connectors.sheets import SheetError, read_upload
+    from core.tz import local_day
+    from shenpi.commands.evaluate import _caller
+    from streams.staffing.roster import REQUIRED, hashers, import_roster
+
+    s = settings(ctx)
+    on = local_day(instant(as_of))
+    data = Path(file).read_bytes()
+    try:
+        sheet = read_upload(data, file, "roster", REQUIRED, s, hashers(s.identity_secret()))
+    except SheetError as exc:
+        raise click.ClickException(f"{Path(file).name}: {exc}") from None
+    tag = f"roster:{hashlib.sha256(data).hexdigest()[:12]}:{on.isoformat()}"
+
+    async def go(conn):
+        caller = await _caller(conn, as_user)
+        if not caller.can("staffing_admin", "supervisor"):
+            raise click.ClickException(f"{caller.name} ({caller.role}) may not propose staffing changes")
+        return await import_roster(conn, sheet.rows, sheet.headers, [r.as_dict() for r in sheet.refused], on,
+                                   caller.name, tag, caller.scope, s.overlap_threshold)
+
+    echo_json(with_db(ctx, go))

@@ -7,7 +7,7 @@ from typing import Optional
 
 import click
 
-from shenpi.common import echo_json, settings, with_db
+from shenpi.common import OUTPUT, echo_json, settings, with_db, write_workbook
 
 
 @click.group("list")
@@ -18,13 +18,19 @@ def list_group() -> None:
 @list_group.command("items")
 @click.option("--as-of", default=None, help="ISO time with offset; default now.")
 @click.option("--active/--all", default=True)
+@click.option("--format", "fmt", type=click.Choice(["json", "xlsx"]), default="json")
+@OUTPUT
 @click.pass_context
-def list_items(ctx: click.Context, as_of: Optional[str], active: bool) -> None:
+def list_items(ctx: click.Context, as_of: Optional[str], active: bool, fmt: str, output: Optional[str]) -> None:
     """The items in force at a time."""
     from streams.powerlist.queries import items_as_of
 
     at = datetime.fromisoformat(as_of) if as_of else datetime.now(timezone.utc)
-    echo_json(with_db(ctx, lambda c: items_as_of(c, at, None, True if active else None, 100000)))
+    rows = with_db(ctx, lambda c: items_as_of(c, at, None, True if active else None, 100000))
+    if fmt == "xlsx":
+        write_workbook(ctx, output, "权责清单", rows, filters={"as_of": at, "active": active or None}, as_of=at)
+    else:
+        echo_json(rows)
 
 
 @list_group.command("show")
@@ -156,3 +162,55 @@ def list_overlaps(ctx: click.Context, threshold: Optional[float]) -> None:
 
     t = threshold if threshold is not None else settings(ctx).overlap_threshold
     echo_json(with_db(ctx, lambda c: overlap_report(c, t)))
+
+
+async def list_admin(conn, as_user: Optional[str], s) -> str:
+    """Who drafts: --as NAME (a list administrator of SHENPI_LIST_ADMIN_TOKENS or a user of that role), else
+    SHENPI_LIST_ADMIN_TOKEN's administrator, else SHENPI_TOKEN's user, else the server's operator."""
+    import os
+
+    from shenpi.commands.evaluate import _caller
+
+    admins = s.list_admins()
+    if as_user in admins.values():
+        return as_user
+    if not as_user and os.environ.get("SHENPI_LIST_ADMIN_TOKEN") in admins:
+        return admins[os.environ["SHENPI_LIST_ADMIN_TOKEN"]]
+    caller = await _caller(conn, as_user)
+    if not caller.can("list_admin"):
+        raise click.ClickException(f"{caller.name} ({caller.role}) is not a list administrator")
+    return caller.name
+
+
+@list_group.command("import-sheet")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--region", default=None, help="The region the sheet is the list of (cancellations stay within it).")
+@click.option("--as", "as_user", default=None, help="Draft as this list administrator (on the server).")
+@click.option("--format", "fmt", type=click.Choice(["json"]), default="json")
+@click.pass_context
+def list_import_sheet(ctx: click.Context, file: str, region: Optional[str], as_user: Optional[str], fmt: str) -> None:
+    """A workbook of the list (.xlsx, .xls, .csv) against the list in force: a report per row and the drafts it
+    asks for (added, modified, cancelled), to be approved by a second list administrator."""
+    import hashlib
+    import re
+    from pathlib import Path
+
+    from connectors.sheets import SheetError, read_upload
+    from streams.powerlist.sheet import REQUIRED, import_rows
+
+    if region is not None and not re.fullmatch(r"\d{6}|\d{9}", region):
+        raise click.BadParameter("a region code of 6 or 9 digits", param_hint="--region")
+    s = settings(ctx)
+    data = Path(file).read_bytes()
+    try:
+        sheet = read_upload(data, file, "powerlist", REQUIRED, s)
+    except SheetError as exc:
+        raise click.ClickException(f"{Path(file).name}: {exc}") from None
+    evidence = {"sheet": Path(file).name, "sha256": hashlib.sha256(data).hexdigest()}
+
+    async def go(conn):
+        by = await list_admin(conn, as_user, s)
+        return await import_rows(conn, sheet.rows, sheet.headers, [r.as_dict() for r in sheet.refused], by,
+                                 s.overlap_threshold, region, evidence)
+
+    echo_json(with_db(ctx, go))

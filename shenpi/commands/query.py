@@ -7,16 +7,18 @@ from typing import Optional
 import click
 from rich.console import Console
 
-from shenpi.common import echo_json, with_db
+from shenpi.common import OUTPUT, echo_json, with_db, write_workbook
 
 
 @click.command("indicators")
 @click.option("--from", "frm", help="Start: a local date (YYYY-MM-DD) or ISO time; default today 00:00.")
 @click.option("--to", help="End (exclusive): a local date or ISO time; default now.")
 @click.option("--group-by", default="", help="Any of region_code,department_code,item_code,level.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]), default="table")
+@OUTPUT
 @click.pass_context
-def indicators_cmd(ctx: click.Context, frm: Optional[str], to: Optional[str], group_by: str, fmt: str) -> None:
+def indicators_cmd(ctx: click.Context, frm: Optional[str], to: Optional[str], group_by: str, fmt: str,
+                   output: Optional[str]) -> None:
     """The 14 indicators and the guard figures, one row per group."""
     from core.tz import shown
     from shenpi.tables import indicator_table
@@ -33,6 +35,12 @@ def indicators_cmd(ctx: click.Context, frm: Optional[str], to: Optional[str], gr
         echo_json(rows)
     elif fmt == "csv":
         click.echo(indicators_csv(rows, groups), nl=False)
+    elif fmt == "xlsx":
+        from streams.indicators.definitions import GUARDS, INDICATORS
+        from streams.indicators.queries import labels
+
+        write_workbook(ctx, output, "14项监测指标", rows, columns=[*groups, *INDICATORS, *GUARDS], labels=labels(),
+                       filters={"from": window.t0, "to": window.t1, "group_by": ",".join(groups)}, as_of=window.t1)
     else:
         Console().print(indicator_table(rows, groups, f"{shown(window.t0)} → {shown(window.t1)}"))
 

@@ -45,6 +45,14 @@ async def indicators(conn: asyncpg.Connection, window: Window, group_by: Sequenc
     return [group_row({k: r[k] for k in group_by}, r) for r in rows]
 
 
+def labels() -> dict[str, str]:
+    """The indicators' names, as a workbook's headers (simplified: the users' script)."""
+    from core.script import to_simplified
+    from streams.indicators.definitions import BY_KEY
+
+    return {k: to_simplified(i.zh) for k, i in BY_KEY.items()}
+
+
 def indicators_csv(rows: Sequence[dict[str, Any]], group_by: Sequence[str]) -> str:
     """The rows of `indicators` as CSV: the group's keys, then every indicator and guard figure."""
     cols = [*group_by, *INDICATORS, *GUARDS]

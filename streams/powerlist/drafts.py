@@ -22,7 +22,8 @@ async def _audit(conn: asyncpg.Connection, item: str, draft_id: Optional[str], c
                        json.dumps(detail, ensure_ascii=False, default=str))
 
 
-async def overlap_warnings(conn: asyncpg.Connection, change: ListChange, threshold: float) -> list[dict]:
+async def overlap_warnings(conn: asyncpg.Connection, change: ListChange, threshold: float,
+                           index: Optional[Index] = None) -> list[dict]:
     """For an item added or modified: the most alike items in force in other departments, and any legal article
     another department's item also claims."""
     if change.action not in ("added", "modified"):
@@ -34,10 +35,10 @@ async def overlap_warnings(conn: asyncpg.Connection, change: ListChange, thresho
         return []
     dept = change.department_code or (now["department_code"] if now else None)
     basis = change.legal_basis or (now["legal_basis"] if now else None)
-    return (await _index_in_force(conn)).similar(Item(change.item_code, name, dept, basis), threshold)
+    return (index or await index_in_force(conn)).similar(Item(change.item_code, name, dept, basis), threshold)
 
 
-async def _index_in_force(conn: asyncpg.Connection) -> Index:
+async def index_in_force(conn: asyncpg.Connection) -> Index:
     """The named items in force now, indexed for similarity."""
     rows = await conn.fetch("SELECT item_code, name, department_code, legal_basis FROM list_items_at(now())"
                             " WHERE active AND name IS NOT NULL")
@@ -45,14 +46,15 @@ async def _index_in_force(conn: asyncpg.Connection) -> Index:
 
 
 async def create(conn: asyncpg.Connection, fields: dict[str, Any], by: str, threshold: float,
-                 evidence: Any = None) -> dict[str, Any]:
+                 evidence: Any = None, index: Optional[Index] = None) -> dict[str, Any]:
+    """A draft with its overlap warnings (`index`: the list in force, when many drafts are made at once)."""
     draft_id = uuid.uuid4().hex[:16]
     fields = {**fields, "change_id": f"draft:{draft_id}"}
     fields.setdefault("effective_at", datetime.now(timezone.utc).isoformat())
     change, refusal = parse_list_change(fields)
     if change is None:
         raise Invalid(refusal.reason)
-    warnings = await overlap_warnings(conn, change, threshold)
+    warnings = await overlap_warnings(conn, change, threshold, index)
     async with conn.transaction():
         await conn.execute(
             "INSERT INTO list_draft (draft_id, item_code, action, change, evidence, checks, drafted_by)"
@@ -67,7 +69,7 @@ async def create(conn: asyncpg.Connection, fields: dict[str, Any], by: str, thre
 
 async def overlap_report(conn: asyncpg.Connection, threshold: float) -> dict[str, Any]:
     """Overlaps across the whole list in force: the nightly report (`shenpi list overlaps`)."""
-    index = await _index_in_force(conn)
+    index = await index_in_force(conn)
     return {"items": len(index.items), "threshold": threshold, "overlaps": index.all_pairs(threshold)}
 
 

@@ -86,6 +86,8 @@ PROBES = {
     ("POST", "/api/v1/org/documents"): "/api/v1/org/documents",
     ("GET", "/org/archive"): "/org/archive", ("GET", "/org/archive/search"): "/org/archive/search?q=职能配置",
     ("GET", "/org/archive/{id}"): "/org/archive/{document}", ("POST", "/console/archive"): "/console/archive",
+    ("POST", "/api/v1/org/import-sheet"): "/api/v1/org/import-sheet?as_of=2025-01-01",
+    ("POST", "/console/org/import-sheet"): "/console/org/import-sheet", ("GET", "/sheets"): "/sheets",
     ("GET", "/api/v1/org/proposals"): ["/api/v1/org/proposals", "/api/v1/org/proposals?unit={unit}"],
     ("GET", "/api/v1/org/proposals/{id}"): "/api/v1/org/proposals/{proposal}",
     ("POST", "/api/v1/org/proposals/{id}/edit"): "/api/v1/org/proposals/{proposal}/edit",

@@ -7,6 +7,7 @@ import urllib.parse
 from aiohttp import web
 
 from web.console.i18n import label, t
+from web.console.sheets import xlsx_link
 from web.console.pages import esc, in_url, lang_of, layout, local, named, table
 from core.names import Names, region_name
 from web.common import POOL, READ, route
@@ -39,7 +40,7 @@ async def cases_page(request: web.Request) -> web.Response:
     name = label(figure, lang) if figure in BY_KEY else figure
     head = (f'<p><strong>{esc(name)}: {out["total"]:,}</strong> · {esc(local(out["from"]))} → '
             f'{esc(local(out["to"]))} · <a href="/api/v1/cases?{esc(urllib.parse.urlencode({**keep, "format": "csv"}))}">'
-            f'CSV</a></p>')
+            f'CSV</a> · {xlsx_link("/api/v1/cases", keep, lang)}</p>')
     nav = " ".join(f'<a href="/cases?{esc(urllib.parse.urlencode({**keep, "page": p}))}">{label_}</a>'
                    for p, label_ in ((page - 1, "‹"), (page + 1, "›"))
                    if 0 <= p and p * PAGE < out["total"])

@@ -15,6 +15,7 @@ from streams.evaluation.report import render
 from web.common import POOL, READ, SETTINGS, SIGNED_IN, path_int, route
 from streams.evaluation.scorecard import load_scorecard
 from core.tz import period
+from web.console.sheets import xlsx_link
 from streams.evaluation import evaluate, rectify
 
 
@@ -37,7 +38,7 @@ async def evaluations_page(request: web.Request) -> web.Response:
             scope_pattern(request["caller"].scope))
         start = (forms.evaluation_form(request.get("csrf", ""), lang, await forms.unit_choices(conn, request["caller"].scope))
                  if forms.may(request, "evaluate") else "")
-    body = start + table(["#", t("unit", lang), t("kind", lang), t("since", lang), ""], (
+    body = start + xlsx_link("/api/v1/evaluations", {}, lang) + table(["#", t("unit", lang), t("kind", lang), t("since", lang), ""], (
         [esc(r["evaluation_id"]), f'<span title="{esc(r["unit_code"])}">{esc(r["name"])}</span>', esc(r["type"]),
          esc(period(r["period_from"], r["period_to"])),
          f'<a href="/evaluations/{r["evaluation_id"]}">{t("show", lang)}</a>'] for r in rows))
@@ -74,7 +75,9 @@ async def tasks_page(request: web.Request) -> web.Response:
                  if forms.may(request, "open") else "")
     tabs = " · ".join(f'<a href="/rectifications?view={v}" class="{"on" if v == view else ""}">{t(v, lang)}</a>'
                       for v in ("all", "mine", "overdue"))
-    body = f"<p>{tabs}</p>" + start + table(
+    body = f"<p>{tabs} · " + xlsx_link("/api/v1/rectifications", {"unit": unit, "overdue": "true" if view == "overdue"
+                                                                  else None, "mine": "1" if view == "mine" else None},
+                                        lang) + "</p>" + start + table(
         ["#", t("unit", lang), t("requirement", lang), t("status", lang), t("due", lang), t("overdue", lang)],
         ([f'<a href="/rectifications/{r["task_id"]}">{r["task_id"]}</a>',
           f'<a href="/rectifications?unit={in_url(r["unit_code"])}">'

@@ -144,6 +144,18 @@ WORDS = {
                      " code) to compare the regions"),
     "counts_items": ("此項統計的是清單事項，不是辦件：見權責清單", "This figure counts items on the list, not cases:"
                      " see the power list"),
+    "sheets": ("表格導入", "Workbooks"), "workbook": ("表格文件", "Workbook"), "upload_check": ("上傳並核對", "Upload and check"),
+    "download_xlsx": ("下載 Excel", "Download Excel"), "roster_sheet": ("實名制人員名冊", "Real-name roster"),
+    "row": ("行", "Row"), "column": ("列", "Column"),
+    "rows_accepted": ("接受", "accepted"), "rows_unchanged": ("無變化", "unchanged"), "rows_refused": ("拒絕", "refused"),
+    "staff_in": ("入編", "in"), "staff_out": ("出編", "out"), "staff_moved": ("調動", "moved"),
+    "sheet_list_note": ("清單應有的樣子：與現行清單比對，生成新增、變更、取消的草稿，經另一位清單管理員批准後生效",
+                        "The list as it should be: compared with the list in force it yields drafts (added, modified,"
+                        " cancelled) that take effect when another list administrator approves them"),
+    "sheet_roster_note": ("單位在該日的實有人員：與編制數據比對，生成入編、出編、調動的提議；身份證號即時加密，不保存不顯示",
+                          "The unit's staff on that date: compared with the staffing data it yields a proposal of"
+                          " staff in, out and moved; identity numbers are hashed at once, never kept or shown"),
+    "sheet_to_drafts": ("前往草稿審批", "Go to the drafts"),
     "candidate_note": ("帶 * 的為待研判線索（缺位、越位、不到位），需人工判斷", "Kinds marked * are candidates for"
                        " people to judge"),
 }

@@ -12,6 +12,7 @@ from web.console import archive
 from core.names import Names, region_name
 from web.console.i18n import WORDS, t
 from web.console.pages import esc, in_url, lang_of, layout, local, named, table
+from web.console.sheets import xlsx_link
 from web.console.public import _page, both_scripts
 from web.common import HEAVY, POOL, PUBLIC, READ, SETTINGS, route, search_term
 from streams.indicators.window import QueryError, parse_instant
@@ -55,7 +56,8 @@ async def org_page(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn:
         fig = await queries.figures(conn, at, request["caller"].scope)
     rows = fig["rows"]
-    body = _date_form("/org", at, lang) + _bars(rows) + table(
+    body = _date_form("/org", at, lang) + _bars(rows) + xlsx_link(
+        "/api/v1/org/figures", {"as_of": at.date().isoformat()}, lang) + table(
         [t("unit", lang), t("quota_kind", lang), t("approved", lang), t("actual", lang), t("vacant", lang),
          t("over", lang), t("usage_rate", lang)],
         ([f'<a href="/org/units/{in_url(r["unit_code"])}?as_of={at.date().isoformat()}" title="{esc(r["unit_code"])}">'
@@ -110,7 +112,8 @@ async def findings_page(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn:
         names = await Names.load(conn, (f.get("other_unit_code") for f in found),
                                  [f.get("item_code") for f in found] + [f["subject"] for f in found])
-    body = _date_form("/org/findings", at, lang) + f'<p class="note">{t("candidate_note", lang)}</p>' + table(
+    body = _date_form("/org/findings", at, lang) + f'<p class="note">{t("candidate_note", lang)}</p>' + xlsx_link(
+        "/api/v1/org/findings", {"as_of": at.date().isoformat()}, lang) + table(
         [t("kind", lang), t("unit", lang), t("subject", lang), t("evidence", lang), t("since", lang), t("basis", lang)],
         ([esc(t(f["kind"], lang)) + (" *" if f["candidate"] else ""),
           f'<a href="/org/units/{in_url(f["unit_code"])}" title="{esc(f["unit_code"])}">{esc(f["unit_name"])}</a>',

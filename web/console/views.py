@@ -11,10 +11,11 @@ from datetime import datetime, timedelta, timezone
 
 from aiohttp import web
 
-from web.console import analysis, archive, cases, drafts, evaluation, org, proposals, signin
+from web.console import analysis, archive, cases, drafts, evaluation, org, proposals, sheets, signin
 from web.console.i18n import WORDS, script, t
 from web.console.live import CARDS, COLUMNS, LiveHub
 from web.console.pages import allowed, esc, fmt, in_url, lang_of, layout, local, named, table
+from web.console.sheets import xlsx_link
 from core.access import within
 from core.figures import fmt as figure
 from core.names import Names, region_name
@@ -317,7 +318,8 @@ async def list_page(request: web.Request) -> web.Response:
             return layout(request, "list", f'{t("history", lang)} · {esc(code)}', body)
         items = await items_as_of(conn, datetime.now(timezone.utc), None, True, 2000, scope)
         names = await Names.load(conn, (i["department_code"] for i in items))
-    body = table([t("item", lang), t("item_name", lang), t("department", lang), t("level", lang), t("region", lang)],
+    body = xlsx_link("/api/v1/list/items", {"active": "true"}, lang) + table(
+        [t("item", lang), t("item_name", lang), t("department", lang), t("level", lang), t("region", lang)],
                  ([f'<a href="/list?code={in_url(i["item_code"])}">{esc(i["item_code"])}</a>', esc(i["name"]),
                    named(names.of("department_code", i["department_code"]), i["department_code"]),
                    esc(t("level_" + i["level"], lang) if i["level"] else ""), _regions(i["region_codes"], lang)]
@@ -356,6 +358,7 @@ def add_routes(app: web.Application, static_dir, echarts) -> None:
     evaluation.add_routes(app)
     cases.add_routes(app)
     drafts.add_routes(app)
+    sheets.add_routes(app)
     proposals.add_routes(app)
     if echarts.exists():
         async def charts(request: web.Request) -> web.FileResponse:

@@ -7,7 +7,8 @@ import binascii
 
 from aiohttp import web
 
-from web.common import HEAVY, POOL, READ, SETTINGS, SIGNED_IN, json_object, json_response, path_int, query_text, route
+from web.common import (HEAVY, POOL, READ, SETTINGS, SIGNED_IN, json_object, json_response, path_int, query_text,
+                        route, wants_xlsx, xlsx_answer)
 from streams.evaluation import evaluate, rectify
 from streams.evaluation.scorecard import load_scorecard
 from streams.indicators.window import QueryError, parse_instant
@@ -59,8 +60,10 @@ async def list_evaluations(request: web.Request) -> web.Response:
         "SELECT evaluation_id, unit_code, type, period_from, period_to, created_by, created_at FROM evaluation"
         " WHERE ($1::text IS NULL OR region_code LIKE $1) AND ($2::text IS NULL OR unit_code = $2)"
         " ORDER BY evaluation_id DESC LIMIT 500", scope_pattern(request["caller"].scope), unit))
-    return json_response({"evaluations": [{k: (v.isoformat() if hasattr(v, "isoformat") else v)
-                                           for k, v in dict(r).items()} for r in rows]})
+    out = [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in dict(r).items()} for r in rows]
+    if wants_xlsx(request):
+        return await xlsx_answer(request, "综合评估", out, "evaluations")
+    return json_response({"evaluations": out})
 
 
 async def create_evaluation(request: web.Request) -> web.Response:
@@ -124,6 +127,8 @@ async def list_tasks(request: web.Request) -> web.Response:
     rows = await _engine(request, lambda conn: rectify.tasks(
         conn, c.scope, query_text(request, "state", rectify.STATES),
         query_text(request, "unit"), overdue, c.name if mine else None))
+    if wants_xlsx(request):
+        return await xlsx_answer(request, "整改任务", rows, "rectifications")
     return json_response({"tasks": rows})
 
 

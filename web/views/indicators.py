@@ -4,9 +4,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from core.figures import csv_text
-from web.common import OPERATIONS, POOL, READ, json_response, query_int, query_text, route
+from web.common import OPERATIONS, POOL, READ, json_response, query_int, query_text, route, xlsx_answer
+from streams.indicators.definitions import GUARDS, INDICATORS
 
-from streams.indicators.queries import (GROUP_KEYS, QueryError, indicators, indicators_csv, parse_group_by,
+from streams.indicators.queries import (GROUP_KEYS, QueryError, indicators, indicators_csv, labels, parse_group_by,
                                         parse_window)
 from streams.indicators.status import totals
 
@@ -19,9 +20,9 @@ async def get_cases(request: web.Request) -> web.Response:
     figure = query_text(request, "figure", FIGURES)
     if figure is None:
         raise web.HTTPBadRequest(text=f"figure: one of {', '.join(FIGURES)}")
-    fmt = query_text(request, "format", ("json", "csv"))
+    fmt = query_text(request, "format", ("json", "csv", "xlsx"))
     filters = {k: v for k in ("region_code", "department_code", "item_code", "level") if (v := query_text(request, k))}
-    limit = None if fmt == "csv" else query_int(request, "limit", 100, hi=10_000)
+    limit = None if fmt in ("csv", "xlsx") else query_int(request, "limit", 100, hi=10_000)
     offset = query_int(request, "offset", 0, lo=0, hi=10_000_000)
     try:
         window = parse_window(q.get("from"), q.get("to"))
@@ -33,12 +34,15 @@ async def get_cases(request: web.Request) -> web.Response:
         return web.Response(text=csv_text(COLUMNS, ([r[c] for c in COLUMNS] for r in out["rows"])),
                             content_type="text/csv",
                             headers={"Content-Disposition": f'attachment; filename="{out["figure"]}.csv"'})
+    if fmt == "xlsx":
+        return await xlsx_answer(request, f'办件明细 · {out["figure"]}', out["rows"], out["figure"], columns=COLUMNS,
+                                 as_of=window.t1)
     return json_response(out)
 
 
 async def get_indicators(request: web.Request) -> web.Response:
     q = request.query
-    fmt = query_text(request, "format", ("json", "csv"))
+    fmt = query_text(request, "format", ("json", "csv", "xlsx"))
     try:
         window = parse_window(q.get("from"), q.get("to"))
         group_by = parse_group_by(q.get("group_by", ""))
@@ -51,6 +55,11 @@ async def get_indicators(request: web.Request) -> web.Response:
             r.pop("components")
     if fmt == "csv":
         return web.Response(text=indicators_csv(rows, group_by), content_type="text/csv")
+    if fmt == "xlsx":
+        return await xlsx_answer(request, "14项监测指标", rows, "indicators", columns=[*group_by, *INDICATORS, *GUARDS],
+                                 labels=labels(), as_of=window.t1,
+                                 filters={"from": window.t0, "to": window.t1, "group_by": ",".join(group_by),
+                                          "region_code": request["caller"].scope or None})
     return web.json_response({
         "from": window.t0.isoformat(), "to": window.t1.isoformat(), "group_by": list(group_by),
         "group_keys": list(GROUP_KEYS), "rows": rows,

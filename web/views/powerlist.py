@@ -5,7 +5,8 @@ from datetime import datetime, timezone
 
 from aiohttp import web
 
-from web.common import OPERATIONS, POOL, READ, json_response, path_text, query_int, query_text, route
+from web.common import (OPERATIONS, POOL, READ, json_response, path_text, query_int, query_text, route, wants_xlsx,
+                        xlsx_answer)
 from schemas.events import EARLIEST, LATEST
 from streams.powerlist.queries import item_history, items_as_of, sync_state
 
@@ -30,6 +31,8 @@ async def get_items(request: web.Request) -> web.Response:
     limit = query_int(request, "limit", 1000)
     async with request.app[POOL].acquire() as conn:
         rows = await items_as_of(conn, at, code, active, limit, request["caller"].scope)
+    if wants_xlsx(request):
+        return await xlsx_answer(request, "权责清单", rows, "power-list", as_of=at)
     return json_response({"items": rows})
 
 

@@ -7,7 +7,8 @@ from typing import Optional
 from aiohttp import web
 
 from core.access import RegionError, narrow
-from web.common import HEAVY, POOL, READ, SETTINGS, json_response, path_text, query_int, query_text, route
+from web.common import (HEAVY, POOL, READ, SETTINGS, json_response, path_text, query_int, query_text, route, wants_xlsx,
+                        xlsx_answer)
 from streams.indicators.window import QueryError, parse_instant
 from streams.staffing import checks, queries
 
@@ -55,7 +56,10 @@ async def get_figures(request: web.Request) -> web.Response:
     if scope is None:
         return json_response({"as_of": at.isoformat(), "rows": [], "posts": []})
     async with request.app[POOL].acquire() as conn:
-        return json_response(await queries.figures(conn, at, scope, query_text(request, "unit"), win))
+        out = await queries.figures(conn, at, scope, query_text(request, "unit"), win)
+    if wants_xlsx(request):
+        return await xlsx_answer(request, "编制使用情况", out["rows"], "org-figures", as_of=at)
+    return json_response(out)
 
 
 async def get_findings(request: web.Request) -> web.Response:
@@ -76,6 +80,8 @@ async def get_findings(request: web.Request) -> web.Response:
                                              query_text(request, "unit"), win, params,
                                              timeout=s.analysis_timeout_seconds)
         rows = [f for f in found if kind in (None, f["kind"])]
+    if wants_xlsx(request):
+        return await xlsx_answer(request, "检查发现", rows, "org-findings", as_of=at)
     return json_response({"as_of": at.isoformat(), "findings": rows})
 
 
