@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Optional
 
 import yaml
 
-from core.script import to_simplified
+from core.script import cn_number, to_simplified
 
 ALIASES = Path(__file__).with_name("sheet_columns.yaml")
 HEADER_SCAN = 30  # title rows above the header: a real sheet has a few, never this many
@@ -236,19 +236,6 @@ def text(v: Any) -> Optional[str]:
     return str(v).strip() or None
 
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-
-
-def _cn_number(s: str) -> Optional[int]:
-    """一 … 九十九 (三十, 十五, 二十五), as time limits are written."""
-    if not s or any(ch not in _CN_DIGITS and ch != "十" for ch in s):
-        return None
-    if "十" not in s:
-        return _CN_DIGITS[s] if len(s) == 1 else None
-    tens, _, ones = s.partition("十")
-    return (_CN_DIGITS.get(tens, 0) if tens else 1) * 10 + (_CN_DIGITS.get(ones, 0) if ones else 0)
-
-
 _DAYS = re.compile(r"^(\d+|[零〇一二两三四五六七八九十]+)\s*(个)?\s*(工作日|日|天|d)?$")
 _NONE = {"无", "-", "—", "／", "/", "无时限", "不适用", "暂无"}
 _NOW = {"即办", "即时办结", "即办件", "当场办结", "立即办理"}
@@ -270,7 +257,7 @@ def days(v: Any) -> Optional[int]:
     if s in _NOW:
         return 0
     m = _DAYS.match(s)
-    n = (int(m.group(1)) if m.group(1).isdigit() else _cn_number(m.group(1))) if m else None
+    n = (int(m.group(1)) if m.group(1).isdigit() else cn_number(m.group(1))) if m else None
     if n is None:
         raise ValueError(f"{str(v)[:40]!r} is not a number of days (30, 30天, 30个工作日, 即办)")
     return n

@@ -13,7 +13,7 @@ from connectors.records import RecordsConnector
 from core.settings import Settings
 from core.names import region_name
 from core.tz import shown
-from web.console.report import KINDS
+from streams.evaluation.report import KINDS
 
 
 async def show_city(s: Settings, pub: Publisher, db: asyncpg.Connection, console: Console) -> None:
@@ -94,7 +94,7 @@ async def sign_ins(db: asyncpg.Connection, console: Console) -> None:
 
     from argon2 import PasswordHasher
 
-    from web.auth import token_digest
+    from core.access import token_digest
 
     tab = Table(title="控制台登录（密码只显示这一次）")
     for col in ("用户名", "角色", "可见范围", "密码"):

@@ -252,7 +252,7 @@ def org_import_sheet(ctx: click.Context, file: str, as_of: str, as_user: Optiona
     from connectors.sheets import SheetError, read_upload
     from core.tz import local_day
     from shenpi.commands.evaluate import _caller
-    from streams.staffing.roster import REQUIRED, hashers, import_roster
+    from streams.archive.roster import REQUIRED, hashers, import_roster
 
     s = settings(ctx)
     on = local_day(instant(as_of))

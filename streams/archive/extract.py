@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from core.script import to_simplified
-from streams.powerlist.overlap import Index, Item, _cn_number
+from core.script import cn_number, to_simplified
+from streams.powerlist.overlap import Index, Item
 
 QUOTES = "“”\"「」『』‘’'"
 NUM = r"([0-9]+|[零〇一二两三四五六七八九十百千]+)"
@@ -81,7 +81,7 @@ def same(text: str) -> str:
 def number(s: str) -> int:
     if s in "—－-":
         return 1
-    return int(s) if s.isdigit() else _cn_number(s.replace("〇", "零").replace("两", "二"))
+    return int(s) if s.isdigit() else cn_number(s)
 
 
 def shadow(text: str) -> str:

@@ -10,30 +10,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable, Optional
 
+from core.script import cn_number
+
 # 《...法》第十二條 / 第12条: the law and the article, whatever the numerals and the script
 _ARTICLE = re.compile(r"《([^》]{2,60})》\s*第\s*([0-9零〇一二三四五六七八九十百千两兩]+)\s*[條条]")
-_NUM = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2, "兩": 2}
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 STOP = frozenset({"的", "和", "及", "与", "或", "等", "对", "之", "其"})
 
 
-def _cn_number(s: str) -> int:
-    if s.isdigit():
-        return int(s)
-    total, cur = 0, 0
-    for ch in s:
-        if ch in _NUM:
-            cur = _NUM[ch]
-        else:
-            unit = {"十": 10, "百": 100, "千": 1000}[ch]
-            total += (cur or 1) * unit
-            cur = 0
-    return total + cur
-
-
 def articles(legal_basis: Optional[str]) -> set[tuple[str, int]]:
     """The (law, article) pairs a legal basis cites."""
-    return {(law.strip(), _cn_number(num)) for law, num in _ARTICLE.findall(legal_basis or "")}
+    return {(law.strip(), cn_number(num)) for law, num in _ARTICLE.findall(legal_basis or "")}
 
 
 @lru_cache(maxsize=1)

@@ -15,7 +15,7 @@ from stdnum.cn import ric
 from connectors.sheets import read_sheet
 from schemas.staffing import identity_hash, parse_staffing_change
 from simulator.org import make_uscc
-from streams.staffing.roster import REQUIRED, hash_identity, import_roster, quota_kind_of
+from streams.archive.roster import REQUIRED, hash_identity, import_roster, quota_kind_of
 from streams.archive import proposals
 from streams.staffing.store import apply_staffing_changes
 

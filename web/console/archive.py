@@ -12,7 +12,7 @@ from streams.archive.search import marked_html, search
 from web.common import POOL, READ, UPLOAD, multipart_form, path_int, route, search_term
 from web.console.i18n import t
 from web.console.pages import esc, in_url, lang_of, layout, local, table
-from web.views.archive import _given, _year, check_file
+from web.views.archive import given_param, year_param, check_file
 
 FIELDS = ("doc_no", "title", "issued_at", "effective_at", "doc_type", "unit_code")
 
@@ -75,7 +75,7 @@ async def upload(request: web.Request) -> web.Response:
         return page
     async with request.app[POOL].acquire() as conn:
         doc = await documents.add(conn, data, name, got,
-                                  uploaded_by=request["caller"].name, given=_given(fields),
+                                  uploaded_by=request["caller"].name, given=given_param(fields),
                                   region_code=request["caller"].scope or None)
     raise web.HTTPSeeOther(f'/org/archive/{doc["document_id"]}')
 
@@ -116,7 +116,7 @@ async def document_page(request: web.Request) -> web.Response:
 async def search_page(request: web.Request) -> web.Response:
     lang, q = lang_of(request), search_term(request)
     unit = (request.query.get("unit") or "").strip()[:40]
-    y0, y1 = _year(request, "from"), _year(request, "to")
+    y0, y1 = year_param(request, "from"), year_param(request, "to")
     found = {"total": 0, "hits": []}
     if q:
         async with request.app[POOL].acquire() as conn:

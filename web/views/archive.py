@@ -42,7 +42,7 @@ async def check_file(app: web.Application, data: bytes, filename: str):
         raise Refused(f"the file could not be read within {READ_TIMEOUT:.0f} s (or broke its reader)") from None
 
 
-def _given(fields: dict) -> dict:
+def given_param(fields: dict) -> dict:
     text = {k: v.decode("utf-8", "replace").strip() for k, (f, v) in fields.items() if f is None and v.strip()}
     doc_type = text.get("doc_type") or text.get("type")
     if doc_type is not None and to_simplified(doc_type) not in DOC_TYPES:
@@ -57,7 +57,7 @@ async def post_document(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text="the file is missing: send it in the multipart field 'file'")
     name, data = fields["file"]
     name = Path(name.replace("\\", "/")).name or "file"
-    given = _given(fields)
+    given = given_param(fields)
     try:
         got = await check_file(request.app, data, name)
     except Refused as exc:
@@ -103,7 +103,7 @@ async def list_documents(request: web.Request) -> web.Response:
     return json_response({"documents": docs})
 
 
-def _year(request: web.Request, name: str) -> Optional[int]:
+def year_param(request: web.Request, name: str) -> Optional[int]:
     raw = query_text(request, name, max_length=4)
     if raw is None:
         return None
@@ -122,7 +122,7 @@ async def search_documents(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn:
         return json_response(await search(
             conn, q, scope, query_text(request, "unit", max_length=40), query_text(request, "type", max_length=20),
-            (_year(request, "from"), _year(request, "to")), None, query_int(request, "limit", 20, hi=500),
+            (year_param(request, "from"), year_param(request, "to")), None, query_int(request, "limit", 20, hi=500),
             query_int(request, "offset", 0, lo=0)))
 
 

@@ -39,7 +39,7 @@ async def read_in_child(request: web.Request, data: bytes, name: str, kind: str,
         raise web.HTTPBadRequest(text=f"{name}: {exc}") from None
 
 
-def _region(value: Any) -> Optional[str]:
+def region_param(value: Any) -> Optional[str]:
     """A region code given (core.access.parse_region, the one reading), or none."""
     if value in (None, ""):
         return None
@@ -62,7 +62,7 @@ async def list_report(request: web.Request, data: bytes, name: str, region: Opti
 
 async def import_list(request: web.Request) -> web.Response:
     data, name, form = await uploaded(request)
-    region = _region(request.query.get("region") or form.get("region"))
+    region = region_param(request.query.get("region") or form.get("region"))
     return json_response(await list_report(request, data, name, region))
 
 
@@ -70,7 +70,7 @@ async def roster_report(request: web.Request, data: bytes, name: str, as_of: Any
     """The row report and the proposed staff changes of a roster workbook, within the caller's regions."""
     from datetime import date
 
-    from streams.staffing.roster import REQUIRED, hashers, import_roster
+    from streams.archive.roster import REQUIRED, hashers, import_roster
 
     try:
         on = date.fromisoformat(str(as_of or ""))
