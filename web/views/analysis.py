@@ -32,16 +32,13 @@ def _param(request: web.Request, name: str, cast: Callable[[str], T], default: T
 
 async def _answer(request: web.Request, work) -> web.Response:
     """`work(conn, window, executor)`, off the event loop where it is heavy, within the API's limits."""
-    try:
-        window = analysis_window(request.query.get("from"), request.query.get("to"))
+    window = analysis_window(request.query.get("from"), request.query.get("to"))  # a QueryError is a 400
 
-        async def run(executor):
-            async with request.app[POOL].acquire() as conn:
-                return await work(conn, window, executor)
+    async def run(executor):
+        async with request.app[POOL].acquire() as conn:
+            return await work(conn, window, executor)
 
-        return json_response(await request.app[HEAVY].run(request["caller"].name, run))
-    except QueryError as exc:
-        raise web.HTTPBadRequest(text=str(exc)) from None
+    return json_response(await request.app[HEAVY].run(request["caller"].name, run))
 
 
 async def get_chains(request: web.Request) -> web.Response:
@@ -71,10 +68,7 @@ async def get_recommendations(request: web.Request) -> web.Response:
 
 
 async def get_compare(request: web.Request) -> web.Response:
-    try:
-        min_volume = _param(request, "min_volume", int, 20)
-    except QueryError as exc:
-        raise web.HTTPBadRequest(text=str(exc)) from None
+    min_volume = _param(request, "min_volume", int, 20)
     item, department = request.query.get("item"), request.query.get("department")
     return await _answer(request, lambda conn, w, ex: comparison(conn, w, item, department, min_volume,
                                                                  request["caller"].scope))
