@@ -17,7 +17,6 @@ import os
 import statistics
 import sys
 import time
-import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._stack import broker, fresh_database, load_applicants, processes  # noqa: E402
+from bench._stack import broker, fresh_database, load_applicants, processes, wait_healthy  # noqa: E402
 from core.tz import TZ  # noqa: E402
 from schemas import ListChange  # noqa: E402
 from shenpi.broker import free_port  # noqa: E402
@@ -196,12 +195,7 @@ def main() -> None:
                "SHENPI_WEBHOOK_TOKENS": "bench", "SHENPI_PROPAGATION_ENABLED": "false"}
         with processes(env, ["api"]) as (api,):
             url = f"http://127.0.0.1:{port}"
-            for _ in range(300):
-                try:
-                    urllib.request.urlopen(url + "/healthz", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.2)
+            wait_healthy(url)
             asyncio.run(measure(dsn, url, args.runs, api.pid))
 
 
