@@ -151,3 +151,11 @@ def test_jieba_is_set_up_in_one_place():
                        if "node_modules" not in f.parts and any(
                            name.split(".")[0] == "jieba" for name, _, _ in imports(ast.parse(f.read_text("utf-8")), "")))
     assert importers == ["core/segment.py"]
+
+
+def test_the_engine_raises_no_http_errors():
+    """Domain code raises core.errors kinds; only the web layer knows HTTP (aiohttp's client is fine)."""
+    found = [str(f.relative_to(ROOT)) for top in ("core", "schemas", "db", "streams") for f in (ROOT / top).rglob("*.py")
+             if any(name == "aiohttp.web" or (name == "aiohttp" and "web" in taken)
+                    for name, taken, _ in imports(ast.parse(f.read_text("utf-8")), ""))]
+    assert not found
