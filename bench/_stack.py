@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -53,6 +55,19 @@ def broker() -> Iterator[EmbeddedBroker]:
     LOGS.mkdir(parents=True, exist_ok=True)
     with EmbeddedBroker(log=LOGS / "broker.log") as b:
         yield b
+
+
+def wait_healthy(url: str, seconds: float = 60) -> None:
+    """Until the API at `url` answers its health check (the API process started and its pool up)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(url + "/healthz", timeout=1)
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 @contextmanager

@@ -13,20 +13,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import os
 import statistics
 import sys
 import time
-import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import asyncpg
+import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._stack import broker, fresh_database, load_applicants, processes  # noqa: E402
+from bench._stack import broker, fresh_database, load_applicants, processes, wait_healthy  # noqa: E402
 from core.tz import TZ  # noqa: E402
 from schemas import ListChange  # noqa: E402
 from shenpi.broker import free_port  # noqa: E402
@@ -106,6 +107,34 @@ async def prepare(dsn: str, applicants: int) -> int:
         await conn.close()
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU the processes have used (from /proc): what a request costs whatever else runs."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+async def backends(conn: asyncpg.Connection, mine: bool) -> list[int]:
+    """The server processes of this database: this connection's alone, or every other client's."""
+    if mine:
+        return [conn.get_server_pid()]
+    return [r[0] for r in await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                                           " AND backend_type = 'client backend' AND pid <> pg_backend_pid()")]
+
+
+async def cpu_ms(runs: int, call, pids: list[int]) -> float:
+    """CPU per call, in ms, of the given processes over `runs` calls."""
+    before = cpu_seconds(pids)
+    for _ in range(runs):
+        await call()
+    return (cpu_seconds(pids) - before) / runs * 1000
+
+
 async def median_ms(runs: int, call) -> tuple[float, Any]:
     out, times = None, []
     for _ in range(runs):
@@ -115,9 +144,11 @@ async def median_ms(runs: int, call) -> tuple[float, Any]:
     return statistics.median(times) * 1000, out
 
 
-async def measure(dsn: str, url: str, runs: int) -> None:
+async def measure(dsn: str, url: str, runs: int, api_pid: int) -> None:
     conn = await asyncpg.connect(dsn)
     engine_ms, engine_rows = await median_ms(runs, lambda: indicators(conn, Window(T0, T1), ("region_code",)))
+    engine_cpu = await cpu_ms(runs, lambda: indicators(conn, Window(T0, T1), ("region_code",)),
+                              await backends(conn, True))
     query = f"{url}/api/v1/indicators?from={T0.date()}&to={T1.date()}&group_by=region_code"
     async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as http:
         async def get():
@@ -126,6 +157,7 @@ async def measure(dsn: str, url: str, runs: int) -> None:
                 return (await r.json())["rows"]
         await get()  # the connection opened, as a dashboard's is
         api_ms, api_rows = await median_ms(runs, get)
+        api_cpu = await cpu_ms(runs, get, [api_pid, *await backends(conn, False)])
     peer_ms, peer_rows = await median_ms(3, lambda: conn.fetch(PEER, T0, T1))
     await conn.close()
     by_region = {r["region_code"]: r for r in api_rows}
@@ -136,11 +168,13 @@ async def measure(dsn: str, url: str, runs: int) -> None:
     assert {r["region_code"]: r["received"] for r in engine_rows} == {r["region_code"]: r["received"]
                                                                        for r in api_rows}
     print(f"one month by region, {len(api_rows)} regions (same counts on both paths: {', '.join(SHARED)})")
-    print(f"  API (GET /api/v1/indicators, a user's bearer token, kept-alive): {api_ms:8.1f} ms (median of {runs})")
-    print(f"  engine, indicators() on one connection:                      {engine_ms:8.1f} ms (median of {runs})")
+    print(f"  API (GET /api/v1/indicators, a user's bearer token, kept-alive): {api_ms:8.1f} ms (median of {runs});"
+          f" CPU {api_cpu:.1f} ms a request (the API process and its database backends)")
+    print(f"  engine, indicators() on one connection:                      {engine_ms:8.1f} ms (median of {runs});"
+          f" CPU {engine_cpu:.1f} ms a query (its backend)")
     print(f"  plain SQL peer over the raw events:                          {peer_ms:8.1f} ms (median of 3)")
     print(f"RESULT api/peer={api_ms / peer_ms:.4f} engine/peer={engine_ms / peer_ms:.4f} api={api_ms:.1f}ms"
-          f" engine={engine_ms:.1f}ms peer={peer_ms:.0f}ms")
+          f" engine={engine_ms:.1f}ms peer={peer_ms:.0f}ms api_cpu={api_cpu:.1f}ms engine_cpu={engine_cpu:.1f}ms")
 
 
 def main() -> None:
@@ -149,29 +183,20 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--keep", action="store_true", help="reuse shenpi_bench_api when it already holds the events")
     args = ap.parse_args()
-    if args.keep:
-        try:
-            dsn = "postgresql://postgres@127.0.0.1:5432/shenpi_bench_api"
-            asyncio.run(asyncpg.connect(dsn)).terminate()
-        except (OSError, asyncpg.InvalidCatalogNameError):
-            dsn = fresh_database("shenpi_bench_api")
-    else:
-        dsn = fresh_database("shenpi_bench_api")
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres") as c:
+        there = c.execute("SELECT 1 FROM pg_database WHERE datname = 'shenpi_bench_api'").fetchone()
+    dsn = ("postgresql://postgres@127.0.0.1:5432/shenpi_bench_api" if args.keep and there
+           else fresh_database("shenpi_bench_api"))
     events = asyncio.run(prepare(dsn, args.applicants))
     print(f"{events:,} events")
     with broker() as b:
         port = free_port()
         env = {"SHENPI_KAFKA_BOOTSTRAP": b.bootstrap, "SHENPI_DATABASE_URL": dsn, "SHENPI_API_PORT": str(port),
                "SHENPI_WEBHOOK_TOKENS": "bench", "SHENPI_PROPAGATION_ENABLED": "false"}
-        with processes(env, ["api"]):
+        with processes(env, ["api"]) as (api,):
             url = f"http://127.0.0.1:{port}"
-            for _ in range(300):
-                try:
-                    urllib.request.urlopen(url + "/healthz", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.2)
-            asyncio.run(measure(dsn, url, args.runs))
+            wait_healthy(url)
+            asyncio.run(measure(dsn, url, args.runs, api.pid))
 
 
 if __name__ == "__main__":

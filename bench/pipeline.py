@@ -61,10 +61,11 @@ def gen_events(n: int, seed: int = 1, tag: str = "") -> list[dict]:
     return out[:n]
 
 
-async def raw_consume_rate(settings: Settings, n: int) -> tuple[float, float]:
+async def raw_consume_rate(settings: Settings, n: int) -> tuple[float, float, float]:
     """Like with like: the same envelopes the pipeline reads (Publisher, same partitions, up to
     envelope_max_events each), produced to a topic of their own, then read back with plain aiokafka and each
-    envelope decoded; (events/s, envelopes/s), every envelope counted once."""
+    envelope decoded; (events/s, envelopes/s, events per CPU-second of this process), every envelope counted
+    once. The last is what a machine with a core to spare for the reader would see."""
     raw = settings.model_copy(update={"topic_prefix": f"bench-raw-{uuid.uuid4().hex[:6]}"})
     await ensure_topics(raw)
     events = [CaseEvent.model_validate(e) for e in gen_events(n, seed=99, tag="r")]
@@ -77,18 +78,18 @@ async def raw_consume_rate(settings: Settings, n: int) -> tuple[float, float]:
                             enable_auto_commit=False, max_partition_fetch_bytes=8 * 1024 * 1024)
     await cons.start()
     got = envelopes = 0
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     while got < n:
         batch = await cons.getmany(timeout_ms=500, max_records=1000)
         for msgs in batch.values():
             for m in msgs:
                 got += len(orjson.loads(m.value)["events"])
                 envelopes += 1
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     await cons.stop()
     if got != n:
         raise SystemExit(f"raw consume read {got:,} events, {n:,} were produced")
-    return got / elapsed, envelopes / elapsed
+    return got / elapsed, envelopes / elapsed, got / cpu
 
 
 async def counted(pool: asyncpg.Pool) -> int:
@@ -208,8 +209,8 @@ async def run(settings: Settings, args) -> None:
         await asyncio.sleep(0.2)
     print(f"raw aiokafka consume of the pipeline's envelopes ({args.raw_events:,} events, up to"
           f" {settings.envelope_max_events:,} an envelope, each decoded)…")
-    raw, raw_envelopes = await raw_consume_rate(settings, args.raw_events)
-    print(f"  {raw:,.0f} events/s ({raw_envelopes:,.0f} envelopes/s)")
+    raw, raw_envelopes, raw_cpu = await raw_consume_rate(settings, args.raw_events)
+    print(f"  {raw:,.0f} events/s ({raw_envelopes:,.0f} envelopes/s); {raw_cpu:,.0f} events per CPU-second")
     print(f"pipeline end to end ({args.events:,} events)…")
     e2e = await end_to_end(settings, pool, args.events)
     print(f"  {e2e:,.0f} events/s")

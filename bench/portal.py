@@ -13,7 +13,6 @@ import asyncio
 import statistics
 import sys
 import time
-import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._stack import broker, fresh_database, load_applicants, processes  # noqa: E402
+from bench._stack import broker, fresh_database, load_applicants, processes, wait_healthy  # noqa: E402
 from core.tz import TZ  # noqa: E402
 from shenpi.broker import free_port  # noqa: E402
 from streams.public.snapshots import refresh  # noqa: E402
@@ -75,12 +74,7 @@ def main(views: int, concurrency: int, departments: int) -> None:
                "SHENPI_WEBHOOK_TOKENS": "bench", "SHENPI_TRUSTED_PROXIES": "127.0.0.1"}
         with processes(env, ["api"]):
             url = f"http://127.0.0.1:{port}"
-            for _ in range(300):
-                try:
-                    urllib.request.urlopen(url + "/healthz", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.2)
+            wait_healthy(url)
             asyncio.run(load(url, 200, concurrency))  # warm
             x0, t0 = _xacts(dsn), time.perf_counter()
             lat = asyncio.run(load(url, views, concurrency))

@@ -24,7 +24,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._stack import broker, fresh_database, processes  # noqa: E402
+from bench._stack import broker, fresh_database, processes, wait_healthy  # noqa: E402
 from shenpi.broker import free_port  # noqa: E402
 
 TOKEN = "bench-token"
@@ -106,14 +106,7 @@ def main(n: int, m: int, seconds: float) -> None:
             tokens[scope] = out.stdout.strip()
         with processes(env, ["worker"], ["api"]) as procs:
             url = f"http://127.0.0.1:{port}"
-            for _ in range(300):
-                try:
-                    import urllib.request
-
-                    urllib.request.urlopen(url + "/healthz", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.2)
+            wait_healthy(url)
             time.sleep(5)  # the worker joins its group
             api = procs[1].pid
             idle = asyncio.run(measure(url, dsn, [], api, seconds))

@@ -143,3 +143,19 @@ def test_the_cli_uses_the_engine_not_the_http_layer():
     """shenpi/ may start the API (web.app); logic that is not HTTP comes from the engine."""
     *_, cli_to_web = import_graph()
     assert not cli_to_web
+
+
+def test_jieba_is_set_up_in_one_place():
+    """Every package segments through core.segment (one set-up, one dictionary load per process)."""
+    importers = sorted(str(f.relative_to(ROOT)) for top in TOPS for f in (ROOT / top).rglob("*.py")
+                       if "node_modules" not in f.parts and any(
+                           name.split(".")[0] == "jieba" for name, _, _ in imports(ast.parse(f.read_text("utf-8")), "")))
+    assert importers == ["core/segment.py"]
+
+
+def test_the_engine_raises_no_http_errors():
+    """Domain code raises core.errors kinds; only the web layer knows HTTP (aiohttp's client is fine)."""
+    found = [str(f.relative_to(ROOT)) for top in ("core", "schemas", "db", "streams") for f in (ROOT / top).rglob("*.py")
+             if any(name == "aiohttp.web" or (name == "aiohttp" and "web" in taken)
+                    for name, taken, _ in imports(ast.parse(f.read_text("utf-8")), ""))]
+    assert not found

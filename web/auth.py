@@ -17,7 +17,9 @@ import asyncpg
 from aiohttp import web
 
 from core.access import Caller, token_digest
+from core.errors import DomainError
 from web.common import POOL, SETTINGS, multipart_form, policy_of
+from web.limits import http_error
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +237,9 @@ async def authenticate(request: web.Request, handler):
         return response
     except web.HTTPException as exc:
         status = exc.status
+        raise
+    except DomainError as exc:  # answered by web.limits.errors, audited here with the status it will get
+        status = http_error(exc).status
         raise
     finally:
         if status in (401, 403):

@@ -7,10 +7,10 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Iterable, Optional
 
 from core.script import cn_number
+from core.segment import segmenter
 
 # 《...法》第十二條 / 第12条: the law and the article, whatever the numerals and the script
 _ARTICLE = re.compile(r"《([^》]{2,60})》\s*第\s*([0-9零〇一二三四五六七八九十百千两兩]+)\s*[條条]")
@@ -23,16 +23,6 @@ def articles(legal_basis: Optional[str]) -> set[tuple[str, int]]:
     return {(law.strip(), cn_number(num)) for law, num in _ARTICLE.findall(legal_basis or "")}
 
 
-@lru_cache(maxsize=1)
-def _jieba():
-    import logging
-
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    return jieba
-
-
 def terms(text: Optional[str]) -> list[str]:
     """Words (jieba) and character bigrams of the text, without punctuation and stop words, in simplified
     characters: 食品经营许可 and 食品經營許可 are the same words."""
@@ -41,7 +31,7 @@ def terms(text: Optional[str]) -> list[str]:
     clean = _PUNCT.sub(" ", to_simplified(text or "")).strip()
     if not clean:
         return []
-    words = [w for w in _jieba().lcut(clean) if w.strip() and w not in STOP]
+    words = [w for w in segmenter().lcut(clean) if w.strip() and w not in STOP]
     chars = clean.replace(" ", "")
     return words + [chars[i:i + 2] for i in range(len(chars) - 1)]
 

@@ -6,19 +6,12 @@ from functools import lru_cache
 from typing import Optional
 
 from core.script import to_simplified
+from core.segment import segmenter
 
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
-@lru_cache(maxsize=1)
-def _jieba():
-    import logging
-
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    jieba.initialize()
-    return jieba
+_jieba = segmenter  # set up once for every package (core/segment.py)
 
 
 def words(text: Optional[str]) -> list[str]:

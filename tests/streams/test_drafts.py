@@ -49,6 +49,10 @@ async def test_draft_warning_second_approver_propagation_trail_and_effect(stack)
     results = await asyncio.gather(*(call(stack, "POST", f"/api/v1/list/drafts/{did}/approve", who, {})
                                      for who in (BOB, CAROL)))
     assert sorted(s for s, _ in results) == [200, 409], results
+    with psycopg.connect(stack.settings.database_url) as c:  # the domain's Conflict audited as the 409 it became
+        audited = sorted(r[0] for r in c.execute("SELECT status FROM audit_log WHERE action = %s",
+                                                 (f"POST /api/v1/list/drafts/{did}/approve",)))
+    assert [200, 409] == [s for s in audited if s != 403], audited
     wait_applied(stack, [f"draft:{did}"])
     assert (await catalog(stack))["GH-009"]["accepting"]
     with psycopg.connect(stack.settings.database_url) as c:

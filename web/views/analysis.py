@@ -31,17 +31,11 @@ def _param(request: web.Request, name: str, cast: Callable[[str], T], default: T
 
 
 async def _answer(request: web.Request, work, *args) -> web.Response:
-    """`work(conn, window, *args)` in a child process, within the API's limits and the caller's queue."""
-    try:
-        window = analysis_window(request.query.get("from"), request.query.get("to"))
-    except QueryError as exc:
-        raise web.HTTPBadRequest(text=str(exc)) from None
-    try:
-        return json_response(await request.app[HEAVY].run(
-            request["caller"].name, work, window, *args,
-            timeout=request.app[SETTINGS].analysis_timeout_seconds))
-    except QueryError as exc:
-        raise web.HTTPBadRequest(text=str(exc)) from None
+    """`work(conn, window, *args)` in a child process, within the API's limits and the caller's queue (a QueryError,
+    here or in the child, is a 400: web/limits.py)."""
+    window = analysis_window(request.query.get("from"), request.query.get("to"))
+    return json_response(await request.app[HEAVY].run(request["caller"].name, work, window, *args,
+                                                      timeout=request.app[SETTINGS].analysis_timeout_seconds))
 
 
 async def get_chains(request: web.Request) -> web.Response:
@@ -70,10 +64,7 @@ async def get_recommendations(request: web.Request) -> web.Response:
 
 
 async def get_compare(request: web.Request) -> web.Response:
-    try:
-        min_volume = _param(request, "min_volume", int, 20)
-    except QueryError as exc:
-        raise web.HTTPBadRequest(text=str(exc)) from None
+    min_volume = _param(request, "min_volume", int, 20)
     item, department = request.query.get("item"), request.query.get("department")
     return await _answer(request, comparison, item, department, min_volume, request["caller"].scope)
 

@@ -7,7 +7,7 @@ from core.figures import csv_text
 from web.common import OPERATIONS, POOL, READ, json_response, query_int, query_text, route, xlsx_answer
 from streams.indicators.definitions import GUARDS, INDICATORS
 
-from streams.indicators.queries import (GROUP_KEYS, QueryError, indicators, indicators_csv, labels, parse_group_by,
+from streams.indicators.queries import (GROUP_KEYS, indicators, indicators_csv, labels, parse_group_by,
                                         parse_window)
 from streams.indicators.status import totals
 
@@ -24,12 +24,9 @@ async def get_cases(request: web.Request) -> web.Response:
     filters = {k: v for k in ("region_code", "department_code", "item_code", "level") if (v := query_text(request, k))}
     limit = None if fmt in ("csv", "xlsx") else query_int(request, "limit", 100, hi=10_000)
     offset = query_int(request, "offset", 0, lo=0, hi=10_000_000)
-    try:
-        window = parse_window(q.get("from"), q.get("to"))
-        async with request.app[POOL].acquire() as conn:
-            out = await cases_behind(conn, figure, window, filters, request["caller"].scope, limit, offset)
-    except QueryError as exc:
-        raise web.HTTPBadRequest(text=str(exc)) from None
+    window = parse_window(q.get("from"), q.get("to"))  # a QueryError is a 400 (web/limits.py)
+    async with request.app[POOL].acquire() as conn:
+        out = await cases_behind(conn, figure, window, filters, request["caller"].scope, limit, offset)
     if fmt == "csv":
         return web.Response(text=csv_text(COLUMNS, ([r[c] for c in COLUMNS] for r in out["rows"])),
                             content_type="text/csv",
@@ -43,11 +40,7 @@ async def get_cases(request: web.Request) -> web.Response:
 async def get_indicators(request: web.Request) -> web.Response:
     q = request.query
     fmt = query_text(request, "format", ("json", "csv", "xlsx"))
-    try:
-        window = parse_window(q.get("from"), q.get("to"))
-        group_by = parse_group_by(q.get("group_by", ""))
-    except QueryError as exc:
-        raise web.HTTPBadRequest(text=str(exc)) from None
+    window, group_by = parse_window(q.get("from"), q.get("to")), parse_group_by(q.get("group_by", ""))
     async with request.app[POOL].acquire() as conn:
         rows = await indicators(conn, window, group_by, scope=request["caller"].scope)
     if q.get("components") not in ("1", "true"):
