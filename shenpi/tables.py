@@ -46,8 +46,18 @@ def status_table(t: dict) -> Table:
     if t["stalled"]:
         tab.add_row("[red]stalled over 2 minutes[/red]", f"{t['stalled']:,}"
                     + (f" ({t['stalled_unkept']:,} from files: ingest them again)" if t["stalled_unkept"] else ""))
-    tab.add_row("reconciled", "[green]yes[/green]" if t["reconciled"] else "[red]NO[/red]")
-    tab.add_row("list changes", f"{t['list_changes']:,}")
+    yes = lambda ok: "[green]yes[/green]" if ok else "[red]NO[/red]"  # noqa: E731
+    tab.add_row("case events reconciled", yes(t["case_events_reconciled"]))
+    ls, st = t["list_stream"], t["staffing"]
+    tab.add_row("list changes received / stored / dead-lettered",
+                f"{ls['received']:,} / {ls['stored']:,} / {ls['dead_lettered']:,}")
+    tab.add_row("  in flight", f"{ls['in_flight']:,}")
+    tab.add_row("list changes reconciled", yes(ls["reconciled"]))
+    tab.add_row("staffing received / applied / pending", f"{st['received']:,} / {st['applied']:,} / {st['pending']:,}")
+    tab.add_row("  duplicates / dead-lettered", f"{st['duplicates']:,} / {st['dead_lettered']:,}")
+    tab.add_row("  in flight", f"{st['in_flight']:,}")
+    tab.add_row("staffing reconciled", yes(st["reconciled"]))
+    tab.add_row("reconciled (every stream)", yes(t["reconciled"]))
     tab.add_row("violations (清單外)", f"{t['violations']:,}")
     for w in t["workers"]:
         tab.add_row(f"worker {w['worker_id']}", f"{w['partitions']} partitions, {'alive' if w['alive'] else 'gone'}")
