@@ -21,6 +21,8 @@ class RunReport:
     batch_ids: list[str] = field(default_factory=list)
     dl_keys: list[str] = field(default_factory=list)
     delivery_keys: list[str] = field(default_factory=list)
+    change_ids: list[str] = field(default_factory=list)
+    unsent: int = 0  # records kept in receipts the broker did not take: the API's relay sends them
     reasons: list[str] = field(default_factory=list)
 
 
@@ -42,8 +44,9 @@ class Connector:
 
     async def run(self, publisher: Publisher, on_progress: Optional[Callable[[int], None]] = None,
                   receipts: Optional[asyncpg.Connection] = None) -> RunReport:
-        """Validate and send every item. With `receipts`, each chunk is first recorded as an edge receipt
-        (without its records: the input itself is the durable copy, and sending it again is a no-op)."""
+        """Validate and send every item. With `receipts`, each chunk is first recorded as an edge receipt: list and
+        staffing changes with their records, like the webhook's, so that what a broker loses is sent again by the
+        relay; case events without (the file is the durable copy: ingest it again, a no-op for what was taken)."""
         report = RunReport()
         chunk: list[Item] = []
         n = 0
@@ -70,11 +73,19 @@ class Connector:
         report.refused += len(bad)
         report.reasons += [r.reason for r in bad[:20 - len(report.reasons)]] if len(report.reasons) < 20 else []
         d = publisher.prepare(self.kind, good, bad, self.source, request_id)
+        kept = receipts is not None and self.kind != "case_event"
         if receipts is not None:
-            await edge.record(receipts, d, len(chunk), keep_records=False)
-        await publisher.send(d.records)
-        if receipts is not None:
-            await edge.mark_relayed(receipts, [d.request_id])
+            await edge.record(receipts, d, len(chunk), keep_records=kept)
+        if kept:  # recorded whole: a broker that does not take them now gets them from the relay
+            if await edge.send(publisher, d.records):
+                await edge.mark_relayed(receipts, [d.request_id])
+            else:
+                report.unsent += len(d.records)
+        else:
+            await publisher.send(d.records)
+            if receipts is not None:
+                await edge.mark_relayed(receipts, [d.request_id])
+        report.change_ids += d.change_ids
         report.batch_ids += d.batch_ids
         report.dl_keys += d.dl_keys
         report.delivery_keys += d.delivery_keys

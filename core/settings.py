@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     # the broker's largest message (Kafka's message.max.bytes is 1,048,588 by default): envelopes are packed below
     # it, and it must hold the largest record the schemas accept (core/sizes.py)
     broker_message_bytes: int = Field(default=1_000_000, ge=MIN_MESSAGE_BYTES)
+    # `--wait` of ingest, import-xes and org import gives up (exit 1, saying what is left) after this long
+    wait_seconds: float = Field(default=300.0, gt=0)
 
     api_host: str = "127.0.0.1"
     worker_metrics_port: int = 0  # > 0: the worker serves its own /metrics there

@@ -49,8 +49,17 @@ def status_table(t: dict) -> Table:
     if t["stalled"]:
         tab.add_row("[red]滞留超过2分钟[/red]", f"{t['stalled']:,}"
                     + (f"（其中 {t['stalled_unkept']:,} 来自文件：请重新导入）" if t["stalled_unkept"] else ""))
-    tab.add_row("对账结果", "[green]一致[/green]" if t["reconciled"] else "[red]不一致[/red]")
-    tab.add_row("清单变更", f"{t['list_changes']:,}")
+    yes = lambda ok: "[green]一致[/green]" if ok else "[red]不一致[/red]"  # noqa: E731
+    tab.add_row("办件事件对账", yes(t["case_events_reconciled"]))
+    ls, st = t["list_stream"], t["staffing"]
+    tab.add_row("清单变更：收到 / 已存 / 死信", f"{ls['received']:,} / {ls['stored']:,} / {ls['dead_lettered']:,}")
+    tab.add_row("  在途", f"{ls['in_flight']:,}")
+    tab.add_row("清单变更对账", yes(ls["reconciled"]))
+    tab.add_row("编制变更：收到 / 已应用 / 待处理", f"{st['received']:,} / {st['applied']:,} / {st['pending']:,}")
+    tab.add_row("  重复 / 死信", f"{st['duplicates']:,} / {st['dead_lettered']:,}")
+    tab.add_row("  在途", f"{st['in_flight']:,}")
+    tab.add_row("编制变更对账", yes(st["reconciled"]))
+    tab.add_row("对账结果（全部数据流）", yes(t["reconciled"]))
     tab.add_row("清单外办件", f"{t['violations']:,}")
     for w in t["workers"]:
         tab.add_row(f"工作进程 {w['worker_id']}", f"{w['partitions']} 个分区，{'运行中' if w['alive'] else '已退出'}")

@@ -45,26 +45,36 @@ async def _publish(s: Settings, connector, wait: bool, label: str) -> dict:
     report = await _publish_report(s, connector, label)
     result = {"received": report.received, "accepted": report.accepted, "refused": report.refused,
               "refusal_examples": report.reasons[:5]}
+    if report.unsent:
+        result["unsent"] = report.unsent
     if wait:
-        result.update(await _wait_processed(s, report.batch_ids, report.dl_keys))
+        result.update(await _wait_processed(s, report.batch_ids + report.change_ids, report.dl_keys))
     return result
 
 
-async def _wait_processed(s: Settings, batch_ids: list[str], dl_keys: list[str], timeout: float = 600) -> dict:
+def gave_up(s: Settings, what: str) -> click.ClickException:
+    return click.ClickException(
+        f"gave up waiting after {s.wait_seconds:.0f}s (SHENPI_WAIT_SECONDS): {what}. What was acknowledged is kept in"
+        " edge receipts: the API's relay sends list and staffing changes again once the broker is back; case events"
+        " from a file are ingested again (a no-op for what was taken). `shenpi status` shows every stream.")
+
+
+async def _wait_processed(s: Settings, batch_ids: list[str], dl_keys: list[str]) -> dict:
+    """Until every batch (or list change) and dead letter is accounted for, or SHENPI_WAIT_SECONDS have passed."""
     import asyncpg
 
     from streams.indicators.status import processed
 
     conn = await asyncpg.connect(s.database_url)
     try:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + s.wait_seconds
         while True:
             nb, nd = await processed(conn, batch_ids, dl_keys)
             if (nb, nd) == (len(set(batch_ids)), len(set(dl_keys))):
                 break
             if time.monotonic() > deadline:
-                raise click.ClickException(f"only {nb}/{len(batch_ids)} batches and {nd}/{len(dl_keys)} dead letters "
-                                           f"recorded after {timeout:.0f}s")
+                raise gave_up(s, f"{nb}/{len(set(batch_ids))} batches or changes and {nd}/{len(set(dl_keys))} dead"
+                                 " letters accounted for")
             await asyncio.sleep(0.1)
         row = await conn.fetchrow(
             "SELECT coalesce(sum(n_new), 0) AS new, coalesce(sum(n_duplicate), 0) AS dup,"

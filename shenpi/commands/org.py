@@ -79,25 +79,32 @@ async def _import(s, connector, wait: bool) -> dict:
     report = await _publish_report(s, connector, f"import {connector.path.name}")
     out = {"received": report.received, "accepted": report.accepted, "refused": report.refused,
            "refusal_examples": report.reasons[:5]}
+    if report.unsent:
+        out["unsent"] = report.unsent
     if wait:
-        out.update(await _wait(s.database_url, report.delivery_keys, report.dl_keys))
+        out.update(await _wait(s, report.delivery_keys, report.dl_keys))
     return out
 
 
-async def _wait(dsn: str, keys: list[str], dl_keys: list[str], timeout: float = 600) -> dict:
+async def _wait(s, keys: list[str], dl_keys: list[str]) -> dict:
+    """Until every change is taken (applied, pending, a duplicate or quarantined), or SHENPI_WAIT_SECONDS pass."""
     import asyncpg
 
-    conn = await asyncpg.connect(dsn)
+    from shenpi.commands.feed import gave_up
+
+    conn = await asyncpg.connect(s.database_url)
     try:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + s.wait_seconds
         while True:
             row = await conn.fetchrow(
-                "SELECT (SELECT count(*) FROM staffing_delivery WHERE delivery_key = ANY($1::text[])) AS taken,"
-                " (SELECT count(*) FROM dead_letter WHERE dl_key = ANY($2::text[])) AS dead", keys, dl_keys)
+                "SELECT (SELECT count(*) FROM unnest($1::text[]) AS k(key) WHERE EXISTS (SELECT 1 FROM staffing_delivery"
+                " WHERE delivery_key = k.key) OR EXISTS (SELECT 1 FROM dead_letter WHERE dl_key = k.key)) AS taken,"
+                " (SELECT count(*) FROM dead_letter WHERE dl_key = ANY($2::text[])) AS dead",
+                list(set(keys)), dl_keys)
             if (row["taken"], row["dead"]) == (len(set(keys)), len(set(dl_keys))):
                 break
             if time.monotonic() > deadline:
-                raise click.ClickException(f"only {row['taken']}/{len(keys)} changes taken after {timeout:.0f}s")
+                raise gave_up(s, f"{row['taken']}/{len(set(keys))} changes taken")
             await asyncio.sleep(0.1)
         r = await conn.fetchrow(
             "SELECT count(*) FILTER (WHERE d.fresh AND c.state = 'applied') AS applied,"

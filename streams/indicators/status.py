@@ -42,6 +42,27 @@ WHERE r.kind = 'case_event' AND r.settled_at IS NULL AND CASE i.kind
 """
 
 
+# list changes acknowledged at an edge that the workers have neither stored nor dead-lettered (a duplicate change
+# id is stored once, so the stream reconciles by what is left unaccounted rather than by adding up)
+LIST_SQL = """
+SELECT
+  (SELECT coalesce(sum(n_received), 0) FROM edge_receipt WHERE kind = 'list_change') AS received,
+  (SELECT count(*) FROM list_change) AS stored,
+  (SELECT count(*) FROM dead_letter WHERE kind = 'list_change') AS dead_lettered,
+  (SELECT count(*) FROM edge_item i JOIN edge_receipt r USING (request_id)
+   WHERE r.kind = 'list_change' AND r.settled_at IS NULL AND CASE i.kind
+     WHEN 'change' THEN NOT EXISTS (SELECT 1 FROM list_change c WHERE c.change_id = i.key)
+       AND NOT EXISTS (SELECT 1 FROM dead_letter d WHERE d.dl_key = 'list_change:' || i.key)
+     WHEN 'dead_letter' THEN NOT EXISTS (SELECT 1 FROM dead_letter d WHERE d.dl_key = i.key)
+     ELSE false END) AS in_flight
+"""
+
+
+async def list_totals(conn: asyncpg.Connection) -> dict[str, Any]:
+    r = dict(await conn.fetchrow(LIST_SQL))
+    return {**r, "reconciled": r["in_flight"] == 0}
+
+
 STAFFING_SQL = """
 SELECT
   (SELECT coalesce(sum(n_received), 0) FROM edge_receipt WHERE kind = 'staffing_change') AS received,
@@ -84,7 +105,13 @@ async def totals(conn: asyncpg.Connection) -> dict[str, Any]:
     workers = await conn.fetch(
         "SELECT worker_id, partitions, seen_at, seen_at > now() - interval '5 seconds' AS alive FROM worker"
         " ORDER BY seen_at DESC LIMIT 10")
+    cases_reconciled = received == r["counted"] + r["pending"] + r["duplicates"] + dead
+    streams = {"case_events": cases_reconciled, "list_changes": await list_totals(conn),
+               "staffing": await staffing_totals(conn)}
     return {
+        # every stream's: case events (the figures below), list changes and staffing changes
+        "reconciled": cases_reconciled and streams["list_changes"]["reconciled"] and streams["staffing"]["reconciled"],
+        "case_events_reconciled": cases_reconciled,
         "received": received,
         "counted": r["counted"],
         "pending": r["pending"],
@@ -93,7 +120,6 @@ async def totals(conn: asyncpg.Connection) -> dict[str, Any]:
         "dead_lettered_by_stage": {"edge": r["dl_edge"], "invalid": r["dl_invalid"], "orphan": r["dl_orphan"]},
         # received is what the edges acknowledged (and what came straight from Kafka): until the workers have
         # accounted for all of it, it is in flight, and the totals do not reconcile
-        "reconciled": received == r["counted"] + r["pending"] + r["duplicates"] + dead,
         "in_flight": flight["n"],
         "stalled": flight["stalled"],
         "stalled_unkept": flight["stalled_unkept"],
@@ -101,17 +127,22 @@ async def totals(conn: asyncpg.Connection) -> dict[str, Any]:
         "batches": r["batches"],
         "list_changes": r["list_changes"],
         "list_changes_dead_lettered": r["dl_list"],
+        "list_stream": streams["list_changes"],
         "violations": r["violations"],
         "dead_letter_reasons": [dict(x) for x in reasons],
         # figures that still follow an older rule until this runs (`shenpi db upgrade`)
         "maintenance_pending": maintenance,
-        "staffing": await staffing_totals(conn),
+        "staffing": streams["staffing"],
         "workers": [{**dict(w), "seen_at": w["seen_at"].isoformat()} for w in workers],
     }
 
 
 async def processed(conn: asyncpg.Connection, batch_ids: list[str], dl_keys: list[str]) -> tuple[int, int]:
-    """How many of these batches and dead letters the worker has recorded."""
-    nb = await conn.fetchval("SELECT count(*) FROM processed_batch WHERE batch_id = ANY($1::text[])", batch_ids)
+    """How many of these batches (or list changes: stored, or quarantined) and dead letters the worker has
+    recorded."""
+    nb = await conn.fetchval(
+        "SELECT count(*) FROM unnest($1::text[]) AS k(key) WHERE EXISTS (SELECT 1 FROM processed_batch"
+        " WHERE batch_id = k.key) OR EXISTS (SELECT 1 FROM list_change WHERE change_id = k.key)"
+        " OR EXISTS (SELECT 1 FROM dead_letter WHERE dl_key = 'list_change:' || k.key)", list(set(batch_ids)))
     nd = await conn.fetchval("SELECT count(*) FROM dead_letter WHERE dl_key = ANY($1::text[])", dl_keys)
     return nb, nd

@@ -61,7 +61,7 @@ def test_jsonl_and_csv_backfills_are_counted_or_dead_lettered(stack, tmp_path):
 def test_xes_mapping_turns_every_trace_into_a_valid_case():
     log = LOGS / "WABO_receipt.xes.gz"
     conn = XesConnector(log, mapping_for(log))
-    good, bad = validate(list(conn.items()), "case_event")
+    good, bad = validate(list(conn.items()), "case_event", b"test-key")
     assert bad == []
     cases = {e.case_id for e in good}
     assert len(cases) == 1434, "one case per trace"
@@ -80,7 +80,7 @@ def test_the_shared_logs_are_there():
 @pytest.mark.parametrize("log", sorted(LOGS.glob("*.xes.gz")), ids=lambda p: p.name.split(".")[0])
 def test_every_shared_log_has_a_shipped_mapping_that_gives_valid_cases(log):
     conn = XesConnector(log, mapping_for(log), limit=300)
-    good, bad = validate(list(conn.items()), "case_event")
+    good, bad = validate(list(conn.items()), "case_event", b"test-key")
     assert bad == [] and len({e.case_id for e in good}) == 300
     assert sum(e.type == "submitted" for e in good) == 300
     assert {e.type for e in good} >= {"submitted", "accepted", "completed"}

@@ -45,6 +45,9 @@ def test_shapes_are_scrubbed_without_the_stack():
     for planted in (a, b, m, f"{m[:3]}-{m[3:7]}-{m[7:]}", "me@example.org", "not-valid-123", "\u202e", "\x07"):
         assert planted not in out
     assert mask_text("20240101000000123") == "20240101000000123"  # not an identity number: its date is no date
+    from web.console.pages import esc
+
+    assert esc("某局\u202e反转\x1b") == "某局反转"  # stored before the edge took them out: not shown either
 
 
 async def test_a_fuzzed_ingest_leaves_nothing_private_in_the_database_or_the_logs(stack, tmp_path):
@@ -115,5 +118,10 @@ async def test_a_fuzzed_ingest_leaves_nothing_private_in_the_database_or_the_log
     assert [x for x in planted if x in dump] == []
     assert [x for x in planted if x in logs] == []
     assert "\u202e" not in dump and "某局反转" in dump
+    async with aiohttp.ClientSession() as s:  # the anonymous portal shows the name as written, not reversed
+        async with s.get(f"{stack.url}/public/org/{unit}") as r:
+            page = await r.text()
+    assert r.status == 200 and "某局反转" in page and "\u202e" not in page
+    assert not [x for x in planted if x in page]
     with psycopg.connect(dsn, autocommit=True) as c:  # the person is still one person: hashed, not dropped
         assert c.execute("SELECT count(*) FROM staffing_change WHERE payload->>'id_hash' IS NOT NULL").fetchone()[0] >= 2

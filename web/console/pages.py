@@ -7,6 +7,7 @@ from typing import Any, Iterable, Optional
 
 from aiohttp import web
 
+from schemas.private import neutralise
 from web.console.i18n import HTML_LANG, LANG_NAMES, LANGS, t
 from core.figures import fmt as figure
 
@@ -39,7 +40,9 @@ def _nav(request: web.Request, active: str, lang: str) -> str:
 
 
 def esc(v: Any) -> str:
-    return html.escape("" if v is None else str(v))
+    """Text for a page: escaped, and without control characters or bidi overrides (stored before the edge took
+    them out, or from anywhere else, they could show a name reversed)."""
+    return html.escape("" if v is None else neutralise(str(v)))
 
 
 def in_url(v: Any) -> str:
