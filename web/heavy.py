@@ -92,6 +92,7 @@ class Heavy:
         self.running: set[asyncio.Task] = set()
         self.spawned = 0  # children alive or starting
         self.serving: set[str] = set()  # callers with a job running
+        self.closing = False
 
     async def run(self, caller: str, fn: Callable, *args: Any, timeout: float, memory: bool = True) -> Any:
         """fn(conn, *args) in a child, for `caller`: 429 past the caller's queue, 503 past the wait or the time."""
@@ -136,6 +137,8 @@ class Heavy:
         return None
 
     def _dispatch(self) -> None:
+        if self.closing:
+            return
         while self.queues and (self.idle or self.spawned < self.workers):
             job = self._next()
             if job is None:
@@ -175,11 +178,11 @@ class Heavy:
             job.done.set_exception(web.HTTPServiceUnavailable(
                 text="the work ran past its memory limit: narrow the window", headers={"Retry-After": "30"}))
         except BaseException as exc:  # the job's own error (a bad parameter, nothing found), for its caller
-            if not job.started.done():
-                job.started.set_result(None)
             if not job.done.done():
                 job.done.set_exception(exc)
         finally:
+            if not job.started.done():  # a child that could not start: its caller hears why at once
+                job.started.set_result(None)
             self.serving.discard(job.caller)
             if child is not None and child.alive and job.done.done() and not isinstance(
                     job.done.exception(), web.HTTPServiceUnavailable):
@@ -192,12 +195,12 @@ class Heavy:
             self._dispatch()
 
     def load(self) -> dict[str, Any]:
-        busy = self.spawned - len(self.idle)
-        queued = sum(len(q) for q in self.queues.values())
+        busy, queued = len(self.serving), sum(len(q) for q in self.queues.values())
         return {"workers": self.workers, "busy": busy, "queued": queued,
                 "saturated": busy >= self.workers and queued > 0}
 
     async def close(self) -> None:
+        self.closing = True
         for t in list(self.running):
             t.cancel()
         await asyncio.gather(*self.running, return_exceptions=True)

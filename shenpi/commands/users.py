@@ -65,21 +65,26 @@ def users_list(ctx: click.Context) -> None:
     echo_json([dict(r) for r in rows])
 
 
+def _change(ctx: click.Context, name: str, update: str, action: str) -> None:
+    """`update` (SQL setting columns) on the user, audited; the APIs hear of it (the person's streams end)."""
+    async def change(conn):
+        done = await conn.fetchval(f"UPDATE app_user SET {update} WHERE name = $1 RETURNING name", name)
+        if done:
+            await conn.execute("INSERT INTO audit_log (actor, action, detail) VALUES ('cli', $1, $2::jsonb)",
+                               action, json.dumps({"name": name}))
+            await conn.execute("SELECT pg_notify($1, $2)", USERS_CHANNEL, name)
+        return done
+
+    if not with_db(ctx, change):
+        raise click.ClickException(f"no user {name!r}")
+
+
 @users_group.command("disable")
 @click.argument("name")
 @click.pass_context
 def users_disable(ctx: click.Context, name: str) -> None:
     """Disable a user: their token and password stop working at once."""
-    async def disable(conn):
-        done = await conn.fetchval("UPDATE app_user SET disabled = true WHERE name = $1 RETURNING name", name)
-        if done:
-            await conn.execute("INSERT INTO audit_log (actor, action, detail) VALUES ('cli', 'user disabled',"
-                               " $1::jsonb)", json.dumps({"name": name}))
-            await conn.execute("SELECT pg_notify($1, $2)", USERS_CHANNEL, name)
-        return done
-
-    if not with_db(ctx, disable):
-        raise click.ClickException(f"no user {name!r}")
+    _change(ctx, name, "disabled = true", "user disabled")
     console.print(f"{name}: disabled")
 
 
@@ -88,15 +93,7 @@ def users_disable(ctx: click.Context, name: str) -> None:
 @click.pass_context
 def users_unlock(ctx: click.Context, name: str) -> None:
     """Forget a user's failed sign-ins so far (the throttle of every API reads it at the next attempt)."""
-    async def unlock(conn):
-        done = await conn.fetchval("UPDATE app_user SET signin_reset_at = now() WHERE name = $1 RETURNING name", name)
-        if done:
-            await conn.execute("INSERT INTO audit_log (actor, action, detail) VALUES ('cli', 'sign-in unlocked',"
-                               " $1::jsonb)", json.dumps({"name": name}))
-        return done
-
-    if not with_db(ctx, unlock):
-        raise click.ClickException(f"no user {name!r}")
+    _change(ctx, name, "signin_reset_at = now()", "sign-in unlocked")
     console.print(f"{name}: failed sign-ins forgotten")
 
 

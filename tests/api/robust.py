@@ -13,10 +13,20 @@ import psycopg
 from tests.conftest import guarded_api
 
 
+@contextmanager
 def api(stack, logs, **extra: str):
+    """An API of the test's own with these settings, stopped (or killed) at the end."""
     proc, url, env = guarded_api(stack, logs, **extra)
     assert proc.poll() is None, (logs / "api.log").read_text()[-2000:]
-    return proc, url, env
+    try:
+        yield proc, url, env
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 def add_user(env: dict, name: str, role: str = "viewer", region: str = "330102", password: str = "") -> str:
@@ -29,10 +39,14 @@ def add_user(env: dict, name: str, role: str = "viewer", region: str = "330102",
     return out.stdout.strip()
 
 
-def session(address: str = "127.0.0.1", **kw) -> aiohttp.ClientSession:
+LIMIT = aiohttp.ClientTimeout(total=20)  # an API that hangs fails the test, it does not hold it
+
+
+def session(address: str = "127.0.0.1", token: str = "") -> aiohttp.ClientSession:
     """A client whose connections come from `address` (any of 127.0.0.0/8 reaches the API on 127.0.0.1)."""
-    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(address, 0)),
-                                 cookie_jar=aiohttp.CookieJar(unsafe=True), **kw)
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(address, 0)), timeout=LIMIT,
+                                 cookie_jar=aiohttp.CookieJar(unsafe=True),
+                                 headers={"Authorization": f"Bearer {token}"} if token else None)
 
 
 async def health(url: str, within: float = 1.0) -> dict:

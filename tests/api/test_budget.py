@@ -17,14 +17,10 @@ pytestmark = [pytest.mark.broker, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def small(stack, tmp_path_factory):
     """An API with a pool of 2 connections, waits for one bounded to 1 s, bodies given 10 s."""
-    proc, url, env = api(stack, tmp_path_factory.mktemp("budget"), SHENPI_API_POOL_SIZE="2",
-                         SHENPI_API_POOL_WAIT_SECONDS="1", SHENPI_BODY_TIMEOUT_SECONDS="10",
-                         SHENPI_API_STOP_SECONDS="1")
-    add_user(env, "bud-user", password="a-long-password-1")
-    token = add_user(env, "bud-viewer")
-    yield url, env, token
-    proc.terminate()
-    proc.wait(10)
+    with api(stack, tmp_path_factory.mktemp("budget"), SHENPI_API_POOL_SIZE="2", SHENPI_API_POOL_WAIT_SECONDS="1",
+             SHENPI_BODY_TIMEOUT_SECONDS="10", SHENPI_API_STOP_SECONDS="1") as (_, url, env):
+        add_user(env, "bud-user", password="a-long-password-1")
+        yield url, env, add_user(env, "bud-viewer")
 
 
 async def _failed_login(url: str, address: str) -> int:
@@ -46,7 +42,7 @@ async def test_failed_sign_ins_from_many_addresses_do_not_exhaust_the_pool(small
 
 async def test_a_wait_for_a_connection_is_bounded_and_health_needs_none(small, stack):
     url, _, token = small
-    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as s:
+    async with session(token=token) as s:
         with locked(stack.settings.database_url, "app_user"):  # each token lookup holds its connection meanwhile
             held = [asyncio.create_task(s.get(url + "/api/v1/list/items")) for _ in range(2)]
             await asyncio.sleep(0.3)  # let them take the two connections (the wait below is what is measured)
@@ -62,19 +58,19 @@ async def test_a_wait_for_a_connection_is_bounded_and_health_needs_none(small, s
 
 
 async def test_sigterm_stops_an_api_whose_connections_are_stuck(stack, tmp_path):
-    proc, url, env = api(stack, tmp_path, SHENPI_API_POOL_SIZE="2", SHENPI_API_STOP_SECONDS="1")
-    token = add_user(env, "bud-stuck")
-    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as s:
-        with locked(stack.settings.database_url, "app_user"):
-            held = [asyncio.create_task(s.get(url + "/api/v1/list/items")) for _ in range(3)]
-            await asyncio.sleep(0.3)
-            t = time.perf_counter()
-            proc.send_signal(signal.SIGTERM)
-            while proc.poll() is None and time.perf_counter() - t < 10:
-                await asyncio.sleep(0.1)
-            took = time.perf_counter() - t
-            assert proc.poll() is not None, "the API did not stop on SIGTERM"
-        await asyncio.gather(*held, return_exceptions=True)
+    with api(stack, tmp_path, SHENPI_API_POOL_SIZE="2", SHENPI_API_STOP_SECONDS="1") as (proc, url, env):
+        token = add_user(env, "bud-stuck")
+        async with session(token=token) as s:
+            with locked(stack.settings.database_url, "app_user"):
+                held = [asyncio.create_task(s.get(url + "/api/v1/list/items")) for _ in range(3)]
+                await asyncio.sleep(0.3)
+                t = time.perf_counter()
+                proc.send_signal(signal.SIGTERM)
+                while proc.poll() is None and time.perf_counter() - t < 10:
+                    await asyncio.sleep(0.1)
+                took = time.perf_counter() - t
+                assert proc.poll() is not None, "the API did not stop on SIGTERM"
+            await asyncio.gather(*held, return_exceptions=True)
     assert took < 6, took
 
 
@@ -99,3 +95,25 @@ async def test_a_chunked_form_over_the_cap_is_refused_without_waiting_for_its_en
     line = await raw(url, b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
                           b"Transfer-Encoding: chunked\r\n\r\n", body, wait=4)
     assert b" 413 " in line, line
+
+
+async def test_no_page_holds_two_connections(small):
+    """Every page without a path parameter, asked by an administrator and a county viewer: none asks for a second
+    pool connection while it holds one (the deadlock of the sign-in handler, anywhere)."""
+    from core.settings import Settings
+    from web.app import init_app
+    from web.limits import STREAMS
+
+    url, env, viewer = small
+    app = init_app(Settings(database_url="postgresql://unused/x", kafka_bootstrap="unused:1"))
+    paths = sorted({r.resource.canonical for r in app.router.routes() if r.method == "GET"
+                    and "{" not in r.resource.canonical and r.resource.canonical not in STREAMS})
+    assert len(paths) > 20
+    admin = add_user(env, "bud-admin", role="admin", region="")
+    for token in (admin, viewer):
+        async with session(token=token) as s:
+            for path in paths:
+                async with s.get(url + path) as r:
+                    assert r.status < 500 or r.status == 503, (path, r.status)
+    load = await health(url)
+    assert load["pool"]["nested"] == 0, load

@@ -10,22 +10,21 @@ import aiohttp
 import psutil
 import pytest
 
-from tests.api.robust import add_user, api, async_until, health, locked, until
+from tests.api.robust import add_user, api, async_until, health, locked, session, until
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 WIDE = "/api/v1/analysis/chains?from=2000-01-01&to=2100-01-01"
 
 
 async def _get(token: str, path: str, url: str) -> tuple[int, str]:
-    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as s:
+    async with session(token=token) as s:
         async with s.get(url + path, timeout=aiohttp.ClientTimeout(total=30)) as r:
             return r.status, r.headers.get("Retry-After", "") or await r.text()
 
 
 async def test_a_hung_job_times_out_alone_and_holds_no_pool_connection(stack, tmp_path):
-    proc, url, env = api(stack, tmp_path, SHENPI_HEAVY_WORKERS="2", SHENPI_ANALYSIS_TIMEOUT_SECONDS="5",
-                         SHENPI_HEAVY_QUEUE_PER_CALLER="2")
-    try:
+    with api(stack, tmp_path, SHENPI_HEAVY_WORKERS="2", SHENPI_ANALYSIS_TIMEOUT_SECONDS="5",
+             SHENPI_HEAVY_QUEUE_PER_CALLER="2") as (proc, url, env):
         a, b = add_user(env, "hv-a"), add_user(env, "hv-b")
         assert (await _get(b, WIDE, url))[0] == 200  # b's answer is kept: asked again it reads no case table
         with locked(stack.settings.database_url, "case_state"):  # a's job waits on the lock: a hung job
@@ -43,9 +42,6 @@ async def test_a_hung_job_times_out_alone_and_holds_no_pool_connection(stack, tm
             assert any(not c.is_running() or c.status() == psutil.STATUS_ZOMBIE for c in children)
             assert (await queued)[0] == 503  # the next of a's jobs waits on the lock too
         assert (await _get(a, WIDE + "&min_support=3", url))[0] == 200  # the pool serves a again
-    finally:
-        proc.terminate()
-        proc.wait(15)
 
 
 async def _busy(url: str) -> bool:
@@ -55,8 +51,7 @@ async def _busy(url: str) -> bool:
 
 
 async def test_children_end_with_an_api_killed_by_sigkill(stack, tmp_path):
-    proc, url, env = api(stack, tmp_path, SHENPI_ANALYSIS_TIMEOUT_SECONDS="30")
-    try:
+    with api(stack, tmp_path, SHENPI_ANALYSIS_TIMEOUT_SECONDS="30") as (proc, url, env):
         a = add_user(env, "hv-killed")
         with locked(stack.settings.database_url, "case_state"):
             hung = asyncio.create_task(_get(a, WIDE + "&min_support=7", url))
@@ -68,6 +63,3 @@ async def test_children_end_with_an_api_killed_by_sigkill(stack, tmp_path):
             until(lambda: not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children), 5,
                   "the analysis children gone with the API")
             await asyncio.gather(hung, return_exceptions=True)
-    finally:
-        if proc.poll() is None:
-            proc.kill()

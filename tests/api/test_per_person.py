@@ -16,12 +16,10 @@ pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def people(stack, tmp_path_factory):
-    proc, url, env = api(stack, tmp_path_factory.mktemp("people"), SHENPI_API_READS_PER_CALLER="4",
-                         SHENPI_API_STREAMS_PER_PERSON="5", SHENPI_SIGNIN_FAILURES="3",
-                         SHENPI_SIGNIN_FAILURES_PER_ADDRESS="6")
-    yield url, env
-    proc.terminate()
-    proc.wait(10)
+    with api(stack, tmp_path_factory.mktemp("people"), SHENPI_API_READS_PER_CALLER="4",
+             SHENPI_API_STREAMS_PER_PERSON="5", SHENPI_SIGNIN_FAILURES="3",
+             SHENPI_SIGNIN_FAILURES_PER_ADDRESS="6") as (_, url, env):
+        yield url, env
 
 
 async def _open_stream(s: aiohttp.ClientSession, url: str) -> aiohttp.ClientResponse:
@@ -32,8 +30,8 @@ async def _open_stream(s: aiohttp.ClientSession, url: str) -> aiohttp.ClientResp
 async def test_four_streams_of_one_person_block_neither_them_nor_their_office(people):
     url, env = people
     one, other = add_user(env, "pp-one"), add_user(env, "pp-other")
-    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {one}"}) as s1, \
-            aiohttp.ClientSession(headers={"Authorization": f"Bearer {other}"}) as s2:
+    async with session(token=one) as s1, \
+            session(token=other) as s2:
         streams = [await _open_stream(s1, url) for _ in range(4)]
         assert [r.status for r in streams] == [200] * 4
         async with s1.get(url + "/api/v1/list/items") as r:  # a fifth page of the same person
@@ -59,7 +57,7 @@ async def _stream_ends(r: aiohttp.ClientResponse, within: float) -> bool:
 async def test_a_token_rotation_or_scope_change_ends_the_persons_streams_at_once(people):
     url, env = people
     token = add_user(env, "pp-rotated", region="330102")
-    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as s:
+    async with session(token=token) as s:
         r = await _open_stream(s, url)
         assert r.status == 200
         await asyncio.wait_for(r.content.readline(), 10)  # the first message: the stream is live
@@ -68,7 +66,7 @@ async def test_a_token_rotation_or_scope_change_ends_the_persons_streams_at_once
         r.close()
         async with s.get(url + "/api/v1/list/items") as old:
             assert old.status == 401
-    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {new}"}) as s:
+    async with session(token=new) as s:
         r = await _open_stream(s, url)
         assert r.status == 200
         subprocess.run([sys.executable, "-m", "shenpi", "users", "disable", "pp-rotated"], env=env, check=True,
@@ -111,9 +109,8 @@ async def test_a_stranger_cannot_lock_a_user_out(people):
 
 
 async def test_anonymous_reads_are_counted_per_forwarded_address_only_from_a_trusted_proxy(stack, tmp_path):
-    proc, url, env = api(stack, tmp_path, SHENPI_READ_ACCESS="open", SHENPI_API_STREAMS_PER_PERSON="1",
-                         SHENPI_TRUSTED_PROXIES="127.0.0.31")
-    try:
+    with api(stack, tmp_path, SHENPI_READ_ACCESS="open", SHENPI_API_STREAMS_PER_PERSON="1",
+             SHENPI_TRUSTED_PROXIES="127.0.0.31") as (_, url, _env):
         async def two_at_once(address: str, forwarded: tuple[str, str]) -> list[int]:
             async with session(address) as s:
                 rs = await asyncio.gather(*(s.get(url + "/console/stream", headers={"X-Forwarded-For": f})
@@ -126,6 +123,3 @@ async def test_anonymous_reads_are_counted_per_forwarded_address_only_from_a_tru
         # behind the trusted proxy: two clients, one stream each; from anyone else the header is nobody
         assert await two_at_once("127.0.0.31", ("10.0.0.1", "10.0.0.2")) == [200, 200]
         assert sorted(await two_at_once("127.0.0.32", ("10.0.0.1", "10.0.0.2"))) == [200, 429]
-    finally:
-        proc.terminate()
-        proc.wait(10)
