@@ -4,16 +4,18 @@
 
 A generated city (simulator/org.py) in time order, as an export gives it, applied in takes of 2,000 changes (what a
 worker takes from the topic) into a fresh database; then one unit as of 40 dates, and all units' figures as of
-10 dates (medians)."""
+10 dates (medians), the findings as the API reads them, and one sweep of the duty checks (a worker's)."""
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import time
 import uuid
 from datetime import datetime, timezone
+from typing import Optional
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -24,13 +26,48 @@ import psycopg  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from schemas.staffing import parse_staffing_change  # noqa: E402
 from simulator.org import generate_city  # noqa: E402
+from streams.staffing import checks, duties  # noqa: E402
+from streams.staffing.checks import DutyParams  # noqa: E402
 from streams.staffing.queries import figures, unit_as_of  # noqa: E402
 from streams.staffing.store import apply_staffing_changes  # noqa: E402
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-async def main(units: int, scale: float, keep: bool = False) -> None:
+async def reads(conn: asyncpg.Connection, codes: list[str]) -> None:
+    """One unit as of 40 dates, all units' figures as of 10, the findings the API reads, the workers' duty sweep."""
+    dates = [datetime(y, 6, 30, tzinfo=timezone.utc) for y in range(1986, 2026)]
+    one = []
+    for k, at in enumerate(dates):
+        t = time.perf_counter()
+        await unit_as_of(conn, codes[(k * 7919) % len(codes)], at)
+        one.append(time.perf_counter() - t)
+    everyone = []
+    for at in dates[::4]:
+        t = time.perf_counter()
+        rows = (await figures(conn, at))["rows"]
+        everyone.append(time.perf_counter() - t)
+    print(f"one unit as of a date: median {statistics.median(one) * 1000:.1f} ms, max {max(one) * 1000:.1f} ms")
+    print(f"all units' figures as of a date: median {statistics.median(everyone) * 1000:.0f} ms,"
+          f" max {max(everyone) * 1000:.0f} ms ({len(rows):,} rows at the last)")
+    t = time.perf_counter()
+    swept = await duties.sweep(conn, DutyParams(), force=True)
+    print(f"duty checks swept by a worker: {time.perf_counter() - t:.1f}s ({swept})")
+    now, took = datetime.now(timezone.utc), []
+    for _ in range(5):
+        t = time.perf_counter()
+        found = await checks.stored(conn, now)
+        took.append(time.perf_counter() - t)
+    print(f"all findings as the API reads them: median {statistics.median(took) * 1000:.0f} ms ({len(found):,})")
+    print(f"load average while measured: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+
+async def main(units: int, scale: float, keep: bool = False, dsn: Optional[str] = None) -> None:
+    if dsn:  # the reads again on a database kept from an earlier run
+        conn = await asyncpg.connect(dsn)
+        await reads(conn, [r["unit_code"] for r in await conn.fetch(
+            "SELECT DISTINCT unit_code FROM org_version WHERE part = 'unit' ORDER BY 1")])
+        return await conn.close()
     t = time.perf_counter()
     city = generate_city(units=units, seed=11, staff_scale=scale)
     changes = [parse_staffing_change(c, b"bench")[0] for c in city.changes]
@@ -50,21 +87,7 @@ async def main(units: int, scale: float, keep: bool = False) -> None:
         took = time.perf_counter() - t
         print(f"import: {len(changes) / took:,.0f} changes/s ({took:.1f}s)")
         await conn.execute("ANALYZE")
-        dates = [datetime(y, 6, 30, tzinfo=timezone.utc) for y in range(1986, 2026)]
-        codes = [u["unit_code"] for u in city.units]
-        one = []
-        for k, at in enumerate(dates):
-            t = time.perf_counter()
-            await unit_as_of(conn, codes[(k * 7919) % len(codes)], at)
-            one.append(time.perf_counter() - t)
-        everyone = []
-        for at in dates[::4]:
-            t = time.perf_counter()
-            rows = (await figures(conn, at))["rows"]
-            everyone.append(time.perf_counter() - t)
-        print(f"one unit as of a date: median {statistics.median(one) * 1000:.1f} ms, max {max(one) * 1000:.1f} ms")
-        print(f"all units' figures as of a date: median {statistics.median(everyone) * 1000:.0f} ms,"
-              f" max {max(everyone) * 1000:.0f} ms ({len(rows):,} rows at the last)")
+        await reads(conn, [u["unit_code"] for u in city.units])
         await conn.close()
     finally:
         if keep:
@@ -79,5 +102,6 @@ if __name__ == "__main__":
     p.add_argument("--units", type=int, default=6500)
     p.add_argument("--staff-scale", type=float, default=0.1)
     p.add_argument("--keep", action="store_true", help="Keep the database (its URL is printed).")
+    p.add_argument("--reads", metavar="DSN", help="Only the reads, on a database kept by --keep.")
     a = p.parse_args()
-    asyncio.run(main(a.units, a.staff_scale, a.keep))
+    asyncio.run(main(a.units, a.staff_scale, a.keep, a.reads))

@@ -7,5 +7,4 @@ LIST = 72_190_416
 PROPAGATION_LEADER = 72_190_417  # one worker at a time drives list changes to the platform
 ALERTING_LEADER = 72_190_418  # one worker at a time evaluates the alert rules
 ANALYSIS_LEADER = 72_190_419  # one worker at a time recomputes decision support on its schedule
-STAFFING = 72_190_420  # staffing takes: with a second key per unit and per person (streams/staffing/store.lock)
 PUBLIC_LEADER = 72_190_421  # one worker at a time computes the public portal's snapshots

@@ -171,7 +171,7 @@ def stack(broker, database_url, tmp_path_factory):
                SHENPI_PLATFORM_URL=f"http://127.0.0.1:{sim_port}", SHENPI_PLATFORM_TOKEN=PLATFORM_TOKEN,
                SHENPI_PLATFORM_TIMEOUT_SECONDS="2", SHENPI_PROPAGATION_MAX_BACKOFF_SECONDS="3",
                SHENPI_RECONCILE_INTERVAL_SECONDS="3600", SHENPI_PROPAGATION_PARKED_RETRY_SECONDS="5",
-               SHENPI_PUBLIC_REFRESH_SECONDS="1",
+               SHENPI_PUBLIC_REFRESH_SECONDS="1", SHENPI_DUTY_CHECK_INTERVAL_SECONDS="1",
                SHENPI_ALERTS_ENABLED="false")  # the alert tests drive evaluation themselves
     settings = Settings(kafka_bootstrap=broker.bootstrap, database_url=database_url, topic_prefix=prefix,
                         api_port=port, max_body_bytes=1048576)

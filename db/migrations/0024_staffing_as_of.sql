@@ -40,3 +40,7 @@ CREATE TABLE IF NOT EXISTS org_duty_sweep (
     swept_at    timestamptz NOT NULL
 );
 CREATE INDEX IF NOT EXISTS org_finding_kind_idx ON org_finding (kind) WHERE closed_at IS NULL;
+
+-- Staffing takes lock what they touch, one row per unit code or "p:" + person key (streams/staffing/store.lock):
+-- takes of different units and persons go on side by side.
+CREATE TABLE IF NOT EXISTS org_lock (key text PRIMARY KEY);

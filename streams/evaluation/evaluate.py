@@ -13,6 +13,7 @@ from core.script import to_simplified
 from streams.evaluation.scorecard import Scorecard, score
 from streams.staffing import checks, queries
 from streams.staffing.checks import DutyParams
+from streams.staffing.logic import quota_finding
 from streams.staffing.duties import underperformed as underperforming
 
 TYPES = ("执行情况", "使用效益")
@@ -69,8 +70,8 @@ async def collect(conn: asyncpg.Connection, unit: str, t0: datetime, t1: datetim
     linked = status["exercised"] + status["unexercised"]
     values = {
         # each kind as of `to`, once: a kind approved 0 is 混編, not also 超編
-        "staffing.over_kinds": sum(1 for q in quotas if q["approved"] > 0 and q["over"] > 0),
-        "staffing.mixed_kinds": sum(1 for q in quotas if q["actual"] > 0 and q["approved"] == 0),
+        "staffing.over_kinds": sum(1 for q in quotas if quota_finding(q["approved"], q["actual"]) == "over_quota"),
+        "staffing.mixed_kinds": sum(1 for q in quotas if quota_finding(q["approved"], q["actual"]) == "mixed_use"),
         "staffing.over_post_levels": sum(1 for p in posts if p["posts_held"] > p["posts_approved"]),
         # the findings the three indicators above do not already score (those still standing at `to`)
         "findings.count": sum(1 for f in found if not (f["kind"] in SCORED_AT_END and _open_at(f, t1))),

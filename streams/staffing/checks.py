@@ -118,8 +118,7 @@ def as_of(r, now: dict) -> tuple[dict, dict]:
 async def figures_by_subject(conn: asyncpg.Connection, at: datetime, scope: str, unit: Optional[str]) -> dict:
     """(unit, quota kind or post level) -> the figures as of `at`."""
     fig = await figures(conn, at, scope, unit)
-    out = {(r["unit_code"], r["quota_kind"]): {"approved": r["approved"], "actual": r["actual"],
-                                               "over": max(0, r["actual"] - r["approved"])} for r in fig["rows"]}
+    out = {(r["unit_code"], r["quota_kind"]): {k: r[k] for k in ("approved", "actual", "over")} for r in fig["rows"]}
     out.update({(p["unit_code"], p["post_level"]): {"posts_approved": p["posts_approved"],
                                                     "posts_held": p["posts_held"]} for p in fig["posts"]})
     return out

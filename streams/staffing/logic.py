@@ -210,6 +210,21 @@ class UnitState:
 Finding = tuple[str, str]  # kind, subject
 
 
+def quota_figures(approved: Optional[int], actual: int) -> dict[str, Any]:
+    """One (unit, quota kind)'s figures (spec §2): the figures, the findings and the evaluation use these alone."""
+    a = approved or 0
+    return {"approved": a, "actual": actual, "vacant": max(0, a - actual), "over": max(0, actual - a),
+            "usage_rate": round(actual / a, 4) if a else None}
+
+
+def quota_finding(approved: Optional[int], actual: int) -> Optional[str]:
+    """What a kind's figures show (spec §3): 超編 only where a quota is approved; holders of a kind approved 0 or
+    absent are 混編 alone, never also 超編."""
+    if approved and actual > approved:
+        return "over_quota"
+    return "mixed_use" if actual and not approved else None
+
+
 def findings_at(st: UnitState, in_archive: Callable[[str], bool]) -> dict[Finding, dict[str, Any]]:
     """The four findings the staffing data alone decides, with the figures that show them."""
     if not st.exists:
@@ -217,13 +232,12 @@ def findings_at(st: UnitState, in_archive: Callable[[str], bool]) -> dict[Findin
     out: dict[Finding, dict[str, Any]] = {}
     for kind, persons in st.holders.items():
         actual, approved = len(persons), st.approved.get(kind)
-        # a kind approved 0 or absent is 混編 alone: the same people are never counted under two findings
-        if approved and actual > approved:
-            out[("over_quota", kind)] = {"quota_kind": kind, "approved": approved, "actual": actual,
-                                         "over": actual - approved}
-        if actual and not approved:
-            out[("mixed_use", kind)] = {"quota_kind": kind, "approved": approved, "actual": actual,
-                                        "persons": sorted(persons)[:50]}
+        found = quota_finding(approved, actual)
+        if found == "over_quota":
+            out[(found, kind)] = {"quota_kind": kind, "approved": approved, "actual": actual, "over": actual - approved}
+        elif found == "mixed_use":
+            out[(found, kind)] = {"quota_kind": kind, "approved": approved, "actual": actual,
+                                  "persons": sorted(persons)[:50]}
     for level, n in st.held.items():
         if n > st.posts.get(level, 0):
             out[("over_posts", level)] = {"post_level": level, "posts_approved": st.posts.get(level, 0),

@@ -11,6 +11,7 @@ import asyncpg
 
 from core.access import like_pattern, scope_pattern, scope_prefix
 from schemas.staffing import HANDLING_KINDS
+from streams.staffing.logic import quota_figures
 from streams.staffing.words import search_query
 
 # as of $1 through the SQL functions of migration 0024 (org_versions_at, org_staff_at, org_units_at): the units standing
@@ -52,9 +53,7 @@ async def figures(conn: asyncpg.Connection, at: datetime, scope: str = "", unit:
         " ORDER BY 1, 4", at, scope_pattern(scope), unit)
     out = []
     for r in rows:
-        approved, actual = r["approved"], r["actual"]
-        out.append({**dict(r), "vacant": max(0, approved - actual), "over": max(0, actual - approved),
-                    "usage_rate": round(actual / approved, 4) if approved else None})
+        out.append({**dict(r), **quota_figures(r["approved"], r["actual"])})
     posts = await conn.fetch(
         f"WITH u AS ({UNITS_AT}),"
         " p AS (SELECT unit_code, key AS post_level, approved FROM org_versions_at($1) WHERE part = 'posts'"

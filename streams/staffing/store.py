@@ -10,7 +10,6 @@ from typing import Any, Iterable, Optional, Sequence
 import asyncpg
 import orjson
 
-from core import locks
 from schemas import DeadLetter
 from schemas.staffing import STAFF_KINDS, StaffingChange
 from streams.staffing.logic import BASIS, Interval, Span, Version, finding_intervals, person_spans, unit_history
@@ -87,8 +86,9 @@ async def apply_staffing_changes(conn: asyncpg.Connection, deliveries: Sequence[
                                       " AND doc_no = ANY($1::text[])", [d.doc_no for d in docs]):
                 since[r["unit_code"]] = None  # the archive is timeless: the whole history
         await lock(conn, set(_pkeys(persons)) | set(since))
-        for unit, ps in (await rebuild_persons(conn, set(persons))).items():
-            await lock(conn, {unit})
+        reached = await rebuild_persons(conn, set(persons))
+        await lock(conn, set(reached))
+        for unit, ps in reached.items():
             for p in ps:
                 _earliest(since, unit, persons[p])
         await sweep_findings(conn, since, out)
@@ -98,11 +98,14 @@ async def apply_staffing_changes(conn: asyncpg.Connection, deliveries: Sequence[
 
 
 async def lock(conn: asyncpg.Connection, keys: set[str]) -> None:
-    """Per unit (its code) and per person ("p:" + key), for the transaction; taken in one order, so that two takes
-    wait for each other rather than deadlock (a later batch may still: PostgreSQL detects it and the take is retried)."""
+    """Per unit (its code) and per person ("p:" + key), for the transaction: row locks, in one order, so that two
+    takes wait for each other rather than deadlock (a later batch may still: PostgreSQL detects it and the take is
+    retried). Rows, not advisory locks: a take of thousands of keys would fill the server's shared lock table."""
     if keys:
-        await conn.execute("SELECT pg_advisory_xact_lock($1::int, h) FROM (SELECT DISTINCT hashtext(k) AS h"
-                           " FROM unnest($2::text[]) AS k ORDER BY 1) x", locks.STAFFING, sorted(keys))
+        ks = sorted(keys)
+        await conn.execute("INSERT INTO org_lock (key) SELECT k FROM unnest($1::text[]) AS k ON CONFLICT DO NOTHING", ks)
+        await conn.execute("SELECT 1 FROM org_lock l JOIN unnest($1::text[]) AS x(k) ON l.key = x.k ORDER BY l.key"
+                           " FOR UPDATE OF l", ks)
 
 
 def _pkeys(persons: Iterable[str]) -> list[str]:
@@ -242,10 +245,12 @@ async def rebuild_units(conn: asyncpg.Connection, units: set[str]) -> None:
         "DELETE FROM org_version v USING unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS x(u, p, k, t)"
         " WHERE v.unit_code = x.u AND v.part = x.p AND v.key = x.k AND v.valid_from = x.t", *map(list, zip(*gone))
         if gone else ([], [], [], []))
-    await conn.executemany(
-        f"INSERT INTO org_version ({', '.join(VERSION_COLS)}) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9,"
-        " CASE WHEN $10::text IS NULL THEN NULL ELSE to_tsvector('simple', $10) END)",
-        [_version_row(v) for k, v in new.items() if k not in old or not same(v, old[k])])
+    rows = [_version_row(v) for k, v in new.items() if k not in old or not same(v, old[k])]
+    await conn.execute(
+        f"INSERT INTO org_version ({', '.join(VERSION_COLS)}) SELECT u, p, k, f, t, d, a, n, c,"
+        " CASE WHEN w IS NULL THEN NULL ELSE to_tsvector('simple', w) END FROM unnest($1::text[], $2::text[],"
+        " $3::text[], $4::timestamptz[], $5::timestamptz[], $6::jsonb[], $7::int[], $8::text[], $9::text[], $10::text[])"
+        " AS x(u, p, k, f, t, d, a, n, c, w)", *(map(list, zip(*rows)) if rows else [[]] * 10))
     await _mark(conn, considered, refused)
 
 

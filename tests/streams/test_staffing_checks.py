@@ -209,3 +209,44 @@ async def test_a_change_dated_in_the_future_is_not_in_force_yet(conn):
                                 _c(2, later, **_unit(u, name="改名单位"))]))
     assert (await queries.unit_as_of(conn, u, NOW))["name"] == "测试单位"
     assert await conn.fetchval("SELECT data->>'name' FROM org_units_at(now(), NULL)") == "测试单位"
+
+
+@pytest.mark.broker
+async def test_the_api_answers_from_what_the_workers_keep(stack):
+    """Now: the findings the worker's sweep stored (rows taken out of the table are out of the answer); another time:
+    computed in the API's bounded child. The public pages decide "now" by time."""
+    import asyncio
+
+    import aiohttp
+    import asyncpg
+
+    from tests.conftest import truncate_all
+
+    truncate_all(stack.settings.database_url)
+    conn = await asyncpg.connect(stack.settings.database_url)
+    try:
+        a, b, _ = await _city_with_duties(conn)
+        later = (datetime.now(timezone.utc) + timedelta(days=30)).isoformat()
+        await _apply(conn, _parsed([_c(9, later, **_unit(a, "330102", name="改名单位"))]), prefix="future")
+        for _ in range(150):  # the worker sweeps within a second of a change
+            if await conn.fetchval("SELECT count(*) FROM org_finding WHERE kind = 'duty_overlap'") == 2:
+                break
+            await asyncio.sleep(0.2)
+        async with aiohttp.ClientSession() as s:
+            async def found(**params):
+                async with s.get(stack.url + "/api/v1/org/findings", params=params) as r:
+                    assert r.status == 200, await r.text()
+                    return {(f["kind"], f["unit_code"]) for f in (await r.json())["findings"]}
+
+            assert {("duty_overlap", a), ("duty_overlap", b)} <= await found()
+            await conn.execute("DELETE FROM org_finding WHERE kind = 'duty_overlap'")
+            assert not {k for k, _ in await found()} & {"duty_overlap"}
+            asked = {"as_of": datetime.now(timezone.utc).isoformat()}
+            assert {("duty_overlap", a), ("duty_overlap", b)} <= await found(**asked)
+            async with s.get(stack.url + "/public/org", params={"q": "单位"}) as r:
+                page = await r.text()
+            assert "测试单位" in page and "改名单位" not in page
+            async with s.get(stack.url + f"/public/org/{a}") as r:
+                assert "改名单位" not in await r.text()
+    finally:
+        await conn.close()
