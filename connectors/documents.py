@@ -182,8 +182,8 @@ def _has_image(page) -> bool:
 
 
 def _image(data: bytes, limits: Limits) -> list[Optional[str]]:
-    _open_image(data, limits)
-    return [None]
+    """A scan: one page a frame (a multi-page TIFF is a whole document)."""
+    return [None] * getattr(_open_image(data, limits), "n_frames", 1)
 
 
 def _open_image(data: bytes, limits: Limits):
