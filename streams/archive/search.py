@@ -98,7 +98,7 @@ async def search(conn: asyncpg.Connection, text: str, scope: str = "", unit: Opt
     where, args = _filters(query, phrases, scope, unit, doc_type, years, region, public)
     total = await conn.fetchval(f"SELECT count(*) FROM archive_document d WHERE {where}", *args)
     n = len(args)
-    order = (f"ts_rank(d.tsv, to_tsquery('simple', $1)) DESC," if query and total <= RANKED else "")
+    order = "ts_rank(d.tsv, to_tsquery('simple', $1)) DESC," if query and total <= RANKED else ""
     docs = await conn.fetch(
         f"SELECT d.document_id, d.doc_no, d.title, d.unit_code, d.doc_type, d.issued_at FROM archive_document d"
         f" WHERE {where} ORDER BY {order} d.issued_at DESC NULLS LAST, d.document_id DESC"
