@@ -100,6 +100,10 @@ def proposals_edit(ctx, proposal_id, file, as_user, fmt) -> None:
 def proposals_approve(ctx, proposal_id, as_user, fmt) -> None:
     """Approve another person's proposal: its changes go into the staffing stream once (an edge receipt first; the
     API's relay sends it if the broker cannot be reached from here)."""
+    import asyncio
+
+    from aiokafka.errors import KafkaError
+
     from connectors import edge
     from connectors.kafka import Publisher
     from streams.archive.proposals import approve_and_record
@@ -113,7 +117,7 @@ def proposals_approve(ctx, proposal_id, as_user, fmt) -> None:
         try:
             await pub.start()
             sent = await edge.send(pub, d.records)
-        except Exception as exc:  # the receipt is kept: the relay sends it
+        except (OSError, asyncio.TimeoutError, KafkaError) as exc:  # the receipt is kept: the relay sends it
             click.echo(f"the broker could not be reached ({type(exc).__name__}): the relay will send it", err=True)
         finally:
             await pub.stop()

@@ -26,7 +26,7 @@ def validate(changes: list[dict]) -> tuple[list[StaffingChange], list[dict]]:
         try:
             good.append(StaffingChange.model_validate(c))
         except ValueError as exc:
-            errors = getattr(exc, "errors", lambda: [{"loc": (), "msg": str(exc)}])()
+            errors = exc.errors() if hasattr(exc, "errors") else [{"loc": (), "msg": str(exc)}]
             why = "; ".join(f"{'.'.join(str(x) for x in e['loc']) or c.get('kind')}: {e['msg']}" for e in errors)
             bad.append({"change_id": c.get("change_id"), "kind": c.get("kind"), "reason": why[:500]})
     return good, bad

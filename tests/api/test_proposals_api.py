@@ -116,7 +116,7 @@ async def test_two_people_scope_and_one_publication(stack, people, conn):
 
 
 async def test_the_cli_edits_and_rejects_as_people(stack, people, conn, tmp_path):
-    url, tokens, env = people
+    env = people[2]
     truncate_all(stack.settings.database_url)
     await _city(conn)
     pid = await _propose(conn)

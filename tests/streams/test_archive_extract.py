@@ -4,8 +4,6 @@ validates as the staffing stream's schema; what cannot be settled is listed, not
 from __future__ import annotations
 
 import random
-from datetime import datetime, timezone
-
 import pytest
 
 from core.script import to_simplified, to_traditional

@@ -21,8 +21,9 @@ WORDS = {  # written once in traditional characters, shown in the reader's scrip
     "status_proposed": ("待審核", "awaiting review"), "status_published": ("已批准發布", "published"),
     "status_rejected": ("已駁回", "rejected"), "added": ("新增", "added"), "removed": ("刪除", "removed"),
     "before_after": ("調整前 → 調整後", "before → after"), "doc_text": ("文件原文", "The document"),
-    "effective": ("生效日期", "Effective"), "two_person": ("上傳或最後修改者之外的另一人批准", "approved by someone other"
-                                                        " than the uploader and the last editor"),
+    "effective": ("生效日期", "Effective"),
+    "two_person": ("上傳或最後修改者之外的另一人批准", ("approved by someone other than the uploader and the last"
+                                                   " editor")),
 }
 
 
@@ -49,7 +50,9 @@ def _finding(f: dict, lang: str) -> str:
     what = t(f["kind"], lang) if f["kind"] in _kinds() else f["kind"]
     extra = {k: v for k, v in f.items() if k not in ("kind", "unit_code", "subject", "basis", "candidate", "opened_at",
                                                      "unit_name")}
-    return f'<li><strong>{esc(what)}</strong> {esc(f["unit_code"])} · {esc(f["subject"])}: {esc(json.dumps(extra, ensure_ascii=False))} <small>{esc(f.get("basis"))}</small></li>'
+    figures = esc(json.dumps(extra, ensure_ascii=False))
+    return (f'<li><strong>{esc(what)}</strong> {esc(f["unit_code"])} · {esc(f["subject"])}: {figures}'
+            f' <small>{esc(f.get("basis"))}</small></li>')
 
 
 def _kinds() -> set[str]:
