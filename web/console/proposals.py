@@ -90,6 +90,7 @@ def _actions(p: dict, request: web.Request, lang: str) -> str:
     edit = (f'<form method="post" action="{base}/edit"><input type="hidden" name="csrf" value="{csrf}">'
             f'<textarea name="changes" rows="12" cols="80" aria-label="changes">'
             f'{esc(json.dumps(p["changes"], ensure_ascii=False, indent=1))}</textarea><br>'
+            f'<label>{w("effective", lang)} <input name="effective_at" type="date"></label> '
             f'<button>{w("edit", lang)}</button></form>')
     if caller.name in (p["created_by"], p["edited_by"]):
         return f'<p>{w("two_person", lang)}</p>' + edit
@@ -142,7 +143,7 @@ async def act(request: web.Request) -> web.Response:
                 changes = json.loads(str(form.get("changes") or ""))
             except ValueError as exc:
                 raise ProposalError(400, f"changes: not JSON ({exc})") from None
-            await run_edit(request.app, pid, changes, caller)
+            await run_edit(request.app, pid, changes, caller, str(form.get("effective_at") or "").strip() or None)
         else:
             reason = str(form.get("reason") or "").strip()[:2000] or None
             await decide(request.app, pid, caller, action == "approve", reason)

@@ -41,21 +41,22 @@ async def get_one(request: web.Request) -> web.Response:
     return json_response(await shown(request.app, path_text(request, "id"), request["caller"]))
 
 
-def _edit_in_child(dsn: str, pid: str, changes: Any, caller: tuple, threshold: float) -> None:
+def _edit_in_child(dsn: str, pid: str, changes: Any, caller: tuple, threshold: float, effective_at: Any) -> None:
     """The edit and its checks (jieba, the findings on both sides) in the heavy child process."""
     import asyncpg
 
     async def go() -> None:
         conn = await asyncpg.connect(dsn)
         try:
-            await proposals.edit(conn, pid, changes, Caller(*caller), threshold)
+            await proposals.edit(conn, pid, changes, Caller(*caller), threshold, effective_at)
         finally:
             await conn.close()
 
     asyncio.run(go())
 
 
-async def run_edit(app: web.Application, pid: str, changes: Any, caller: Caller) -> dict[str, Any]:
+async def run_edit(app: web.Application, pid: str, changes: Any, caller: Caller,
+                   effective_at: Any = None) -> dict[str, Any]:
     """The API's and the console's one way to edit: refused at once when the caller may not, else done off the loop."""
     await shown(app, pid, caller)
     if not isinstance(changes, list) or not changes:
@@ -64,14 +65,15 @@ async def run_edit(app: web.Application, pid: str, changes: Any, caller: Caller)
     loop = asyncio.get_running_loop()
     await app[HEAVY].run(caller.name, lambda ex: loop.run_in_executor(
         ex, _edit_in_child, s.database_url, pid, changes, (caller.name, caller.role, caller.scope),
-        s.overlap_threshold))
+        s.overlap_threshold, effective_at))
     return await shown(app, pid, caller)
 
 
 @_answering
 async def post_edit(request: web.Request) -> web.Response:
     body = await json_object(request)
-    return json_response(await run_edit(request.app, path_text(request, "id"), body.get("changes"), request["caller"]))
+    return json_response(await run_edit(request.app, path_text(request, "id"), body.get("changes"), request["caller"],
+                                        body.get("effective_at")))
 
 
 async def decide(app: web.Application, pid: str, caller: Caller, approve: bool, reason: Optional[str]) -> dict:
