@@ -14,7 +14,7 @@ import asyncpg
 from core.access import Caller, scope_pattern, within
 from core.script import to_simplified
 from core.settings import Settings
-from schemas.staffing import STAFF_KINDS, StaffingChange
+from schemas.staffing import DOC_TYPES, STAFF_KINDS, StaffingChange
 from streams.archive import checks
 from streams.archive.extract import UnitContext, extract
 
@@ -141,7 +141,8 @@ def _document_change(doc_no: str, doc_type: Optional[str], text: str,
     first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")[:200]
     return {"kind": "document", "doc_no": doc_no, "title": (title or first or doc_no)[:500],
             "issued_at": (issued_at or effective_at.date()).isoformat(),
-            "doc_type": to_simplified(doc_type) if doc_type else "其他", "text": text[:2_000_000]}
+            "doc_type": kind if (kind := to_simplified(doc_type or "")) in DOC_TYPES else "其他",
+            "text": text[:2_000_000]}
 
 
 async def propose_for_document(conn: asyncpg.Connection, *, document_id: str, text: str, pages: Any,
