@@ -181,6 +181,8 @@ def test_an_approval_that_sets_up_a_unit_is_not_a_body():
     e = extract(text, _ctx(), "机构编制审批文件")
     assert [c["name"] for c in _by_kind(e, "body_set")] == ["数据科"]
     assert any("a unit is set up here" in u["reason"] for u in e.unsure)
+    moved = extract("关于划转编制的通知\n从市农业局划转行政编制2名至你局。", _ctx(quotas={"行政": 10}), "调整通知")
+    assert not moved.changes and any("划转行政编制2名" in u["reason"] for u in moved.unsure)
 
 
 # ----------------------------------------------------------------------------- generated documents
