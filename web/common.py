@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+import functools
 import json
 import re
 from typing import Any, Optional
@@ -125,6 +126,27 @@ async def multipart_form(request: web.Request) -> dict[str, tuple[Optional[str],
         if name:
             out[str(name)] = (part.get_filename(), part.get_payload(decode=True) or b"")
     return out
+
+
+_REFUSED = {400: web.HTTPBadRequest, 403: web.HTTPForbidden, 404: web.HTTPNotFound, 409: web.HTTPConflict}
+
+
+def http_error(exc: Exception) -> web.HTTPException:
+    """The engine's refusal (an exception with the `status` that says what the caller did wrong) as that answer."""
+    return _REFUSED.get(getattr(exc, "status", 400), web.HTTPBadRequest)(text=str(exc))
+
+
+def answering(*errors: type):
+    """A handler whose refusals (`errors`, each with a `status`) become the HTTP errors they name."""
+    def wrap(handler):
+        @functools.wraps(handler)
+        async def wrapped(request: web.Request) -> web.Response:
+            try:
+                return await handler(request)
+            except errors as exc:
+                raise http_error(exc) from None
+        return wrapped
+    return wrap
 
 
 # ----------------------------------------------------------------------------- who may call a route

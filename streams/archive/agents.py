@@ -97,7 +97,7 @@ async def _propose(conn: asyncpg.Connection, doc: asyncpg.Record, texts: list[st
         conn, document_id=str(doc["document_id"]), text="\n".join(texts), pages=texts, doc_no=fields.get("doc_no"),
         doc_type=fields.get("doc_type"), unit_code=fields.get("unit_code"),
         effective_at=_instant(fields.get("effective_at")), uploaded_by=doc["uploaded_by"], title=fields.get("title"),
-        issued_at=_date(fields.get("issued_at")), overlap_threshold=s.overlap_threshold)
+        issued_at=_date(fields.get("issued_at")), settings=s)
 
 
 def _date(v: Any):

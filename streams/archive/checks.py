@@ -26,7 +26,7 @@ def validate(changes: list[dict]) -> tuple[list[StaffingChange], list[dict]]:
         try:
             good.append(StaffingChange.model_validate(c))
         except ValueError as exc:
-            errors = getattr(exc, "errors", lambda: [{"loc": (), "msg": str(exc)}])()
+            errors = exc.errors() if hasattr(exc, "errors") else [{"loc": (), "msg": str(exc)}]
             why = "; ".join(f"{'.'.join(str(x) for x in e['loc']) or c.get('kind')}: {e['msg']}" for e in errors)
             bad.append({"change_id": c.get("change_id"), "kind": c.get("kind"), "reason": why[:500]})
     return good, bad
@@ -38,15 +38,26 @@ async def _units(conn: asyncpg.Connection, changes: list[StaffingChange], at: da
     persons = [c.person_key for c in changes if c.person_key]
     if persons:
         units |= {r["unit_code"] for r in await conn.fetch(
-            f"SELECT unit_code FROM org_staff WHERE person_key = ANY($2::text[]) AND {queries.AT}", at, persons)}
+            "SELECT unit_code FROM org_staff WHERE person_key = ANY($2::text[]) AND valid_from <= $1"
+            " AND (valid_to IS NULL OR valid_to > $1)", at, persons)}
     return sorted(units)
+
+
+def _thresholds(threshold: float) -> dict[str, Any]:
+    """The overlap threshold in the form the staffing half's findings() takes (its thresholds are one object on the
+    branch that reworks it, a keyword before)."""
+    import inspect
+
+    if "params" in inspect.signature(checks.findings).parameters:
+        return {"params": checks.DutyParams(overlap_threshold=threshold)}
+    return {"overlap_threshold": threshold}
 
 
 async def _state(conn: asyncpg.Connection, units: list[str], at: datetime, threshold: float) -> tuple[dict, dict]:
     shown = {u: await queries.unit_as_of(conn, u, at) for u in units}
     found = {}
     for u in units:
-        for f in await checks.findings(conn, at, "", u, overlap_threshold=threshold):
+        for f in await checks.findings(conn, at, "", u, **_thresholds(threshold)):
             found[(f["kind"], f["unit_code"], f["subject"])] = f
     return shown, found
 

@@ -12,9 +12,10 @@ from streams.powerlist.overlap import Index, Item, _cn_number
 QUOTES = "“”\"「」『』‘’'"
 NUM = r"([0-9]+|[零〇一二两三四五六七八九十百千]+)"
 _FULLWIDTH = str.maketrans("０１２３４５６７８９（）：；，。", "0123456789()：；，。")
-ARTICLE = re.compile(r"(?m)(?:^|(?<=。))[ \t\u3000]*第[零〇一二两三四五六七八九十百0-9]+条")
+ARTICLE = re.compile(r"(?m)(?:^|(?<=。))[ \t\u3000]*第\s*[零〇一二两三四五六七八九十百0-9]+\s*条")
 SECTION = re.compile(r"(?m)^[ \t\u3000]*[一二三四五六七八九十]+[、.．]")
-NUMBERED = re.compile(r"(?m)(?:^|(?<=[：:。；;]))[ \t\u3000]*\(\s*([一二三四五六七八九十百0-9]+)\s*\)")
+# a scan's 一 is often read as a dash: (—) is (一)
+NUMBERED = re.compile(r"(?m)(?:^|(?<=[：:。；;]))[ \t\u3000]*\(\s*([一二三四五六七八九十百0-9]+|[—－-])\s*\)")
 BODY_SUFFIX = re.compile(r"(办公室|室|科|处|股|中心|队|所|站|部|组|办|局|委员会|大队|支队)$")
 # longest first: 機關工勤人員事業編制 is 工勤, not 事業
 QUOTA = re.compile(r"(机关工勤人员事业|工勤人员事业|机关工勤人员|工勤人员|工勤|政法专项|参照公务员法管理事业|参公事业|行政|事业)"
@@ -24,6 +25,9 @@ QUOTA_KIND = {"机关工勤人员事业": "工勤", "工勤人员事业": "工�
 TITLES = r"(局长|主任|厅长|处长|主席|书记|队长|院长|所长|站长|部长|秘书长|科长|社长|会长|馆长|行长|关长|署长|主任委员)"
 HEAD = re.compile(r"(副?)" + TITLES + r"\s*" + NUM + r"\s*名")
 LEVEL = re.compile(r"(正|副)(厅|处|科|股)级?(?:领导)?职数(?:为)?\s*" + NUM + r"\s*名")
+BODIES_RANK = re.compile(r"内设机构(?:的)?(?:规格)?(?:均|一律)?为(正|副)(处|科|股)级")
+_OWN_LEVEL = re.compile(r"\s*\((正|副)(厅|处|科)级?\)")
+FIGURE = re.compile(r"[\u4e00-\u9fff]\s*" + NUM + r"\s*名")
 UNIT_RANK = re.compile(r"(?:为|规格为|规格是|机构规格)\s*(正|副)(厅|处|科)级")
 # the head and the deputies of a unit of each rank
 HEAD_LEVELS = {"正厅级": ("正厅", "副厅"), "副厅级": ("副厅", "正处"), "正处级": ("正处", "副处"), "副处级": ("副处", "正科"),
@@ -75,6 +79,8 @@ def same(text: str) -> str:
 
 
 def number(s: str) -> int:
+    if s in "—－-":
+        return 1
     return int(s) if s.isdigit() else _cn_number(s.replace("〇", "零").replace("两", "二"))
 
 
@@ -92,6 +98,8 @@ class Reader:
         self.text, self.s = text, shadow(text)
 
     def span(self, start: int, end: int) -> dict:
+        while end > start and self.text[end - 1].isspace():
+            end -= 1
         return {"start": start, "end": end, "text": self.text[start:end]}
 
     def written(self, start: int, end: int) -> str:
@@ -124,8 +132,9 @@ def extract(text: str, ctx: UnitContext, doc_type: Optional[str] = None, suggest
     else the deltas an approval document states."""
     r = Reader(text)
     layout, parts = blocks(r)
-    sanding = layout != "approval" and (doc_type is None or to_simplified(doc_type) == "三定规定"
-                                        or any("主要职责" in _lead(r, a, b) for a, b in parts))
+    kind = to_simplified(doc_type or "")
+    sanding = kind == "三定规定" or (kind not in ("机构编制审批文件", "调整通知") and layout != "approval"
+                                   and any("主要职责" in _lead(r, a, b) for a, b in parts))
     if not sanding:
         from streams.archive.deltas import deltas
 
@@ -153,7 +162,7 @@ def _unit(r: Reader, ctx: UnitContext, out: Extraction) -> Optional[str]:
         name = r.written(*m.span(1)).lstrip("《")
         if not ctx.exists or same(name) != same(ctx.name or ""):
             fields["name"], spans["name"] = name, r.span(*m.span(1))
-    m = UNIT_RANK.search(r.s)
+    m = next((x for x in UNIT_RANK.finditer(r.s) if "内设" not in r.s[max(0, x.start() - 8):x.end() + 4]), None)
     rank = f"{m.group(1)}{m.group(2)}级" if m else None
     if m and (not ctx.exists or rank != ctx.rank):
         fields["rank"], spans["rank"] = rank, r.span(m.start(1), m.end())
@@ -186,10 +195,15 @@ def _clauses(r: Reader, parts: list[tuple[int, int]]) -> list[tuple[int, int]]:
         if entries:
             out += [(s, e) for _, _, s, e in entries]
             continue
-        body = r.s.find("。", a, b) + 1 if "主要职责" in lead else r.s.find("\n", a, b) + 1
-        for m in re.finditer(r"[^\n]+", r.s[body:b] if body > 0 else ""):
+        head = ARTICLE.match(r.s, a) or SECTION.match(r.s, a)
+        start = head.end() if head else a
+        title = re.compile(r"[ \t\u3000]*[^。\n，,]{0,12}?(?:主要职责是|主要职责|职能转变|有关职责分工|职责分工)"
+                           r"[ \t\u3000]*[。：:\n]\s*")
+        start = title.match(r.s, start).end() if title.match(r.s, start) else start
+        # a paragraph ends where a line ends a sentence: a line wrapped mid-sentence (a scan's) runs on
+        for m in re.finditer(r"(?s).+?(?:[。；;！](?=[ \t\u3000]*\n)|$)", r.s[start:b]):
             if len(m.group().strip()) > 4:
-                out.append((body + m.start(), body + m.end()))
+                out.append((start + m.start() + len(m.group()) - len(m.group().lstrip()), start + m.end()))
     return out
 
 
@@ -255,13 +269,12 @@ def body_name(r: Reader, s: int, e: int) -> tuple[int, int]:
 
 def _bodies(r: Reader, parts, ctx: UnitContext, out: Extraction) -> None:
     found: list[tuple[int, int]] = []
-    rank_m = None
+    rank_m = BODIES_RANK.search(r.s)  # 內設機構為正科級, wherever the document says it
     for a, b in parts:
         lead = _lead(r, a, b)
         m = re.search(r"设(?:下列|以下|如下)?\s*(?:" + NUM + r"\s*个)?\s*内设机构|内设机构(?:如下|为|有)?\s*[：:]", lead)
         if not m or _is_duties(lead):
             continue
-        rank_m = rank_m or re.compile(r"内设机构(?:规格)?(?:均)?为(正|副)(处|科|股)级").search(r.s, a, b)
         entries = numbered(r, a, b)
         if entries:
             found += [body_name(r, s, e) for _, _, s, e in entries]
@@ -327,23 +340,36 @@ def _quotas(r: Reader, parts, ctx: UnitContext, out: Extraction) -> None:
         out.doubt(None, "quotas", "no quota found (行政编制N名 …)")
 
 
+def _bracketed(r: Reader, a: int, k: int) -> bool:
+    return r.s.rfind("(", a, k) > r.s.rfind(")", a, k)
+
+
 def _posts(r: Reader, parts, ctx: UnitContext, rank: Optional[str], out: Extraction) -> None:
     levels: dict[str, tuple[int, list[dict]]] = {}
+    read: list[tuple[int, int]] = []
     for a, b in parts:
+        read += [m.span() for m in QUOTA.finditer(r.s, a, b)]
         for m in HEAD.finditer(r.s, a, b):
-            if r.s.rfind("(", a, m.start()) > r.s.rfind(")", a, m.start()):
+            read.append(m.span())
+            if _bracketed(r, a, m.start()):
                 continue  # inside brackets: a remark, not the head count
-            if rank not in HEAD_LEVELS:
+            own = _OWN_LEVEL.match(r.s, m.end())  # 主任1名（正處級）
+            if own is None and rank not in HEAD_LEVELS:
                 out.doubt(None, "posts", f"{m.group()}: the unit's rank is unknown, so is the level of its"
                           f" {m.group(1)}{m.group(2)}", r.span(*m.span()))
                 continue
-            level = HEAD_LEVELS[rank][1 if m.group(1) else 0]
+            level = f"{own.group(1)}{own.group(2)}" if own else HEAD_LEVELS[rank][1 if m.group(1) else 0]
             n, spans = levels.get(level, (0, []))
             levels[level] = (n + number(m.group(3)), spans + [r.span(*m.span())])
         for m in LEVEL.finditer(r.s, a, b):
+            read.append(m.span())
             level = f"{m.group(1)}{m.group(2)}"
             n, spans = levels.get(level, (0, []))
             levels[level] = (n + number(m.group(3)), spans + [r.span(*m.span())])
+        for m in FIGURE.finditer(r.s, a, b):  # a figure no rule read is named, not dropped
+            if not _bracketed(r, a, m.start()) and not any(x < m.end() and m.start() < y for x, y in read):
+                start = max(r.s.rfind(c, a, m.start()) for c in "，。；、：:\n") + 1
+                out.doubt(None, "posts", f"a figure not read: {r.written(start, m.end())}", r.span(start, m.end()))
     for level, (n, spans) in levels.items():
         out.add({"kind": "posts_set", "unit_code": ctx.unit_code, "post_level": level, "approved": n},
                 {"approved": spans[0] if len(spans) == 1 else spans})

@@ -4,6 +4,7 @@ once, through an edge receipt, under change_ids derived from the proposal."""
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from datetime import date, datetime, timezone
 from typing import Any, Iterable, Optional
@@ -12,13 +13,14 @@ import asyncpg
 
 from core.access import Caller, scope_pattern, within
 from core.script import to_simplified
-from schemas.staffing import STAFF_KINDS, StaffingChange
+from core.settings import Settings
+from schemas.staffing import DOC_TYPES, STAFF_KINDS, StaffingChange
 from streams.archive import checks
 from streams.archive.extract import UnitContext, extract
 
+log = logging.getLogger(__name__)
 MAINTAINERS = ("staffing_admin",)  # with admin: the roles that may edit, approve or reject
 STATUSES = ("proposed", "published", "rejected")
-SUGGEST_THRESHOLD = 0.3  # a new clause's suggested items: the unit's items in force at least this alike
 
 
 class ProposalError(Exception):
@@ -106,7 +108,8 @@ def _unsure_ids(pid: str, unsure: Iterable[dict]) -> list[dict]:
 async def create_proposal(conn: asyncpg.Connection, *, source: str, unit_code: str, changes: list[dict],
                           effective_at: datetime, created_by: str, doc_no: Optional[str] = None,
                           document_id: Optional[str] = None, unsure: Iterable[dict] = (),
-                          spans: Optional[list[dict]] = None, overlap_threshold: float = 0.6) -> str:
+                          spans: Optional[list[dict]] = None, settings: Optional[Settings] = None,
+                          overlap_threshold: Optional[float] = None) -> str:
     """A proposal of staffing changes (spec/staffing.md §1) for a unit, checked at once (diff, would_open,
     would_close, stored): the way in for a document's extraction and a roster's staff_in/out/moved."""
     pid = uuid.uuid4().hex[:16]
@@ -121,7 +124,7 @@ async def create_proposal(conn: asyncpg.Connection, *, source: str, unit_code: s
             json.dumps(_unsure_ids(pid, unsure), ensure_ascii=False), created_by)
         await trail_step(conn, pid, document_id, created_by, "uploaded" if source == "document" else "proposed",
                          {"source": source, "document_id": document_id})
-    await recheck(conn, pid, overlap_threshold)
+    await recheck(conn, pid, overlap_threshold or (settings or Settings()).overlap_threshold)
     return pid
 
 
@@ -138,14 +141,15 @@ def _document_change(doc_no: str, doc_type: Optional[str], text: str,
     first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")[:200]
     return {"kind": "document", "doc_no": doc_no, "title": (title or first or doc_no)[:500],
             "issued_at": (issued_at or effective_at.date()).isoformat(),
-            "doc_type": to_simplified(doc_type) if doc_type else "其他", "text": text[:2_000_000]}
+            "doc_type": kind if (kind := to_simplified(doc_type or "")) in DOC_TYPES else "其他",
+            "text": text[:2_000_000]}
 
 
 async def propose_for_document(conn: asyncpg.Connection, *, document_id: str, text: str, pages: Any,
                                doc_no: Optional[str], doc_type: Optional[str], unit_code: Optional[str],
                                effective_at: Optional[datetime], uploaded_by: str, title: Optional[str] = None,
-                               issued_at: Optional[date] = None, overlap_threshold: float = 0.6,
-                               suggest_threshold: float = SUGGEST_THRESHOLD) -> Optional[str]:
+                               issued_at: Optional[date] = None, settings: Optional[Settings] = None,
+                               overlap_threshold: Optional[float] = None) -> Optional[str]:
     """The proposal a document's text makes (once per document: asked again, the same id), or None when it
     proposes nothing: no unit recognised, or nothing read that changes a unit (recorded in the trail)."""
     have = await conn.fetchval("SELECT proposal_id FROM org_proposal WHERE document_id = $1 AND source = 'document'",
@@ -157,7 +161,8 @@ async def propose_for_document(conn: asyncpg.Connection, *, document_id: str, te
         return None
     at = effective_at or datetime.now(timezone.utc)
     ctx, _ = await unit_context(conn, unit_code, at)
-    found = extract(text, ctx, doc_type, suggest_threshold)
+    settings = settings or Settings()
+    found = extract(text, ctx, doc_type, settings.proposal_suggest_threshold)
     if not found.changes:
         await trail_step(conn, None, document_id, "system", "extracted",
                          {"proposal": None, "why": "nothing read that changes the unit", "unsure": found.unsure})
@@ -168,18 +173,37 @@ async def propose_for_document(conn: asyncpg.Connection, *, document_id: str, te
                        " proposed"})
     if not doc_no:
         unsure.append({"field": "doc_no", "reason": "no 文号 recognised: the changes need one before they count"})
-    changes, spans = found.changes, found.spans
+    changes, spans = found.changes, _paged(found.spans, pages, text)
     if doc_no:
         changes = [_document_change(doc_no, doc_type, text, title, issued_at, at), *changes]
         spans = [{}, *spans]
         unsure = [{**u, "change": u["change"] + 1} if isinstance(u.get("change"), int) else u for u in unsure]
     pid = await create_proposal(conn, source="document", unit_code=unit_code, changes=changes, effective_at=at,
                                 created_by=uploaded_by, doc_no=doc_no, document_id=document_id, unsure=unsure,
-                                spans=spans, overlap_threshold=overlap_threshold)
+                                spans=spans, settings=settings, overlap_threshold=overlap_threshold)
     await trail_step(conn, pid, document_id, "system", "extracted", {
         "layout": found.layout, "changes": len(found.changes), "unsure": len(unsure),
         "pages": len(pages) if isinstance(pages, (list, tuple)) else pages})
     return pid
+
+
+def _paged(spans: list[dict], pages: Any, text: str) -> list[dict]:
+    """Each span with the page it starts on, when the text is its pages joined by newlines (as the archive reads)."""
+    if not isinstance(pages, (list, tuple)) or "\n".join(str(p) for p in pages) != text:
+        return spans
+    starts, at = [], 0
+    for p in pages:
+        starts.append(at)
+        at += len(p) + 1
+
+    def mark(v: Any) -> Any:
+        if isinstance(v, list):
+            return [mark(x) for x in v]
+        if isinstance(v, dict) and isinstance(v.get("start"), int):
+            return {**v, "page": max(n for n, s in enumerate(starts, 1) if s <= v["start"])}
+        return v
+
+    return [{k: mark(v) for k, v in sp.items()} for sp in spans]
 
 
 async def recheck(conn: asyncpg.Connection, pid: str, overlap_threshold: float = 0.6) -> dict:
@@ -187,7 +211,15 @@ async def recheck(conn: asyncpg.Connection, pid: str, overlap_threshold: float =
     would open a finding (or could not apply), else 'checked'."""
     row = await conn.fetchrow("SELECT changes::text, effective_at, document_id, status FROM org_proposal"
                               " WHERE proposal_id = $1", pid)
-    found = await checks.evaluate(conn, json.loads(row["changes"]), row["effective_at"], overlap_threshold)
+    try:  # in a savepoint: checks that fail leave the proposal (and a caller's transaction, e.g. the document's) whole
+        async with conn.transaction():
+            found = await checks.evaluate(conn, json.loads(row["changes"]), row["effective_at"], overlap_threshold)
+    except (asyncpg.PostgresError, ValueError, KeyError, TypeError) as exc:
+        log.exception("checks of proposal %s failed", pid)
+        await conn.execute("UPDATE org_proposal SET checks = NULL, checked_at = NULL WHERE proposal_id = $1", pid)
+        await trail_step(conn, pid, row["document_id"], "system", "check_failed", {"error": f"{type(exc).__name__}:"
+                                                                                           f" {str(exc)[:500]}"})
+        return {}
     await conn.execute("UPDATE org_proposal SET checks = $2::jsonb, checked_at = now() WHERE proposal_id = $1", pid,
                        json.dumps(found, ensure_ascii=False, default=str))
     warn = found["would_open"] or found["would_not_apply"] or found["invalid"]
@@ -220,31 +252,87 @@ async def _locked(conn: asyncpg.Connection, pid: str, caller: Caller) -> asyncpg
     return row
 
 
+async def _out_of_reach(conn: asyncpg.Connection, caller: Caller, changes: list[dict]) -> list[str]:
+    """The units the changes touch (named, or where the persons they move stand) outside the caller's regions: a
+    proposal of one's own county must not carry changes to another's."""
+    if caller.everywhere:
+        return []
+    named = {c.get(k) for c in changes for k in ("unit_code", "parent_unit_code") if isinstance(c.get(k), str)}
+    persons = [c["person_key"] for c in changes if isinstance(c.get("person_key"), str)]
+    named |= {r["unit_code"] for r in await conn.fetch(
+        "SELECT DISTINCT unit_code FROM org_staff WHERE person_key = ANY($1::text[]) AND valid_to IS NULL", persons)}
+    regions = {r["unit_code"]: r["region"] for r in await conn.fetch(
+        "SELECT DISTINCT ON (unit_code) unit_code, data->>'region_code' AS region FROM org_version"
+        " WHERE part = 'unit' AND unit_code = ANY($1::text[]) ORDER BY unit_code, valid_from DESC", list(named))}
+    for c in changes:  # a unit not yet known: the region its founding gives
+        if c.get("kind") == "unit_set" and c.get("unit_code") not in regions and isinstance(c.get("region_code"), str):
+            regions[c["unit_code"]] = c["region_code"]
+    return sorted(u for u in named if not within(caller.scope, regions.get(u)) or regions.get(u) is None)
+
+
+async def is_person(conn: asyncpg.Connection, name: str) -> bool:
+    """A user of the system or the server's operator (cli:<login>); a machine's token (the platform) is no one."""
+    return name.startswith("cli:") or bool(await conn.fetchval(
+        "SELECT 1 FROM app_user WHERE name = $1 AND role <> 'service'", name))
+
+
 def _sees(caller: Caller, region_code: Optional[str]) -> bool:
     return caller.everywhere or (region_code is not None and within(caller.scope, region_code))
 
 
 async def edit(conn: asyncpg.Connection, pid: str, changes: Any, caller: Caller, overlap_threshold: float = 0.6,
-               unsure: Optional[list] = None) -> None:
-    """The changes replaced (the edit recorded with who, when and what it was before), the checks computed again."""
+               effective_at: Any = None) -> None:
+    """The changes replaced (the edit recorded with who, when and what it was before), the date they take effect
+    too when given (a change dated as the proposal was moves with it); the checks computed again."""
     if not isinstance(changes, list) or not changes:
         raise ProposalError(400, "changes: a non-empty JSON array of staffing changes")
+    when = _instant(effective_at) if effective_at is not None else None
     async with conn.transaction():
         row = await _locked(conn, pid, caller)
-        prepared = _prepared(pid, changes, row["effective_at"], row["doc_no"])
+        if when is not None:
+            changes = [_redated(c, row["effective_at"], when) for c in changes]
+        prepared = _prepared(pid, changes, when or row["effective_at"], row["doc_no"])
+        far = await _out_of_reach(conn, caller, prepared)
+        if far:
+            raise ProposalError(403, f"changes to units outside your regions: {', '.join(far[:5])}")
         old = json.loads(row["changes"])
         # a change left as it was keeps the span it was read from
         was = {json.dumps(_bare(c), sort_keys=True): s for c, s in zip(old, json.loads(row["spans"]))}
         spans = [was.get(json.dumps(_bare(c), sort_keys=True), {}) for c in prepared]
-        left = unsure if unsure is not None else [u for u in json.loads(row["unsure"])
-                                                  if u.get("change_id") in {c["change_id"] for c in prepared}
-                                                  and _same_change(old, prepared, u.get("change_id"))]
+        # what the reader noted of the document stays; of a change, while the change stands as it was read
+        left = [u for u in json.loads(row["unsure"]) if not u.get("change_id")
+                or _same_change(old, prepared, u["change_id"])]
         await conn.execute("UPDATE org_proposal SET changes = $2::jsonb, spans = $3::jsonb, unsure = $4::jsonb,"
-                           " edited_by = $5, edited_at = now() WHERE proposal_id = $1", pid,
-                           json.dumps(prepared, ensure_ascii=False), json.dumps(spans, ensure_ascii=False),
-                           json.dumps(left, ensure_ascii=False), caller.name)
-        await trail_step(conn, pid, row["document_id"], caller.name, "edited", {"before": old, "after": prepared})
+                           " edited_by = $5, edited_at = now(), effective_at = coalesce($6, effective_at)"
+                           " WHERE proposal_id = $1", pid, json.dumps(prepared, ensure_ascii=False),
+                           json.dumps(spans, ensure_ascii=False), json.dumps(left, ensure_ascii=False), caller.name,
+                           when)
+        await trail_step(conn, pid, row["document_id"], caller.name, "edited", {
+            "before": old, "after": prepared, **({"effective_at": {"before": row["effective_at"], "after": when}}
+                                                 if when else {})})
     await recheck(conn, pid, overlap_threshold)
+
+
+def _instant(v: Any) -> datetime:
+    """A date (its local midnight) or an ISO time with an offset, as everywhere in the staffing half."""
+    from streams.indicators.window import QueryError, _instant as instant
+
+    try:
+        return instant(str(v), "effective_at")
+    except QueryError as exc:
+        raise ProposalError(400, str(exc)) from None
+
+
+def _redated(c: Any, old: datetime, new: datetime) -> Any:
+    """A change dated as the proposal was (or not at all) takes the proposal's new date."""
+    if not isinstance(c, dict):
+        return c
+    given = c.get("effective_at")
+    try:
+        same_day = given is None or datetime.fromisoformat(str(given)) == old
+    except ValueError:
+        return c
+    return {**c, "effective_at": new.isoformat()} if same_day else c
 
 
 def _bare(c: dict) -> dict:
@@ -266,9 +354,15 @@ async def decide(conn: asyncpg.Connection, pid: str, caller: Caller, approve: bo
     if caller.name in (row["created_by"], row["edited_by"]):
         raise ProposalError(403, "two-person rule: a proposal is approved or rejected by someone other than who"
                                  " uploaded or last edited it")
+    if approve and not any([await is_person(conn, n) for n in (row["created_by"], row["edited_by"]) if n]):
+        raise ProposalError(403, "two-person rule: it came from a machine and no person has edited it yet; a person"
+                                 " reviews it (edit) and another approves")
     if not approve and not (reason or "").strip():
         raise ProposalError(400, "a rejection needs a reason")
     good, bad = checks.validate(json.loads(row["changes"]))
+    far = await _out_of_reach(conn, caller, json.loads(row["changes"])) if approve else []
+    if far:
+        raise ProposalError(403, f"the proposal changes units outside your regions: {', '.join(far[:5])}")
     if approve and bad:
         raise ProposalError(409, "the staffing stream would refuse: " + "; ".join(
             f"{b['change_id']}: {b['reason']}" for b in bad[:5]) + " (edit the proposal)")

@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import subprocess
 import sys
 import time
 
+
 import aiohttp
 import asyncpg
+import psycopg
 import pytest
 
 from streams.archive import proposals
+from web.auth import token_digest
 from tests.conftest import TOKEN, guarded_api, truncate_all
+from tests.streams.test_evaluation_api import cli
 from tests.streams.test_proposals import T1, UNIT, _city, _propose
 
 pytestmark = pytest.mark.broker
@@ -23,22 +28,20 @@ pytestmark = pytest.mark.broker
 @pytest.fixture(scope="module")
 def people(stack, tmp_path_factory):
     proc, url, env = guarded_api(stack, tmp_path_factory.mktemp("proposals"))
-    tokens = {}
-    for name, role, region in (("alice", "staffing_admin", "330102"), ("bob", "staffing_admin", "330102"),
-                               ("dave", "staffing_admin", "330100"), ("far", "staffing_admin", "330106"),
-                               ("viewer1", "viewer", "330102")):
-        out = subprocess.run([sys.executable, "-m", "shenpi", "users", "add", name, "--role", role, "--region", region],
-                             env=env, capture_output=True, text=True)
-        assert out.returncode == 0, out.stderr
-        tokens[name] = out.stdout.strip()
+    out = subprocess.run([sys.executable, "-m", "shenpi", "users", "add", "alice", "--role", "staffing_admin",
+                          "--region", "330102"], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    tokens = {"alice": out.stdout.strip()}
+    with psycopg.connect(stack.settings.database_url, autocommit=True) as c:  # the others as the command adds them
+        for name, role, region in (("bob", "staffing_admin", "330102"), ("dave", "staffing_admin", "330100"),
+                                   ("far", "staffing_admin", "330106"), ("viewer1", "viewer", "330102")):
+            tokens[name] = secrets.token_urlsafe(16)
+            c.execute("INSERT INTO app_user (name, role, region_scope, token_digest) VALUES (%s, %s, %s, %s)"
+                      " ON CONFLICT (name) DO UPDATE SET role = excluded.role, region_scope = excluded.region_scope,"
+                      " token_digest = excluded.token_digest", (name, role, region, token_digest(tokens[name])))
     yield url, tokens, env
     proc.terminate()
     proc.wait(10)
-
-
-def cli(env, *args):
-    out = subprocess.run([sys.executable, "-m", "shenpi", *args], env=env, capture_output=True, text=True)
-    return out.returncode, (json.loads(out.stdout) if out.returncode == 0 else out.stderr)
 
 
 async def _applied(dsn: str, pid: str, n: int, timeout: float = 60) -> list:
@@ -75,6 +78,14 @@ async def test_two_people_scope_and_one_publication(stack, people, conn):
         assert {"proposal_id", "document_id", "unit_code", "doc_no", "effective_at", "status", "changes", "unsure",
                 "diff", "would_open", "would_close", "trail"} <= set(shown)
         assert any(f["kind"] == "over_quota" for f in shown["would_open"])
+        pages = {}
+        for who in ("viewer1", "alice", "dave"):  # the console: the document beside it, actions only for who may
+            async with s.get(f"{url}/org/proposals/{pid}", headers=auth(who)) as r:
+                assert r.status == 200
+                pages[who] = await r.text()
+        assert "区市场监督管理局主要职责是" in pages["viewer1"] and "超编" in pages["viewer1"]
+        assert "/approve" not in pages["viewer1"] and "/edit" not in pages["viewer1"]
+        assert "/approve" not in pages["alice"] and "/edit" in pages["alice"] and "/approve" in pages["dave"]
         for who, status in (("alice", 403), ("viewer1", 403), ("platform", 403), ("far", 404)):
             async with s.post(f"{base}/{pid}/approve", headers=auth(who), json={}) as r:
                 assert r.status == status, (who, await r.text())
@@ -105,12 +116,10 @@ async def test_two_people_scope_and_one_publication(stack, people, conn):
 
 
 async def test_the_cli_edits_and_rejects_as_people(stack, people, conn, tmp_path):
-    url, tokens, env = people
+    env = people[2]
     truncate_all(stack.settings.database_url)
     await _city(conn)
     pid = await _propose(conn)
-    code, err = cli(env, "org", "proposals", "reject", pid, "--reason", "not ours", "--as", "alice")
-    assert code != 0 and "two-person" in err
     edit = tmp_path / "edit.json"
     edit.write_text(json.dumps({"changes": [{"kind": "quota_set", "unit_code": UNIT, "quota_kind": "行政",
                                              "approved": 9, "doc_no": "上编〔2019〕7号"}]}), encoding="utf-8")
@@ -119,6 +128,16 @@ async def test_the_cli_edits_and_rejects_as_people(stack, people, conn, tmp_path
     assert out["diff"][UNIT]["quotas"][0]["approved"] == {"before": 5, "after": 9}
     code, out = cli(env, "org", "proposals", "reject", pid, "--reason", "wrong figure", "--as", "dave")
     assert code == 0 and out["status"] == "rejected" and out["reason"] == "wrong figure"
-    code, listed = cli(env, "org", "proposals", "list", "--status", "rejected", "--as", "far")
-    assert code == 0 and listed["proposals"] == []
+    # the console's form, as a person who may (and one who may not)
+    other = await _propose(conn, doc_id="doc-console")
+    url, tokens = people[0], people[1]
+    async with aiohttp.ClientSession() as s:
+        async with s.post(f"{url}/console/proposals/{other}/reject", data={"reason": "改用新文件"},
+                          headers={"Authorization": f"Bearer {tokens['viewer1']}"}, allow_redirects=False) as r:
+            assert r.status == 403
+        async with s.post(f"{url}/console/proposals/{other}/reject", data={"reason": "改用新文件"},
+                          headers={"Authorization": f"Bearer {tokens['dave']}"}, allow_redirects=False) as r:
+            assert r.status == 302 and r.headers["Location"] == f"/org/proposals/{other}"
+    assert await conn.fetchval("SELECT (status, reason, decided_by) = ('rejected', '改用新文件', 'dave')"
+                               " FROM org_proposal WHERE proposal_id = $1", other)
     assert await conn.fetchval("SELECT count(*) FROM staffing_change WHERE change_id LIKE $1", f"proposal:{pid}:%") == 0

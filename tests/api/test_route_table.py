@@ -78,6 +78,13 @@ PROBES = {
     ("POST", "/api/v1/org/documents"): "/api/v1/org/documents",
     ("GET", "/org/archive"): "/org/archive", ("GET", "/org/archive/search"): "/org/archive/search?q=职能配置",
     ("GET", "/org/archive/{id}"): "/org/archive/{document}", ("POST", "/console/archive"): "/console/archive",
+    ("GET", "/api/v1/org/proposals"): ["/api/v1/org/proposals", "/api/v1/org/proposals?unit={unit}"],
+    ("GET", "/api/v1/org/proposals/{id}"): "/api/v1/org/proposals/{proposal}",
+    ("POST", "/api/v1/org/proposals/{id}/edit"): "/api/v1/org/proposals/{proposal}/edit",
+    ("POST", "/api/v1/org/proposals/{id}/approve"): "/api/v1/org/proposals/{proposal}/approve",
+    ("POST", "/api/v1/org/proposals/{id}/reject"): "/api/v1/org/proposals/{proposal}/reject",
+    ("GET", "/org/proposals"): "/org/proposals", ("GET", "/org/proposals/{id}"): "/org/proposals/{proposal}",
+    ("POST", "/console/proposals/{id}/{act}"): "/console/proposals/{proposal}/reject",
 }
 
 
@@ -101,6 +108,7 @@ def county_user(stack, tmp_path_factory):
 
 async def _other_county(stack) -> dict[str, str]:
     """A city whose units, items, cases, evaluation and task of the other county are what must not show."""
+    from streams.archive import proposals
     from streams.evaluation import evaluate, rectify
     from streams.evaluation.scorecard import load_scorecard
     from streams.cases.reach import apply_list_changes
@@ -121,6 +129,9 @@ async def _other_county(stack) -> dict[str, str]:
         eid = await evaluate.create(conn, unit, now - timedelta(days=365), now, "执行情况", "x", load_scorecard())
         tid = await rectify.open_task(conn, unit, "probe", 5, "x")
         document = await _archived(conn, other[0])
+        pid = await proposals.create_proposal(conn, source="roster", unit_code=unit, changes=[{
+            "kind": "quota_set", "unit_code": unit, "quota_kind": "行政", "approved": 1, "doc_no": "probe"}],
+            effective_at=now, created_by="x")
     finally:
         await conn.close()
     at = datetime.now(timezone.utc).isoformat()
@@ -130,7 +141,7 @@ async def _other_county(stack) -> dict[str, str]:
         async with s.post(stack.url + "/api/v1/case-events", json=events) as r:
             wait_processed(stack.settings.database_url, (await r.json())["batches"], [])
     return {"unit": unit, "item": item, "case": "PROBE-CASE", "evaluation": str(eid), "task": str(tid),
-            "document": str(document),
+            "document": str(document), "proposal": pid,
             "secrets": [u["unit_code"] for u in other] + [u["name"] for u in other] + [item, "PROBE-CASE"]}
 
 

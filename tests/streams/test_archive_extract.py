@@ -4,8 +4,6 @@ validates as the staffing stream's schema; what cannot be settled is listed, not
 from __future__ import annotations
 
 import random
-from datetime import datetime, timezone
-
 import pytest
 
 from core.script import to_simplified, to_traditional
@@ -132,6 +130,61 @@ def test_a_new_unit_and_gaps_are_unsure():
     assert [d["duty_id"] for d in _by_kind(e, "duties_set")[0]["duties"]] == ["D1", "D2"]
 
 
+def test_unnumbered_duty_articles_ocr_spacing_and_an_approval_in_sections():
+    text = ("某局三定规定\n第 一 条 为规范职能，制定本规定。\n第 二 条 某局为正科级。\n第 三 条 某局主要职责是：\n"
+            "（一）负责甲。\n（ 二 ）负责乙。\n第 四 条 职能转变。某局应当加快职能转变，\n强化事中事后监管。\n"
+            "第 五 条 某局机关行政编制 12 名。设主任 1 名，副主任 2 名。")
+    e = extract(text, _ctx(rank=None))
+    _valid(e.changes)
+    assert [d["text"] for d in _by_kind(e, "duties_set")[0]["duties"]] == [
+        "负责甲。", "负责乙。", "某局应当加快职能转变，强化事中事后监管。"]
+    assert {(c["post_level"], c["approved"]) for c in _by_kind(e, "posts_set")} == {("正科", 1), ("副科", 2)}
+    assert [(c["quota_kind"], c["approved"]) for c in _by_kind(e, "quota_set")] == [("行政", 12)]
+    approval = "关于调整内设机构的批复\n一、同意增设执法监督科。\n二、核增行政编制2名。\n三、其他事项按有关规定执行。"
+    e = extract(approval, _ctx(quotas={"行政": 10}))
+    assert e.layout == "approval" and [c["kind"] for c in e.changes] == ["body_set", "quota_set"]
+    assert e.changes[1]["approved"] == 12
+
+
+NATIONAL_STYLE = """某某市应急管理局职能配置、内设机构和人员编制规定
+第一条　根据《某某市机构改革方案》，制定本规定。
+第二条　市应急管理局的内设机构为正科级。市应急管理局是市政府工作部门。
+第三条　市应急管理局贯彻落实党中央关于应急管理工作的方针政策和决策部署，在履行职责过程中坚持和加强党的集中统一领导。主要职责是：
+(—)负责应急管理工作，指导各区县应对安全生产类突发事件。
+(二)组织编制全市应急体系建设规划。
+(三)职能转变。市应急管理局应加强、优化、统筹全市应急能力建设。
+(四)有关职责分工。1.与市消防救援支队的职责分工。2.与市水利局的职责分工。
+第四条　市应急管理局设下列内设机构：
+(一)办公室(党委办公室)。负责机关日常运转。
+(二)风险监测和综合减灾科。
+第五条　市应急管理局机关行政编制40名。设局长1名（正处级），副局长3名（副处级），总工程师1名；司局级领导职数6名（含机关党委专职副书记1名）。
+第六条　本规定自2019年1月1日起施行。
+"""
+
+
+def test_a_real_layout_reads_and_names_what_it_could_not_read():
+    e = extract(NATIONAL_STYLE, _ctx(rank=None, name="某某市应急管理局", bodies={}))
+    _valid(e.changes)
+    duties = _by_kind(e, "duties_set")[0]["duties"]
+    assert len(duties) == 4 and duties[0]["text"].startswith("负责应急管理工作") and duties[2]["text"].startswith("职能转变")
+    assert [c["name"] for c in _by_kind(e, "body_set")] == ["办公室", "风险监测和综合减灾科"]
+    assert all(c.get("rank") == "正科级" for c in _by_kind(e, "body_set"))
+    assert not _by_kind(e, "unit_set")  # 为正科级 is the bodies' rank, not the unit's
+    assert {(c["post_level"], c["approved"]) for c in _by_kind(e, "posts_set")} == {("正处", 1), ("副处", 3)}
+    unread = [u["reason"] for u in e.unsure if u["reason"].startswith("a figure not read")]
+    assert any("总工程师1名" in x for x in unread) and any("司局级领导职数6名" in x for x in unread)
+    assert not any("副书记" in x for x in unread)  # a remark in brackets
+
+
+def test_an_approval_that_sets_up_a_unit_is_not_a_body():
+    text = "关于设立市大数据中心的批复\n同意设立市大数据中心，为市政府直属正处级事业单位。同意增设数据科。"
+    e = extract(text, _ctx(), "机构编制审批文件")
+    assert [c["name"] for c in _by_kind(e, "body_set")] == ["数据科"]
+    assert any("a unit is set up here" in u["reason"] for u in e.unsure)
+    moved = extract("关于划转编制的通知\n从市农业局划转行政编制2名至你局。", _ctx(quotas={"行政": 10}), "调整通知")
+    assert not moved.changes and any("划转行政编制2名" in u["reason"] for u in moved.unsure)
+
+
 # ----------------------------------------------------------------------------- generated documents
 
 CLAUSES = ["负责全市食品安全监督管理综合协调", "负责药品零售企业许可和监督检查", "组织实施质量强市战略",
@@ -239,3 +292,36 @@ def test_generated_documents_are_read_exactly(seed):
 def test_cn_numerals_helper_is_right():
     assert [cn(n) for n in (5, 10, 15, 25, 100, 105, 110, 138, 210)] == [
         "五", "十", "十五", "二十五", "一百", "一百零五", "一百一十", "一百三十八", "二百一十"]
+
+
+KIND_LABELS = {"行政": "行政编制", "事业": "事业编制", "政法专项": "政法专项编制", "工勤": "机关工勤人员事业编制"}
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_generated_approvals_give_their_deltas(seed):
+    rng = random.Random(1000 + seed)
+    standing = rng.sample(BODIES, 5)
+    ctx = _ctx(bodies={f"B{k + 1}": to_traditional(b) for k, b in enumerate(standing)},
+               quotas={k: rng.randint(10, 60) for k in rng.sample(list(KIND_LABELS), 2)}, posts={"正科": 8, "副处": 3})
+    new = [b for b in BODIES if b not in standing][:rng.randint(1, 2)]
+    gone, (old, renamed) = standing[0], (standing[1], "综合协调" + standing[1][-1])
+    kind = rng.choice(sorted(ctx.quotas))
+    up, n, k = rng.random() < 0.5, rng.randint(1, 5), rng.randint(1, 3)
+    after = ctx.quotas[kind] + (n if up else -n)
+    num = cn if rng.random() < 0.5 else str
+    text = (f"关于{ctx.name}调整机构编制事项的批复\n{ctx.name}：\n经研究，同意增设{'、'.join(new)}，为正科级内设机构；"
+            f"撤销{gone}；将{old}更名为{renamed}。{'核增' if up else '核减'}{KIND_LABELS[kind]}{num(n)}名，"
+            f"增加正科级领导职数{num(k)}名。" + (f"调整后，你局{KIND_LABELS[kind]}为{num(after)}名。" if rng.random() < 0.5 else ""))
+    traditional = rng.random() < 0.5
+    e = extract(to_traditional(text) if traditional else text, ctx, "机构编制审批文件")
+    _valid(e.changes)
+    script = to_traditional if traditional else (lambda s: s)
+    sets = {c["name"]: c for c in _by_kind(e, "body_set")}
+    assert set(sets) == {script(x) for x in [*new, renamed]}
+    assert sets[script(renamed)]["body_code"] == "B2"
+    assert {sets[script(x)]["body_code"] for x in new}.isdisjoint({f"B{i}" for i in range(1, 6)})
+    assert all(sets[script(x)]["rank"] == "正科级" for x in new)
+    assert [c["body_code"] for c in _by_kind(e, "body_abolished")] == ["B1"]
+    assert [(c["quota_kind"], c["approved"]) for c in _by_kind(e, "quota_set")] == [(kind, after)]
+    assert [(c["post_level"], c["approved"]) for c in _by_kind(e, "posts_set")] == [("正科", 8 + k)]
+    assert not e.unsure, e.unsure

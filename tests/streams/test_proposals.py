@@ -69,6 +69,8 @@ async def _city(conn):
         changes.append(_change(change_id=f"s{n}", kind="staff_in", person_key=f"p{n}", name=f"张{n}", sex="男",
                                unit_code=UNIT, quota_kind="行政", effective_at=T0.isoformat()))
     await apply_staffing_changes(conn, [(c.change_id, c) for c in changes])
+    await conn.execute("INSERT INTO app_user (name, role, region_scope) SELECT n, 'staffing_admin', '330102'"
+                       " FROM unnest($1::text[]) AS n ON CONFLICT (name) DO NOTHING", ["alice", "bob", "dave", "carol"])
     items = [("REG-1", "市场主体登记注册", UNIT), ("FOOD-1", "食品经营许可", UNIT), ("ROAD-1", "城市道路挖掘许可", OTHER)]
     await apply_list_changes(conn, [parse_list_change({
         "change_id": f"l{code}", "item_code": code, "action": "added", "name": name, "department_code": dept,
@@ -81,8 +83,10 @@ ALICE, BOB, CAROL = (Caller("alice", "staffing_admin", "330102"), Caller("bob", 
 
 
 async def _propose(conn, text=SANDING, doc_id="doc-1"):
+    cut = text.index("第四条")
     return await proposals.propose_for_document(
-        conn, document_id=doc_id, text=text, pages=[text], doc_no="上编〔2019〕7号", doc_type="三定规定",
+        conn, document_id=doc_id, text=text, pages=[text[:cut - 1], text[cut:]], doc_no="上编〔2019〕7号",
+        doc_type="三定规定",
         unit_code=UNIT, effective_at=T1, uploaded_by="alice")
 
 
@@ -110,6 +114,9 @@ async def test_a_document_proposes_checked_changes(conn):
     assert [x["body_code"] for x in d["bodies"]["removed"]] == ["B2"]
     assert not d["duties"]["removed"] and len(d["duties"]["added"]) == 3  # D1 unchanged across scripts
     assert {s["step"] for s in p["trail"]} >= {"uploaded", "extracted", "warned"}
+    spans = p["spans"][kinds.index("quota_set")]["approved"]  # on the second page, where it is written
+    assert spans["page"] == 2 and SANDING[spans["start"]:spans["end"]] == spans["text"] == "行政编制2名"
+    assert p["spans"][kinds.index("duties_set")]["duties"][0]["page"] == 1
 
 
 async def test_a_traditional_copy_is_no_change(conn):
@@ -146,9 +153,15 @@ async def test_two_people_and_edits(conn):
     p = await proposals.show(conn, pid)
     changes = [c for c in p["changes"] if c["kind"] != "quota_set"]
     changes.append({"kind": "quota_set", "unit_code": UNIT, "quota_kind": "行政", "approved": 4})
-    await proposals.edit(conn, pid, changes, BOB)
+    await proposals.edit(conn, pid, changes, BOB, effective_at="2019-04-01")
     p = await proposals.show(conn, pid)
     assert p["edited_by"] == "bob" and ("over_quota", "行政") not in {(f["kind"], f["subject"]) for f in p["would_open"]}
+    moved = datetime(2019, 3, 31, 16, tzinfo=timezone.utc)  # the local midnight of 2019-04-01
+    assert datetime.fromisoformat(p["effective_at"]) == moved
+    assert {datetime.fromisoformat(c["effective_at"]) for c in p["changes"]} == {moved}
+    with pytest.raises(ProposalError) as e:
+        await proposals.edit(conn, pid, changes, BOB, effective_at="soon")
+    assert e.value.status == 400
     assert [s["step"] for s in p["trail"]].count("edited") == 1
     with pytest.raises(ProposalError) as e:
         await proposals.decide(conn, pid, BOB, True)  # the last editor
@@ -161,7 +174,67 @@ async def test_two_people_and_edits(conn):
     with pytest.raises(ProposalError) as e:
         await proposals.decide(conn, pid, Caller("erin", "admin"), True)
     assert e.value.status == 409
+    # from a machine: a person reviews it before another approves
+    machine = await proposals.propose_for_document(
+        conn, document_id="doc-m", text=SANDING, pages=[], doc_no="上编〔2019〕9号", doc_type="三定规定",
+        unit_code=UNIT, effective_at=T1, uploaded_by="platform")
+    with pytest.raises(ProposalError) as e:
+        await proposals.decide(conn, machine, BOB, True)
+    assert e.value.status == 403 and "machine" in str(e.value)
+    await proposals.edit(conn, machine, (await proposals.show(conn, machine))["changes"], BOB)
+    async with conn.transaction():
+        assert await proposals.decide(conn, machine, Caller("dave", "staffing_admin", "330102"), True)
 
 
 def changes_of(p):
     return p["changes"]
+
+
+async def test_a_roster_proposal_warns_before_people_exceed_the_quota(conn):
+    await _city(conn)
+    at = T1
+    entering = [{"kind": "staff_in", "person_key": f"n{k}", "name": f"李{k}", "sex": "女", "unit_code": UNIT,
+                 "quota_kind": "行政"} for k in range(3)]
+    pid = await proposals.create_proposal(conn, source="roster", unit_code=UNIT, changes=entering, effective_at=at,
+                                          created_by="sheets:alice")
+    p = await proposals.show(conn, pid)
+    assert [(f["kind"], f["subject"], f["actual"]) for f in p["would_open"]] == [("over_quota", "行政", 6)]
+    assert p["diff"][UNIT]["staff"]["by_kind"] == {"行政": {"before": 3, "after": 6}}
+    assert [s["step"] for s in p["trail"]] == ["proposed", "warned"]
+    # a move to the other unit touches both; leaving people and a figure raised close what was open
+    moved = await proposals.create_proposal(conn, source="roster", unit_code=UNIT, changes=[
+        {"kind": "staff_moved", "person_key": "p0", "unit_code": OTHER}], effective_at=at, created_by="sheets:alice")
+    m = await proposals.show(conn, moved)
+    assert set(m["diff"]) == {UNIT, OTHER}
+    assert m["diff"][OTHER]["staff"]["by_kind"] == {"行政": {"before": 0, "after": 1}}
+    await apply_staffing_changes(conn, [(f"over-d{k}", _change(change_id=f"over{k}", kind="staff_in", person_key=f"o{k}",
+                                                           name="王", sex="男", unit_code=UNIT, quota_kind="行政",
+                                                           effective_at=T0.isoformat())) for k in range(3)])
+    raised = await proposals.create_proposal(conn, source="document", unit_code=UNIT, doc_no=DOC, changes=[
+        {"kind": "quota_set", "unit_code": UNIT, "quota_kind": "行政", "approved": 8}], effective_at=at,
+        created_by="alice")
+    r = await proposals.show(conn, raised)
+    assert [(f["kind"], f["subject"]) for f in r["would_close"]] == [("over_quota", "行政")] and not r["would_open"]
+    with pytest.raises(ProposalError):
+        await proposals.create_proposal(conn, source="roster", unit_code=UNIT, changes=[
+            {"kind": "staff_in", "person_key": "x", "id_number": "11010519491231002X", "name": "x", "sex": "男",
+             "unit_code": UNIT, "quota_kind": "行政"}], effective_at=at, created_by="x")
+    assert await conn.fetchval("SELECT count(*) FROM org_proposal WHERE changes::text LIKE '%11010519491231002X%'") == 0
+
+
+async def test_an_edit_cannot_reach_another_county(conn):
+    await _city(conn)
+    far_unit = make_uscc("11", "330106", 99)
+    base = dict(effective_at=T0.isoformat(), doc_no=DOC)
+    await apply_staffing_changes(conn, [("far", _change(change_id="far", kind="unit_set", unit_code=far_unit,
+                                                        name="拱墅区某局", region_code="330106", nature="行政机关",
+                                                        rank="正科级", funding="全额拨款", **base))])
+    pid = await _propose(conn)
+    sneaky = [{"kind": "quota_set", "unit_code": far_unit, "quota_kind": "行政", "approved": 0}]
+    with pytest.raises(ProposalError) as e:
+        await proposals.edit(conn, pid, sneaky, BOB)
+    assert e.value.status == 403 and far_unit in str(e.value)
+    await proposals.edit(conn, pid, sneaky, Caller("city", "staffing_admin"))  # who sees everywhere may
+    with pytest.raises(ProposalError) as e:
+        await proposals.decide(conn, pid, BOB, True)
+    assert e.value.status == 403

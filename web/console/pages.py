@@ -11,8 +11,8 @@ from web.console.i18n import HTML_LANG, LANG_NAMES, LANGS, t
 from core.figures import fmt as figure
 
 NAV = (("/", "overview"), ("/drill", "drill"), ("/alerts", "alerts"), ("/list", "list"), ("/analysis", "analysis"),
-       ("/drafts", "drafts"), ("/org", "org"), ("/org/archive", "archive"), ("/evaluations", "evaluations"),
-       ("/rectifications", "rectifications"))
+       ("/drafts", "drafts"), ("/org", "org"), ("/org/archive", "archive"), ("/org/proposals", "proposals"),
+       ("/evaluations", "evaluations"), ("/rectifications", "rectifications"))
 
 
 def esc(v: Any) -> str:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 from aiohttp import web
 
-from web.console import analysis, archive, cases, drafts, evaluation, org, signin
+from web.console import analysis, archive, cases, drafts, evaluation, org, proposals, signin
 from web.console.i18n import WORDS, script, t
 from web.console.live import CARDS, COLUMNS, LiveHub
 from web.console.pages import esc, fmt, in_url, lang_of, layout, local, named, table
@@ -318,6 +318,7 @@ def add_routes(app: web.Application, static_dir, echarts) -> None:
     evaluation.add_routes(app)
     cases.add_routes(app)
     drafts.add_routes(app)
+    proposals.add_routes(app)
     if echarts.exists():
         async def charts(request: web.Request) -> web.FileResponse:
             return web.FileResponse(echarts)

@@ -2,14 +2,13 @@
 checked by the API), read by callers who see every region."""
 from __future__ import annotations
 
-import functools
-from typing import Awaitable, Callable, Optional
+from typing import Optional
 
 from aiohttp import web
 
 from connectors import edge
 from web.common import (
-    ADMINISTER_LIST, OPERATIONS, POOL, PUBLISHER, RELAY_WAKE, SETTINGS, json_object, json_response, path_text,
+    ADMINISTER_LIST, answering, OPERATIONS, POOL, PUBLISHER, RELAY_WAKE, SETTINGS, json_object, json_response, path_text,
     query_int, query_text, route,
 )
 from streams.powerlist import drafts
@@ -18,19 +17,7 @@ from streams.powerlist.drafts import DraftError
 USER = "user"  # request key: the list administrator the API authenticated
 
 
-_STATUS = {400: web.HTTPBadRequest, 403: web.HTTPForbidden, 404: web.HTTPNotFound, 409: web.HTTPConflict}
-Handler = Callable[[web.Request], Awaitable[web.Response]]
-
-
-def _answering(handler: Handler) -> Handler:
-    """A DraftError from the handler becomes the HTTP error it names."""
-    @functools.wraps(handler)
-    async def wrapped(request: web.Request) -> web.Response:
-        try:
-            return await handler(request)
-        except DraftError as exc:
-            raise _STATUS.get(exc.status, web.HTTPBadRequest)(text=str(exc)) from None
-    return wrapped
+_answering = answering(DraftError)
 
 
 @_answering

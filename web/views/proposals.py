@@ -3,8 +3,7 @@ a person who maintains staffing data there. An edit's checks are computed in the
 from __future__ import annotations
 
 import asyncio
-import functools
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Optional
 
 from aiohttp import web
 
@@ -13,25 +12,13 @@ from core.access import Caller
 from streams.archive import proposals
 from streams.archive.proposals import STATUSES, ProposalError
 from web.common import (
-    HEAVY, POOL, PUBLISHER, READ, RELAY_WAKE, SETTINGS, Policy, json_object, json_response, path_text, query_int,
-    query_text, route,
+    HEAVY, POOL, PUBLISHER, READ, RELAY_WAKE, SETTINGS, Policy, answering, json_object, json_response, path_text,
+    query_int, query_text, route,
 )
 
 # a person (never the platform's token) in a role that maintains staffing data; the engine checks the region
 MAINTAIN_STAFFING = Policy("caller", roles=("staffing_admin",), scoped=True, write=True, service=False)
-_STATUS = {400: web.HTTPBadRequest, 403: web.HTTPForbidden, 404: web.HTTPNotFound, 409: web.HTTPConflict}
-Handler = Callable[[web.Request], Awaitable[web.Response]]
-
-
-def answering(handler: Handler) -> Handler:
-    """A ProposalError becomes the HTTP error it names."""
-    @functools.wraps(handler)
-    async def wrapped(request: web.Request) -> web.Response:
-        try:
-            return await handler(request)
-        except ProposalError as exc:
-            raise _STATUS.get(exc.status, web.HTTPBadRequest)(text=str(exc)) from None
-    return wrapped
+_answering = answering(ProposalError)
 
 
 async def get_list(request: web.Request) -> web.Response:
@@ -54,21 +41,22 @@ async def get_one(request: web.Request) -> web.Response:
     return json_response(await shown(request.app, path_text(request, "id"), request["caller"]))
 
 
-def _edit_in_child(dsn: str, pid: str, changes: Any, caller: tuple, threshold: float) -> None:
+def _edit_in_child(dsn: str, pid: str, changes: Any, caller: tuple, threshold: float, effective_at: Any) -> None:
     """The edit and its checks (jieba, the findings on both sides) in the heavy child process."""
     import asyncpg
 
     async def go() -> None:
         conn = await asyncpg.connect(dsn)
         try:
-            await proposals.edit(conn, pid, changes, Caller(*caller), threshold)
+            await proposals.edit(conn, pid, changes, Caller(*caller), threshold, effective_at)
         finally:
             await conn.close()
 
     asyncio.run(go())
 
 
-async def run_edit(app: web.Application, pid: str, changes: Any, caller: Caller) -> dict[str, Any]:
+async def run_edit(app: web.Application, pid: str, changes: Any, caller: Caller,
+                   effective_at: Any = None) -> dict[str, Any]:
     """The API's and the console's one way to edit: refused at once when the caller may not, else done off the loop."""
     await shown(app, pid, caller)
     if not isinstance(changes, list) or not changes:
@@ -77,14 +65,15 @@ async def run_edit(app: web.Application, pid: str, changes: Any, caller: Caller)
     loop = asyncio.get_running_loop()
     await app[HEAVY].run(caller.name, lambda ex: loop.run_in_executor(
         ex, _edit_in_child, s.database_url, pid, changes, (caller.name, caller.role, caller.scope),
-        s.overlap_threshold))
+        s.overlap_threshold, effective_at))
     return await shown(app, pid, caller)
 
 
-@answering
+@_answering
 async def post_edit(request: web.Request) -> web.Response:
     body = await json_object(request)
-    return json_response(await run_edit(request.app, path_text(request, "id"), body.get("changes"), request["caller"]))
+    return json_response(await run_edit(request.app, path_text(request, "id"), body.get("changes"), request["caller"],
+                                        body.get("effective_at")))
 
 
 async def decide(app: web.Application, pid: str, caller: Caller, approve: bool, reason: Optional[str]) -> dict:
@@ -107,13 +96,13 @@ def _reason(body: dict) -> Optional[str]:
     return reason
 
 
-@answering
+@_answering
 async def post_approve(request: web.Request) -> web.Response:
     await json_object(request)
     return json_response(await decide(request.app, path_text(request, "id"), request["caller"], True, None))
 
 
-@answering
+@_answering
 async def post_reject(request: web.Request) -> web.Response:
     reason = _reason(await json_object(request))
     return json_response(await decide(request.app, path_text(request, "id"), request["caller"], False, reason))

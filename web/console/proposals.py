@@ -1,0 +1,158 @@
+"""The staffing office's proposals: the list, and a proposal with its document's text beside it, its warnings, the
+diff, what is unsure, its trail; edit, approve and reject shown only to those who may."""
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+
+from streams.archive import proposals
+from streams.archive.proposals import ProposalError, may_maintain
+from web.console.i18n import script, t
+from web.console.pages import esc, in_url, lang_of, layout, local, table
+from web.common import POOL, READ, http_error, route
+from web.views.proposals import MAINTAIN_STAFFING, decide, run_edit
+
+WORDS = {  # written once in traditional characters, shown in the reader's script
+    "proposals": ("擬議變更", "Proposals"), "would_open": ("批准後將出現的問題", "Would open"),
+    "would_close": ("批准後將消除的問題", "Would close"), "unsure": ("待人工確認", "Unsure"),
+    "diff": ("與生效日現狀對比", "Against the unit on the effective date"), "edit": ("修改", "Edit"),
+    "not_applying": ("不能按此生效", "Would not apply"), "invalid": ("不合規，需修改", "Invalid: edit it"),
+    "status_proposed": ("待審核", "awaiting review"), "status_published": ("已批准發布", "published"),
+    "status_rejected": ("已駁回", "rejected"), "added": ("新增", "added"), "removed": ("刪除", "removed"),
+    "before_after": ("調整前 → 調整後", "before → after"), "doc_text": ("文件原文", "The document"),
+    "effective": ("生效日期", "Effective"),
+    "two_person": ("上傳或最後修改者之外的另一人批准", ("approved by someone other than the uploader and the last"
+                                                   " editor")),
+}
+
+
+def w(key: str, lang: str) -> str:
+    zh, en = WORDS[key]
+    return en if lang == "en" else script(zh, lang)
+
+
+async def list_page(request: web.Request) -> web.Response:
+    lang = lang_of(request)
+    async with request.app[POOL].acquire() as conn:
+        rows = await proposals.listing(conn, request["caller"].scope)
+    body = table([w("proposals", lang), t("unit", lang), t("document", lang), w("effective", lang), t("status", lang),
+                  t("changes", lang), w("unsure", lang), w("would_open", lang), t("who", lang)],
+                 ([f'<a href="/org/proposals/{in_url(p["proposal_id"])}">{esc(p["proposal_id"])}</a>',
+                   f'<a href="/org/units/{in_url(p["unit_code"])}">{esc(p["unit_code"])}</a>', esc(p["doc_no"]),
+                   esc(local(p["effective_at"], False)), esc(w("status_" + p["status"], lang)), esc(p["changes"]),
+                   esc(p["unsure"]), f'<span class="bad">{esc(p["would_open"] or "")}</span>', esc(p["created_by"])]
+                  for p in rows))
+    return layout(request, "org", w("proposals", lang), body)
+
+
+def _finding(f: dict, lang: str) -> str:
+    what = t(f["kind"], lang) if f["kind"] in _kinds() else f["kind"]
+    extra = {k: v for k, v in f.items() if k not in ("kind", "unit_code", "subject", "basis", "candidate", "opened_at",
+                                                     "unit_name")}
+    figures = esc(json.dumps(extra, ensure_ascii=False))
+    return (f'<li><strong>{esc(what)}</strong> {esc(f["unit_code"])} · {esc(f["subject"])}: {figures}'
+            f' <small>{esc(f.get("basis"))}</small></li>')
+
+
+def _kinds() -> set[str]:
+    from web.console.i18n import WORDS as ALL
+
+    return set(ALL)
+
+
+def _diff(d: dict, lang: str) -> str:
+    out = []
+    for unit, x in d.items():
+        rows = [[esc(t("duties", lang)), esc(w(k, lang)), esc(c.get("text", ""))] for k in ("added", "removed")
+                for c in x["duties"][k]]
+        rows += [[esc(t("duties", lang)), esc(t("changed", lang)), esc(f'{c["before"]} → {c["after"]}')]
+                 for c in x["duties"]["changed"]]
+        rows += [[esc(t("bodies", lang)), esc(w(k, lang)), esc(f'{c["body_code"]} {c["name"]}')] for k in ("added", "removed")
+                 for c in x["bodies"][k]]
+        rows += [[esc(t("bodies", lang)), esc(t("changed", lang)), esc(f'{c["before"]["name"]} → {c["after"]["name"]}')]
+                 for c in x["bodies"]["changed"]]
+        rows += [[esc(t("quotas", lang)), esc(q["quota_kind"]),
+                  esc(f'{q["approved"]["before"]} → {q["approved"]["after"]} ({t("actual", lang)} {q["actual"]["after"]})')]
+                 for q in x["quotas"]]
+        rows += [[esc(t("posts", lang)), esc(p["post_level"]),
+                  esc(f'{p["posts_approved"]["before"]} → {p["posts_approved"]["after"]}')] for p in x["posts"]]
+        rows += [[esc(k), "", esc(f'{v["before"]} → {v["after"]}')] for k, v in x["attributes"].items()]
+        out.append(f"<h3>{esc(unit)}</h3>" + table([t("kind", lang), t("changes", lang), w("before_after", lang)], rows))
+    return "".join(out)
+
+
+def _actions(p: dict, request: web.Request, lang: str) -> str:
+    caller, csrf = request["caller"], esc(request.get("csrf", ""))
+    if p["status"] != "proposed" or not may_maintain(caller, p["region_code"]):
+        return ""
+    base = f'/console/proposals/{in_url(p["proposal_id"])}'
+    edit = (f'<form method="post" action="{base}/edit"><input type="hidden" name="csrf" value="{csrf}">'
+            f'<textarea name="changes" rows="12" cols="80" aria-label="changes">'
+            f'{esc(json.dumps(p["changes"], ensure_ascii=False, indent=1))}</textarea><br>'
+            f'<label>{w("effective", lang)} <input name="effective_at" type="date"></label> '
+            f'<button>{w("edit", lang)}</button></form>')
+    if caller.name in (p["created_by"], p["edited_by"]):
+        return f'<p>{w("two_person", lang)}</p>' + edit
+    return (f'<form class="inline" method="post" action="{base}/approve"><input type="hidden" name="csrf" value="{csrf}">'
+            f'<button>{t("approve", lang)}</button></form> '
+            f'<form class="inline" method="post" action="{base}/reject"><input type="hidden" name="csrf" value="{csrf}">'
+            f'<input name="reason" required aria-label="reason" placeholder="{t("why", lang)}">'
+            f'<button>{t("reject", lang)}</button></form>' + edit)
+
+
+async def proposal_page(request: web.Request) -> web.Response:
+    lang = lang_of(request)
+    async with request.app[POOL].acquire() as conn:
+        p = await proposals.show(conn, request.match_info["id"], request["caller"].scope)
+    if p is None:
+        raise web.HTTPNotFound(text="no such proposal in your regions")
+    text = next((c.get("text") for c in p["changes"] if c.get("kind") == "document"), None)
+    warn = "".join(_finding(f, lang) for f in p["would_open"])
+    closes = "".join(_finding(f, lang) for f in p["would_close"])
+    issues = "".join(f'<li>{esc(x.get("change_id"))}: {esc(x.get("reason"))}</li>'
+                     for x in [*p["would_not_apply"], *p["invalid"]])
+    unsure = "".join(f'<li>{esc(u.get("change_id") or "")} {esc(u["field"])}: {esc(u["reason"])}'
+                     f'{" → " + esc(", ".join(u["suggested"])) if u.get("suggested") else ""}</li>' for u in p["unsure"])
+    changes = table([t("kind", lang), t("changes", lang)], ([esc(c["kind"]), esc(json.dumps(
+        {k: v for k, v in c.items() if k not in ("kind", "change_id", "text")}, ensure_ascii=False))]
+        for c in p["changes"]))
+    trail = table([t("since", lang), t("who", lang), t("status", lang)],
+                  ([esc(local(s["at"])), esc(s["actor"]), esc(s["step"])] for s in p["trail"]))
+    right = (f'<p>{t("unit", lang)} <a href="/org/units/{in_url(p["unit_code"])}">{esc(p["unit_code"])}</a> · '
+             f'{esc(p["doc_no"])} · {w("effective", lang)} {esc(local(p["effective_at"], False))} · '
+             f'{esc(w("status_" + p["status"], lang))} {esc(p.get("reason") or "")}</p>'
+             + _actions(p, request, lang)
+             + (f'<h2 class="bad">{w("would_open", lang)}</h2><ul>{warn}</ul>' if warn else "")
+             + (f'<h2>{w("would_close", lang)}</h2><ul>{closes}</ul>' if closes else "")
+             + (f'<h2 class="bad">{w("not_applying", lang)}</h2><ul>{issues}</ul>' if issues else "")
+             + (f'<h2>{w("unsure", lang)}</h2><ul>{unsure}</ul>' if unsure else "")
+             + f'<h2>{w("diff", lang)}</h2>{_diff(p["diff"], lang)}<h2>{t("changes", lang)}</h2>{changes}'
+             + f'<h2>{t("trail", lang)}</h2>{trail}')
+    left = f'<h2>{w("doc_text", lang)}</h2><pre class="doctext">{esc(text)}</pre>' if text else ""
+    body = f'<div class="beside"><section>{left}</section><section>{right}</section></div>' if left else right
+    return layout(request, "org", f'{w("proposals", lang)} · {esc(p["proposal_id"])}', body)
+
+
+async def act(request: web.Request) -> web.Response:
+    form = await request.post()
+    pid, action, caller = request.match_info["id"], request.match_info["act"], request["caller"]
+    try:
+        if action == "edit":
+            try:
+                changes = json.loads(str(form.get("changes") or ""))
+            except ValueError as exc:
+                raise ProposalError(400, f"changes: not JSON ({exc})") from None
+            await run_edit(request.app, pid, changes, caller, str(form.get("effective_at") or "").strip() or None)
+        else:
+            reason = str(form.get("reason") or "").strip()[:2000] or None
+            await decide(request.app, pid, caller, action == "approve", reason)
+    except ProposalError as exc:
+        raise http_error(exc) from None
+    raise web.HTTPFound(f"/org/proposals/{in_url(pid)}")
+
+
+def add_routes(app: web.Application) -> None:
+    route(app, "GET", "/org/proposals", list_page, READ)
+    route(app, "GET", "/org/proposals/{id}", proposal_page, READ)
+    route(app, "POST", "/console/proposals/{id}/{act:approve|reject|edit}", act, MAINTAIN_STAFFING)
