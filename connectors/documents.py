@@ -47,7 +47,7 @@ def sniff(data: bytes) -> str:
         return "pdf"
     if data.startswith(b"PK\x03\x04"):
         return "zip"
-    if data.startswith(b"\x89PNG\r\n\x1a\n") or data.startswith(b"\xff\xd8\xff") or data[:4] in (b"II*\x00", b"MM\x00*"):
+    if data.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")):
         return "image"
     if data.startswith(OLE2):
         return "doc"
@@ -171,7 +171,7 @@ def _pdf(data: bytes, limits: Limits) -> list[Optional[str]]:
             pages.append(None if scanned else text)
     except Refused:
         raise
-    except Exception as exc:  # pypdf raises many kinds on a damaged page: any of them means the file is bad
+    except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds on a damaged page: each means a bad file
         raise Refused(f"a corrupt PDF: page {len(pages) + 1} cannot be read ({type(exc).__name__}: {exc})") from None
     return pages
 
@@ -182,8 +182,8 @@ def _has_image(page) -> bool:
 
 
 def _image(data: bytes, limits: Limits) -> list[Optional[str]]:
-    _open_image(data, limits)
-    return [None]
+    """A scan: one page a frame (a multi-page TIFF is a whole document)."""
+    return [None] * getattr(_open_image(data, limits), "n_frames", 1)
 
 
 def _open_image(data: bytes, limits: Limits):

@@ -201,7 +201,8 @@ def document() -> dict[str, Any]:
     for act, what, body in (
             ("edit", "replace a proposal's changes (checks computed again)", {"type": "object", "required": ["changes"],
                                                                              "properties": {"changes": {"type": "array",
-                                                                                            "items": {"type": "object"}}}}),
+                                                                                            "items": {"type": "object"}},
+                                                                                            "effective_at": when}}),
             ("approve", "approve (another person than the uploader and the last editor): published once", {"type": "object"}),
             ("reject", "reject, with a reason", {"type": "object", "properties": {"reason": {"type": "string"}}})):
         op = _write(what, body)

@@ -35,17 +35,22 @@ CREATE TABLE IF NOT EXISTS archive_document (
     proposal_id  text,                       -- org_proposal (0027): what the document proposes
     uploaded_by  text NOT NULL,
     uploaded_at  timestamptz NOT NULL DEFAULT now(),
-    ready_at     timestamptz
+    ready_at     timestamptz,
+    tsv          tsvector                    -- every page's words: what a search matches and counts (pages: which page)
 );
 CREATE INDEX IF NOT EXISTS archive_document_queue_idx ON archive_document (document_id) WHERE status IN ('queued', 'reading');
 CREATE INDEX IF NOT EXISTS archive_document_unit_idx ON archive_document (unit_code);
 CREATE INDEX IF NOT EXISTS archive_document_doc_no_idx ON archive_document (doc_no);
+CREATE INDEX IF NOT EXISTS archive_document_tsv_idx ON archive_document USING gin (tsv) WHERE tsv IS NOT NULL;
+CREATE INDEX IF NOT EXISTS archive_document_newest_idx ON archive_document (issued_at DESC NULLS LAST, document_id DESC)
+    WHERE status = 'ready';
 
 CREATE TABLE IF NOT EXISTS archive_page (
     document_id bigint NOT NULL REFERENCES archive_document (document_id) ON DELETE CASCADE,
     n           integer NOT NULL,            -- from 1
     text        text NOT NULL,               -- as read
-    plain       text NOT NULL,               -- in simplified characters: phrases and snippets are found in it
+    plain       text,                        -- in simplified characters, where that differs from text (phrases
+                                             -- and snippets are found in coalesce(plain, text))
     ocr         boolean NOT NULL,
     confidence  real,                        -- OCR's, 0..1; null for text that was in the file
     low_confidence boolean NOT NULL DEFAULT false,

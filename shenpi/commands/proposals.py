@@ -70,7 +70,7 @@ def proposals_show(ctx, proposal_id, as_user, fmt) -> None:
 @proposals_group.command("edit")
 @click.argument("proposal_id")
 @click.option("--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="JSON: the changes (an array), or an object with `changes`.")
+              help="JSON: the changes (an array), or an object with `changes` (and `effective_at`, to move the date).")
 @AS
 @FORMAT
 @click.pass_context
@@ -83,10 +83,11 @@ def proposals_edit(ctx, proposal_id, file, as_user, fmt) -> None:
     except (ValueError, UnicodeDecodeError) as exc:
         raise click.ClickException(f"{file}: not JSON: {exc}") from None
     changes = data.get("changes") if isinstance(data, dict) else data
+    when = data.get("effective_at") if isinstance(data, dict) else None
     threshold = settings(ctx).overlap_threshold
 
     async def work(conn, caller):
-        await edit(conn, proposal_id, changes, caller, threshold)
+        await edit(conn, proposal_id, changes, caller, threshold, when)
         return await _shown(conn, proposal_id, caller)
 
     echo_json(_run(ctx, as_user, work))
@@ -100,6 +101,10 @@ def proposals_edit(ctx, proposal_id, file, as_user, fmt) -> None:
 def proposals_approve(ctx, proposal_id, as_user, fmt) -> None:
     """Approve another person's proposal: its changes go into the staffing stream once (an edge receipt first; the
     API's relay sends it if the broker cannot be reached from here)."""
+    import asyncio
+
+    from aiokafka.errors import KafkaError
+
     from connectors import edge
     from connectors.kafka import Publisher
     from streams.archive.proposals import approve_and_record
@@ -113,7 +118,7 @@ def proposals_approve(ctx, proposal_id, as_user, fmt) -> None:
         try:
             await pub.start()
             sent = await edge.send(pub, d.records)
-        except Exception as exc:  # the receipt is kept: the relay sends it
+        except (OSError, asyncio.TimeoutError, KafkaError) as exc:  # the receipt is kept: the relay sends it
             click.echo(f"the broker could not be reached ({type(exc).__name__}): the relay will send it", err=True)
         finally:
             await pub.stop()

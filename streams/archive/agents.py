@@ -73,18 +73,19 @@ async def store(conn: asyncpg.Connection, doc: asyncpg.Record, texts: list[str],
             " VALUES ($1, $2, $3, $4, $5, $6, $7, to_tsvector('simple', $8)) ON CONFLICT (document_id, n) DO UPDATE"
             " SET text = excluded.text, plain = excluded.plain, ocr = excluded.ocr, confidence = excluded.confidence,"
             " low_confidence = excluded.low_confidence, tsv = excluded.tsv",
-            [(doc["document_id"], n, t, w[0], c is not None, c, lo, w[1])
+            [(doc["document_id"], n, t, None if w[0] == t else w[0], c is not None, c, lo, w[1])
              for n, (t, w, c, lo) in enumerate(zip(texts, words, conf, low), 1)])
         region = await documents.region_of(conn, fields.get("unit_code"))
         proposal_id = await _propose(conn, doc, texts, fields, s)
         await conn.execute(
             "UPDATE archive_document SET status = 'ready', reason = NULL, doc_no = $2, title = $3, issued_at = $4,"
             " doc_type = $5, unit_code = $6, region_code = coalesce($7, region_code), effective_at = $8, spans = $9::jsonb, pages = $10,"
-            " pages_done = $11, chars = $12, low_confidence_pages = $13, proposal_id = $14, ready_at = now()"
-            " WHERE document_id = $1", doc["document_id"], fields.get("doc_no"), fields.get("title"),
+            " pages_done = $11, chars = $12, low_confidence_pages = $13, proposal_id = $14, ready_at = now(),"
+            " tsv = to_tsvector('simple', $15) WHERE document_id = $1", doc["document_id"], fields.get("doc_no"), fields.get("title"),
             _date(fields.get("issued_at")), fields.get("doc_type"), fields.get("unit_code"), region,
             _instant(fields.get("effective_at")), json.dumps(fields["spans"], ensure_ascii=False), len(texts),
-            sum(c is not None for c in conf), sum(len(t) for t in texts), sum(low), proposal_id)
+            sum(c is not None for c in conf), sum(len(t) for t in texts), sum(low), proposal_id,
+            " ".join(w[1] for w in words))
     return fields
 
 
@@ -96,7 +97,7 @@ async def _propose(conn: asyncpg.Connection, doc: asyncpg.Record, texts: list[st
         conn, document_id=str(doc["document_id"]), text="\n".join(texts), pages=texts, doc_no=fields.get("doc_no"),
         doc_type=fields.get("doc_type"), unit_code=fields.get("unit_code"),
         effective_at=_instant(fields.get("effective_at")), uploaded_by=doc["uploaded_by"], title=fields.get("title"),
-        issued_at=_date(fields.get("issued_at")), overlap_threshold=s.overlap_threshold)
+        issued_at=_date(fields.get("issued_at")), settings=s)
 
 
 def _date(v: Any):

@@ -38,7 +38,8 @@ async def _units(conn: asyncpg.Connection, changes: list[StaffingChange], at: da
     persons = [c.person_key for c in changes if c.person_key]
     if persons:
         units |= {r["unit_code"] for r in await conn.fetch(
-            f"SELECT unit_code FROM org_staff WHERE person_key = ANY($2::text[]) AND {queries.AT}", at, persons)}
+            "SELECT unit_code FROM org_staff WHERE person_key = ANY($2::text[]) AND valid_from <= $1"
+            " AND (valid_to IS NULL OR valid_to > $1)", at, persons)}
     return sorted(units)
 
 

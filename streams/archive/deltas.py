@@ -21,6 +21,7 @@ ABOLISH = re.compile(r"撤销(?:内设机构)?")
 RENAME = re.compile(r"更名为[" + QUOTES + r"]?([^，。；、：:\s" + QUOTES + r"]{2,30})")
 _BEFORE_OLD = "将把，。；、：:\n" + QUOTES
 _STOP = re.compile(r"[，。；;：:\n]")
+FIGURES = re.compile(r"(?:编制|职数)\s*" + NUM + r"\s*名")
 UNIT_WORDS = re.compile(r"事业单位|直属|工作部门|派出机构|议事协调机构|部门管理机构")
 BODY_RANK = re.compile(r"为(正|副)(处|科|股)级")
 
@@ -32,9 +33,19 @@ def deltas(r: Reader, ctx: UnitContext) -> Extraction:
     _abolished(r, ctx, out)
     _quotas(r, ctx, out)
     _posts(r, ctx, out)
+    _unread(r, out)
     if not out.changes:
         out.doubt(None, "changes", "no delta recognised (增设, 撤销, 更名, 核增/核减 N名, 职数): read it and edit")
     return out
+
+
+def _unread(r: Reader, out: Extraction) -> None:
+    """A quota or post figure none of the rules read (划转 between units, say) is named, not dropped."""
+    read = [m.span() for p in (QUOTA_DELTA, QUOTA_AFTER, POSTS_DELTA, HEAD_DELTA) for m in p.finditer(r.s)]
+    for m in FIGURES.finditer(r.s):
+        if not any(a < m.end() and m.start() < b for a, b in read):
+            start = max(r.s.rfind(c, 0, m.start()) for c in "，。；：:\n") + 1
+            out.doubt(None, "changes", f"a figure not read: {r.written(start, m.end())}", r.span(start, m.end()))
 
 
 def _names(r: Reader, start: int) -> list[tuple[int, int]]:

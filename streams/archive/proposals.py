@@ -15,7 +15,7 @@ from core.access import Caller, scope_pattern, within
 from core.errors import DomainError
 from core.script import to_simplified
 from core.settings import Settings
-from schemas.staffing import STAFF_KINDS, StaffingChange
+from schemas.staffing import DOC_TYPES, STAFF_KINDS, StaffingChange
 from streams.archive import checks
 from streams.archive.extract import UnitContext, extract
 
@@ -142,7 +142,8 @@ def _document_change(doc_no: str, doc_type: Optional[str], text: str,
     first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")[:200]
     return {"kind": "document", "doc_no": doc_no, "title": (title or first or doc_no)[:500],
             "issued_at": (issued_at or effective_at.date()).isoformat(),
-            "doc_type": to_simplified(doc_type) if doc_type else "其他", "text": text[:2_000_000]}
+            "doc_type": kind if (kind := to_simplified(doc_type or "")) in DOC_TYPES else "其他",
+            "text": text[:2_000_000]}
 
 
 async def propose_for_document(conn: asyncpg.Connection, *, document_id: str, text: str, pages: Any,
@@ -281,13 +282,17 @@ def _sees(caller: Caller, region_code: Optional[str]) -> bool:
 
 
 async def edit(conn: asyncpg.Connection, pid: str, changes: Any, caller: Caller, overlap_threshold: float = 0.6,
-               unsure: Optional[list] = None) -> None:
-    """The changes replaced (the edit recorded with who, when and what it was before), the checks computed again."""
+               effective_at: Any = None) -> None:
+    """The changes replaced (the edit recorded with who, when and what it was before), the date they take effect
+    too when given (a change dated as the proposal was moves with it); the checks computed again."""
     if not isinstance(changes, list) or not changes:
         raise ProposalError(400, "changes: a non-empty JSON array of staffing changes")
+    when = _instant(effective_at) if effective_at is not None else None
     async with conn.transaction():
         row = await _locked(conn, pid, caller)
-        prepared = _prepared(pid, changes, row["effective_at"], row["doc_no"])
+        if when is not None:
+            changes = [_redated(c, row["effective_at"], when) for c in changes]
+        prepared = _prepared(pid, changes, when or row["effective_at"], row["doc_no"])
         far = await _out_of_reach(conn, caller, prepared)
         if far:
             raise ProposalError(403, f"changes to units outside your regions: {', '.join(far[:5])}")
@@ -296,14 +301,39 @@ async def edit(conn: asyncpg.Connection, pid: str, changes: Any, caller: Caller,
         was = {json.dumps(_bare(c), sort_keys=True): s for c, s in zip(old, json.loads(row["spans"]))}
         spans = [was.get(json.dumps(_bare(c), sort_keys=True), {}) for c in prepared]
         # what the reader noted of the document stays; of a change, while the change stands as it was read
-        left = unsure if unsure is not None else [u for u in json.loads(row["unsure"]) if not u.get("change_id")
-                                                  or _same_change(old, prepared, u["change_id"])]
+        left = [u for u in json.loads(row["unsure"]) if not u.get("change_id")
+                or _same_change(old, prepared, u["change_id"])]
         await conn.execute("UPDATE org_proposal SET changes = $2::jsonb, spans = $3::jsonb, unsure = $4::jsonb,"
-                           " edited_by = $5, edited_at = now() WHERE proposal_id = $1", pid,
-                           json.dumps(prepared, ensure_ascii=False), json.dumps(spans, ensure_ascii=False),
-                           json.dumps(left, ensure_ascii=False), caller.name)
-        await trail_step(conn, pid, row["document_id"], caller.name, "edited", {"before": old, "after": prepared})
+                           " edited_by = $5, edited_at = now(), effective_at = coalesce($6, effective_at)"
+                           " WHERE proposal_id = $1", pid, json.dumps(prepared, ensure_ascii=False),
+                           json.dumps(spans, ensure_ascii=False), json.dumps(left, ensure_ascii=False), caller.name,
+                           when)
+        await trail_step(conn, pid, row["document_id"], caller.name, "edited", {
+            "before": old, "after": prepared, **({"effective_at": {"before": row["effective_at"], "after": when}}
+                                                 if when else {})})
     await recheck(conn, pid, overlap_threshold)
+
+
+def _instant(v: Any) -> datetime:
+    """A date (its local midnight) or an ISO time with an offset, as everywhere in the staffing half."""
+    from streams.indicators.window import QueryError, _instant as instant
+
+    try:
+        return instant(str(v), "effective_at")
+    except QueryError as exc:
+        raise ProposalError(400, str(exc)) from None
+
+
+def _redated(c: Any, old: datetime, new: datetime) -> Any:
+    """A change dated as the proposal was (or not at all) takes the proposal's new date."""
+    if not isinstance(c, dict):
+        return c
+    given = c.get("effective_at")
+    try:
+        same_day = given is None or datetime.fromisoformat(str(given)) == old
+    except ValueError:
+        return c
+    return {**c, "effective_at": new.isoformat()} if same_day else c
 
 
 def _bare(c: dict) -> dict:

@@ -11,6 +11,7 @@ import asyncpg
 
 from core.access import like_pattern, scope_pattern
 from core.script import to_simplified
+from streams.archive.recognize import SANDING
 from streams.staffing.words import search_query, words
 
 _PHRASE = re.compile(r"[\"“”「」『』]([^\"“”「」『』]+)[\"“”「」『』]")
@@ -55,33 +56,64 @@ def marked_html(s: str) -> str:
     return html.escape(s).replace(html.escape(MARK), MARK).replace(html.escape(END), END)
 
 
+RANKED = 2000  # up to this many documents found are ranked; beyond, the newest come first (ranking all costs seconds)
+
+
+def _filters(query, phrases, scope, unit, doc_type, years, region, public) -> tuple[str, list]:
+    """The WHERE of the documents found, with only the conditions given (so the planner uses the indexes)."""
+    args: list = []
+
+    def arg(v) -> str:
+        args.append(v)
+        return f"${len(args)}"
+
+    where = ["d.status = 'ready'"]
+    if query:
+        where.append(f"d.tsv @@ to_tsquery('simple', {arg(query)})")
+    if phrases:
+        where.append("EXISTS (SELECT 1 FROM archive_page p WHERE p.document_id = d.document_id"
+                     f" AND coalesce(p.plain, p.text) LIKE ALL({arg([like_pattern(x) for x in phrases])}::text[]))")
+    for pattern in (scope_pattern(scope), scope_pattern(region or "")):
+        if pattern:
+            where.append(f"d.region_code LIKE {arg(pattern)}")
+    if unit:
+        where.append(f"d.unit_code = {arg(unit)}")
+    if doc_type or public:
+        where.append(f"d.doc_type = {arg(SANDING if public else to_simplified(doc_type))}")
+    if years[0]:
+        where.append(f"d.issued_at >= {arg(date(years[0], 1, 1))}")
+    if years[1]:
+        where.append(f"d.issued_at < {arg(date(years[1] + 1, 1, 1))}")
+    return " AND ".join(where), args
+
+
 async def search(conn: asyncpg.Connection, text: str, scope: str = "", unit: Optional[str] = None,
                  doc_type: Optional[str] = None, years: tuple[Optional[int], Optional[int]] = (None, None),
                  region: Optional[str] = None, limit: int = 20, offset: int = 0,
                  public: bool = False) -> dict[str, Any]:
-    """Pages that have every word (and every phrase), best first, one hit per document (its best page)."""
+    """Documents that have every word (and every phrase on one page), best first, each with its best page."""
     query, phrases, marks = parse(text)
     if query is None and not phrases:
         return {"query": text, "total": 0, "hits": []}
-    y0, y1 = years
-    args = [query, [like_pattern(p) for p in phrases], scope_pattern(scope), unit, doc_type and to_simplified(doc_type),
-            date(y0, 1, 1) if y0 else None, date(y1 + 1, 1, 1) if y1 else None, scope_pattern(region or ""), public]
-    where = ("($1::text IS NULL OR p.tsv @@ to_tsquery('simple', $1)) AND p.plain LIKE ALL($2::text[])"
-             " AND d.status = 'ready' AND ($3::text IS NULL OR d.region_code LIKE $3)"
-             " AND ($4::text IS NULL OR d.unit_code = $4) AND ($5::text IS NULL OR d.doc_type = $5)"
-             " AND ($6::date IS NULL OR d.issued_at >= $6) AND ($7::date IS NULL OR d.issued_at < $7)"
-             " AND ($8::text IS NULL OR d.region_code LIKE $8) AND (NOT $9 OR d.doc_type = '三定规定')")
-    total = await conn.fetchval("SELECT count(DISTINCT p.document_id) FROM archive_page p JOIN archive_document d"
-                                f" USING (document_id) WHERE {where}", *args)
-    rows = await conn.fetch(
-        "SELECT * FROM (SELECT DISTINCT ON (p.document_id) p.document_id, p.n, p.text, p.plain, d.doc_no, d.title,"
-        "  d.unit_code, d.doc_type, d.issued_at,"
-        "  CASE WHEN $1::text IS NULL THEN 0 ELSE ts_rank(p.tsv, to_tsquery('simple', $1)) END AS rank"
-        f"  FROM archive_page p JOIN archive_document d USING (document_id) WHERE {where}"
-        "  ORDER BY p.document_id, rank DESC, p.n) best"
-        " ORDER BY rank DESC, issued_at DESC NULLS LAST, document_id DESC LIMIT $10 OFFSET $11", *args, limit, offset)
-    return {"query": text, "total": total, "hits": [
-        {"document_id": r["document_id"], "doc_no": r["doc_no"], "title": r["title"], "unit_code": r["unit_code"],
-         "doc_type": r["doc_type"], "issued_at": r["issued_at"].isoformat() if r["issued_at"] else None,
-         "page": r["n"], "rank": round(float(r["rank"]), 6), "snippet": snippet(r["text"], r["plain"], marks)}
-        for r in rows]}
+    where, args = _filters(query, phrases, scope, unit, doc_type, years, region, public)
+    total = await conn.fetchval(f"SELECT count(*) FROM archive_document d WHERE {where}", *args)
+    n = len(args)
+    order = "ts_rank(d.tsv, to_tsquery('simple', $1)) DESC," if query and total <= RANKED else ""
+    docs = await conn.fetch(
+        f"SELECT d.document_id, d.doc_no, d.title, d.unit_code, d.doc_type, d.issued_at FROM archive_document d"
+        f" WHERE {where} ORDER BY {order} d.issued_at DESC NULLS LAST, d.document_id DESC"
+        f" LIMIT ${n + 1} OFFSET ${n + 2}", *args, limit, offset)
+    pages = await conn.fetch(
+        "SELECT DISTINCT ON (document_id) document_id, n, text, coalesce(plain, text) AS plain FROM archive_page"
+        " WHERE document_id = ANY($1::bigint[]) ORDER BY document_id, coalesce(plain, text) LIKE ALL($3::text[]) DESC,"
+        " CASE WHEN $2::text IS NULL THEN 0 ELSE ts_rank(tsv, to_tsquery('simple', $2)) END DESC, n",
+        [d["document_id"] for d in docs], query, [like_pattern(x) for x in phrases])
+    best = {p["document_id"]: p for p in pages}  # the page with the phrases and most of the words
+    hits = []
+    for d in docs:
+        p = best.get(d["document_id"])
+        hits.append({"document_id": d["document_id"], "doc_no": d["doc_no"], "title": d["title"],
+                     "unit_code": d["unit_code"], "doc_type": d["doc_type"],
+                     "issued_at": d["issued_at"].isoformat() if d["issued_at"] else None, "page": p["n"] if p else 1,
+                     "snippet": snippet(p["text"], p["plain"], marks) if p else ""})
+    return {"query": text, "total": total, "ranked": total <= RANKED, "hits": hits}

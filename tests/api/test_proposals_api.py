@@ -116,7 +116,7 @@ async def test_two_people_scope_and_one_publication(stack, people, conn):
 
 
 async def test_the_cli_edits_and_rejects_as_people(stack, people, conn, tmp_path):
-    url, tokens, env = people
+    env = people[2]
     truncate_all(stack.settings.database_url)
     await _city(conn)
     pid = await _propose(conn)
@@ -128,4 +128,16 @@ async def test_the_cli_edits_and_rejects_as_people(stack, people, conn, tmp_path
     assert out["diff"][UNIT]["quotas"][0]["approved"] == {"before": 5, "after": 9}
     code, out = cli(env, "org", "proposals", "reject", pid, "--reason", "wrong figure", "--as", "dave")
     assert code == 0 and out["status"] == "rejected" and out["reason"] == "wrong figure"
+    # the console's form, as a person who may (and one who may not)
+    other = await _propose(conn, doc_id="doc-console")
+    url, tokens = people[0], people[1]
+    async with aiohttp.ClientSession() as s:
+        async with s.post(f"{url}/console/proposals/{other}/reject", data={"reason": "改用新文件"},
+                          headers={"Authorization": f"Bearer {tokens['viewer1']}"}, allow_redirects=False) as r:
+            assert r.status == 403
+        async with s.post(f"{url}/console/proposals/{other}/reject", data={"reason": "改用新文件"},
+                          headers={"Authorization": f"Bearer {tokens['dave']}"}, allow_redirects=False) as r:
+            assert r.status == 302 and r.headers["Location"] == f"/org/proposals/{other}"
+    assert await conn.fetchval("SELECT (status, reason, decided_by) = ('rejected', '改用新文件', 'dave')"
+                               " FROM org_proposal WHERE proposal_id = $1", other)
     assert await conn.fetchval("SELECT count(*) FROM staffing_change WHERE change_id LIKE $1", f"proposal:{pid}:%") == 0

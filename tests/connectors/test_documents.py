@@ -29,7 +29,15 @@ def test_text_pdf_pages_and_a_scanned_pdf_named_for_ocr():
 
 
 def test_images_and_text_in_either_encoding():
+    from PIL import Image
+    import io
+
     assert read(small_scan("一行"), "p.png").pages == [None]
+    frames = [Image.open(io.BytesIO(small_scan(f"第{i}页"))) for i in (1, 2)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "TIFF", save_all=True, append_images=frames[1:])
+    assert read(buf.getvalue(), "two.tif").pages == [None, None]
+    assert page_image(buf.getvalue(), "image", 1) != page_image(buf.getvalue(), "image", 0)
     text = "濰編〔2019〕12號\f第二頁"
     assert read(text.encode("gb18030"), "t.txt").pages == ["濰編〔2019〕12號", "第二頁"]
     assert read(("\ufeff" + text).encode("utf-8"), "t.txt").pages == ["濰編〔2019〕12號", "第二頁"]

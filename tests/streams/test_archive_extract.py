@@ -182,6 +182,8 @@ def test_an_approval_that_sets_up_a_unit_is_not_a_body():
     e = extract(text, _ctx(), "机构编制审批文件")
     assert [c["name"] for c in _by_kind(e, "body_set")] == ["数据科"]
     assert any("a unit is set up here" in u["reason"] for u in e.unsure)
+    moved = extract("关于划转编制的通知\n从市农业局划转行政编制2名至你局。", _ctx(quotas={"行政": 10}), "调整通知")
+    assert not moved.changes and any("划转行政编制2名" in u["reason"] for u in moved.unsure)
 
 
 # ----------------------------------------------------------------------------- generated documents
@@ -291,3 +293,36 @@ def test_generated_documents_are_read_exactly(seed):
 def test_cn_numerals_helper_is_right():
     assert [cn(n) for n in (5, 10, 15, 25, 100, 105, 110, 138, 210)] == [
         "五", "十", "十五", "二十五", "一百", "一百零五", "一百一十", "一百三十八", "二百一十"]
+
+
+KIND_LABELS = {"行政": "行政编制", "事业": "事业编制", "政法专项": "政法专项编制", "工勤": "机关工勤人员事业编制"}
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_generated_approvals_give_their_deltas(seed):
+    rng = random.Random(1000 + seed)
+    standing = rng.sample(BODIES, 5)
+    ctx = _ctx(bodies={f"B{k + 1}": to_traditional(b) for k, b in enumerate(standing)},
+               quotas={k: rng.randint(10, 60) for k in rng.sample(list(KIND_LABELS), 2)}, posts={"正科": 8, "副处": 3})
+    new = [b for b in BODIES if b not in standing][:rng.randint(1, 2)]
+    gone, (old, renamed) = standing[0], (standing[1], "综合协调" + standing[1][-1])
+    kind = rng.choice(sorted(ctx.quotas))
+    up, n, k = rng.random() < 0.5, rng.randint(1, 5), rng.randint(1, 3)
+    after = ctx.quotas[kind] + (n if up else -n)
+    num = cn if rng.random() < 0.5 else str
+    text = (f"关于{ctx.name}调整机构编制事项的批复\n{ctx.name}：\n经研究，同意增设{'、'.join(new)}，为正科级内设机构；"
+            f"撤销{gone}；将{old}更名为{renamed}。{'核增' if up else '核减'}{KIND_LABELS[kind]}{num(n)}名，"
+            f"增加正科级领导职数{num(k)}名。" + (f"调整后，你局{KIND_LABELS[kind]}为{num(after)}名。" if rng.random() < 0.5 else ""))
+    traditional = rng.random() < 0.5
+    e = extract(to_traditional(text) if traditional else text, ctx, "机构编制审批文件")
+    _valid(e.changes)
+    script = to_traditional if traditional else (lambda s: s)
+    sets = {c["name"]: c for c in _by_kind(e, "body_set")}
+    assert set(sets) == {script(x) for x in [*new, renamed]}
+    assert sets[script(renamed)]["body_code"] == "B2"
+    assert {sets[script(x)]["body_code"] for x in new}.isdisjoint({f"B{i}" for i in range(1, 6)})
+    assert all(sets[script(x)]["rank"] == "正科级" for x in new)
+    assert [c["body_code"] for c in _by_kind(e, "body_abolished")] == ["B1"]
+    assert [(c["quota_kind"], c["approved"]) for c in _by_kind(e, "quota_set")] == [(kind, after)]
+    assert [(c["post_level"], c["approved"]) for c in _by_kind(e, "posts_set")] == [("正科", 8 + k)]
+    assert not e.unsure, e.unsure

@@ -153,9 +153,15 @@ async def test_two_people_and_edits(conn):
     p = await proposals.show(conn, pid)
     changes = [c for c in p["changes"] if c["kind"] != "quota_set"]
     changes.append({"kind": "quota_set", "unit_code": UNIT, "quota_kind": "行政", "approved": 4})
-    await proposals.edit(conn, pid, changes, BOB)
+    await proposals.edit(conn, pid, changes, BOB, effective_at="2019-04-01")
     p = await proposals.show(conn, pid)
     assert p["edited_by"] == "bob" and ("over_quota", "行政") not in {(f["kind"], f["subject"]) for f in p["would_open"]}
+    moved = datetime(2019, 3, 31, 16, tzinfo=timezone.utc)  # the local midnight of 2019-04-01
+    assert datetime.fromisoformat(p["effective_at"]) == moved
+    assert {datetime.fromisoformat(c["effective_at"]) for c in p["changes"]} == {moved}
+    with pytest.raises(ProposalError) as e:
+        await proposals.edit(conn, pid, changes, BOB, effective_at="soon")
+    assert e.value.status == 400
     assert [s["step"] for s in p["trail"]].count("edited") == 1
     with pytest.raises(ProposalError) as e:
         await proposals.decide(conn, pid, BOB, True)  # the last editor

@@ -22,8 +22,9 @@ WORDS = {  # written once in traditional characters, shown in the reader's scrip
     "status_proposed": ("待審核", "awaiting review"), "status_published": ("已批准發布", "published"),
     "status_rejected": ("已駁回", "rejected"), "added": ("新增", "added"), "removed": ("刪除", "removed"),
     "before_after": ("調整前 → 調整後", "before → after"), "doc_text": ("文件原文", "The document"),
-    "effective": ("生效日期", "Effective"), "two_person": ("上傳或最後修改者之外的另一人批准", "approved by someone other"
-                                                        " than the uploader and the last editor"),
+    "effective": ("生效日期", "Effective"),
+    "two_person": ("上傳或最後修改者之外的另一人批准", ("approved by someone other than the uploader and the last"
+                                                   " editor")),
 }
 
 
@@ -50,7 +51,9 @@ def _finding(f: dict, lang: str) -> str:
     what = t(f["kind"], lang) if f["kind"] in _kinds() else f["kind"]
     extra = {k: v for k, v in f.items() if k not in ("kind", "unit_code", "subject", "basis", "candidate", "opened_at",
                                                      "unit_name")}
-    return f'<li><strong>{esc(what)}</strong> {esc(f["unit_code"])} · {esc(f["subject"])}: {esc(json.dumps(extra, ensure_ascii=False))} <small>{esc(f.get("basis"))}</small></li>'
+    figures = esc(json.dumps(extra, ensure_ascii=False))
+    return (f'<li><strong>{esc(what)}</strong> {esc(f["unit_code"])} · {esc(f["subject"])}: {figures}'
+            f' <small>{esc(f.get("basis"))}</small></li>')
 
 
 def _kinds() -> set[str]:
@@ -88,6 +91,7 @@ def _actions(p: dict, request: web.Request, lang: str) -> str:
     edit = (f'<form method="post" action="{base}/edit"><input type="hidden" name="csrf" value="{csrf}">'
             f'<textarea name="changes" rows="12" cols="80" aria-label="changes">'
             f'{esc(json.dumps(p["changes"], ensure_ascii=False, indent=1))}</textarea><br>'
+            f'<label>{w("effective", lang)} <input name="effective_at" type="date"></label> '
             f'<button>{w("edit", lang)}</button></form>')
     if caller.name in (p["created_by"], p["edited_by"]):
         return f'<p>{w("two_person", lang)}</p>' + edit
@@ -140,7 +144,7 @@ async def act(request: web.Request) -> web.Response:
                 changes = json.loads(str(form.get("changes") or ""))
             except ValueError as exc:
                 raise ProposalError(400, f"changes: not JSON ({exc})") from None
-            await run_edit(request.app, pid, changes, caller)
+            await run_edit(request.app, pid, changes, caller, str(form.get("effective_at") or "").strip() or None)
         else:
             reason = str(form.get("reason") or "").strip()[:2000] or None
             await decide(request.app, pid, caller, action == "approve", reason)

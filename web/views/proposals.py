@@ -39,20 +39,22 @@ async def get_one(request: web.Request) -> web.Response:
     return json_response(await shown(request.app, path_text(request, "id"), request["caller"]))
 
 
-async def run_edit(app: web.Application, pid: str, changes: Any, caller: Caller) -> dict[str, Any]:
+async def run_edit(app: web.Application, pid: str, changes: Any, caller: Caller,
+                   effective_at: Any = None) -> dict[str, Any]:
     """The API's and the console's one way to edit: refused at once when the caller may not, else done off the loop."""
     await shown(app, pid, caller)
     if not isinstance(changes, list) or not changes:
         raise ProposalError(400, "changes: a non-empty JSON array of staffing changes")
     s = app[SETTINGS]
-    await app[HEAVY].run(caller.name, proposals.edit, pid, changes, caller, s.overlap_threshold,
+    await app[HEAVY].run(caller.name, proposals.edit, pid, changes, caller, s.overlap_threshold, effective_at,
                          timeout=s.analysis_timeout_seconds)
     return await shown(app, pid, caller)
 
 
 async def post_edit(request: web.Request) -> web.Response:
     body = await json_object(request)
-    return json_response(await run_edit(request.app, path_text(request, "id"), body.get("changes"), request["caller"]))
+    return json_response(await run_edit(request.app, path_text(request, "id"), body.get("changes"), request["caller"],
+                                        body.get("effective_at")))
 
 
 async def decide(app: web.Application, pid: str, caller: Caller, approve: bool, reason: Optional[str]) -> dict:
