@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     duty_check_interval_seconds: float = Field(default=30.0, gt=0)
     # a new 三定 clause's suggested items: the unit's items in force at least this alike (marked unsure)
     proposal_suggest_threshold: float = Field(default=0.3, gt=0, le=1)
+    # a clause read this alike (characters in one script) to one of the unit's keeps its id and items, marked unsure
+    proposal_near_clause_ratio: float = Field(default=0.9, gt=0, le=1)
 
     # The service platform the list binds (the simulator by default): base URL, bearer token, endpoints.
     platform_url: str = "http://127.0.0.1:8090"

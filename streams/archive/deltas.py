@@ -5,8 +5,19 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from streams.archive.extract import (
-    HEAD_LEVELS, NUM, QUOTA_KIND, QUOTES, TITLES, Extraction, Reader, UnitContext, body_name, number, same, set_bodies,
+from streams.archive.reading import (
+    HEAD_LEVELS,
+    NUM,
+    QUOTA_KIND,
+    QUOTES,
+    TITLES,
+    Extraction,
+    Reader,
+    UnitContext,
+    body_name,
+    number,
+    same,
+    set_bodies,
 )
 
 _KINDS = "(" + "|".join(sorted(QUOTA_KIND, key=len, reverse=True)) + ")"

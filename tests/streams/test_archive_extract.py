@@ -131,6 +131,19 @@ def test_a_new_unit_and_gaps_are_unsure():
     assert [d["duty_id"] for d in _by_kind(e, "duties_set")[0]["duties"]] == ["D1", "D2"]
 
 
+def test_a_clause_misread_by_a_scan_keeps_its_links_and_says_so():
+    ctx = _ctx(duties=[{"duty_id": "D4", "text": "負責全市種植業、畜牧業、漁業的行業管理和安全監管。", "item_codes": ["AG-4"]},
+                       {"duty_id": "D5", "text": "負責農村宅基地管理。", "item_codes": ["AG-5"]}], duty_ids={"D4", "D5"})
+    text = SECTIONS_TRAD.replace("（二）負責種植業、畜牧業、漁業的行業管理，\n指導農產品加工業發展。",
+                                 "（二）負責全市種植業、畜收業、漁業的行業管理和安全監管。")
+    e = extract(text, ctx, "三定規定")
+    duties = _by_kind(e, "duties_set")[0]["duties"]
+    misread = next(d for d in duties if "畜收業" in d["text"])  # 牧 read as 收
+    assert misread["duty_id"] == "D4" and misread["item_codes"] == ["AG-4"]
+    assert any(u["field"] == "duties[D4].text" and "0.9" in u["reason"] for u in e.unsure)
+    assert "D5" not in {d["duty_id"] for d in duties}  # nothing alike: not taken
+
+
 def test_unnumbered_duty_articles_ocr_spacing_and_an_approval_in_sections():
     text = ("某局三定规定\n第 一 条 为规范职能，制定本规定。\n第 二 条 某局为正科级。\n第 三 条 某局主要职责是：\n"
             "（一）负责甲。\n（ 二 ）负责乙。\n第 四 条 职能转变。某局应当加快职能转变，\n强化事中事后监管。\n"
