@@ -129,6 +129,7 @@ WORDS = {
     "compare_note": ("輸入一個事項或一個部門（名稱或編碼），比較各區劃的辦理情況", "Give an item or a department (by name or"
                      " code) to compare the regions"),
     "regions_by_name": ("實施區劃（名稱或編碼，逗號分隔）", "Regions (names or codes, comma-separated)"),
+    "person": ("姓名", "Name"), "cases_behind": ("對應辦件", "cases behind it"),
     "counts_items": ("此項統計的是清單事項，不是辦件：見權責清單", "This figure counts items on the list, not cases:"
                      " see the power list"),
     "candidate_note": ("帶 * 的為待研判線索（缺位、越位、不到位），需人工判斷", "Kinds marked * are candidates for"
@@ -152,8 +153,12 @@ def t(key: str, lang: str) -> str:
 
 
 def label(indicator: str, lang: str) -> str:
+    """An indicator's name; a duration's with its unit (hours)."""
     ind = BY_KEY[indicator]
-    return ind.en if lang == "en" else script(ind.zh, lang)
+    name = ind.en if lang == "en" else script(ind.zh, lang)
+    if not indicator.endswith("_hours"):
+        return name
+    return name if lang == "en" else f"{name}（{t('hours', lang)}）"
 
 
 # the reasons the engine and the API give (in English, their interface), said to a person in the page's language
