@@ -30,6 +30,19 @@ def region_name(code: Optional[str]) -> Optional[str]:
     return None
 
 
+def region_codes(text: str) -> list[str]:
+    """The regions a name (either script) or a code names: a code (6 digits, or a town's 9 under a known county)
+    itself; a name every region of that name (西湖区 is in 杭州 and in 南昌); none when unknown."""
+    from core.script import to_simplified
+
+    text = text.strip()
+    names = _regions()
+    if text in names or (len(text) == 9 and text.isdigit() and text[:6] in names):
+        return [text]
+    wanted = to_simplified(text)
+    return [c for c, n in names.items() if to_simplified(n) == wanted]
+
+
 class Names:
     """The names of the codes one page shows, looked up together."""
 

@@ -22,37 +22,12 @@ def test_histories_are_valid_and_start_with_submitted():
         assert [e["occurred_at"] for e in evs] == sorted(e["occurred_at"] for e in evs)
 
 
-async def test_the_generator_applies_only_for_open_items():
-    got: list = []
+async def _monitor(got: list) -> tuple[web.AppRunner, int]:
+    """A stand-in for the monitor's webhook: what arrives, with when it arrived."""
     app = web.Application()
 
     async def hook(request):
         assert request.headers["Authorization"] == "Bearer tok"
-        got.extend(await request.json())
-        return web.json_response({})
-
-    app.router.add_post("/api/v1/case-events", hook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    platform = Platform("p")
-    platform.apply("k1", "publish", "OPEN", {"region_codes": ["330102"], "department_code": "D"})
-    platform.apply("k2", "publish", "SHUT", {"region_codes": ["330102"], "department_code": "D"})
-    platform.apply("k3", "withdraw", "SHUT", {})
-    try:
-        sent = await generate(platform, f"http://127.0.0.1:{port}/api/v1/case-events", "tok", 50, 0.5)
-    finally:
-        await runner.cleanup()
-    assert sent == len(got) > 0
-    assert {e["item_code"] for e in got if e["type"] == "submitted"} == {"OPEN"}
-
-
-async def test_the_generator_keeps_its_rate_and_dates_events_now():
-    got: list = []
-    app = web.Application()
-
-    async def hook(request):
         arrived = datetime.now(timezone.utc)
         got.extend((arrived, e) for e in await request.json())
         return web.json_response({})
@@ -62,6 +37,27 @@ async def test_the_generator_keeps_its_rate_and_dates_events_now():
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, port
+
+
+async def test_the_generator_applies_only_for_open_items():
+    got: list = []
+    runner, port = await _monitor(got)
+    platform = Platform("p")
+    platform.apply("k1", "publish", "OPEN", {"region_codes": ["330102"], "department_code": "D"})
+    platform.apply("k2", "publish", "SHUT", {"region_codes": ["330102"], "department_code": "D"})
+    platform.apply("k3", "withdraw", "SHUT", {})
+    try:
+        sent = await generate(platform, f"http://127.0.0.1:{port}/api/v1/case-events", "tok", 50, 0.5)
+    finally:
+        await runner.cleanup()
+    assert sent == len(got) > 0
+    assert {e["item_code"] for _, e in got if e["type"] == "submitted"} == {"OPEN"}
+
+
+async def test_the_generator_keeps_its_rate_and_dates_events_now():
+    got: list = []
+    runner, port = await _monitor(got)
     platform = Platform("p")
     platform.apply("k1", "publish", "OPEN", {"region_codes": ["330102"], "department_code": "D"})
     try:

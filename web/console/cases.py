@@ -38,7 +38,7 @@ async def cases_page(request: web.Request) -> web.Response:
                                  (r["item_code"] for r in out["rows"]))
     keep = {k: v for k, v in q.items() if k != "page"}
     name = label(figure, lang) if figure in BY_KEY else figure
-    head = (f'<p><strong>{esc(name)}: {out["total"]:,}</strong> · {esc(local(out["from"]))} → '
+    head = (f'<p><strong>{esc(name)} · {t("cases_behind", lang)}: {out["total"]:,}</strong> · {esc(local(out["from"]))} → '
             f'{esc(local(out["to"]))} · <a href="/api/v1/cases?{esc(urllib.parse.urlencode({**keep, "format": "csv"}))}">'
             f'CSV</a> · {xlsx_link("/api/v1/cases", keep, lang)}</p>')
     nav = " ".join(f'<a href="/cases?{esc(urllib.parse.urlencode({**keep, "page": p}))}">{label_}</a>'

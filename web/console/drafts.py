@@ -6,8 +6,10 @@ from typing import Any
 
 from aiohttp import web
 
-from web.console.i18n import t
-from web.console.pages import allowed, esc, in_url, lang_of, layout, local, table
+from core.names import region_name
+from web.console.forms import resolve_unit, unit_choices
+from web.console.i18n import script, t
+from web.console.pages import allowed, esc, in_url, lang_of, layout, local, named, table
 from web.common import ADMINISTER_LIST, OPERATIONS, POOL, SETTINGS, route
 from schemas.events import Category
 from streams.powerlist import drafts
@@ -17,17 +19,20 @@ ACTIONS = ("added", "modified", "cancelled", "devolved")
 
 
 
-def _form(csrf: str, lang: str) -> str:
+def _form(csrf: str, lang: str, units: str) -> str:
     field = lambda name, label, extra="": (  # noqa: E731
         f'<label>{label} <input name="{name}" {extra}></label>')
-    cats = "".join(f'<option value="{esc(c.value)}">{esc(c.value)}</option>' for c in Category)
+    cats = "".join(f'<option value="{esc(c.value)}">{esc(c.name if lang == "en" else script(c.value, lang))}</option>'
+                   for c in Category)
     return (f'<form class="draft" method="post" action="/console/drafts"><input type="hidden" name="csrf" value="{esc(csrf)}">'
             + field("item_code", t("item", lang), "required")
             + f'<label>{t("kind", lang)} <select name="action">'
             + "".join(f'<option value="{a}">{t("act_" + a, lang)}</option>' for a in ACTIONS) + "</select></label>"
             + field("name", t("item_name", lang)) + f'<label>{t("category", lang)} <select name="category">'
             + '<option value=""></option>' + cats + "</select></label>"
-            + field("department_code", t("department", lang)) + field("region_codes", t("region", lang))
+            + units.replace('id="units"', 'id="departments"')
+            + field("department_code", t("department_by_name", lang), 'list="departments" autocomplete="off"')
+            + field("region_codes", t("regions_by_name", lang))
             + f'<label>{t("level", lang)} <select name="level"><option value=""></option>'
             + "".join(f'<option value="{lv}">{t("level_" + lv, lang)}</option>' for lv in ("province", "city", "county", "town"))
             + "</select></label>"
@@ -40,6 +45,7 @@ async def drafts_page(request: web.Request) -> web.Response:
     may_decide = allowed(request, ADMINISTER_LIST)
     async with request.app[POOL].acquire() as conn:
         rows = await drafts.listing(conn, None, 200)
+        units = await unit_choices(conn, "") if may_decide else ""
     out = []
     for d in rows:
         warn = "; ".join(f'{w.get("item_code")} {w.get("name", "")} ({w.get("score")})' for w in d["checks"][:5])
@@ -54,7 +60,7 @@ async def drafts_page(request: web.Request) -> web.Response:
                     esc(t("act_" + d["action"], lang)), esc(d["drafted_by"]), esc(local(d["drafted_at"])),
                     esc(t("draft_" + d["status"], lang)), f'<span class="bad">{esc(warn)}</span>',
                     esc(d.get("reason") or ""), act])
-    body = ((f'<h2>{t("new_draft", lang)}</h2>' + _form(csrf, lang) if may_decide else "") + f'<h2>{t("drafts", lang)}</h2>'
+    body = ((f'<h2>{t("new_draft", lang)}</h2>' + _form(csrf, lang, units) if may_decide else "") + f'<h2>{t("drafts", lang)}</h2>'
             + table([t("item", lang), t("kind", lang), t("who", lang), t("since", lang), t("status", lang),
                      t("overlaps", lang), t("why", lang), ""], out))
     return layout(request, "drafts", t("drafts", lang), body)
@@ -65,7 +71,7 @@ async def draft_page(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn:
         d = await drafts.get(conn, request.match_info["id"])
         steps = await drafts.trail(conn, d["item_code"])
-    change = ", ".join(f"{k}={v}" for k, v in d["change"].items() if k not in ("change_id",))
+    change = _change_words(d["change"], lang)
     warn = table([t("item", lang), t("item_name", lang), t("department", lang), t("overlaps", lang)],
                  ([esc(w.get("item_code")), esc(w.get("name")), esc(w.get("department_code")),
                    esc(f'{w.get("score")} {"; ".join(w.get("same_articles") or [])}')] for w in d["checks"]))
@@ -77,6 +83,49 @@ async def draft_page(request: web.Request) -> web.Response:
             f'{esc(t("draft_" + d["status"], lang))} {esc(d.get("reason") or "")}</p>'
             f'<h2>{t("overlaps", lang)}</h2>{warn}<h2>{t("trail", lang)}</h2>{trail}')
     return layout(request, "drafts", f'{t("drafts", lang)} · {esc(d["item_code"])}', body)
+
+
+_FIELDS = (("item_code", "item"), ("name", "item_name"), ("category", "category"), ("department_code", "department"),
+           ("level", "level"), ("region_codes", "region"), ("effective_at", "since"), ("legal_basis", "legal_basis"))
+
+
+def _change_words(change: dict, lang: str) -> str:
+    """A drafted change for people: each field by its label, levels and regions in words, the date local."""
+    out = []
+    for key, word in _FIELDS:
+        v = change.get(key)
+        if v in (None, "", []):
+            continue
+        shown = (esc(t("level_" + v, lang)) if key == "level" else
+                 ", ".join(named(region_name(r), r) for r in v) if key == "region_codes" else
+                 esc(local(v, False)) if key == "effective_at" else esc(script(v, lang)) if key == "category" else esc(v))
+        out.append(f"{t(word, lang)}：{shown}")
+    return " · ".join(out)
+
+
+async def _codes(conn, fields: dict) -> dict:
+    """The department and regions a person typed (names in either script, or codes) as codes; unknown: 400."""
+    if fields.get("department_code"):
+        text = fields["department_code"]
+        known = await conn.fetchval("SELECT true FROM list_item_version WHERE department_code = $1 LIMIT 1", text)
+        fields["department_code"] = text if known else await resolve_unit(conn, text, "")
+    if fields.get("region_codes"):
+        ours = {r[0] for r in await conn.fetch("SELECT DISTINCT data->>'region_code' FROM org_version"
+                                               " WHERE part = 'unit'")}
+        fields["region_codes"] = [_region(r, ours) for r in fields["region_codes"]]
+    return fields
+
+
+def _region(text: str, ours: set) -> str:
+    """One region: a name shared by several is the one of this city's units."""
+    from core.names import region_codes
+
+    found = region_codes(text)
+    if len(found) > 1:
+        found = [c for c in found if c in ours]
+    if len(found) != 1:
+        raise web.HTTPBadRequest(text="region: no such region" if not found else "region: several have that name")
+    return found[0]
 
 
 def _steps() -> set[str]:
@@ -95,6 +144,7 @@ async def create_draft(request: web.Request) -> web.Response:
     if fields.get("action") == "devolved":
         raise web.HTTPBadRequest(text="a devolution is drafted over the API (it names the level and regions taking over)")
     async with request.app[POOL].acquire() as conn:
+        fields = await _codes(conn, fields)
         await drafts.create(conn, fields, request["caller"].name, request.app[SETTINGS].overlap_threshold, None)
     raise web.HTTPFound("/drafts")
 

@@ -11,9 +11,10 @@ from core.script import to_simplified, to_traditional
 from core.tz import midnight
 from streams.evaluation import evaluate, rectify
 from streams.evaluation.scorecard import load_scorecard
-from web.common import POOL, SETTINGS, SIGNED_IN, route
+from web.common import SETTINGS, SIGNED_IN, route
 from web.console.i18n import t
 from web.console.pages import esc
+from web.views.evaluation import _engine
 
 UNITS = ("SELECT DISTINCT ON (unit_code) unit_code, data->>'name' AS name FROM org_version WHERE part = 'unit'"
          " AND valid_to IS NULL AND ($1::text IS NULL OR data->>'region_code' LIKE $1) ORDER BY unit_code, valid_from DESC")
@@ -88,16 +89,6 @@ def _day(raw, name: str) -> date:
         raise web.HTTPBadRequest(text=f"{name}: a date (YYYY-MM-DD)") from None
 
 
-async def _run(request: web.Request, work):
-    try:
-        async with request.app[POOL].acquire() as conn:
-            return await work(conn)
-    except LookupError as exc:
-        raise web.HTTPNotFound(text=str(exc)) from None
-    except (evaluate.EvaluationError, rectify.TaskError) as exc:
-        raise web.HTTPBadRequest(text=str(exc)) from None
-
-
 async def create_evaluation(request: web.Request) -> web.Response:
     c, form = request["caller"], await request.post()
     if not may(request, "evaluate"):
@@ -110,7 +101,7 @@ async def create_evaluation(request: web.Request) -> web.Response:
         unit = await resolve_unit(conn, str(form.get("unit") or ""), c.scope)
         return await evaluate.create(conn, unit, t0, t1, str(form.get("type") or ""), c.name, card, c.scope)
 
-    raise web.HTTPFound(f"/evaluations/{await _run(request, work)}")
+    raise web.HTTPFound(f"/evaluations/{await _engine(request, work)}")
 
 
 async def give_score(request: web.Request) -> web.Response:
@@ -130,7 +121,7 @@ async def give_score(request: web.Request) -> web.Response:
         await evaluate.give_score(conn, eid, str(form.get("code") or ""), value, c.name,
                                   str(form.get("note") or "").strip()[:2000] or None)
 
-    await _run(request, work)
+    await _engine(request, work)
     raise web.HTTPFound(f"/evaluations/{eid}")
 
 
@@ -148,7 +139,7 @@ async def open_task(request: web.Request) -> web.Response:
         return await rectify.open_task(conn, unit, str(form.get("text") or "")[:4000], int(days[:5]), c.name,
                                        evaluation_id=int(ev[:18]) if ev.isdigit() else None, scope=c.scope)
 
-    raise web.HTTPFound(f"/rectifications/{await _run(request, work)}")
+    raise web.HTTPFound(f"/rectifications/{await _engine(request, work)}")
 
 
 def add_routes(app: web.Application) -> None:

@@ -142,6 +142,8 @@ WORDS = {
     "department_by_name": ("部門名稱或編碼", "Department (name or code)"),
     "compare_note": ("輸入一個事項或一個部門（名稱或編碼），比較各區劃的辦理情況", "Give an item or a department (by name or"
                      " code) to compare the regions"),
+    "regions_by_name": ("實施區劃（名稱或編碼，逗號分隔）", "Regions (names or codes, comma-separated)"),
+    "person": ("姓名", "Name"), "cases_behind": ("對應辦件", "cases behind it"),
     "counts_items": ("此項統計的是清單事項，不是辦件：見權責清單", "This figure counts items on the list, not cases:"
                      " see the power list"),
     "sheets": ("表格導入", "Workbooks"), "workbook": ("表格文件", "Workbook"), "upload_check": ("上傳並核對", "Upload and check"),
@@ -177,8 +179,12 @@ def t(key: str, lang: str) -> str:
 
 
 def label(indicator: str, lang: str) -> str:
+    """An indicator's name; a duration's with its unit (hours)."""
     ind = BY_KEY[indicator]
-    return ind.en if lang == "en" else script(ind.zh, lang)
+    name = ind.en if lang == "en" else script(ind.zh, lang)
+    if not indicator.endswith("_hours"):
+        return name
+    return name if lang == "en" else f"{name}（{t('hours', lang)}）"
 
 
 # the reasons the engine and the API give (in English, their interface), said to a person in the page's language
@@ -196,8 +202,8 @@ _REASONS = (
     (r"this is for callers who see every region", "僅限可查看全部區劃的用戶", "Only for those who see every region"),
     (r"CSRF token .*", "頁面已過期，請刷新後重試", "The page has expired: reload it and try again"),
     (r".*outside your (scope|regions).*", "不在您的可見範圍內", "Outside your scope"),
-    (r"(item|department|unit): no such .*", "找不到該{0}", "No such {0}"),
-    (r"(item|department|unit): several .*", "有多個同名的{0}：請輸入編碼", "Several have that name: give the {0}'s code"),
+    (r"(item|department|unit|region): no such .*", "找不到該{0}", "No such {0}"),
+    (r"(item|department|unit|region): several .*", "有多個同名的{0}：請輸入編碼", "Several have that name: give the {0}'s code"),
 )
 _STATE_WORDS = {"start": "開始整改", "submit": "提交", "verify": "驗證", "return": "退回", "close": "銷號",
                 "draft": "待審", "rejected": "駁回", "published": "發布"}
@@ -213,7 +219,7 @@ def reason(text: str, lang: str) -> str:
         if m:
             if lang == "en":
                 return en.format(*m.groups())
-            words = [t("state_" + g, lang) if "state_" + g in WORDS else t(g, lang) if g in ("item", "department", "unit")
+            words = [t("state_" + g, lang) if "state_" + g in WORDS else t(g, lang) if g in ("item", "department", "unit", "region")
                      else script(_STATE_WORDS.get(g, g), lang) for g in m.groups()]
             return script(zh.format(*words), lang)
     return text if lang == "en" or not re.search(r"[A-Za-z]{2,}", text) else ""

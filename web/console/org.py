@@ -226,7 +226,7 @@ async def public_unit(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text="no such unit")
     bodies = {b["body_code"]: b["name"] for b in u["bodies"]}
     body = _unit_body(u, lang, public=True) + f'<h2>{t("roster", lang)}</h2>' + table(
-        [t("name", lang), t("sex", lang), t("bodies", lang), t("quota_kind", lang)],
+        [t("person", lang), t("sex", lang), t("bodies", lang), t("quota_kind", lang)],
         ([esc(r["name"]), esc(r["sex"]), esc(bodies.get(r["body_code"], "")), esc(r["quota_kind"])] for r in roster))
     return _page(request, u["name"], body + texts)
 

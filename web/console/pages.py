@@ -66,9 +66,11 @@ def layout(request: web.Request, active: str, title: str, body: str, stream: Opt
     nav = _nav(request, active, lang)
     who = ""
     if caller is not None:
-        scope = caller.scope or t("everywhere", lang)
+        from core.names import region_name
+
+        scope = named(region_name(caller.scope), caller.scope) if caller.scope else esc(t("everywhere", lang))
         csrf = request.get("csrf", "")
-        who = (f'<span class="who">{esc(caller.name)} · {t(caller.role, lang)} · {t("scope", lang)} {esc(scope)}</span>'
+        who = (f'<span class="who">{esc(caller.name)} · {t(caller.role, lang)} · {t("scope", lang)} {scope}</span>'
                f'<form class="inline" method="post" action="/logout"><input type="hidden" name="csrf" value="{esc(csrf)}">'
                f'<button>{t("logout", lang)}</button></form>')
     switch = " ".join(f'<a href="?lang={x}" lang="{HTML_LANG[x]}">{LANG_NAMES[x]}</a>' for x in LANGS if x != lang)

@@ -7,9 +7,9 @@ import time
 
 from aiohttp import web
 
-from web.console.i18n import script, t
+from web.console.i18n import HTML_LANG, script, t
 from web.console.pages import esc, fmt, in_url, lang_of, local, named, table
-from core.names import region_name
+from core.names import Names, region_name
 from web.common import POOL, PUBLIC, client_address, policy_of, route, search_term
 from streams.powerlist.queries import item_history
 
@@ -53,7 +53,7 @@ def both_scripts(q: str) -> list[str]:
 
 def _page(request: web.Request, title: str, body: str) -> web.Response:
     lang = lang_of(request)
-    doc = (f'<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, '
+    doc = (f'<!doctype html><html lang="{HTML_LANG[lang]}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, '
            f'initial-scale=1"><title>{esc(title)}</title><link rel="stylesheet" href="/static/console.css"></head>'
            f'<body><header><strong>{t("public", lang)}</strong><a href="/public">{t("list", lang)}</a>'
            f'<a href="/public/figures">{t("monthly", lang)}</a><a href="/public/org">{t("org_public", lang)}</a></header><main><h1>{esc(title)}</h1>{body}</main>'
@@ -68,13 +68,15 @@ async def public_list(request: web.Request) -> web.Response:
             "SELECT item_code, name, category, department_code, level, region_codes, legal_basis"
             " FROM list_items_at(now()) WHERE active AND ($1 = '' OR item_code ILIKE ANY($2::text[])"
             " OR name ILIKE ANY($2::text[])) ORDER BY department_code, item_code LIMIT 500", q, both_scripts(q))
+        names = await Names.load(conn, (r["department_code"] for r in rows))
     form = (f'<form method="get" action="/public"><input name="q" value="{esc(q)}" aria-label="{t("search", lang)}">'
             f'<button>{t("search", lang)}</button></form>')
     body = form + table([t("item", lang), t("item_name", lang), t("category", lang), t("department", lang),
                          t("level", lang), t("region", lang), t("legal_basis", lang)],
                         ([f'<a href="/public/items/{in_url(r["item_code"])}">'
                           f'{esc(r["item_code"])}</a>', esc(r["name"]), esc(script(r["category"] or "", lang)),
-                          esc(r["department_code"]), esc(t("level_" + r["level"], lang) if r["level"] else ""),
+                          named(names.of("department_code", r["department_code"]), r["department_code"]),
+                          esc(t("level_" + r["level"], lang) if r["level"] else ""),
                           ", ".join(named(region_name(c), c) for c in r["region_codes"]) or t("everywhere", lang),
                           esc(r["legal_basis"])] for r in rows))
     return _page(request, t("public", lang), body)
@@ -105,14 +107,16 @@ async def public_figures(request: web.Request) -> web.Response:
 
     async with request.app[POOL].acquire() as conn:
         rows = await published(conn)
+        names = await Names.load(conn, (r["department_code"] for r in rows))
     body = table([t("month_col", lang), t("department", lang), esc(label("received", lang)), esc(label("completed", lang)),
                   esc(label("on_time_rate", lang)), esc(label("completed_without_deadline", lang)),
                   esc(label("satisfaction_rate", lang))],
-                 ([esc(r["month"]), esc(r["department_code"]), fmt("received", r["received"]),
+                 ([esc(r["month"]), named(names.of("department_code", r["department_code"]), r["department_code"]),
+                   fmt("received", r["received"]),
                    fmt("completed", r["completed"]), fmt("on_time_rate", r["on_time_rate"]),
                    fmt("completed_without_deadline", r["completed_without_deadline"]),
                    fmt("satisfaction_rate", r["satisfaction_rate"])] for r in rows))
-    stamp = max((r["computed_at"] for r in rows), default="—")
+    stamp = local(max((r["computed_at"] for r in rows), default=None)) or "—"
     return _page(request, t("monthly", lang), f'<p class="note">{esc(t("no_deadline_note", lang))} · '
                  f'{esc(t("computed_at", lang))} {esc(stamp)}</p>' + body)
 

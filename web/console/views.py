@@ -192,7 +192,7 @@ async def case(request: web.Request) -> web.Response:
         why.append(t("why_no_deadline", lang))
     elif st["overdue"]:  # the rule the figure counts by (overdue_sql), not decided again here
         late = now - st["due"]
-        why.append(f'{t("why_overdue", lang)} {late.days}d {late.seconds // 3600}h')
+        why.append(f'{t("why_overdue", lang)} {late.days}{t("days", lang)}{late.seconds // 3600}{t("hours", lang)}')
     elif st["ended_at"] is not None and st["due"] is not None:
         why.append(t("why_on_time" if st["ended_at"] <= st["due"] else "why_late", lang))
     rules = sorted({e["rule"] for e in evs if e["rule"]})
