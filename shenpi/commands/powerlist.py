@@ -23,12 +23,12 @@ def list_group() -> None:
 @click.pass_context
 def list_items(ctx: click.Context, as_of: Optional[str], active: bool, fmt: str, output: Optional[str]) -> None:
     """The items in force at a time."""
-    from streams.powerlist.queries import items_as_of
+    from streams.powerlist.queries import ITEM_COLS, items_as_of
 
     at = datetime.fromisoformat(as_of) if as_of else datetime.now(timezone.utc)
     rows = with_db(ctx, lambda c: items_as_of(c, at, None, True if active else None, 100000))
     if fmt == "xlsx":
-        write_workbook(ctx, output, "权责清单", rows, filters={"as_of": at, "active": active or None}, as_of=at)
+        write_workbook(ctx, output, "权责清单", rows, columns=ITEM_COLS, filters={"as_of": at, "active": active or None}, as_of=at)
     else:
         echo_json(rows)
 

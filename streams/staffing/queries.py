@@ -12,6 +12,9 @@ from core.access import like_pattern, scope_pattern, scope_prefix
 from schemas.staffing import HANDLING_KINDS
 from streams.staffing.words import search_query
 
+# the columns of a figures row and of a finding, as a workbook shows them (every finding has these; kinds add more)
+FIGURE_COLUMNS = ("unit_code", "unit_name", "quota_kind", "approved", "actual", "vacant", "over", "usage_rate")
+FINDING_COLUMNS = ("kind", "unit_code", "unit_name", "subject", "candidate", "opened_at", "basis")
 AT = "valid_from <= $1 AND (valid_to IS NULL OR valid_to > $1)"
 
 
