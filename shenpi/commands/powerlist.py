@@ -198,7 +198,7 @@ def list_import_sheet(ctx: click.Context, file: str, region: Optional[str], as_u
     from connectors.sheets import SheetError, read_upload
     from streams.powerlist.sheet import REQUIRED, import_rows
 
-    if region is not None and not re.fullmatch(r"\d{6}|\d{9}", region):
+    if region is not None and not re.fullmatch(r"[0-9]{6}|[0-9]{9}", region):
         raise click.BadParameter("a region code of 6 or 9 digits", param_hint="--region")
     s = settings(ctx)
     data = Path(file).read_bytes()

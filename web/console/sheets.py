@@ -10,7 +10,7 @@ from aiohttp import web
 from web.common import READ, UPLOAD_LIST, UPLOAD_ROSTER, route
 from web.console.i18n import t
 from web.console.pages import esc, in_url, lang_of, layout, table
-from web.views.sheets import _region, list_report, roster_report, uploaded
+from web.views.sheets import list_report, region_param, roster_report, uploaded
 
 
 def xlsx_link(api_path: str, params: Mapping[str, Any], lang: str) -> str:
@@ -48,7 +48,7 @@ def _report(out: dict[str, Any], lang: str) -> str:
 async def list_upload(request: web.Request) -> web.Response:
     lang = lang_of(request)
     data, name, form = await uploaded(request)
-    out = await list_report(request, data, name, _region(form.get("region")))
+    out = await list_report(request, data, name, region_param(form.get("region")))
     links = "".join(f'<li><a href="/drafts/{in_url(d)}">{esc(d)}</a></li>' for d in out["drafts"])
     body = (_report(out, lang) + f'<h2>{t("drafts", lang)}</h2><ul>{links}</ul>'
             f'<p><a href="/drafts">{t("sheet_to_drafts", lang)}</a></p>')

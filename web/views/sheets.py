@@ -35,12 +35,12 @@ async def read_in_child(request: web.Request, data: bytes, name: str, kind: str,
         raise web.HTTPBadRequest(text=f"{name}: {exc}") from None
 
 
-def _region(value: Any) -> Optional[str]:
+def region_param(value: Any) -> Optional[str]:
     import re
 
     if value in (None, ""):
         return None
-    if not isinstance(value, str) or not re.fullmatch(r"\d{6}|\d{9}", value):
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{6}|[0-9]{9}", value):
         raise web.HTTPBadRequest(text="region: a region code of 6 or 9 digits")
     return value
 
@@ -58,7 +58,7 @@ async def list_report(request: web.Request, data: bytes, name: str, region: Opti
 
 async def import_list(request: web.Request) -> web.Response:
     data, name, form = await uploaded(request)
-    region = _region(request.query.get("region") or form.get("region"))
+    region = region_param(request.query.get("region") or form.get("region"))
     return json_response(await list_report(request, data, name, region))
 
 
