@@ -58,6 +58,11 @@ async def test_upload_the_list_see_the_rows_and_go_on_to_the_drafts(stack):
             assert r.status == 200
         async with s.get(stack.url + "/list") as r:
             assert "/api/v1/list/items?active=true&amp;format=xlsx" in await r.text()
+        async with s.get(stack.url + "/drill?region=330100") as r:
+            link = re.search(r'href="(/api/v1/indicators\?[^"]+)"', await r.text()).group(1).replace("&amp;", "&")
+        assert "group_by=region_code%2Cdepartment_code" in link and "format=xlsx" in link
+        async with s.get(stack.url + link) as r:
+            assert r.status == 200 and r.content_type.endswith("spreadsheetml.sheet")
     finally:
         await s.close()
 
