@@ -181,7 +181,8 @@ def plan(rows: list[tuple[int, dict[str, Any]]], headers: dict[str, str], in_for
             refuse(n, fld, reason)
             continue
         departments.add(unit.code)
-        regions.update(item["region_codes"] or ([] if region else [unit.region_code] if unit.region_code else []))
+        if not region:  # a sheet of a region covers that region; otherwise the regions its rows name
+            regions.update(item["region_codes"] or ([unit.region_code] if unit.region_code else []))
         if now is None:
             action, fields = "added", {k: v for k, v in item.items() if v is not None}
         else:

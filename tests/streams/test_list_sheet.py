@@ -36,7 +36,8 @@ IN_FORCE = [item("SC-1", MARKET, "食品经营许可", committed_days=20),
             item("ZJ-1", HOUSING, "建筑工程施工许可证核发", committed_days=7,
                  legal_basis="《中华人民共和国建筑法》第七条"),
             item("JY-1", OTHER, "教师资格认定"),                           # a department the sheet does not cover
-            item("QX-1", COUNTY_MARKET, "个体工商户登记", regions=("330102",))]
+            item("QX-1", COUNTY_MARKET, "个体工商户登记", regions=("330102", "330103")),
+            item("QX-3", COUNTY_MARKET, "农民专业合作社登记", regions=("330103",))]  # not the sheet's region
 
 
 async def seed(conn):
