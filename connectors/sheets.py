@@ -131,13 +131,16 @@ def _csv(data: bytes) -> list[list[Any]]:
 def grid(data: bytes, filename: str, max_unpacked: int = 200 * 2**20) -> list[list[Any]]:
     """The first sheet's cells, row by row, merged ranges filled."""
     suffix = Path(filename).suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        return _xlsx(data, max_unpacked)
-    if suffix == ".xls":
-        return _xls(data)
-    if suffix == ".csv":
-        return _csv(data)
-    raise SheetError(f"{suffix or 'no suffix'}: a sheet is .xlsx, .xls or .csv")
+    readers = {".xlsx": lambda: _xlsx(data, max_unpacked), ".xlsm": lambda: _xlsx(data, max_unpacked),
+               ".xls": lambda: _xls(data), ".csv": lambda: _csv(data)}
+    if suffix not in readers:
+        raise SheetError(f"{suffix or 'no suffix'}: a sheet is .xlsx, .xls or .csv")
+    try:
+        return readers[suffix]()
+    except SheetError:
+        raise
+    except Exception as exc:  # a damaged file fails inside the readers in ways of their own: refused whole
+        raise SheetError(f"not a readable {suffix} file ({exc.__class__.__name__})") from None
 
 
 # ----------------------------------------------------------------------------- the header, then the rows

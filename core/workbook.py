@@ -25,7 +25,8 @@ LABELS = {
     "case_id": "办件编号", "state": "状态", "deadline": "期限", "submitted_at": "收件时间",
     "accepted_at": "受理时间", "ended_at": "办结时间", "evaluation_id": "评估编号", "type": "类型",
     "from": "起", "to": "止", "score": "得分", "created_by": "创建人", "created_at": "创建时间", "task_id": "任务编号",
-    "text": "内容", "due_at": "期限", "overdue": "逾期", "subject": "对象", "figures": "数据",
+    "text": "内容", "due_at": "期限", "overdue": "逾期", "subject": "对象", "figures": "数据", "as_of": "截至",
+    "group_by": "分组", "mine": "我的", "valid_to": "失效时间", "change_id": "变更编号", "action": "变更类型",
 }
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)$")
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
@@ -79,7 +80,7 @@ def _columns(columns: Sequence[str], named: bool) -> list[str]:
     out: list[str] = []
     for c in columns:
         out.append(c)
-        if named and c in NAMED and NAMED[c] not in columns:
+        if named and c in NAMED and NAMED[c] not in columns and not (c == "item_code" and "name" in columns):
             out.append(NAMED[c])
     return out
 
@@ -129,9 +130,9 @@ def workbook(title: str, columns: Sequence[str], rows: Iterable[Mapping[str, Any
     return buf.getvalue()
 
 
-def columns_of(rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Every key of the rows, in the order first met."""
-    return list(dict.fromkeys(k for r in rows for k in r))
+def columns_of(rows: Sequence[Mapping[str, Any]], first: Sequence[str] = ()) -> list[str]:
+    """`first`, then every other key of the rows, in the order first met (an empty table still has its header)."""
+    return list(dict.fromkeys([*first, *(k for r in rows for k in r)]))
 
 
 async def table_workbook(conn, title: str, rows: Sequence[Mapping[str, Any]], *,
@@ -139,4 +140,4 @@ async def table_workbook(conn, title: str, rows: Sequence[Mapping[str, Any]], *,
     """workbook() with the names of the rows' codes looked up (units, departments, items, regions)."""
     from core.names import names_for
 
-    return workbook(title, columns or columns_of(rows), rows, names=await names_for(conn, rows), **kw)
+    return workbook(title, columns_of(rows, columns or ()), rows, names=await names_for(conn, rows), **kw)

@@ -160,7 +160,7 @@ async def xlsx_answer(request: web.Request, title: str, rows: list, filename: st
     async with request.app[POOL].acquire() as conn:
         names = await names_for(conn, rows)
     kw.setdefault("filters", {k: v for k, v in request.query.items() if k != "format"})
-    cols = kw.pop("columns", None) or columns_of(rows)
+    cols = columns_of(rows, kw.pop("columns", None) or ())
     data = await asyncio.get_running_loop().run_in_executor(None, functools.partial(
         workbook, title, cols, rows, names=names, **kw))
     return web.Response(body=data, content_type=MEDIA_TYPE,

@@ -129,12 +129,12 @@ async def _wait(s, keys: list[str], dl_keys: list[str]) -> dict:
 @click.pass_context
 def org_figures(ctx, as_of, region, unit, start, end, fmt, output) -> None:
     """Approved against actual per unit and quota kind, vacancies, overruns, usage; posts per level."""
-    from streams.staffing.queries import figures
+    from streams.staffing.queries import FIGURE_COLUMNS, figures
 
     at = instant(as_of)
     out = with_db(ctx, lambda c: figures(c, at, region or "", unit, window(start, end)))
     if fmt == "xlsx":
-        write_workbook(ctx, output, "编制使用情况", out["rows"], as_of=at,
+        write_workbook(ctx, output, "编制使用情况", out["rows"], as_of=at, columns=FIGURE_COLUMNS,
                        filters={"as_of": at, "region_code": region, "unit_code": unit, "from": start, "to": end})
         return
     _out(out, fmt, "rows", f"编制使用 as of {at.isoformat()}")
@@ -155,12 +155,13 @@ def org_check(ctx, as_of, start, end, region, unit, min_volume, min_on_time, fmt
     """The findings as of a time: 超编, 混编, 超职数, 擅自设立, and the duty checks (candidates for people to judge),
     computed here (in this process) from the stored changes."""
     from streams.staffing.checks import DutyParams, findings
+    from streams.staffing.queries import FINDING_COLUMNS
 
     at = instant(as_of)
     params = DutyParams.of(settings(ctx), min_volume, min_on_time)
     rows = with_db(ctx, lambda c: findings(c, at, region or "", unit, window(start, end), params))
     if fmt == "xlsx":
-        write_workbook(ctx, output, "检查发现", rows, as_of=at,
+        write_workbook(ctx, output, "检查发现", rows, as_of=at, columns=FINDING_COLUMNS,
                        filters={"as_of": at, "region_code": region, "unit_code": unit, "from": start, "to": end})
         return
     _out({"as_of": at.isoformat(), "findings": rows}, fmt, None)

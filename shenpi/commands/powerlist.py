@@ -23,12 +23,12 @@ def list_group() -> None:
 @click.pass_context
 def list_items(ctx: click.Context, as_of: Optional[str], active: bool, fmt: str, output: Optional[str]) -> None:
     """The items in force at a time."""
-    from streams.powerlist.queries import items_as_of
+    from streams.powerlist.queries import ITEM_COLS, items_as_of
 
     at = datetime.fromisoformat(as_of) if as_of else datetime.now(timezone.utc)
     rows = with_db(ctx, lambda c: items_as_of(c, at, None, True if active else None, 100000))
     if fmt == "xlsx":
-        write_workbook(ctx, output, "权责清单", rows, filters={"as_of": at, "active": active or None}, as_of=at)
+        write_workbook(ctx, output, "权责清单", rows, columns=ITEM_COLS, filters={"as_of": at, "active": active or None}, as_of=at)
     else:
         echo_json(rows)
 
@@ -198,7 +198,7 @@ def list_import_sheet(ctx: click.Context, file: str, region: Optional[str], as_u
     from connectors.sheets import SheetError, read_upload
     from streams.powerlist.sheet import REQUIRED, import_rows
 
-    if region is not None and not re.fullmatch(r"\d{6}|\d{9}", region):
+    if region is not None and not re.fullmatch(r"[0-9]{6}|[0-9]{9}", region):
         raise click.BadParameter("a region code of 6 or 9 digits", param_hint="--region")
     s = settings(ctx)
     data = Path(file).read_bytes()

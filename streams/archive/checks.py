@@ -38,26 +38,15 @@ async def _units(conn: asyncpg.Connection, changes: list[StaffingChange], at: da
     persons = [c.person_key for c in changes if c.person_key]
     if persons:
         units |= {r["unit_code"] for r in await conn.fetch(
-            "SELECT unit_code FROM org_staff WHERE person_key = ANY($2::text[]) AND valid_from <= $1"
-            " AND (valid_to IS NULL OR valid_to > $1)", at, persons)}
+            "SELECT unit_code FROM org_staff_at($1) WHERE person_key = ANY($2::text[])", at, persons)}
     return sorted(units)
-
-
-def _thresholds(threshold: float) -> dict[str, Any]:
-    """The overlap threshold in the form the staffing half's findings() takes (its thresholds are one object on the
-    branch that reworks it, a keyword before)."""
-    import inspect
-
-    if "params" in inspect.signature(checks.findings).parameters:
-        return {"params": checks.DutyParams(overlap_threshold=threshold)}
-    return {"overlap_threshold": threshold}
 
 
 async def _state(conn: asyncpg.Connection, units: list[str], at: datetime, threshold: float) -> tuple[dict, dict]:
     shown = {u: await queries.unit_as_of(conn, u, at) for u in units}
     found = {}
     for u in units:
-        for f in await checks.findings(conn, at, "", u, **_thresholds(threshold)):
+        for f in await checks.findings(conn, at, "", u, params=checks.DutyParams(overlap_threshold=threshold)):
             found[(f["kind"], f["unit_code"], f["subject"])] = f
     return shown, found
 

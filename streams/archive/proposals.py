@@ -258,7 +258,7 @@ async def _out_of_reach(conn: asyncpg.Connection, caller: Caller, changes: list[
     named = {c.get(k) for c in changes for k in ("unit_code", "parent_unit_code") if isinstance(c.get(k), str)}
     persons = [c["person_key"] for c in changes if isinstance(c.get("person_key"), str)]
     named |= {r["unit_code"] for r in await conn.fetch(
-        "SELECT DISTINCT unit_code FROM org_staff WHERE person_key = ANY($1::text[]) AND valid_to IS NULL", persons)}
+        "SELECT DISTINCT unit_code FROM org_staff_at(now()) WHERE person_key = ANY($1::text[])", persons)}
     regions = {r["unit_code"]: r["region"] for r in await conn.fetch(
         "SELECT DISTINCT ON (unit_code) unit_code, data->>'region_code' AS region FROM org_version"
         " WHERE part = 'unit' AND unit_code = ANY($1::text[]) ORDER BY unit_code, valid_from DESC", list(named))}
@@ -314,7 +314,7 @@ async def edit(conn: asyncpg.Connection, pid: str, changes: Any, caller: Caller,
 def _instant(v: Any) -> datetime:
     """A date (its local midnight) or an ISO time with an offset, as everywhere in the staffing half."""
     from streams.indicators.window import QueryError
-    from streams.indicators.window import _instant as instant
+    from streams.indicators.window import parse_instant as instant
 
     try:
         return instant(str(v), "effective_at")

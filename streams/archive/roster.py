@@ -165,16 +165,14 @@ def compare(rows: list[tuple[int, dict[str, Any]]], headers: dict[str, str], sta
 
 async def load_state(conn: asyncpg.Connection, on: date, hashes: list[str], numbers: list[str]) -> State:
     at = midnight(on)
-    live = "valid_from <= $1 AND (valid_to IS NULL OR valid_to > $1)"
     units = {r["unit_code"]: {"name": r["name"], "region_code": r["region_code"]} for r in await conn.fetch(
-        "SELECT unit_code, data->>'name' AS name, data->>'region_code' AS region_code FROM org_version"
-        f" WHERE part = 'unit' AND {live}", at)}
+        "SELECT unit_code, data->>'name' AS name, data->>'region_code' AS region_code FROM org_units_at($1, NULL)", at)}
     bodies: dict[str, dict[str, str]] = {}
-    for r in await conn.fetch(f"SELECT unit_code, key, data->>'name' AS name FROM org_version WHERE part = 'body'"
-                              f" AND {live}", at):
+    for r in await conn.fetch("SELECT unit_code, key, data->>'name' AS name FROM org_versions_at($1) WHERE part = 'body'",
+                              at):
         bodies.setdefault(r["unit_code"], {})[re.sub(r"\s", "", to_simplified(r["name"] or ""))] = r["key"]
     staff = {r["person_key"]: dict(r) for r in await conn.fetch(
-        f"SELECT person_key, unit_code, body_code, quota_kind, post_level FROM org_staff WHERE {live}", at)}
+        "SELECT person_key, unit_code, body_code, quota_kind, post_level FROM org_staff_at($1)", at)}
     by_hash = {r["id_hash"]: r["person_key"] for r in await conn.fetch(
         "SELECT DISTINCT ON (id_hash) id_hash, person_key FROM org_staff WHERE id_hash = ANY($1::text[])"
         " ORDER BY id_hash, valid_from DESC", hashes)}

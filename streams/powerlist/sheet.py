@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Optional
@@ -36,6 +37,12 @@ class Plan:
 
     def counts(self) -> dict[str, int]:
         return {"accepted": self.accepted, "unchanged": self.unchanged, "refused": len(self.refused)}
+
+
+def code_of(v: Any) -> Optional[str]:
+    """A code as typed: full-width letters and digits (a Chinese input method's) read as their plain forms."""
+    s = text(v)
+    return unicodedata.normalize("NFKC", s) if s else s
 
 
 def level_of(text: Optional[str]) -> Optional[str]:
@@ -88,10 +95,10 @@ def _regions(text: Optional[str], region: Optional[str]) -> Optional[list[str]]:
     if not text:
         return None
     out = []
-    for part in re.split(r"[、,，;；\s]+", text.strip()):
+    for part in re.split(r"[、,，;；\s]+", unicodedata.normalize("NFKC", text).strip()):
         if not part:
             continue
-        codes = [part] if re.fullmatch(r"\d{6}|\d{9}", part) else region_codes_named(part, region)
+        codes = [part] if re.fullmatch(r"[0-9]{6}|[0-9]{9}", part) else region_codes_named(part, region)
         if len(codes) != 1:
             raise ValueError(f"{part[:40]!r} is not a region code or the name of one region")
         out.append(codes[0])
@@ -118,7 +125,7 @@ def wanted(values: dict[str, Any], now: Optional[dict[str, Any]], units: Units,
     level = field_("level", lambda: level_of(text(values.get("level"))))
     if level is None:
         level = (now or {}).get("level") or (level_of_region(regions[0]) if regions else None)
-    item = {"item_code": text(values["item_code"]), "name": f"{name}（{sub}）" if sub else name,
+    item = {"item_code": code_of(values["item_code"]), "name": f"{name}（{sub}）" if sub else name,
             "category": text(values.get("category")), "department_code": unit.code, "level": level,
             "region_codes": regions,
             "statutory_days": field_("statutory_days", lambda: days(values.get("statutory_days"))),
@@ -156,7 +163,7 @@ def plan(rows: list[tuple[int, dict[str, Any]]], headers: dict[str, str], in_for
 
     first: dict[str, int] = {}
     for n, values in rows:
-        code = text(values.get("item_code"))
+        code = code_of(values.get("item_code"))
         if code:
             seen.add(code)
             if first.setdefault(code, n) != n:
@@ -174,7 +181,8 @@ def plan(rows: list[tuple[int, dict[str, Any]]], headers: dict[str, str], in_for
             refuse(n, fld, reason)
             continue
         departments.add(unit.code)
-        regions.update(item["region_codes"] or ([] if region else [unit.region_code] if unit.region_code else []))
+        if not region:  # a sheet of a region covers that region; otherwise the regions its rows name
+            regions.update(item["region_codes"] or ([unit.region_code] if unit.region_code else []))
         if now is None:
             action, fields = "added", {k: v for k, v in item.items() if v is not None}
         else:
@@ -216,8 +224,7 @@ def cancellations(in_force: dict[str, dict[str, Any]], seen: set[str], departmen
 
 async def load_units(conn: asyncpg.Connection, region: Optional[str]) -> Units:
     rows = await conn.fetch(
-        "SELECT unit_code, data->>'name' AS name, data->>'region_code' AS region_code FROM org_version"
-        " WHERE part = 'unit' AND valid_from <= now() AND (valid_to IS NULL OR valid_to > now())")
+        "SELECT unit_code, data->>'name' AS name, data->>'region_code' AS region_code FROM org_units_at(now(), NULL)")
     return Units([Unit(r["unit_code"], r["name"] or "", r["region_code"]) for r in rows], region)
 
 

@@ -17,6 +17,9 @@ from streams.staffing.words import search_query
 # as of $1 through the SQL functions of migration 0024 (org_versions_at, org_staff_at, org_units_at): the units standing
 # at $1, in the caller's regions ($2: a LIKE pattern or NULL), optionally one ($3)
 UNITS_AT = "SELECT unit_code, data FROM org_units_at($1, $2) WHERE ($3::text IS NULL OR unit_code = $3)"
+# the columns of a figures row and of a finding, as a workbook shows them (every finding has these; kinds add more)
+FIGURE_COLUMNS = ("unit_code", "unit_name", "quota_kind", "approved", "actual", "vacant", "over", "usage_rate")
+FINDING_COLUMNS = ("kind", "unit_code", "unit_name", "subject", "candidate", "opened_at", "basis")
 
 
 def custom_plans(fn):

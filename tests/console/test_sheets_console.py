@@ -58,5 +58,34 @@ async def test_upload_the_list_see_the_rows_and_go_on_to_the_drafts(stack):
             assert r.status == 200
         async with s.get(stack.url + "/list") as r:
             assert "/api/v1/list/items?active=true&amp;format=xlsx" in await r.text()
+        async with s.get(stack.url + "/drill?region=330100") as r:
+            link = re.search(r'href="(/api/v1/indicators\?[^"]+)"', await r.text()).group(1).replace("&amp;", "&")
+        assert "group_by=region_code%2Cdepartment_code" in link and "format=xlsx" in link
+        async with s.get(stack.url + link) as r:
+            assert r.status == 200 and r.content_type.endswith("spreadsheetml.sheet")
+    finally:
+        await s.close()
+
+
+async def test_upload_a_roster_and_go_on_to_its_proposal(stack):
+    from tests.streams import test_roster_sheet as R
+
+    await fresh(stack, R.seed)
+    s = await signed_in(stack, "sheetstaff", "staffing_admin")
+    try:
+        async with s.get(stack.url + "/sheets") as r:
+            csrf = re.search(r'name="csrf" value="([^"]+)"', await r.text()).group(1)
+        f = aiohttp.FormData()
+        f.add_field("csrf", csrf)
+        f.add_field("as_of", "2025-01-01")
+        f.add_field("file", R.workbook(), filename="名册.xlsx")
+        async with s.post(stack.url + "/console/org/import-sheet", data=f) as r:
+            report = await r.text()
+        assert r.status == 200, report
+        assert "接受 <strong>3</strong>" in report and "拒绝 <strong>3</strong>" in report
+        assert R.BAD not in report and R.idn(8) not in report
+        (pid,) = re.findall(r'href="/org/proposals/([0-9a-f]{16})"', report)
+        async with s.get(f"{stack.url}/org/proposals/{pid}") as r:
+            assert r.status == 200 and R.BAD not in await r.text()
     finally:
         await s.close()

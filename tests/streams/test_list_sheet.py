@@ -36,7 +36,8 @@ IN_FORCE = [item("SC-1", MARKET, "食品经营许可", committed_days=20),
             item("ZJ-1", HOUSING, "建筑工程施工许可证核发", committed_days=7,
                  legal_basis="《中华人民共和国建筑法》第七条"),
             item("JY-1", OTHER, "教师资格认定"),                           # a department the sheet does not cover
-            item("QX-1", COUNTY_MARKET, "个体工商户登记", regions=("330102",))]
+            item("QX-1", COUNTY_MARKET, "个体工商户登记", regions=("330102", "330103")),
+            item("QX-3", COUNTY_MARKET, "农民专业合作社登记", regions=("330103",))]  # not the sheet's region
 
 
 async def seed(conn):
@@ -55,7 +56,7 @@ def workbook() -> bytes:
     ws.merge_cells("A1:H1")
     ws.append(["序號", "事項編碼", "事項名稱", "子項名稱", "事項類型", "實施主體", "承諾時限", "設定依據"])
     ws.append([1, "SC-1", "食品經營許可", None, "行政許可", "濰坊市市場監督管理局", "20天", None])  # unchanged (traditional)
-    ws.append([2, "SC-2", "計量器具檢定", None, "行政許可", "潍坊市市场监督管理局", None, None])  # unchanged
+    ws.append([2, "ＳＣ－２", "計量器具檢定", None, "行政許可", "潍坊市市场监督管理局", None, None])  # unchanged (full-width)
     ws.append([3, "ZJ-1", "建築工程施工許可證核發", None, "行政許可", "潍坊市住房和城乡建设局", "5个工作日",
                "《中华人民共和国建筑法》第七条"])                                          # modified: 7 -> 5 days
     ws.append([4, "SC-9", "食品生產許可", "低風險食品", "行政許可", "潍坊市市场监督管理局", 15, None])    # added

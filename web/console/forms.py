@@ -14,10 +14,9 @@ from streams.evaluation.scorecard import load_scorecard
 from web.common import SETTINGS, SIGNED_IN, route
 from web.console.i18n import t
 from web.console.pages import esc
-from web.views.evaluation import _engine
+from web.views.evaluation import run_engine
 
-UNITS = ("SELECT DISTINCT ON (unit_code) unit_code, data->>'name' AS name FROM org_version WHERE part = 'unit'"
-         " AND valid_to IS NULL AND ($1::text IS NULL OR data->>'region_code' LIKE $1) ORDER BY unit_code, valid_from DESC")
+UNITS = "SELECT unit_code, data->>'name' AS name FROM org_units_at(now(), $1) ORDER BY unit_code"
 
 
 def may(request: web.Request, action: str) -> bool:
@@ -101,7 +100,7 @@ async def create_evaluation(request: web.Request) -> web.Response:
         unit = await resolve_unit(conn, str(form.get("unit") or ""), c.scope)
         return await evaluate.create(conn, unit, t0, t1, str(form.get("type") or ""), c.name, card, c.scope)
 
-    raise web.HTTPFound(f"/evaluations/{await _engine(request, work)}")
+    raise web.HTTPFound(f"/evaluations/{await run_engine(request, work)}")
 
 
 async def give_score(request: web.Request) -> web.Response:
@@ -121,7 +120,7 @@ async def give_score(request: web.Request) -> web.Response:
         await evaluate.give_score(conn, eid, str(form.get("code") or ""), value, c.name,
                                   str(form.get("note") or "").strip()[:2000] or None)
 
-    await _engine(request, work)
+    await run_engine(request, work)
     raise web.HTTPFound(f"/evaluations/{eid}")
 
 
@@ -139,7 +138,7 @@ async def open_task(request: web.Request) -> web.Response:
         return await rectify.open_task(conn, unit, str(form.get("text") or "")[:4000], int(days[:5]), c.name,
                                        evaluation_id=int(ev[:18]) if ev.isdigit() else None, scope=c.scope)
 
-    raise web.HTTPFound(f"/rectifications/{await _engine(request, work)}")
+    raise web.HTTPFound(f"/rectifications/{await run_engine(request, work)}")
 
 
 def add_routes(app: web.Application) -> None:

@@ -10,7 +10,7 @@ from aiohttp import web
 from web.common import READ, UPLOAD_LIST, UPLOAD_ROSTER, route
 from web.console.i18n import t
 from web.console.pages import esc, in_url, lang_of, layout, table
-from web.views.sheets import region_param, list_report, roster_report, uploaded
+from web.views.sheets import list_report, region_param, roster_report, uploaded
 
 
 def xlsx_link(api_path: str, params: Mapping[str, Any], lang: str) -> str:

@@ -40,7 +40,7 @@ def _text(body: dict, name: str, required: bool = True, limit: int = 4000):
     return v
 
 
-async def _engine(request: web.Request, work):
+async def run_engine(request: web.Request, work):
     try:
         async with request.app[POOL].acquire() as conn:
             return await work(conn)
@@ -56,7 +56,7 @@ async def list_evaluations(request: web.Request) -> web.Response:
     from core.access import scope_pattern
 
     unit = query_text(request, "unit")
-    rows = await _engine(request, lambda conn: conn.fetch(
+    rows = await run_engine(request, lambda conn: conn.fetch(
         "SELECT evaluation_id, unit_code, type, period_from, period_to, created_by, created_at FROM evaluation"
         " WHERE ($1::text IS NULL OR region_code LIKE $1) AND ($2::text IS NULL OR unit_code = $2)"
         " ORDER BY evaluation_id DESC LIMIT 500", scope_pattern(request["caller"].scope), unit))
@@ -77,13 +77,13 @@ async def create_evaluation(request: web.Request) -> web.Response:
                                     DutyParams.of(request.app[SETTINGS]))
         return await evaluate.show(conn, eid, c.scope)
 
-    e = await _engine(request, work)
+    e = await run_engine(request, work)
     return json_response({k: v for k, v in e.items() if k != "inputs"}, status=201)
 
 
 async def get_evaluation(request: web.Request) -> web.Response:
     eid, c = path_int(request, "id"), request["caller"]
-    e = await _engine(request, lambda conn: evaluate.show(conn, eid, c.scope))
+    e = await run_engine(request, lambda conn: evaluate.show(conn, eid, c.scope))
     if e is None:
         raise web.HTTPNotFound(text=f"no evaluation {eid} in your regions")
     return json_response(e if query_text(request, "inputs", ("1", "true")) else
@@ -104,7 +104,7 @@ async def give_score(request: web.Request) -> web.Response:
                                   _text(body, "note", required=False))
         return await evaluate.show(conn, eid, c.scope)
 
-    e = await _engine(request, work)
+    e = await run_engine(request, work)
     return json_response({k: v for k, v in e.items() if k != "inputs"})
 
 
@@ -124,7 +124,7 @@ async def list_tasks(request: web.Request) -> web.Response:
     c = request["caller"]
     overdue = {"true": True, "false": False, None: None}[query_text(request, "overdue", ("true", "false"))]
     mine = query_text(request, "mine", ("1", "true"))
-    rows = await _engine(request, lambda conn: rectify.tasks(
+    rows = await run_engine(request, lambda conn: rectify.tasks(
         conn, c.scope, query_text(request, "state", rectify.STATES),
         query_text(request, "unit"), overdue, c.name if mine else None))
     if wants_xlsx(request):
@@ -148,12 +148,12 @@ async def open_task(request: web.Request) -> web.Response:
                                       _text(body, "subject", required=False, limit=64), ev, c.scope)
         return await rectify.show(conn, tid, c.scope)
 
-    return json_response(await _engine(request, work), status=201)
+    return json_response(await run_engine(request, work), status=201)
 
 
 async def get_task(request: web.Request) -> web.Response:
     tid, c = path_int(request, "id"), request["caller"]
-    return json_response(await _engine(request, lambda conn: rectify.show(conn, tid, c.scope)))
+    return json_response(await run_engine(request, lambda conn: rectify.show(conn, tid, c.scope)))
 
 
 async def task_action(request: web.Request) -> web.Response:
@@ -172,7 +172,7 @@ async def task_action(request: web.Request) -> web.Response:
                                              base64.b64decode(f.get("content_base64", ""), validate=True)))
         except (binascii.Error, TypeError, AttributeError):
             raise web.HTTPBadRequest(text="files: content_base64 must be base64") from None
-    return json_response(await _engine(request, lambda conn: rectify.act(
+    return json_response(await run_engine(request, lambda conn: rectify.act(
         conn, tid, action, c.name, _text(body, "reason", required=False), evidence, c.scope,
         max_bytes=request.app[SETTINGS].evidence_max_bytes)))
 

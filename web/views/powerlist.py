@@ -8,7 +8,7 @@ from aiohttp import web
 from web.common import (OPERATIONS, POOL, READ, json_response, path_text, query_int, query_text, route, wants_xlsx,
                         xlsx_answer)
 from schemas.events import EARLIEST, LATEST
-from streams.powerlist.queries import item_history, items_as_of, sync_state
+from streams.powerlist.queries import ITEM_COLS, item_history, items_as_of, sync_state
 
 
 def _when(value: str | None) -> datetime:
@@ -32,7 +32,7 @@ async def get_items(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn:
         rows = await items_as_of(conn, at, code, active, limit, request["caller"].scope)
     if wants_xlsx(request):
-        return await xlsx_answer(request, "权责清单", rows, "power-list", as_of=at)
+        return await xlsx_answer(request, "权责清单", rows, "power-list", as_of=at, columns=ITEM_COLS)
     return json_response({"items": rows})
 
 

@@ -58,7 +58,8 @@ async def get_figures(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn:
         out = await queries.figures(conn, at, scope, query_text(request, "unit"), win)
     if wants_xlsx(request):
-        return await xlsx_answer(request, "编制使用情况", out["rows"], "org-figures", as_of=at)
+        return await xlsx_answer(request, "编制使用情况", out["rows"], "org-figures", as_of=at,
+                                 columns=queries.FIGURE_COLUMNS)
     return json_response(out)
 
 
@@ -81,7 +82,8 @@ async def get_findings(request: web.Request) -> web.Response:
                                              timeout=s.analysis_timeout_seconds)
         rows = [f for f in found if kind in (None, f["kind"])]
     if wants_xlsx(request):
-        return await xlsx_answer(request, "检查发现", rows, "org-findings", as_of=at)
+        return await xlsx_answer(request, "检查发现", rows, "org-findings", as_of=at,
+                                 columns=queries.FINDING_COLUMNS)
     return json_response({"as_of": at.isoformat(), "findings": rows})
 
 
