@@ -23,7 +23,7 @@ def test_a_table_as_people_read_it():
                     labels={"received": "收件量"})
     ws = openpyxl.load_workbook(io.BytesIO(data)).active
     assert ws.freeze_panes == "A6" and ws.auto_filter.ref == "A5:K7"
-    assert ws["A1"].value == "指标" and ws["A2"].value == "筛选：起=2026-01-01 00:00；group_by=region_code"
+    assert ws["A1"].value == "指标" and ws["A2"].value == "筛选：起=2026-01-01 00:00；分组=region_code"
     assert ws["B3"].value == datetime(2026, 1, 2, 12, 0), "the time of the figures, local"
     header = [c.value for c in ws[5]]
     assert header[:4] == ["区划代码", "区划", "收件量", "on_time_rate"]

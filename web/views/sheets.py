@@ -37,6 +37,9 @@ async def read_in_child(request: web.Request, data: bytes, name: str, kind: str,
                                             hashers, timeout=settings.analysis_timeout_seconds)
     except SheetError as exc:
         raise web.HTTPBadRequest(text=f"{name}: {exc}") from None
+    except web.HTTPServiceUnavailable:  # the child's limits (SHENPI_ANALYSIS_*), said about a workbook
+        raise web.HTTPServiceUnavailable(text=f"{name}: reading it ran past the time or memory limit: split the"
+                                              " workbook", headers={"Retry-After": "30"}) from None
 
 
 def region_param(value: Any) -> Optional[str]:
