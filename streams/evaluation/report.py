@@ -94,7 +94,7 @@ def render(e: dict[str, Any]) -> str:
 <style>{CSS}</style></head><body>
 <h1>{esc(unit['name'])} 机构编制{esc(e['type'])}评估报告</h1>
 <p>{esc(unit['nature'])} · {esc(unit['rank'])} · 统一社会信用代码 {esc(unit['unit_code'])} · 评估期 {esc(period(e['from'], e['to']))} · 指标体系 {esc(e['scorecard_version'])} · 评估编号 {e['evaluation_id']}</p>
-<p>综合得分 <span class="big">{score}</span> · 同类单位（{esc(e['nature'])}）同期排名
+<p>综合得分 <span class="big">{score}</span> · 本区划同类单位（{esc(e['nature'])}）同期排名
 {esc(rank['position'] or '—')} / {esc(rank['of'])}</p>
 <p class="note">{'未计分指标（无数据，权重由其余指标分担）：' + esc('、'.join(left_out)) if left_out else '全部指标均已计分'}</p>
 <h2>指标得分</h2>{_bars([(i['name'], i['score']) for i in e['indicators']])}
@@ -143,6 +143,9 @@ async def report_pdf(conn, evaluation_id: int, scope: str = "") -> tuple[bytes, 
     kept = await conn.fetchrow("SELECT pdf, sha256 FROM evaluation_report WHERE evaluation_id = $1", evaluation_id)
     if kept is not None and kept["pdf"]:
         return bytes(kept["pdf"]), kept["sha256"]
+    # one report for every reader: ranked within the unit's own region, whoever prints it first (a city-wide
+    # reader's rank would count other counties' evaluations for the county's readers of the archived copy)
+    e = await show(conn, evaluation_id, e["inputs"]["unit"]["region_code"])
     pdf = await asyncio.to_thread(print_pdf, render(e))
     sha = digest(pdf)
     await conn.execute("INSERT INTO evaluation_report (evaluation_id, pdf, sha256) VALUES ($1, $2, $3)"

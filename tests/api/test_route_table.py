@@ -4,6 +4,7 @@ table: a new route with no probe fails here)."""
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 import subprocess
 import sys
@@ -197,6 +198,8 @@ async def test_a_county_user_gets_nothing_of_another_county_from_any_route(stack
 
 async def test_counts_ranks_and_totals_are_of_the_callers_regions(stack, county_user):
     """Not only names and codes: a count, a rank or a total a county's user sees holds nothing of another county."""
+    from pypdf import PdfReader
+
     from streams.evaluation import evaluate
     from streams.evaluation.scorecard import load_scorecard
 
@@ -226,10 +229,16 @@ async def test_counts_ranks_and_totals_are_of_the_callers_regions(stack, county_
             "SELECT count(*) FROM violation WHERE item_code = $1 AND region_code LIKE $2", item, MINE + "%")
     finally:
         await conn.close()
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as s:  # printed first city-wide
+        async with s.get(f"{stack.url}/api/v1/evaluations/{own}/report.pdf") as r:
+            assert r.status == 200, await r.text()
     async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as s:
         async with s.get(f"{url}/api/v1/evaluations/{own}") as r:
             assert r.status == 200, await r.text()
             assert (await r.json())["rank"]["of"] <= 1, "ranked among another county's evaluations"
+        async with s.get(f"{url}/api/v1/evaluations/{own}/report.pdf") as r:  # the archived copy the county reads
+            text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(await r.read())).pages)
+        assert re.search(r"排名\s*\S+\s*/\s*1\b", text), text[:400]
         async with s.get(f"{url}/api/v1/list/items/{item}") as r:
             assert r.status == 200, await r.text()
             assert (await r.json())["violations"] == own_violations, "another county's violations counted"

@@ -53,7 +53,7 @@ def test_shapes_are_scrubbed_without_the_stack():
 async def test_a_fuzzed_ingest_leaves_nothing_private_in_the_database_or_the_logs(stack, tmp_path):
     rnd = random.Random(29)
     truncate_all(stack.settings.database_url)
-    ids = [id18(rnd) for _ in range(14)]
+    ids = [id18(rnd) for _ in range(15)]
     old, phones = id15(rnd), [mobile(rnd) for _ in range(4)]
     mails = [f"p{rnd.randint(0, 10**9)}@example.org" for _ in range(3)]
     at = "2025-03-01T09:00:00+08:00"
@@ -97,7 +97,9 @@ async def test_a_fuzzed_ingest_leaves_nothing_private_in_the_database_or_the_log
     lists = tmp_path / "list.jsonl"
     lists.write_text(json.dumps({**listed, "change_id": "l2", "action": "modified", "name": f"事项{ids[13]}"},
                                 ensure_ascii=False) + "\n")
-    for args in (["ingest", str(file), "--wait"], ["org", "import", str(org), "--wait"],
+    bulk = tmp_path / "bulk.jsonl"
+    bulk.write_text(json.dumps(ev("b1", "PRIV-B", applicant_key=f"申请人{ids[14]}")) + "\n")
+    for args in (["ingest", str(file), "--wait"], ["ingest", str(bulk), "--bulk"], ["org", "import", str(org), "--wait"],
                  ["ingest", str(lists), "--kind", "list-changes"]):
         out = subprocess.run([sys.executable, "-m", "shenpi", *args], env=stack.env, capture_output=True, text=True,
                              timeout=120)
