@@ -205,11 +205,13 @@ async def test_a_list_administrator_drafts_sees_the_overlap_and_a_second_approve
                 "category": "行政許可", "effective_at": "2024-01-01T00:00:00+08:00", "department_code": "D-SC",
                 "level": "county", "region_codes": ["330102"]}]) as r:
             assert r.status == 200
-    for _ in range(100):
+    for _ in range(600):  # the worker has put the item on the list (else the test fails here, not below)
         with psycopg.connect(stack.settings.database_url) as c:
             if c.execute("SELECT count(*) FROM list_item_version WHERE item_code = 'UI-DR-BASE'").fetchone()[0]:
                 break
         await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("the base item never reached the list")
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         first = await browser.new_page(viewport={"width": 1366, "height": 900})
