@@ -158,7 +158,7 @@ def _match(row: list[Any], names: dict[str, str]) -> dict[int, str]:
 def find_header(cells: list[list[Any]], names: dict[str, str], required: Iterable[str]) -> tuple[int, dict[int, str]]:
     """The row (0-based) that names most fields among the first rows, with a second header row under it merged in
     (时限 over 法定 and 承诺); refused when it lacks a required field."""
-    best, columns = -1, {}
+    best, columns = -1, {}  # type: tuple[int, dict[int, str]]
     for r, row in enumerate(cells[:HEADER_SCAN]):
         m = _match(row, names)
         if len(m) > len(columns):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 import asyncpg
 
@@ -75,7 +75,7 @@ def region_codes_named(name: str, within_region: Optional[str] = None) -> list[s
     return sorted(c for c, n in _regions().items() if n == key and within(within_region or "", c))
 
 
-async def names_for(conn: asyncpg.Connection, rows: Iterable[dict]):
+async def names_for(conn: asyncpg.Connection, rows: Iterable[Mapping[str, Any]]):
     """name(code_column, code) for the codes in `rows`: units and departments from the staffing half, items from the
     list, regions from the table (what a workbook puts beside each code)."""
     rows = list(rows)

@@ -45,7 +45,8 @@ async def generate(platform: Platform, webhook: str, token: str, rate: float, se
     when its time comes, so every event arrives dated now (none in the future). Returns the events sent."""
     loop = asyncio.get_running_loop()
     rng, order = random.Random(seed), itertools.count()
-    sent, owed, waiting = 0, 0.0, []  # waiting: a heap of (when, order, event) not yet due
+    sent, owed = 0, 0.0
+    waiting: list[tuple[datetime, int, dict]] = []  # a heap of (when, order, event) not yet due
     last = start = loop.time()
     async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
         while loop.time() < start + seconds:

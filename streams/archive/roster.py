@@ -116,7 +116,8 @@ def compare(rows: list[tuple[int, dict[str, Any]]], headers: dict[str, str], sta
             tag: str, scope: str = "") -> Report:
     """Each row matched by its identity hash (or 人员编号): in, moved or unchanged; then out, everyone the staffing
     data has in a unit the roster covers whom it does not list. Changes take effect at the date's local midnight."""
-    out, listed, covered, first = Report(), set(), set(), {}
+    out, listed, covered = Report(), set(), set()
+    first: dict[str, Any] = {}
     at = midnight(on).isoformat()
 
     def refuse(n: int, fld: str, reason: str) -> None:  # a number typed in the wrong column is blotted out too
@@ -192,7 +193,8 @@ async def import_roster(conn: asyncpg.Connection, rows: list[tuple[int, dict[str
     by_unit: dict[str, list[dict[str, Any]]] = {}
     for unit, change in report.changes:
         by_unit.setdefault(unit, []).append(change)
-    proposals = [{"unit_code": u, "proposal_id": None, "changes": cs} for u, cs in sorted(by_unit.items())]
+    proposals: list[dict[str, Any]] = [{"unit_code": u, "proposal_id": None, "changes": cs}
+                                       for u, cs in sorted(by_unit.items())]
     out = {"rows": report.counts() | {"refused": len(refused) + len(report.refused)},
            "refused": sorted(refused + report.refused, key=lambda r: (r["row"], r["column"])),
            "proposal_id": None, "proposals": proposals}

@@ -247,7 +247,7 @@ async def import_rows(conn: asyncpg.Connection, rows: list[tuple[int, dict[str, 
     from streams.powerlist import drafts
 
     p = plan(rows, headers, await load_in_force(conn), await load_units(conn, region), region)
-    pending = {}
+    pending: dict[str, Any] = {}
     for r in await conn.fetch("SELECT draft_id, change::text AS change FROM list_draft WHERE status = 'draft'"
                               " ORDER BY drafted_at"):
         pending.setdefault(_comparable({k: v for k, v in json.loads(r["change"]).items()
