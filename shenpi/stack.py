@@ -174,8 +174,6 @@ class Liveness:
     supervise_hang_seconds is sent SIGTERM, and SIGKILL supervise_stop_seconds later if it has not stopped then;
     the supervisor starts it again like any process killed by a signal."""
 
-    STARTUP = 120.0  # an API that has not answered yet since it started is given this long (a loaded machine)
-
     def __init__(self, s: Settings):
         self.s, self.ok_at, self.term_at = s, time.monotonic(), 0.0
         self.checked_at, self.pid, self.answered = 0.0, 0, False
@@ -196,7 +194,8 @@ class Liveness:
         if not self.s.supervise_hang_seconds or p.poll() is not None or now - self.checked_at < 1.0:
             return
         self.checked_at = now
-        allowed = self.s.supervise_hang_seconds if self.answered else max(self.STARTUP, self.s.supervise_hang_seconds)
+        hang = self.s.supervise_hang_seconds
+        allowed = hang if self.answered else max(self.s.supervise_startup_seconds, hang)
         if not self.term_at and self.answers():
             self.ok_at, self.answered = now, True
         elif not self.term_at and now - self.ok_at > allowed:

@@ -105,7 +105,8 @@ def known_device(request: web.Request, name: str) -> bool:
 def _throttle(app: web.Application) -> Throttle:
     if THROTTLE not in app:
         s = app[SETTINGS]
-        app[THROTTLE] = Throttle(s.signin_failures, s.signin_failures_per_address, s.signin_window_seconds)
+        app[THROTTLE] = Throttle(s.signin_failures, s.signin_failures_per_address, s.signin_window_seconds,
+                                 s.signin_first_wait_seconds)
     return app[THROTTLE]
 
 
