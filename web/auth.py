@@ -48,12 +48,12 @@ def sign(key: bytes, method: str, path_qs: str, timestamp: str, body: bytes) -> 
     return hmac.new(key, signed_message(method, path_qs, timestamp, body), hashlib.sha256).hexdigest()
 
 
-async def read_body(request: web.Request) -> bytes:
+async def read_body(request: web.Request, small: bool = False) -> bytes:
     """The body, within SHENPI_BODY_TIMEOUT_SECONDS (a body trickled in is not waited for forever), and no larger
-    than SHENPI_MAX_BODY_BYTES, or SHENPI_FORM_MAX_BYTES for a form, whether it comes with a length or chunked;
-    read once, then kept for the handler."""
+    than SHENPI_MAX_BODY_BYTES, or SHENPI_FORM_MAX_BYTES for a form (or any `small` one: a write anyone may send),
+    whether it comes with a length or chunked; read once, then kept for the handler."""
     settings = request.app[SETTINGS]
-    if request.content_type.startswith(("application/x-www-form-urlencoded", "multipart/")):
+    if small or request.content_type.startswith(("application/x-www-form-urlencoded", "multipart/")):
         if (request.content_length or 0) > settings.form_max_bytes:
             raise web.HTTPRequestEntityTooLarge(max_size=settings.form_max_bytes, actual_size=request.content_length)
         request._client_max_size = settings.form_max_bytes  # aiohttp's read() counts chunked bodies against it
@@ -197,7 +197,7 @@ async def authenticate(request: web.Request, handler):
     write = request.method in WRITES
     if policy.who == "anyone":
         if write:
-            await read_body(request)
+            await read_body(request, small=True)
         return await handler(request)
     if policy.who == "platform":
         await check_caller(request)  # from the headers (a signature's body is read only under a fresh timestamp)
