@@ -46,10 +46,12 @@ class Settings(BaseSettings):
     signin_failures: int = Field(default=5, ge=1)
     signin_failures_per_address: int = Field(default=20, ge=1)
     signin_window_seconds: float = Field(default=900.0, gt=0)
+    signin_first_wait_seconds: float = Field(default=30.0, gt=0)  # doubled after each further failure
     # `shenpi up`: an API whose /healthz has not answered for this long is stopped (SIGTERM, then SIGKILL after
     # supervise_stop_seconds) and started again; 0: never
     supervise_hang_seconds: float = Field(default=30.0, ge=0)
     supervise_stop_seconds: float = Field(default=5.0, gt=0)
+    supervise_startup_seconds: float = Field(default=120.0, gt=0)  # an API not yet answering since it started
     # decision support asked over HTTP: in a child process, within these limits
     analysis_timeout_seconds: float = Field(default=60.0, gt=0)
     analysis_memory_bytes: int = Field(default=2 * 1024 ** 3, ge=256 * 1024 ** 2)

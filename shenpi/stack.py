@@ -177,7 +177,7 @@ class Liveness:
 
     def __init__(self, s: Settings):
         self.s, self.ok_at, self.term_at = s, time.monotonic(), 0.0
-        self.checked_at, self.pid = 0.0, 0
+        self.checked_at, self.pid, self.answered = 0.0, 0, False
 
     def answers(self) -> bool:
         import urllib.request
@@ -190,14 +190,16 @@ class Liveness:
 
     def watch(self, p: subprocess.Popen) -> None:
         now = time.monotonic()
-        if p.pid != self.pid:  # started (again): it has the whole period to come up
-            self.pid, self.ok_at, self.term_at = p.pid, now, 0.0
+        if p.pid != self.pid:  # started (again)
+            self.pid, self.ok_at, self.term_at, self.answered = p.pid, now, 0.0, False
         if not self.s.supervise_hang_seconds or p.poll() is not None or now - self.checked_at < 1.0:
             return
         self.checked_at = now
+        hang = self.s.supervise_hang_seconds
+        allowed = hang if self.answered else max(self.s.supervise_startup_seconds, hang)
         if not self.term_at and self.answers():
-            self.ok_at = now
-        elif not self.term_at and now - self.ok_at > self.s.supervise_hang_seconds:
+            self.ok_at, self.answered = now, True
+        elif not self.term_at and now - self.ok_at > allowed:
             console.print(f"[yellow]the api has not answered for {now - self.ok_at:.0f}s[/yellow]: stopping it")
             self.term_at = now
             p.terminate()

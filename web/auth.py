@@ -50,13 +50,13 @@ def sign(key: bytes, method: str, path_qs: str, timestamp: str, body: bytes) -> 
     return hmac.new(key, signed_message(method, path_qs, timestamp, body), hashlib.sha256).hexdigest()
 
 
-async def read_body(request: web.Request, upload: bool = False) -> bytes:
+async def read_body(request: web.Request, upload: bool = False, small: bool = False) -> bytes:
     """The body, within SHENPI_BODY_TIMEOUT_SECONDS (a body trickled in is not waited for forever), and no larger
-    than SHENPI_MAX_BODY_BYTES, or SHENPI_FORM_MAX_BYTES for a form (a file upload's route: the archive's limit),
-    whether it comes with a length or chunked; read once, then kept for the handler."""
+    than SHENPI_MAX_BODY_BYTES, or SHENPI_FORM_MAX_BYTES for a form or any `small` one (a write anyone may send; a
+    file upload's route: the archive's limit), whether it comes with a length or chunked; read once, then kept."""
     settings = request.app[SETTINGS]
-    if request.content_type.startswith(("application/x-www-form-urlencoded", "multipart/")):
-        limit = settings.archive_max_bytes + UPLOAD_OVERHEAD if upload else settings.form_max_bytes
+    if small or request.content_type.startswith(("application/x-www-form-urlencoded", "multipart/")):
+        limit = settings.archive_max_bytes + UPLOAD_OVERHEAD if upload and not small else settings.form_max_bytes
         if (request.content_length or 0) > limit:
             raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
         request._client_max_size = limit  # aiohttp's read() counts chunked bodies against it
@@ -198,7 +198,7 @@ async def authenticate(request: web.Request, handler):
     write = request.method in WRITES
     if policy.who == "anyone":
         if write:
-            await read_body(request)
+            await read_body(request, small=True)
         return await handler(request)
     if policy.who == "platform":
         await check_caller(request)  # from the headers (a signature's body is read only under a fresh timestamp)
@@ -222,7 +222,7 @@ async def authenticate(request: web.Request, handler):
         if policy.everywhere and not caller.everywhere:
             raise web.HTTPForbidden(text="this is for callers who see every region")
         if write:  # only now, for a caller allowed to send it
-            await read_body(request, policy.upload)
+            await read_body(request, upload=policy.upload)
         if write and "csrf" in request:  # a browser's session: the page's token must come too
             form = await request.post() if request.content_type.startswith("application/x-www-form") else {}
             if request.content_type.startswith("multipart/form-data"):

@@ -129,6 +129,10 @@ def api(ctx: click.Context) -> None:
     # on SIGTERM: requests cut after api_stop_seconds; an unread body (a refused caller's) not drained for long
     web.run_app(app, host=s.api_host, port=s.api_port, print=None, access_log=None,
                 shutdown_timeout=s.api_stop_seconds, lingering_time=1.0)
+    # run_app returns only when a signal stopped it: say so in the exit status, so that `shenpi up` starts it
+    # again as a process stopped from outside, not as one that failed
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 async def _exit_after(seconds: float) -> None:

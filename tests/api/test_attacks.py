@@ -52,7 +52,7 @@ async def test_wide_analysis_runs_off_the_event_loop(target):
             q = "min_support=1&max_span_days=366&min_confidence=0&min_lift=0&from=2000-01-01&to=2100-01-01"
             async with s.get(url + "/api/v1/analysis/chains?" + q) as r:
                 assert r.status in (200, 503)
-            # one at a time per caller: a second while the first runs is refused
+            # one running at a time per caller: a second while the first runs waits its turn (or is refused)
             first = asyncio.create_task(s.get(url + "/api/v1/analysis/recommendations?from=2000-01-01&to=2100-01-01"))
             await asyncio.sleep(0.05)
             async with s.get(url + "/api/v1/analysis/chains?" + q) as r2:

@@ -92,9 +92,10 @@ async def test_a_chunked_form_over_the_cap_is_refused_without_waiting_for_its_en
     url, _, _ = small
     chunk = b"x" * 8192
     body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(10))  # 80 KB, never ended
-    line = await raw(url, b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-                          b"Transfer-Encoding: chunked\r\n\r\n", body, wait=4)
-    assert b" 413 " in line, line
+    for kind in (b"application/x-www-form-urlencoded", b"text/plain"):  # sign-in needs no more, whatever it is
+        line = await raw(url, b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: " + kind + b"\r\n"
+                              b"Transfer-Encoding: chunked\r\n\r\n", body, wait=4)
+        assert b" 413 " in line, (kind, line)
 
 
 async def test_no_page_holds_two_connections(small):

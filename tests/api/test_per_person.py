@@ -3,13 +3,11 @@ name and address without locking the user out, a person's streams ended when the
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 
 import aiohttp
 import pytest
 
-from tests.api.robust import add_user, api, health, session
+from tests.api.robust import add_user, api, health, session, shenpi
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -61,7 +59,8 @@ async def test_a_token_rotation_or_scope_change_ends_the_persons_streams_at_once
         r = await _open_stream(s, url)
         assert r.status == 200
         await asyncio.wait_for(r.content.readline(), 10)  # the first message: the stream is live
-        new = add_user(env, "pp-rotated", region="330103")  # `users add` again: a new token, a narrower scope
+        # `users add` again: a new token, a narrower scope
+        new = shenpi(env, "users", "add", "pp-rotated", "--role", "viewer", "--region", "330103").splitlines()[-1]
         assert await _stream_ends(r, 5)
         r.close()
         async with s.get(url + "/api/v1/list/items") as old:
@@ -69,8 +68,7 @@ async def test_a_token_rotation_or_scope_change_ends_the_persons_streams_at_once
     async with session(token=new) as s:
         r = await _open_stream(s, url)
         assert r.status == 200
-        subprocess.run([sys.executable, "-m", "shenpi", "users", "disable", "pp-rotated"], env=env, check=True,
-                       capture_output=True)
+        shenpi(env, "users", "disable", "pp-rotated")
         assert await _stream_ends(r, 5)
         r.close()
 
@@ -98,8 +96,7 @@ async def test_a_stranger_cannot_lock_a_user_out(people):
             assert await _login(same_address_known_device, url, "pp-signer", "the-right-password") == 302
         assert await _login(stranger, url, "pp-signer", "the-right-password") == 429  # still waiting there
         # an administrator's reset forgets the failures
-        subprocess.run([sys.executable, "-m", "shenpi", "users", "unlock", "pp-signer"], env=env, check=True,
-                       capture_output=True)
+        shenpi(env, "users", "unlock", "pp-signer")
         assert await _login(stranger, url, "pp-signer", "guess-again") == 401
     # one address trying many names is held back as a whole, past its own limit
     async with session("127.0.0.23") as sprayer:

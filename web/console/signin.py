@@ -61,7 +61,8 @@ class Throttle:
         """Seconds until these keys may try again (0: now)."""
         now, longest = time.time(), 0.0
         for k in keys:
-            times = [t for t in self.failures.get(k, ()) if now - t < self.window and t > reset_at]
+            since = 0.0 if k.startswith("addr:") else reset_at  # a reset is the name's, not the address's
+            times = [t for t in self.failures.get(k, ()) if now - t < self.window and t > since]
             if k.startswith("addr:"):
                 until = times[-self.per_address] + self.window if len(times) >= self.per_address else 0.0
             else:
@@ -105,7 +106,8 @@ def known_device(request: web.Request, name: str) -> bool:
 def _throttle(app: web.Application) -> Throttle:
     if THROTTLE not in app:
         s = app[SETTINGS]
-        app[THROTTLE] = Throttle(s.signin_failures, s.signin_failures_per_address, s.signin_window_seconds)
+        app[THROTTLE] = Throttle(s.signin_failures, s.signin_failures_per_address, s.signin_window_seconds,
+                                 s.signin_first_wait_seconds)
     return app[THROTTLE]
 
 
