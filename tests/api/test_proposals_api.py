@@ -84,6 +84,7 @@ async def test_two_people_scope_and_one_publication(stack, people, conn):
                 assert r.status == 200
                 pages[who] = await r.text()
         assert "区市场监督管理局主要职责是" in pages["viewer1"] and "超编" in pages["viewer1"]
+        assert "比对提示问题" in pages["viewer1"]  # the trail in the reader's script
         assert "/approve" not in pages["viewer1"] and "/edit" not in pages["viewer1"]
         assert "/approve" not in pages["alice"] and "/edit" in pages["alice"] and "/approve" in pages["dave"]
         for who, status in (("alice", 403), ("viewer1", 403), ("platform", 403), ("far", 404)):

@@ -21,7 +21,11 @@ WORDS = {  # written once in traditional characters, shown in the reader's scrip
     "status_proposed": ("待審核", "awaiting review"), "status_published": ("已批准發布", "published"),
     "status_rejected": ("已駁回", "rejected"), "added": ("新增", "added"), "removed": ("刪除", "removed"),
     "before_after": ("調整前 → 調整後", "before → after"), "doc_text": ("文件原文", "The document"),
-    "effective": ("生效日期", "Effective"),
+    "effective": ("生效日期", "Effective"), "step_uploaded": ("上傳", "uploaded"), "step_proposed": ("提出", "proposed"),
+    "step_extracted": ("提取", "extracted"), "step_checked": ("比對無問題", "checked"),
+    "step_warned": ("比對提示問題", "warned"), "step_check_failed": ("比對失敗", "check failed"),
+    "step_edited": ("修改", "edited"), "step_approved": ("批准", "approved"), "step_rejected": ("駁回", "rejected"),
+    "step_published": ("發布到編制數據", "published"),
     "two_person": ("上傳或最後修改者之外的另一人批准", ("approved by someone other than the uploader and the last"
                                                    " editor")),
 }
@@ -118,7 +122,8 @@ async def proposal_page(request: web.Request) -> web.Response:
         {k: v for k, v in c.items() if k not in ("kind", "change_id", "text")}, ensure_ascii=False))]
         for c in p["changes"]))
     trail = table([t("since", lang), t("who", lang), t("status", lang)],
-                  ([esc(local(s["at"])), esc(s["actor"]), esc(s["step"])] for s in p["trail"]))
+                  ([esc(local(s["at"])), esc(s["actor"]), esc(w("step_" + s["step"], lang) if "step_" + s["step"] in WORDS
+                                                              else s["step"])] for s in p["trail"]))
     right = (f'<p>{t("unit", lang)} <a href="/org/units/{in_url(p["unit_code"])}">{esc(p["unit_code"])}</a> · '
              f'{esc(p["doc_no"])} · {w("effective", lang)} {esc(local(p["effective_at"], False))} · '
              f'{esc(w("status_" + p["status"], lang))} {esc(p.get("reason") or "")}</p>'
