@@ -109,8 +109,9 @@ async def proposal_page(request: web.Request) -> web.Response:
     lang = lang_of(request)
     async with request.app[POOL].acquire() as conn:
         p = await proposals.show(conn, request.match_info["id"], request["caller"].scope)
-    if p is None:
-        raise web.HTTPNotFound(text="no such proposal in your regions")
+        if p is None:
+            raise web.HTTPNotFound(text="no such proposal in your regions")
+        pages = await _pages(conn, p["document_id"])
     text = next((c.get("text") for c in p["changes"] if c.get("kind") == "document"), None)
     warn = "".join(_finding(f, lang) for f in p["would_open"])
     closes = "".join(_finding(f, lang) for f in p["would_close"])
@@ -134,9 +135,19 @@ async def proposal_page(request: web.Request) -> web.Response:
              + (f'<h2>{w("unsure", lang)}</h2><ul>{unsure}</ul>' if unsure else "")
              + f'<h2>{w("diff", lang)}</h2>{_diff(p["diff"], lang)}<h2>{t("changes", lang)}</h2>{changes}'
              + f'<h2>{t("trail", lang)}</h2>{trail}')
+    if pages:  # the archive's pages, each under its number
+        text = "\n".join(f"— {n} —\n{page}" for n, page in pages)
     left = f'<h2>{w("doc_text", lang)}</h2><pre class="doctext">{esc(text)}</pre>' if text else ""
     body = f'<div class="beside"><section>{left}</section><section>{right}</section></div>' if left else right
     return layout(request, "org", f'{w("proposals", lang)} · {esc(p["proposal_id"])}', body)
+
+
+async def _pages(conn, document_id) -> list[tuple[int, str]]:
+    """The document's pages as the archive keeps them (when its tables are there), else none."""
+    if not document_id or not await conn.fetchval("SELECT to_regclass('archive_page') IS NOT NULL"):
+        return []
+    return [(r["n"], r["text"]) for r in await conn.fetch(
+        "SELECT n, text FROM archive_page WHERE document_id::text = $1 ORDER BY n", document_id)]
 
 
 async def act(request: web.Request) -> web.Response:
