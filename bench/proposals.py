@@ -3,7 +3,7 @@ a rolled-back transaction, the findings on both sides, stored), per document.
 
     python bench/proposals.py [--units 200] [--docs 20]
 
-A generated city (simulator/org.py) with its power list in a fresh database; for some of its units a new 三定 is
+A generated city (simulator/org.py) with its power list in a fresh database (`bench_proposals`, or SHENPI_DATABASE_URL); for some of its units a new 三定 is
 written from what the unit has (its clauses in traditional characters, a new clause, a body renamed, the quota cut)
 and proposed; medians and the slowest."""
 from __future__ import annotations
@@ -13,17 +13,15 @@ import asyncio
 import statistics
 import sys
 import time
-import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import asyncpg  # noqa: E402
-import psycopg  # noqa: E402
 
+from bench._stack import fresh_database  # noqa: E402
 from core.script import to_traditional  # noqa: E402
-from db.migrate import upgrade  # noqa: E402
 from schemas import parse_list_change  # noqa: E402
 from schemas.staffing import parse_staffing_change  # noqa: E402
 from simulator.org import generate_city  # noqa: E402
@@ -32,7 +30,6 @@ from streams.archive.proposals import propose_for_document, unit_context  # noqa
 from streams.cases.reach import apply_list_changes  # noqa: E402
 from streams.staffing.store import apply_staffing_changes  # noqa: E402
 
-ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
@@ -49,13 +46,9 @@ def sanding(name: str, ctx) -> str:
 
 async def main(units: int, docs: int) -> None:
     city = generate_city(units=units, seed=3)
-    name = f"bench_proposals_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(ADMIN, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    dsn = ADMIN.rsplit("/", 1)[0] + "/" + name
+    dsn = fresh_database("bench_proposals")
+    conn = await asyncpg.connect(dsn)
     try:
-        upgrade(dsn)
-        conn = await asyncpg.connect(dsn)
         changes = [parse_staffing_change(c, b"bench")[0] for c in city.changes]
         for i in range(0, len(changes), 2000):
             await apply_staffing_changes(conn, [(f"b{i + j}", c) for j, c in enumerate(changes[i:i + 2000])])
@@ -81,10 +74,8 @@ async def main(units: int, docs: int) -> None:
         print(f"propose with checks: {ms(proposing[1:] or proposing)} (the first, loading jieba:"
               f" {proposing[0] * 1000:.0f} ms)")
         print(f"would_open per proposal: median {statistics.median(opened)}")
-        await conn.close()
     finally:
-        with psycopg.connect(ADMIN, autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
 
 
 if __name__ == "__main__":

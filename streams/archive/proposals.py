@@ -110,6 +110,10 @@ async def create_proposal(conn: asyncpg.Connection, *, source: str, unit_code: s
                           overlap_threshold: Optional[float] = None) -> str:
     """A proposal of staffing changes (spec/staffing.md §1) for a unit, checked at once (diff, would_open,
     would_close, stored): the way in for a document's extraction and a roster's staff_in/out/moved."""
+    if not isinstance(changes, list) or not changes:
+        raise ProposalError(400, "changes: a non-empty list of staffing changes")
+    if effective_at.tzinfo is None:
+        raise ProposalError(400, "effective_at: an instant with its offset")
     pid = uuid.uuid4().hex[:16]
     prepared = _prepared(pid, changes, effective_at, doc_no)
     region = await _region(conn, unit_code, prepared)

@@ -16,6 +16,7 @@ ARTICLE = re.compile(r"(?m)(?:^|(?<=。))[ \t\u3000]*第\s*[零〇一二两三�
 SECTION = re.compile(r"(?m)^[ \t\u3000]*[一二三四五六七八九十]+[、.．]")
 # a scan's 一 is often read as a dash: (—) is (一)
 NUMBERED = re.compile(r"(?m)(?:^|(?<=[：:。；;]))[ \t\u3000]*\(\s*([一二三四五六七八九十百0-9]+|[—－-])\s*\)")
+LISTED = re.compile(r"(?m)^[ \t\u3000]*([0-9]{1,2})[.．、](?![0-9])")
 BODY_SUFFIX = re.compile(r"(办公室|室|科|处|股|中心|队|所|站|部|组|办|局|委员会|大队|支队)$")
 # longest first: 機關工勤人員事業編制 is 工勤, not 事業
 QUOTA = re.compile(r"(机关工勤人员事业|工勤人员事业|机关工勤人员|工勤人员|工勤|政法专项|参照公务员法管理事业|参公事业|行政|事业)"
@@ -107,8 +108,9 @@ class Reader:
 
 
 def numbered(r: Reader, start: int, end: int) -> list[tuple[int, int, int, int]]:
-    """(number, marker start, text start, text end) of each (一)(二)... entry within [start, end)."""
-    ms = [m for m in NUMBERED.finditer(r.s, start, end)]
+    """(number, marker start, text start, text end) of each (一)(二)... entry within [start, end); a part without
+    any numbers its entries 1. 2. (older documents) at the start of their lines."""
+    ms = [m for m in NUMBERED.finditer(r.s, start, end)] or [m for m in LISTED.finditer(r.s, start, end)]
     return [(number(m.group(1)), m.start(), m.end(), ms[k + 1].start() if k + 1 < len(ms) else end)
             for k, m in enumerate(ms)]
 

@@ -84,6 +84,7 @@ async def test_two_people_scope_and_one_publication(stack, people, conn):
                 assert r.status == 200
                 pages[who] = await r.text()
         assert "区市场监督管理局主要职责是" in pages["viewer1"] and "超编" in pages["viewer1"]
+        assert "比对提示问题" in pages["viewer1"]  # the trail in the reader's script
         assert "/approve" not in pages["viewer1"] and "/edit" not in pages["viewer1"]
         assert "/approve" not in pages["alice"] and "/edit" in pages["alice"] and "/approve" in pages["dave"]
         for who, status in (("alice", 403), ("viewer1", 403), ("platform", 403), ("far", 404)):
@@ -115,7 +116,7 @@ async def test_two_people_scope_and_one_publication(stack, people, conn):
     assert [s["step"] for s in out["trail"]][-2:] == ["approved", "published"]
 
 
-async def test_the_cli_edits_and_rejects_as_people(stack, people, conn, tmp_path):
+async def test_the_cli_edits_and_approves_as_people(stack, people, conn, tmp_path):
     env = people[2]
     truncate_all(stack.settings.database_url)
     await _city(conn)
@@ -126,8 +127,12 @@ async def test_the_cli_edits_and_rejects_as_people(stack, people, conn, tmp_path
     code, out = cli(env, "org", "proposals", "edit", pid, "--file", str(edit), "--as", "bob")
     assert code == 0 and out["changes"][0]["change_id"] == f"proposal:{pid}:0" and out["edited_by"] == "bob"
     assert out["diff"][UNIT]["quotas"][0]["approved"] == {"before": 5, "after": 9}
-    code, out = cli(env, "org", "proposals", "reject", pid, "--reason", "wrong figure", "--as", "dave")
-    assert code == 0 and out["status"] == "rejected" and out["reason"] == "wrong figure"
+    code, out = cli(env, "org", "proposals", "approve", pid, "--as", "dave")
+    assert code == 0 and out["status"] == "published" and out["sent"] is True
+    rows = await _applied(stack.settings.database_url, pid, 1)
+    assert [r["state"] for r in rows] == ["applied"]
+    code, listed = cli(env, "org", "proposals", "list", "--status", "published", "--as", "far")
+    assert code == 0 and listed["proposals"] == []  # another county's
     # the console's form, as a person who may (and one who may not)
     other = await _propose(conn, doc_id="doc-console")
     url, tokens = people[0], people[1]
@@ -140,4 +145,5 @@ async def test_the_cli_edits_and_rejects_as_people(stack, people, conn, tmp_path
             assert r.status == 302 and r.headers["Location"] == f"/org/proposals/{other}"
     assert await conn.fetchval("SELECT (status, reason, decided_by) = ('rejected', '改用新文件', 'dave')"
                                " FROM org_proposal WHERE proposal_id = $1", other)
-    assert await conn.fetchval("SELECT count(*) FROM staffing_change WHERE change_id LIKE $1", f"proposal:{pid}:%") == 0
+    assert await conn.fetchval("SELECT count(*) FROM staffing_change WHERE change_id LIKE $1",
+                               f"proposal:{other}:%") == 0  # a rejected proposal never reaches the staffing data

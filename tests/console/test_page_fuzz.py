@@ -42,7 +42,7 @@ async def known(stack):
     out = subprocess.run([sys.executable, "-m", "shenpi", "users", "add", "fuzzer", "--role", "admin"],
                          env=stack.env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    return out.stdout.strip(), [data[k] for k in ("unit", "item", "case", "evaluation", "task")]
+    return out.stdout.strip(), [data[k] for k in ("unit", "item", "case", "evaluation", "task", "proposal")]
 
 
 def test_the_pages_are_found():

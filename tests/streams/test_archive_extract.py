@@ -131,6 +131,20 @@ def test_a_new_unit_and_gaps_are_unsure():
     assert [d["duty_id"] for d in _by_kind(e, "duties_set")[0]["duties"]] == ["D1", "D2"]
 
 
+def test_an_older_document_numbering_its_entries_1_2():
+    text = ("某县农业局主要职责内设机构和人员编制方案\n某县农业局为正科级。\n一、主要职责\n1．负责全县农业生产。\n"
+            "2、负责农机监理，\n并组织实施农机补贴。\n二、内设机构\n设3个内设机构：\n1.办公室。\n2.农业股。\n3.农机股。\n"
+            "三、人员编制\n行政编制十二名，事业编制五名。设局长一名，副局长二名。")
+    e = extract(text, _ctx(rank=None, bodies={}))
+    _valid(e.changes)
+    assert [d["text"] for d in _by_kind(e, "duties_set")[0]["duties"]] == ["负责全县农业生产。",
+                                                                          "负责农机监理，并组织实施农机补贴。"]
+    assert [c["name"] for c in _by_kind(e, "body_set")] == ["办公室", "农业股", "农机股"]
+    assert {(c["quota_kind"], c["approved"]) for c in _by_kind(e, "quota_set")} == {("行政", 12), ("事业", 5)}
+    assert {(c["post_level"], c["approved"]) for c in _by_kind(e, "posts_set")} == {("正科", 1), ("副科", 2)}
+    assert not [u for u in e.unsure if not u["field"].endswith("item_codes")], e.unsure
+
+
 def test_a_clause_misread_by_a_scan_keeps_its_links_and_says_so():
     ctx = _ctx(duties=[{"duty_id": "D4", "text": "負責全市種植業、畜牧業、漁業的行業管理和安全監管。", "item_codes": ["AG-4"]},
                        {"duty_id": "D5", "text": "負責農村宅基地管理。", "item_codes": ["AG-5"]}], duty_ids={"D4", "D5"})

@@ -238,3 +238,16 @@ async def test_an_edit_cannot_reach_another_county(conn):
     with pytest.raises(ProposalError) as e:
         await proposals.decide(conn, pid, BOB, True)
     assert e.value.status == 403
+
+
+async def test_duty_checks_open_and_close_with_the_clauses_proposed(conn):
+    await _city(conn)
+    duties = [{"duty_id": "D1", "text": "负责市场主体统一登记注册。", "item_codes": ["REG-1"]},
+              {"duty_id": "D2", "text": "负责某项早已取消的审批。", "item_codes": ["NOPE-1"]},
+              {"duty_id": "D3", "text": "负责食品经营许可。", "item_codes": ["FOOD-1"]}]
+    pid = await proposals.create_proposal(conn, source="document", unit_code=UNIT, doc_no=DOC, changes=[
+        {"kind": "duties_set", "unit_code": UNIT, "duties": duties}], effective_at=T1, created_by="alice")
+    p = await proposals.show(conn, pid)
+    assert [(f["kind"], f["subject"]) for f in p["would_open"]] == [("duty_unexercised", "D2")]
+    assert [(f["kind"], f["subject"]) for f in p["would_close"]] == [("power_without_duty", "FOOD-1")]
+    assert [d["duty_id"] for d in p["diff"][UNIT]["duties"]["added"]] == ["D2", "D3"]

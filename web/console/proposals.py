@@ -22,7 +22,11 @@ WORDS = {  # written once in traditional characters, shown in the reader's scrip
     "status_proposed": ("待審核", "awaiting review"), "status_published": ("已批准發布", "published"),
     "status_rejected": ("已駁回", "rejected"), "added": ("新增", "added"), "removed": ("刪除", "removed"),
     "before_after": ("調整前 → 調整後", "before → after"), "doc_text": ("文件原文", "The document"),
-    "effective": ("生效日期", "Effective"),
+    "effective": ("生效日期", "Effective"), "step_uploaded": ("上傳", "uploaded"), "step_proposed": ("提出", "proposed"),
+    "step_extracted": ("提取", "extracted"), "step_checked": ("比對無問題", "checked"),
+    "step_warned": ("比對提示問題", "warned"), "step_check_failed": ("比對失敗", "check failed"),
+    "step_edited": ("修改", "edited"), "step_approved": ("批准", "approved"), "step_rejected": ("駁回", "rejected"),
+    "step_published": ("發布到編制數據", "published"),
     "two_person": ("上傳或最後修改者之外的另一人批准", ("approved by someone other than the uploader and the last"
                                                    " editor")),
 }
@@ -106,8 +110,9 @@ async def proposal_page(request: web.Request) -> web.Response:
     lang = lang_of(request)
     async with request.app[POOL].acquire() as conn:
         p = await proposals.show(conn, request.match_info["id"], request["caller"].scope)
-    if p is None:
-        raise web.HTTPNotFound(text="no such proposal in your regions")
+        if p is None:
+            raise web.HTTPNotFound(text="no such proposal in your regions")
+        pages = await _pages(conn, p["document_id"])
     text = next((c.get("text") for c in p["changes"] if c.get("kind") == "document"), None)
     warn = "".join(_finding(f, lang) for f in p["would_open"])
     closes = "".join(_finding(f, lang) for f in p["would_close"])
@@ -119,7 +124,8 @@ async def proposal_page(request: web.Request) -> web.Response:
         {k: v for k, v in c.items() if k not in ("kind", "change_id", "text")}, ensure_ascii=False))]
         for c in p["changes"]))
     trail = table([t("since", lang), t("who", lang), t("status", lang)],
-                  ([esc(local(s["at"])), esc(s["actor"]), esc(s["step"])] for s in p["trail"]))
+                  ([esc(local(s["at"])), esc(s["actor"]), esc(w("step_" + s["step"], lang) if "step_" + s["step"] in WORDS
+                                                              else s["step"])] for s in p["trail"]))
     right = (f'<p>{t("unit", lang)} <a href="/org/units/{in_url(p["unit_code"])}">{esc(p["unit_code"])}</a> · '
              f'{esc(p["doc_no"])} · {w("effective", lang)} {esc(local(p["effective_at"], False))} · '
              f'{esc(w("status_" + p["status"], lang))} {esc(p.get("reason") or "")}</p>'
@@ -130,9 +136,19 @@ async def proposal_page(request: web.Request) -> web.Response:
              + (f'<h2>{w("unsure", lang)}</h2><ul>{unsure}</ul>' if unsure else "")
              + f'<h2>{w("diff", lang)}</h2>{_diff(p["diff"], lang)}<h2>{t("changes", lang)}</h2>{changes}'
              + f'<h2>{t("trail", lang)}</h2>{trail}')
+    if pages:  # the archive's pages, each under its number
+        text = "\n".join(f"— {n} —\n{page}" for n, page in pages)
     left = f'<h2>{w("doc_text", lang)}</h2><pre class="doctext">{esc(text)}</pre>' if text else ""
     body = f'<div class="beside"><section>{left}</section><section>{right}</section></div>' if left else right
     return layout(request, "org", f'{w("proposals", lang)} · {esc(p["proposal_id"])}', body)
+
+
+async def _pages(conn, document_id) -> list[tuple[int, str]]:
+    """The document's pages as the archive keeps them (when its tables are there), else none."""
+    if not document_id or not await conn.fetchval("SELECT to_regclass('archive_page') IS NOT NULL"):
+        return []
+    return [(r["n"], r["text"]) for r in await conn.fetch(
+        "SELECT n, text FROM archive_page WHERE document_id::text = $1 ORDER BY n", document_id)]
 
 
 async def act(request: web.Request) -> web.Response:
