@@ -18,7 +18,7 @@ from typing import Any, Callable, Optional
 from aiohttp import web
 
 HEADER = struct.Struct("!Q")
-PRELOAD = ("streams.analysis.service", "web.console.analysis", "web.console.report")  # what the jobs run
+PRELOAD = ("streams.analysis.service", "web.console.analysis", "streams.evaluation.report")  # what the jobs run
 
 
 class ChildGone(Exception):
