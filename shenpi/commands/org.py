@@ -9,6 +9,7 @@ from typing import Any, Optional
 
 import click
 
+from core.tz import shown
 from shenpi.common import console, echo_json, settings, with_db
 from shenpi.runtime import require
 
@@ -39,13 +40,15 @@ def _out(obj: Any, fmt: str, rows_key: Optional[str] = None, title: str = "") ->
         return
     from rich.table import Table
 
+    from shenpi.tables import cell, header
+
     rows = obj[rows_key]
     t = Table(title=title)
     keys = list(rows[0].keys()) if rows else []
     for k in keys:
-        t.add_column(k)
+        t.add_column(header(k))
     for r in rows:
-        t.add_row(*["" if r[k] is None else str(r[k]) for k in keys])
+        t.add_row(*[cell(r[k]) for k in keys])
     console.print(t)
 
 
@@ -123,7 +126,7 @@ def org_figures(ctx, as_of, region, unit, start, end, fmt) -> None:
 
     at = instant(as_of)
     _out(with_db(ctx, lambda c: figures(c, at, region or "", unit, window(start, end))), fmt, "rows",
-         f"编制使用 as of {at.isoformat()}")
+         f"编制使用 截至 {shown(at)}")
 
 
 @org_group.command("check")

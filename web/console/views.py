@@ -160,7 +160,6 @@ async def drill(request: web.Request) -> web.Response:
     body = table([t(heading, lang), *(esc(label(k, lang)) for k in keys)],
                  ([f'<a href="{link(r[level])}">{named(names.of(level, r[level]), r[level])}</a>',
                    *(cases_of(r, k) for k in keys)] for r in groups if r[level]))
-    local = lambda x: x.astimezone(TZ).strftime("%Y-%m-%d %H:%M")  # noqa: E731
     return layout(request, "drill", t("drill", lang),
                   f'<p class="note">{esc(local(window.t0))} → {esc(local(window.t1))}</p>' + body)
 
