@@ -31,7 +31,7 @@ def test_up_detach_then_down(tmp_path, database_url):
         return out
 
     up = shenpi("up", "--detach")
-    assert "up: API" in up.stderr
+    assert "已启动：API" in up.stderr
     run = json.loads((tmp_path / "state" / "run.json").read_text())
     assert set(run["pids"]) == {"broker", "platform", "worker", "worker2", "api"}
     assert all(psutil.pid_exists(p) for p in run["pids"].values())
