@@ -10,7 +10,7 @@ from typing import Any, Optional
 import click
 
 from core.tz import shown
-from shenpi.common import console, echo_json, settings, with_db
+from shenpi.common import connect, console, echo_json, settings, with_db
 from shenpi.runtime import require
 
 
@@ -87,9 +87,8 @@ async def _import(s, connector, wait: bool) -> dict:
 
 
 async def _wait(dsn: str, keys: list[str], dl_keys: list[str], timeout: float = 600) -> dict:
-    import asyncpg
 
-    conn = await asyncpg.connect(dsn)
+    conn = await connect(dsn)
     try:
         deadline = time.monotonic() + timeout
         while True:
