@@ -22,15 +22,13 @@ def settings(ctx: click.Context) -> Settings:
 
 def with_db(ctx: click.Context, work: Callable[[Any], Awaitable[T]]) -> T:
     """Run `work` on a connection to the stack's database (closed afterwards)."""
-    import asyncpg
 
     s = settings(ctx)
     require(s, "database_url")
 
     async def go() -> T:
-        conn = await asyncpg.connect(s.database_url)
+        conn = await connect(s.database_url)
         try:
-            await _migrated(conn, s.database_url)
             return await work(conn)
         finally:
             await conn.close()
@@ -48,6 +46,19 @@ def region_option(ctx: click.Context, param: click.Parameter, value: Any) -> Any
         return parse_region(value)
     except RegionError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+async def connect(dsn: str):
+    """A connection to the stack's database, migrated first if it was not (a command run before `shenpi up`)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        await _migrated(conn, dsn)
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
 
 
 async def _migrated(conn, dsn: str) -> None:

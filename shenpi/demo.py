@@ -70,8 +70,16 @@ async def _replay(s: Settings, log: Path, limit: Optional[int], console: Console
 async def _the_city(s: Settings, pub: Publisher, db: asyncpg.Connection, console: Console) -> None:
     """A city to look at: applicants going through service chains, a city's units, quotas, staff and power list,
     an evaluation with its report and a rectification task, and people to sign in as."""
+    from schemas.calendar import load_calendar_file
     from shenpi.demo_org import show_city, show_evaluation, sign_ins
+    from streams.cases.reach import set_calendar
 
+    shipped = sorted((Path(__file__).resolve().parents[1] / "infra" / "calendars").glob("*.yaml"))
+    days: dict = {}
+    for f in shipped:  # the holiday arrangements that ship, so the deadlines count them
+        days.update(load_calendar_file(f).days())
+    await set_calendar(db, days)
+    console.print(f"节假日安排：{'、'.join(f.stem for f in shipped)}")
     await _chains(s, pub, db, console)
     await show_city(s, pub, db, console)
     await show_evaluation(db, console, s.state_dir)

@@ -97,17 +97,17 @@ def start_stack(s: Settings) -> Stack:
         info["pids"]["broker"] = broker.proc.pid
         procs["broker"] = broker.proc
         s = s.model_copy(update={"kafka_bootstrap": broker.bootstrap})
-        console.print(f"broker: embedded Tansu at {broker.bootstrap}")
+        console.print(f"消息代理：内嵌 Tansu，{broker.bootstrap}")
     if not s.database_url:
         from shenpi.embedded_pg import start_embedded_postgres
 
         dsn, pgdata = start_embedded_postgres(s.state_dir / "pgdata")
         info["pgdata"] = str(pgdata)
         s = s.model_copy(update={"database_url": dsn})
-        console.print(f"database: embedded PostgreSQL in {pgdata}")
+        console.print(f"数据库：内嵌 PostgreSQL，{pgdata}")
     upgrade(s.database_url)
     for task in run_maintenance(s.database_url):
-        console.print(f"database: ran {task}")
+        console.print(f"数据库：已执行 {task}")
     env = dict(os.environ, SHENPI_KAFKA_BOOTSTRAP=s.kafka_bootstrap, SHENPI_DATABASE_URL=s.database_url)
     # every process of the stack hashes identity numbers with one key (the state folder's, unless one is given)
     env.setdefault("SHENPI_IDENTITY_KEY", s.identity_secret().decode())
@@ -130,7 +130,7 @@ def start_stack(s: Settings) -> Stack:
         wait_port("127.0.0.1", port, 30)
         info["platform_url"] = env["SHENPI_PLATFORM_URL"]
         info["platform_token"] = env["SHENPI_PLATFORM_TOKEN"]
-        console.print(f"platform: simulator at {info['platform_url']}")
+        console.print(f"政务服务平台：模拟器 {info['platform_url']}")
     # more workers, more consumers in the group: partitions are shared out among them
     workers = ["worker", *(f"worker{n}" for n in range(2, s.workers + 1))]
     commands.update({w: ["worker"] for w in workers}, api=["api"])
@@ -287,8 +287,8 @@ def up_detached(s: Settings) -> None:
     while time.monotonic() < deadline:
         info = read_run(s)
         if info.get("ready") and info.get("supervisor") == child.pid:
-            console.print(f"[green]up[/green]: API {info['api_url']} · broker {info['kafka_bootstrap']}"
-                          f" · kept up by pid {child.pid} (log {log})")
+            console.print(f"[green]已启动[/green]：API {info['api_url']} · 消息代理 {info['kafka_bootstrap']}"
+                          f" · 守护进程 {child.pid}（日志 {log}）；停止：shenpi down")
             return
         if child.poll() is not None:
             tail = log.read_text(errors="replace")[-2000:]

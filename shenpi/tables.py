@@ -64,3 +64,33 @@ def status_table(t: dict) -> Table:
     for w in t["workers"]:
         tab.add_row(f"工作进程 {w['worker_id']}", f"{w['partitions']} 个分区，{'运行中' if w['alive'] else '已退出'}")
     return tab
+
+
+COLUMN_WORDS = {  # the CLI's column names in the console's language (JSON and CSV keep the keys)
+    "unit_code": "单位代码", "unit_name": "单位", "name": "名称", "quota_kind": "编制类型", "approved": "核定",
+    "actual": "实有", "vacant": "空编", "over": "超编", "usage_rate": "使用率", "kind": "类型", "subject": "对象",
+    "opened_at": "发现于", "closed_at": "消除于", "basis": "依据", "region_code": "区划", "department_code": "部门",
+    "item_code": "事项", "item_codes": "事项", "items": "事项", "support": "申请人数", "median_days": "全程中位天数",
+    "bottleneck": "瓶颈", "steps": "环节", "evidence": "依据数据", "worse": "较差指标", "received": "收件",
+    "on_time_rate": "按时办结率", "avg_handling_hours": "平均办理时长（小时）", "satisfaction_rate": "满意率",
+    "rejection_rate": "不予受理率", "candidate": "待研判", "level": "层级", "nature": "性质", "rank": "规格",
+    "valid_from": "起", "valid_to": "止", "at": "时间", "doc_no": "文号", "title": "标题", "text": "内容",
+}
+
+
+def header(key: str) -> str:
+    return COLUMN_WORDS.get(key, key)
+
+
+def cell(v) -> str:
+    """A value for people: an instant's ISO text in local time, nothing as a dash."""
+    from core.tz import shown
+
+    if v is None:
+        return "—"
+    if isinstance(v, str) and len(v) >= 19 and v[4:5] == "-" and v[10:11] == "T":
+        try:
+            return shown(v)
+        except ValueError:
+            return v
+    return str(v)

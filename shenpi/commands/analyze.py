@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from core.figures import csv_text
+from core.tz import shown
 from shenpi.common import echo_json, with_db
 from streams.analysis.chains import ChainParams
 from streams.analysis.recommend import RecommendParams
@@ -53,9 +54,11 @@ def _emit(fmt: str, result: dict, key: str, columns: list[str], cells, title: st
     if fmt == "csv":
         click.echo(csv_text(columns, rows), nl=False)
         return
+    from shenpi.tables import header
+
     t = Table(title=title)
     for c in columns:
-        t.add_column(c)
+        t.add_column(header(c))
     for r in rows:
         t.add_row(*["—" if v is None else (f"{v:.3g}" if isinstance(v, float) else str(v)) for v in r])
     Console().print(t)
@@ -81,10 +84,10 @@ def chains_cmd(ctx, frm, to, min_support: int, max_span_days: float, min_confide
     result = _run(ctx, lambda c: chains(c, window, params))
     _emit(fmt, result, "chains", ["items", "support", "median_days", "bottleneck", "steps"],
           lambda c: [" → ".join(c["items"]), c["support"], c["median_days"], c["bottleneck"],
-                     "; ".join(f"{s['item']} conf {_f(s['confidence'])} lift {_f(s['lift'])}"
-                               f" wait {_f(s['median_wait_days'])}d handling {_f(s['median_handling_days'])}d"
+                     "; ".join(f"{s['item']} 置信度 {_f(s['confidence'])} 提升度 {_f(s['lift'])}"
+                               f" 等待 {_f(s['median_wait_days'])}天 办理 {_f(s['median_handling_days'])}天"
                                for s in c["steps"])],
-          f"辦事鏈條 service chains · {result['from']} → {result['to']}")
+          f"办事链条 · {shown(result['from'])} → {shown(result['to'])}")
 
 
 @analyze.command("recommend")
@@ -109,7 +112,7 @@ def recommend_cmd(ctx, frm, to, devolve_min_volume: int, top: int, merge_min_sup
     result = _run(ctx, lambda c: recommendations(c, window, params))
     _emit(fmt, result, "recommendations", ["kind", "item_codes", "region_code", "evidence"],
           lambda r: [r["kind"], "|".join(r["item_codes"]), r["region_code"], _brief(r["evidence"])],
-          f"改革建議 recommendations · {result['from']} → {result['to']}")
+          f"改革建议 · {shown(result['from'])} → {shown(result['to'])}")
 
 
 @analyze.command("compare")
@@ -131,7 +134,7 @@ def compare_cmd(ctx, item: Optional[str], department: Optional[str], frm, to, mi
     result = _run(ctx, lambda c: comparison(c, window, item, department, min_volume))
     cols = ["region_code", "level", *INDICATORS, "worse"]
     _emit(fmt, result, "rows", cols, lambda r: [*(r[k] for k in cols[:-1]), "|".join(r["worse"])],
-          f"橫向對比 {item or department} · {result['from']} → {result['to']}")
+          f"横向对比 {item or department} · {shown(result['from'])} → {shown(result['to'])}")
 
 
 def _f(v: Any) -> str:

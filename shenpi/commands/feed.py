@@ -9,7 +9,7 @@ from typing import Optional
 import click
 
 from core.settings import Settings
-from shenpi.common import console, echo_json, settings
+from shenpi.common import connect, console, echo_json, settings
 from shenpi.runtime import require
 
 
@@ -25,13 +25,12 @@ async def _publish_report(s: Settings, connector, label: str):
     """Send everything the connector reads, each chunk first recorded as an edge receipt; the run's report."""
     from connectors.kafka import Publisher, ensure_topics
 
-    import asyncpg
 
     await ensure_topics(s)
     connector.identity_key = s.identity_secret()
     pub = Publisher(s)
     await pub.start()
-    receipts = await asyncpg.connect(s.database_url)  # what is sent is first recorded, for the reconciliation
+    receipts = await connect(s.database_url)  # what is sent is first recorded, for the reconciliation
     try:
         with _progress() as progress:
             task = progress.add_task(label, total=getattr(connector, "expected", None))
@@ -61,11 +60,10 @@ def gave_up(s: Settings, what: str) -> click.ClickException:
 
 async def _wait_processed(s: Settings, batch_ids: list[str], dl_keys: list[str]) -> dict:
     """Until every batch (or list change) and dead letter is accounted for, or SHENPI_WAIT_SECONDS have passed."""
-    import asyncpg
 
     from streams.indicators.status import processed
 
-    conn = await asyncpg.connect(s.database_url)
+    conn = await connect(s.database_url)
     try:
         deadline = time.monotonic() + s.wait_seconds
         while True:
@@ -115,7 +113,6 @@ def ingest(ctx: click.Context, file: Path, kind: str, fmt: Optional[str], wait: 
 
 async def _bulk(s: Settings, connector, jobs: int, label: str) -> dict:
     """Chunks of the file recorded as edge receipts, then written by `jobs` processes through the write path."""
-    import asyncpg
 
     from connectors import edge
     from connectors.grouping import by_case
@@ -126,7 +123,7 @@ async def _bulk(s: Settings, connector, jobs: int, label: str) -> dict:
     from streams.cases.bulk import BulkWriter, split
     from streams.deadletters.store import insert_dead_letters
 
-    receipts = await asyncpg.connect(s.database_url)
+    receipts = await connect(s.database_url)
     key = s.identity_secret()
     writer = BulkWriter(s.database_url, jobs)
     memory.for_throughput()

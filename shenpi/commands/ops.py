@@ -25,7 +25,7 @@ def db_upgrade(ctx: click.Context) -> None:
     s = settings(ctx)
     require(s, "database_url")
     applied = upgrade(s.database_url)
-    console.print(f"applied: {', '.join(applied)}" if applied else "database is up to date")
+    console.print(f"已执行迁移：{', '.join(applied)}" if applied else "数据库已是最新")
     ran = run_maintenance(s.database_url)
     if ran:
         console.print(f"ran: {', '.join(ran)}")

@@ -9,7 +9,8 @@ from typing import Any, Optional
 
 import click
 
-from shenpi.common import OUTPUT, console, echo_json, region_option, settings, with_db, write_workbook
+from core.tz import shown
+from shenpi.common import OUTPUT, connect, console, echo_json, region_option, settings, with_db, write_workbook
 from shenpi.runtime import require
 
 
@@ -39,13 +40,15 @@ def _out(obj: Any, fmt: str, rows_key: Optional[str] = None, title: str = "") ->
         return
     from rich.table import Table
 
+    from shenpi.tables import cell, header
+
     rows = obj[rows_key]
     t = Table(title=title)
     keys = list(rows[0].keys()) if rows else []
     for k in keys:
-        t.add_column(k)
+        t.add_column(header(k))
     for r in rows:
-        t.add_row(*["" if r[k] is None else str(r[k]) for k in keys])
+        t.add_row(*[cell(r[k]) for k in keys])
     console.print(t)
 
 
@@ -88,11 +91,9 @@ async def _import(s, connector, wait: bool) -> dict:
 
 async def _wait(s, keys: list[str], dl_keys: list[str]) -> dict:
     """Until every change is taken (applied, pending, a duplicate or quarantined), or SHENPI_WAIT_SECONDS pass."""
-    import asyncpg
-
     from shenpi.commands.feed import gave_up
 
-    conn = await asyncpg.connect(s.database_url)
+    conn = await connect(s.database_url)
     try:
         deadline = time.monotonic() + s.wait_seconds
         while True:
@@ -137,7 +138,7 @@ def org_figures(ctx, as_of, region, unit, start, end, fmt, output) -> None:
         write_workbook(ctx, output, "编制使用情况", out["rows"], as_of=at, columns=FIGURE_COLUMNS,
                        filters={"as_of": at, "region_code": region, "unit_code": unit, "from": start, "to": end})
         return
-    _out(out, fmt, "rows", f"编制使用 as of {at.isoformat()}")
+    _out(out, fmt, "rows", f"编制使用 截至 {shown(at)}")
 
 
 @org_group.command("check")

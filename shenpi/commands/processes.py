@@ -33,7 +33,7 @@ def up(ctx: click.Context, detach: bool, restart: bool, cases_per_second: Option
     if info and all(alive(p) for p in [*info.get("pids", {}).values(), info.get("supervisor", 0)] if p):
         diff = differences(s, info)
         if not diff:
-            console.print(f"already up: {info['api_url']}")
+            console.print(f"已在运行：{info['api_url']}")
             return
         if not restart:
             raise click.ClickException("a stack with another configuration is up in "
@@ -50,8 +50,8 @@ def up(ctx: click.Context, detach: bool, restart: bool, cases_per_second: Option
         stack = start_stack(s)
         stack.info.update(supervisor=os.getpid(), ready=True)
         write_run(s, stack.info)
-        console.print(f"[green]up[/green]: API {stack.info['api_url']} · broker {stack.info['kafka_bootstrap']}")
-        console.print("press Ctrl-C to stop")
+        console.print(f"[green]已启动[/green]：API {stack.info['api_url']} · 消息代理 {stack.info['kafka_bootstrap']}")
+        console.print("按 Ctrl-C 停止")
         supervise(stack)
     except KeyboardInterrupt:
         pass
@@ -73,7 +73,7 @@ def down(ctx: click.Context) -> None:
             time.sleep(0.1)
         stopped = True
     stopped = stop_stack(s) or stopped
-    console.print("stopped" if stopped else "nothing is running")
+    console.print("已停止" if stopped else "没有正在运行的系统")
 
 
 @click.command()

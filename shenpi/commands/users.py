@@ -9,6 +9,7 @@ from typing import Optional
 import click
 
 from core.access import ROLES, USERS_CHANNEL
+from core.names import region_name
 from shenpi.common import console, echo_json, region_option, with_db
 
 
@@ -52,7 +53,9 @@ def users_add(ctx: click.Context, name: str, role: str, region: str, password_en
         await conn.execute("SELECT pg_notify($1, $2)", USERS_CHANNEL, name)  # their open live streams end now
 
     with_db(ctx, add)
-    console.print(f"{name}: {role}, {'region ' + region if region else 'everywhere'}; API token (shown once):")
+    roles = {"viewer": "查看", "supervisor": "监督", "list_admin": "清单管理", "staffing_admin": "编制管理", "admin": "管理员"}
+    console.print(f"{name}：{roles[role]}，可见范围 {region_name(region) or region if region else '全部'}；"
+                  "API 令牌（只显示这一次）：")
     click.echo(token)
 
 

@@ -59,7 +59,7 @@ def _bars(rows: list[tuple[str, float | None]], width: int = 640, unit: str = ""
     for k, (label, v) in enumerate(rows):
         y = 5 + 22 * k
         w = 0 if v is None else (v / top) * (width - 310) if top else 0
-        parts.append(f'<text x="0" y="{y + 14}" font-size="12">{esc(label[:16])}</text>'
+        parts.append(f'<text x="0" y="{y + 14}" font-size="12">{esc(label[:23])}</text>'
                      f'<rect x="250" y="{y}" width="{w:.1f}" height="16" fill="#3b7dd8"/>'
                      f'<text x="{255 + w:.1f}" y="{y + 13}" font-size="11">'
                      f'{"无数据" if v is None else f"{v:g}{unit}"}</text>')

@@ -203,11 +203,15 @@ async def test_a_list_administrator_drafts_sees_the_overlap_and_a_second_approve
         async with s.post(stack.url + "/api/v1/list-changes", json=[{
                 "change_id": "ui-dr-base", "item_code": "UI-DR-BASE", "action": "added", "name": "食品經營許可",
                 "category": "行政許可", "effective_at": "2024-01-01T00:00:00+08:00", "department_code": "D-SC",
+                "level": "county", "region_codes": ["330102"]}, {  # the drafting department, known to the list
+                "change_id": "ui-dr-ms", "item_code": "UI-DR-MS", "action": "added", "name": "戶外廣告設置審批",
+                "category": "行政許可", "effective_at": "2024-01-01T00:00:00+08:00", "department_code": "D-MS",
                 "level": "county", "region_codes": ["330102"]}]) as r:
             assert r.status == 200
     for _ in range(600):  # the worker has put the item on the list (else the test fails here, not below)
         with psycopg.connect(stack.settings.database_url) as c:
-            if c.execute("SELECT count(*) FROM list_item_version WHERE item_code = 'UI-DR-BASE'").fetchone()[0]:
+            if c.execute("SELECT count(*) FROM list_item_version WHERE item_code IN ('UI-DR-BASE', 'UI-DR-MS')"
+                         ).fetchone()[0] == 2:
                 break
         await asyncio.sleep(0.1)
     else:
@@ -219,7 +223,18 @@ async def test_a_list_administrator_drafts_sees_the_overlap_and_a_second_approve
         await first.fill("input[name=item_code]", "UI-DR-NEW")
         await first.fill("input[name=name]", "食品经营许可证核发")  # simplified, against a traditional name
         await first.select_option("select[name=category]", "行政許可")
-        await first.fill("input[name=department_code]", "D-MS")
+        await first.fill("input[name=department_code]", "D-NOWHERE")  # a department nobody knows: refused
+        await first.fill("input[name=region_codes]", "330102")
+        await first.select_option("select[name=level]", "county")
+        await first.fill("input[name=effective_at]", "2024-06-01")
+        async with first.expect_navigation():
+            await first.click("form.draft button")
+        assert "找不到该部门" in await first.content()
+        await first.goto(console + "/drafts")
+        await first.fill("input[name=item_code]", "UI-DR-NEW")
+        await first.fill("input[name=name]", "食品经营许可证核发")
+        await first.select_option("select[name=category]", "行政許可")
+        await first.fill("input[name=department_code]", "D-MS")  # a department the list knows, by its code
         await first.fill("input[name=region_codes]", "330102")
         await first.select_option("select[name=level]", "county")
         await first.fill("input[name=effective_at]", "2024-06-01")

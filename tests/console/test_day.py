@@ -287,7 +287,9 @@ async def test_a_day_in_chromium(city):
         cookies = await sup.context.cookies()
         for path, shot in ((evaluation, "evaluation-phone.png"), (task, ""), ("/rectifications", ""),
                            ("/org", "org-phone.png"), ("/org/findings", ""), (f"/org/units/{data['unit']}", ""),
-                           ("/alerts", ""), ("/analysis", ""), ("/compare", "")):
+                           ("/alerts", ""), ("/analysis", ""), ("/compare", ""), ("/", ""), ("/list", ""),
+                           ("/drill", ""), ("/public", ""), ("/public/org", ""), ("/public/figures", ""),
+                           (f"/public/org/{data['unit']}", "public-unit-phone.png")):
             await fits_a_phone(browser, cookies, url, path, shot)
         await sup.goto(url + "/org/findings")
         await sup.screenshot(path=str(SHOTS / "findings.png"), full_page=True)

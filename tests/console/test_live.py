@@ -3,6 +3,7 @@ for the scope; a change reaches every open stream of a scope, computed once."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 
 import pytest
@@ -55,3 +56,27 @@ async def test_many_streams_one_computation_per_change(conn, pool, database_url)
     finally:
         await hub.stop()
     assert all(w.queue.get_nowait() is None for w in watchers)  # streams end with the hub
+
+
+async def test_the_live_tiles_are_the_overviews_own_computation(conn, pool, database_url):
+    """An item in force in two counties is one item of the city: the live tiles count it once, as the overview and
+    a window of the same day do (a sum over regions would count it twice)."""
+    from core.figures import fmt
+    from schemas import parse_list_change
+    from streams.cases.reach import apply_list_changes
+
+    await apply_list_changes(conn, [parse_list_change({
+        "change_id": f"live-two-{k}", "item_code": f"LIVE-TWO-{k}", "action": "added", "name": f"两县事项{k}",
+        "category": "行政許可", "effective_at": "2020-01-01T00:00:00+08:00", "department_code": "D-LIVE",
+        "level": "county", "region_codes": ["330102", "330106"]})[0] for k in range(3)])
+    hub = LiveHub(pool, database_url, live_message, interval=3600, debounce=0.05)
+    await hub.start()
+    try:
+        for scope in ("", "330102"):
+            msg = json.loads(await asyncio.wait_for(hub.subscribe(scope, None, None).queue.get(), 10))
+            want = (await indicators(conn, parse_window(None, None), (), scope=scope))[0]
+            for k in ("items_active", "zero_case_items", "received"):
+                assert msg["total"][k] == fmt(k, want[k]), (scope, k)
+            assert want["items_active"] >= 3
+    finally:
+        await hub.stop()

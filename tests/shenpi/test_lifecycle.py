@@ -31,11 +31,11 @@ def test_up_detach_then_down(tmp_path, database_url):
         return out
 
     up = shenpi("up", "--detach")
-    assert "up: API" in up.stderr
+    assert "已启动：API" in up.stderr
     run = json.loads((tmp_path / "state" / "run.json").read_text())
     assert set(run["pids"]) == {"broker", "platform", "worker", "worker2", "api"}
     assert all(psutil.pid_exists(p) for p in run["pids"].values())
-    assert "already up" in shenpi("up", "--detach").stderr
+    assert "已在运行" in shenpi("up", "--detach").stderr
     assert oct((tmp_path / "state" / "run.json").stat().st_mode & 0o777) == "0o600", "it holds tokens"
     assert all((tmp_path / "state" / f"{n}.log").stat().st_mode & 0o077 == 0 for n in ("worker", "api", "platform"))
     other = shenpi("up", "--detach", check=False, extra={"SHENPI_DATABASE_URL": database_url + "_other"})
@@ -58,7 +58,7 @@ def test_up_detach_then_down(tmp_path, database_url):
         raise AssertionError("the killed worker was not started again")
     assert "the worker exited" in (tmp_path / "state" / "up.log").read_text()
 
-    assert "stopped" in shenpi("down").stderr
+    assert "已停止" in shenpi("down").stderr
     assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
                    for p in [*run["pids"].values(), *now["pids"].values(), now["supervisor"]])
-    assert "nothing is running" in shenpi("down").stderr
+    assert "没有正在运行的系统" in shenpi("down").stderr

@@ -141,6 +141,10 @@ async def _code(conn, kind: str, text):
         return None
     text = text.strip()[:200]
     names = list({text, to_simplified(text), to_traditional(text)})
+    column = "item_code" if kind == "item" else "department_code"
+    # a code the cases carry is taken as it is (an item off the list has cases too); else a name
+    if await conn.fetchval(f"SELECT true FROM case_state WHERE {column} = $1 LIMIT 1", text):
+        return text
     sql = ("SELECT DISTINCT item_code FROM list_item_version WHERE item_code = $1 OR name = ANY($2::text[]) LIMIT 2"
            if kind == "item" else
            "SELECT DISTINCT unit_code FROM org_version WHERE part = 'unit' AND (unit_code = $1"

@@ -108,7 +108,10 @@ async def _codes(conn, fields: dict) -> dict:
     if fields.get("department_code"):
         text = fields["department_code"]
         known = await conn.fetchval("SELECT true FROM list_item_version WHERE department_code = $1 LIMIT 1", text)
-        fields["department_code"] = text if known else await resolve_unit(conn, text, "")
+        try:
+            fields["department_code"] = text if known else await resolve_unit(conn, text, "")
+        except web.HTTPBadRequest as exc:
+            raise web.HTTPBadRequest(text=exc.text.replace("unit", "department")) from None
     if fields.get("region_codes"):
         ours = {r[0] for r in await conn.fetch("SELECT DISTINCT data->>'region_code' FROM org_version"
                                                " WHERE part = 'unit'")}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import urllib.parse
+from datetime import datetime
 
 from aiohttp import web
 
@@ -14,7 +15,8 @@ from web.console.pages import esc, in_url, lang_of, layout, local, named, table
 from streams.evaluation.report import render
 from web.common import POOL, READ, SETTINGS, SIGNED_IN, path_int, route
 from streams.evaluation.scorecard import load_scorecard
-from core.tz import period
+from core.tz import last_day, local_day, period
+from streams.calendar.store import loaded_years, missing_years
 from web.console.sheets import xlsx_link
 from streams.evaluation import evaluate, rectify
 
@@ -82,7 +84,7 @@ async def tasks_page(request: web.Request) -> web.Response:
         ([f'<a href="/rectifications/{r["task_id"]}">{r["task_id"]}</a>',
           f'<a href="/rectifications?unit={in_url(r["unit_code"])}">'
           f'{named(names.of("department_code", r["unit_code"]), r["unit_code"])}</a>', esc(r["requirement"]),
-          esc(t("state_" + r["state"], lang)), esc(local(r["due_at"])),
+          esc(t("state_" + r["state"], lang)), esc(last_day(r["due_at"]).isoformat()),
           f'<strong>{r["overdue_days"]}</strong>' if r["overdue"] else ""] for r in rows))
     return layout(request, "rectifications", t("rectifications", lang), body)
 
@@ -92,6 +94,8 @@ async def task_page(request: web.Request) -> web.Response:
     try:
         async with request.app[POOL].acquire() as conn:
             task = await rectify.show(conn, tid, c.scope)
+            missing = missing_years(await loaded_years(conn), local_day(datetime.fromisoformat(task["opened_at"])),
+                                    last_day(task["due_at"]))
     except LookupError:
         raise web.HTTPNotFound(text="no such task in your scope") from None
     csrf = esc(request.get("csrf", ""))
@@ -106,10 +110,11 @@ async def task_page(request: web.Request) -> web.Response:
                            "</form>")
     cleared = task.get("condition_cleared")
     facts = (f'<p>{esc(task["requirement"])}</p><p>{t("status", lang)}: {esc(t("state_" + task["state"], lang))} · '
-             f'{t("due", lang)} {esc(local(task["due_at"]))}'
+             f'{t("due", lang)} {esc(last_day(task["due_at"]).isoformat())}'
              + (f' · <strong>{t("overdue", lang)} {task["overdue_days"]}</strong>' if task["overdue"] else "")
              + (f' · {t("condition_cleared" if cleared else "condition_holds", lang)}' if cleared is not None else "")
-             + "</p>")
+             + "</p>" + (f'<p class="bad">{esc(t("calendar_missing", lang).format("、".join(map(str, missing))))}</p>'
+                         if missing else ""))
     events = table([t("since", lang), t("status", lang), t("who", lang), t("why", lang)], (
         [esc(local(e["at"])), esc(t("state_" + e["to_state"], lang)), esc(e["actor"]),
          esc(e["reason"] or "")] for e in task["events"]))

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from web.console import archive
 from core.names import Names, region_name
+from core.tz import local_day
 from web.console.i18n import WORDS, t
 from web.console.pages import esc, in_url, lang_of, layout, local, named, table
 from web.console.sheets import xlsx_link
@@ -32,7 +33,7 @@ def _as_of(request: web.Request) -> datetime:
 
 def _date_form(action: str, at: datetime, lang: str, extra: str = "") -> str:
     return (f'<form method="get" action="{action}">{extra}<label>{t("as_of", lang)} <input type="date" name="as_of"'
-            f' value="{at.date().isoformat()}"></label><button>{t("show", lang)}</button></form>')
+            f' value="{local_day(at).isoformat()}"></label><button>{t("show", lang)}</button></form>')
 
 
 def _bars(rows: list[dict]) -> str:
@@ -60,11 +61,12 @@ async def org_page(request: web.Request) -> web.Response:
         "/api/v1/org/figures", {"as_of": at.date().isoformat()}, lang) + table(
         [t("unit", lang), t("quota_kind", lang), t("approved", lang), t("actual", lang), t("vacant", lang),
          t("over", lang), t("usage_rate", lang)],
-        ([f'<a href="/org/units/{in_url(r["unit_code"])}?as_of={at.date().isoformat()}" title="{esc(r["unit_code"])}">'
+        ([f'<a href="/org/units/{in_url(r["unit_code"])}?as_of={local_day(at).isoformat()}"'
+          f' title="{esc(r["unit_code"])}">'
           f'{esc(r["unit_name"])}</a>', esc(r["quota_kind"]), esc(r["approved"]), esc(r["actual"]), esc(r["vacant"]),
           f'<strong>{r["over"]}</strong>' if r["over"] else "0",
           "—" if r["usage_rate"] is None else f'{r["usage_rate"] * 100:.1f}%'] for r in rows))
-    body += (f'<p><a href="/org/findings?as_of={at.date().isoformat()}">{t("findings", lang)}</a> · '
+    body += (f'<p><a href="/org/findings?as_of={local_day(at).isoformat()}">{t("findings", lang)}</a> · '
              f'<form class="inline" method="get" action="/org/search"><input name="q" aria-label="{t("search", lang)}">'
              f'<button>{t("search", lang)}</button></form></p>')
     return layout(request, "org", t("org", lang), body)

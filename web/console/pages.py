@@ -10,6 +10,7 @@ from aiohttp import web
 from schemas.private import neutralise
 from web.console.i18n import HTML_LANG, LANG_NAMES, LANGS, t
 from core.figures import fmt as figure
+from core.tz import shown as local  # noqa: F401  (the pages' name for it)
 
 NAV = (("/", "overview"), ("/drill", "drill"), ("/alerts", "alerts"), ("/list", "list"), ("/analysis", "analysis"),
        ("/drafts", "drafts"), ("/org", "org"), ("/org/archive", "archive"), ("/org/proposals", "proposals"),
@@ -84,13 +85,6 @@ def layout(request: web.Request, active: str, title: str, body: str, stream: Opt
     if "lang" in request.query:
         resp.set_cookie("lang", lang, samesite="Lax", httponly=True)
     return resp
-
-
-def local(v: Any, minutes: bool = True) -> str:
-    """An instant (or its ISO text) in the local zone: to the minute, or the local day (core.tz.shown)."""
-    from core.tz import shown
-
-    return shown(v, minutes)
 
 
 def named(name: Optional[str], code: Any) -> str:

@@ -163,7 +163,6 @@ async def drill(request: web.Request) -> web.Response:
     body = table([t(heading, lang), *(esc(label(k, lang)) for k in keys)],
                  ([f'<a href="{link(r[level])}">{named(names.of(level, r[level]), r[level])}</a>',
                    *(cases_of(r, k) for k in keys)] for r in groups if r[level]))
-    local = lambda x: x.astimezone(TZ).strftime("%Y-%m-%d %H:%M")  # noqa: E731
     # the workbook: every indicator at this level, grouped with the levels above it (the API has no filters)
     sheet = xlsx_link("/api/v1/indicators", {**span, "group_by": ",".join([*filters, level])}, lang)
     return layout(request, "drill", t("drill", lang),
