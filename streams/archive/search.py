@@ -101,7 +101,7 @@ async def search(conn: asyncpg.Connection, text: str, scope: str = "", unit: Opt
         # a word most documents have makes a plain scan look cheaper than the index, and it reads every document's
         # words (50,000 documents: 2 s against 0.2 s through the index)
         await conn.execute("SET LOCAL enable_seqscan = off")
-        total = await conn.fetchval(f"SELECT count(*) FROM archive_document d WHERE {where}", *args)
+        total, exact = await _count(conn, where, args, phrases)
         order = "ts_rank(d.tsv, to_tsquery('simple', $1)) DESC," if query and total <= RANKED else ""
         docs = await conn.fetch(
             f"SELECT d.document_id, d.doc_no, d.title, d.unit_code, d.doc_type, d.issued_at FROM archive_document d"
@@ -112,6 +112,8 @@ async def search(conn: asyncpg.Connection, text: str, scope: str = "", unit: Opt
         " WHERE document_id = ANY($1::bigint[]) ORDER BY document_id, coalesce(plain, text) LIKE ALL($3::text[]) DESC,"
         " CASE WHEN $2::text IS NULL THEN 0 ELSE ts_rank(tsv, to_tsquery('simple', $2)) END DESC, n",
         [d["document_id"] for d in docs], query, [like_pattern(x) for x in phrases])
+    if not exact and len(docs) < limit:  # every document with the words was checked for the phrases
+        total, exact = offset + len(docs), True
     best = {p["document_id"]: p for p in pages}  # the page with the phrases and most of the words
     hits = []
     for d in docs:
@@ -120,4 +122,16 @@ async def search(conn: asyncpg.Connection, text: str, scope: str = "", unit: Opt
                      "unit_code": d["unit_code"], "doc_type": d["doc_type"],
                      "issued_at": d["issued_at"].isoformat() if d["issued_at"] else None, "page": p["n"] if p else 1,
                      "snippet": snippet(p["text"], p["plain"], marks) if p else ""})
-    return {"query": text, "total": total, "ranked": total <= RANKED, "hits": hits}
+    return {"query": text, "total": total, "total_exact": exact, "ranked": bool(order) or not query, "hits": hits}
+
+
+async def _count(conn: asyncpg.Connection, where: str, args: list, phrases: list[str]) -> tuple[int, bool]:
+    """How many documents are found. A phrase is checked in the pages' text: over more than RANKED documents that
+    have its words that costs seconds, so then the count is of those documents (an upper bound, `total_exact`
+    false); the hits are still checked one by one."""
+    if phrases:
+        words_only = where.rsplit(" AND EXISTS (", 1)[0]
+        upper = await conn.fetchval(f"SELECT count(*) FROM archive_document d WHERE {words_only}", *args[:-1])
+        if upper > RANKED:
+            return upper, False
+    return await conn.fetchval(f"SELECT count(*) FROM archive_document d WHERE {where}", *args), True
