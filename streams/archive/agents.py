@@ -165,8 +165,12 @@ def register(ctx: WorkerContext) -> None:
         pool = await ctx.db.pool()
         if "pool" not in executor:
             executor["pool"] = ocr_executor(s)
-        while await read_next(pool, s, executor["pool"]) is not None:
-            pass
+        try:
+            while await read_next(pool, s, executor["pool"]) is not None:
+                pass
+        finally:
+            if getattr(executor["pool"], "_broken", False):  # an OCR child died (memory?): a fresh one next round
+                executor.pop("pool").shutdown(wait=False, cancel_futures=True)
 
     @ctx.app.on_before_shutdown.connect
     async def close_ocr(sender, **kwargs) -> None:
