@@ -6,6 +6,8 @@ pages a minute with two worker processes (as `shenpi up` runs them) while /healt
 """
 from __future__ import annotations
 
+from typing import Any
+
 import argparse
 import asyncio
 import hashlib
@@ -130,11 +132,12 @@ async def bulk(dsn: str, n: int, pages: int) -> float:
 async def searches(dsn: str, rounds: int) -> dict:
     conn = await asyncpg.connect(dsn)
     await search(conn, "预热")
-    times, totals = [], {}
+    times: list[float] = []
+    totals: dict[str, Any] = {}
     rng = random.Random(3)
     for i in range(rounds):
         q = QUERIES[i % len(QUERIES)]
-        kw = rng.choice([{}, {"scope": "370781"}, {"years": (2000, 2010)}, {"doc_type": "三定規定"},
+        kw: dict[str, Any] = rng.choice([{}, {"scope": "370781"}, {"years": (2000, 2010)}, {"doc_type": "三定規定"},
                          {"unit": units()[rng.randrange(len(units()))][0]}])
         t = time.perf_counter()
         r = await search(conn, q, **kw)

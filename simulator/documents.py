@@ -65,7 +65,7 @@ def render_scan(text: str, seed: int = 0, tilt: float = 1.2, speckle: float = 0.
     draw = ImageDraw.Draw(im)
     for i, line in enumerate(lines):
         draw.text((80, 80 + i * int(font_px * 1.6)), line, fill=0, font=font)
-    im = im.rotate(rng.uniform(-tilt, tilt), resample=Image.BICUBIC, fillcolor=255, expand=False)
+    im = im.rotate(rng.uniform(-tilt, tilt), resample=Image.Resampling.BICUBIC, fillcolor=255, expand=False)
     px = im.load()
     for _ in range(int(width * height * speckle)):
         px[rng.randrange(width), rng.randrange(height)] = rng.choice((0, 90, 160))

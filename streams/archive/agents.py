@@ -172,7 +172,7 @@ def register(ctx: WorkerContext) -> None:
             if getattr(executor["pool"], "_broken", False):  # an OCR child died (memory?): a fresh one next round
                 executor.pop("pool").shutdown(wait=False, cancel_futures=True)
 
-    @ctx.app.on_before_shutdown.connect
+    @ctx.app.on_before_shutdown.connect  # type: ignore[arg-type]  # mode's stub wants its own generic signal type
     async def close_ocr(sender, **kwargs) -> None:
         if "pool" in executor:
             executor.pop("pool").shutdown(wait=False, cancel_futures=True)

@@ -3,7 +3,7 @@ the unit read as it would stand and the staffing findings asked on both sides; t
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 import asyncpg
 
@@ -57,7 +57,9 @@ async def evaluate(conn: asyncpg.Connection, changes: list[dict], at: datetime, 
     good, invalid = validate(changes)
     units = await _units(conn, good, at)
     before, found_before = await _state(conn, units, at, threshold)
-    after, found_after, pending = {}, {}, []
+    after: dict[str, Any] = {}
+    found_after: dict[Any, Any] = {}
+    pending: list[dict] = []
     try:
         async with conn.transaction():
             await apply_staffing_changes(conn, [(f"check:{c.change_id}", c) for c in good])
@@ -78,7 +80,7 @@ def _same_value(a: Any, b: Any) -> bool:
     return same(a) == same(b) if isinstance(a, str) and isinstance(b, str) else a == b
 
 
-def unit_diff(before: Optional[dict], after: Optional[dict], changes: list[StaffingChange] = ()) -> dict[str, Any]:
+def unit_diff(before: Optional[dict], after: Optional[dict], changes: Iterable[StaffingChange] = ()) -> dict[str, Any]:
     """The unit before and after, in one script: a simplified copy of a traditional 三定 is no change."""
     b, a = before or {}, after or {}
     out: dict[str, Any] = {"exists": {"before": before is not None, "after": after is not None}}
@@ -104,7 +106,7 @@ def unit_diff(before: Optional[dict], after: Optional[dict], changes: list[Staff
 
 def _duties(before: list[dict], after: list[dict]) -> dict[str, list]:
     """Clauses matched by their text in one script; a clause whose text changed under the same duty_id is changed."""
-    left = {}
+    left: dict[str, Any] = {}
     for d in before:
         left.setdefault(same(d["text"]), []).append(d)
     kept, unmatched = [], []

@@ -3,7 +3,7 @@ span of text it came from and what could not be settled listed as unsure; an app
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import Any, Optional
 
 from core.script import to_simplified
 from streams.archive.deltas import deltas
@@ -161,7 +161,8 @@ def _duties(r: Reader, parts, ctx: UnitContext, out: Extraction, threshold: floa
     _gaps(r, parts, out)
     texts = [r.written(s, e) for s, e in spans]
     chosen = _kept([same(t) for t in texts], ctx, near)
-    used, duties, notes = set(ctx.duty_ids), [], []
+    used, duties = set(ctx.duty_ids), []
+    notes: list[Any] = []
     index = Index(Item(i["item_code"], i["name"], ctx.unit_code) for i in ctx.items if i.get("name"))
     for (s, e), text, kept in zip(spans, texts, chosen):
         if kept is not None:

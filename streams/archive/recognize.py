@@ -101,11 +101,11 @@ def recognize(pages: list[str], units: list[tuple[str, str]], given: dict[str, A
     head = found.get("title", "")
     found["doc_type"] = doc_type_of(head, "\n".join(pages[:2]))
     for n, text in enumerate([head] + pages):
-        if m := match_unit(text, units):
-            found["unit_code"] = m[0]
-            spans["unit_code"] = ({"page": 1, **spans["title"], "start": spans["title"]["start"] + m[1],
-                                   "end": spans["title"]["start"] + m[2]} if n == 0 else {"page": n, "start": m[1], "end": m[2]})
-            spans["unit_code"]["text"] = (head if n == 0 else text)[m[1]:m[2]]
+        if hit := match_unit(text, units):
+            found["unit_code"] = hit[0]
+            spans["unit_code"] = ({"page": 1, **spans["title"], "start": spans["title"]["start"] + hit[1],
+                                   "end": spans["title"]["start"] + hit[2]} if n == 0 else {"page": n, "start": hit[1], "end": hit[2]})
+            spans["unit_code"]["text"] = (head if n == 0 else text)[hit[1]:hit[2]]
             break
     for k, v in given.items():
         if v is not None:

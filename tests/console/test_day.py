@@ -5,6 +5,8 @@ name) and the evidence read by who verifies (text shown, files downloadable, onl
 Chromium: a supervisor's, a county viewer's and two list administrators' day; pages fit a 390 px phone."""
 from __future__ import annotations
 
+from typing import Any
+
 import base64
 import html
 import os
@@ -112,7 +114,9 @@ async def _walk(s: aiohttp.ClientSession, url: str) -> tuple[dict, list]:
         first = _Page()
         first.feed(await r.text())
     menu = [h for h in first.links if h in {href for href, _ in NAV}]
-    seen, queue, found, routes = {}, ["/"] + menu, [], {}
+    queue, found = ["/"] + menu, []
+    seen: dict[str, Any] = {}
+    routes: dict[str, Any] = {}
     while queue and len(seen) < PAGES_PER_ROLE:
         path = queue.pop(0)
         route = re.sub(r"/[^/]*[0-9][^/]*$", "/{x}", path.split("?")[0])

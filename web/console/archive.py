@@ -2,7 +2,7 @@
 search) and the 三定規定 texts on the public portal's unit pages."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from aiohttp import web
 
@@ -117,7 +117,7 @@ async def search_page(request: web.Request) -> web.Response:
     lang, q = lang_of(request), search_term(request)
     unit = (request.query.get("unit") or "").strip()[:40]
     y0, y1 = year_param(request, "from"), year_param(request, "to")
-    found = {"total": 0, "hits": []}
+    found: dict[str, Any] = {"total": 0, "hits": []}
     if q:
         async with request.app[POOL].acquire() as conn:
             found = await search(conn, q, request["caller"].scope, unit or None, None, (y0, y1), None, 50)

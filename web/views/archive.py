@@ -20,7 +20,7 @@ from web.common import (POOL, READ, SETTINGS, UPLOAD, json_response, multipart_f
                         route)
 from web.views.staffing import _scope
 
-READER = web.AppKey("archive_reader", object)  # a ProcessPoolExecutor: files are checked and read off the loop
+READER: web.AppKey[ProcessPoolExecutor] = web.AppKey("archive_reader")  # files are checked and read off the loop
 READ_TIMEOUT = 300.0
 
 
@@ -95,7 +95,7 @@ async def get_original(request: web.Request) -> web.Response:
 
 async def list_documents(request: web.Request) -> web.Response:
     scope = _scope(request)
-    docs = [] if scope is None else None
+    docs: Optional[list] = [] if scope is None else None
     if docs is None:
         async with request.app[POOL].acquire() as conn:
             docs = await documents.list_documents(conn, scope, query_text(request, "unit", max_length=40),
