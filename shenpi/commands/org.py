@@ -261,6 +261,7 @@ def org_import_sheet(ctx: click.Context, file: str, as_of: str, as_user: Optiona
     from connectors.sheets import SheetError, read_upload
     from core.tz import local_day
     from shenpi.commands.evaluate import _caller
+    from streams.evaluation.rectify import OPERATOR
     from streams.archive.roster import REQUIRED, hashers, import_roster
 
     s = settings(ctx)
@@ -274,7 +275,7 @@ def org_import_sheet(ctx: click.Context, file: str, as_of: str, as_user: Optiona
 
     async def go(conn):
         caller = await _caller(conn, as_user)
-        if not caller.can("staffing_admin", "supervisor"):
+        if caller.role != OPERATOR and not caller.can("staffing_admin", "supervisor"):
             raise click.ClickException(f"{caller.name} ({caller.role}) may not propose staffing changes")
         return await import_roster(conn, sheet.rows, sheet.headers, [r.as_dict() for r in sheet.refused], on,
                                    caller.name, tag, caller.scope, s.overlap_threshold)

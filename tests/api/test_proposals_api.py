@@ -117,25 +117,26 @@ async def test_two_people_scope_and_one_publication(stack, people, conn):
 
 
 async def test_the_cli_edits_and_approves_as_people(stack, people, conn, tmp_path):
-    env = people[2]
+    env, tokens = people[2], people[1]
+    as_ = lambda name: {**env, "SHENPI_TOKEN": tokens[name]}  # noqa: E731  (--as needs the person's own token)
     truncate_all(stack.settings.database_url)
     await _city(conn)
     pid = await _propose(conn)
     edit = tmp_path / "edit.json"
     edit.write_text(json.dumps({"changes": [{"kind": "quota_set", "unit_code": UNIT, "quota_kind": "行政",
                                              "approved": 9, "doc_no": "上编〔2019〕7号"}]}), encoding="utf-8")
-    code, out = cli(env, "org", "proposals", "edit", pid, "--file", str(edit), "--as", "bob")
+    code, out = cli(as_("bob"), "org", "proposals", "edit", pid, "--file", str(edit), "--as", "bob")
     assert code == 0 and out["changes"][0]["change_id"] == f"proposal:{pid}:0" and out["edited_by"] == "bob"
     assert out["diff"][UNIT]["quotas"][0]["approved"] == {"before": 5, "after": 9}
-    code, out = cli(env, "org", "proposals", "approve", pid, "--as", "dave")
+    code, out = cli(as_("dave"), "org", "proposals", "approve", pid, "--as", "dave")
     assert code == 0 and out["status"] == "published" and out["sent"] is True
     rows = await _applied(stack.settings.database_url, pid, 1)
     assert [r["state"] for r in rows] == ["applied"]
-    code, listed = cli(env, "org", "proposals", "list", "--status", "published", "--as", "far")
+    code, listed = cli(as_("far"), "org", "proposals", "list", "--status", "published", "--as", "far")
     assert code == 0 and listed["proposals"] == []  # another county's
     # the console's form, as a person who may (and one who may not)
     other = await _propose(conn, doc_id="doc-console")
-    url, tokens = people[0], people[1]
+    url = people[0]
     async with aiohttp.ClientSession() as s:
         async with s.post(f"{url}/console/proposals/{other}/reject", data={"reason": "改用新文件"},
                           headers={"Authorization": f"Bearer {tokens['viewer1']}"}, allow_redirects=False) as r:
