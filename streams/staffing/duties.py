@@ -92,11 +92,12 @@ async def sweep(conn: asyncpg.Connection, params, receivers: Sequence[str] = (),
     now = now or datetime.now(timezone.utc)
     async with conn.transaction():
         fp = await conn.fetchval(FINGERPRINT, repr(params))
-        if not force and await conn.fetchval("SELECT fingerprint = $1 FROM org_duty_sweep", fp):
+        # one sweep at a time (each worker has the timer): the row is the lock, and the second finds the work done
+        await conn.execute("INSERT INTO org_duty_sweep (fingerprint, swept_at) VALUES ('', $1) ON CONFLICT DO NOTHING",
+                           now)
+        if not force and await conn.fetchval("SELECT fingerprint FROM org_duty_sweep FOR UPDATE") == fp:
             return {"opened": 0, "closed": 0, "kept": 0}
-        # one sweep at a time (the workers each have the timer): the row is the lock
-        await conn.execute("INSERT INTO org_duty_sweep (fingerprint, swept_at) VALUES ($1, $2) ON CONFLICT (id)"
-                           " DO UPDATE SET fingerprint = excluded.fingerprint, swept_at = excluded.swept_at", fp, now)
+        await conn.execute("UPDATE org_duty_sweep SET fingerprint = $1, swept_at = $2", fp, now)
         units = {r["unit_code"] for r in await conn.fetch("SELECT unit_code FROM org_units_at($1, NULL)", now)}
         found = {(f["unit_code"], f["kind"], f["subject"]): f
                  for f in await duty_findings(conn, now, units, (now - timedelta(days=365), now), params)}

@@ -197,11 +197,7 @@ async def test_duty_checks_against_the_list(conn):
                 {"duty_id": "C1", "text": "负责港口航道建设管理。", "item_codes": []},
                 {"duty_id": "C9", "text": "完成市委市政府交办的其他任务。", "item_codes": []}])]
     await _apply(conn, _parsed(raws))
-    lc = [{"change_id": "L1", "item_code": "FOOD-1", "action": "added", "effective_at": at, "name": "食品经营许可",
-           "category": "行政许可", "department_code": a, "level": "city", "region_codes": ["330100"]},
-          {"change_id": "L2", "item_code": "EXTRA-1", "action": "added", "effective_at": at, "name": "港口经营许可",
-           "category": "行政许可", "department_code": c, "level": "city", "region_codes": ["330100"]}]
-    await apply_list_changes(conn, [parse_list_change(x)[0] for x in lc])
+    await list_items(conn, at, a, c, "330100")
     got = {(f["kind"], f["unit_code"], f["subject"].split("~")[0]) for f in await checks.findings(conn, NOW)}
     assert ("duty_unexercised", a, "A2") in got
     assert ("power_without_duty", c, "EXTRA-1") in got
@@ -212,6 +208,15 @@ async def test_duty_checks_against_the_list(conn):
     for q in ("人才", "食品經營", "监督检查"):
         assert (await queries.search(conn, q))["duties"], q
     assert not (await queries.search(conn, "港口", scope="330102"))["duties"]
+
+
+async def list_items(conn, at: str, food: str, port: str, region: str) -> None:
+    """Two items in force: 食品经营许可 of `food`, 港口经营许可 of `port`."""
+    level = "city" if region.endswith("00") else "county"
+    await apply_list_changes(conn, [parse_list_change(x)[0] for x in (
+        {"change_id": f"L{n}", "item_code": code, "action": "added", "effective_at": at, "name": name,
+         "category": "行政许可", "department_code": dept, "level": level, "region_codes": [region]}
+        for n, (code, name, dept) in enumerate((("FOOD-1", "食品经营许可", food), ("EXTRA-1", "港口经营许可", port))))])
 
 
 @pytest.mark.broker

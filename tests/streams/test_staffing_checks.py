@@ -8,15 +8,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from schemas import parse_list_change
 from simulator.org import make_uscc
-from streams.cases.reach import apply_list_changes
 from streams.evaluation import evaluate
 from streams.evaluation.scorecard import load_scorecard
 from streams.staffing import checks, duties
 from streams.staffing.checks import DutyParams, finding
 from streams.staffing.overlap import overlaps
-from tests.streams.test_staffing import _apply, _c, _parsed, _unit
+from tests.streams.test_staffing import _apply, _c, _parsed, _unit, list_items
 
 NOW = datetime.now(timezone.utc)
 AT = "2021-01-01T00:00:00+08:00"
@@ -119,15 +117,12 @@ async def _city_with_duties(conn):
             _c(6, AT, kind="duties_set", unit_code=c, duties=[
                 {"duty_id": "C1", "text": "负责港口航道建设管理。", "item_codes": []}])]
     await _apply(conn, _parsed(raws))
-    lc = [{"change_id": "L1", "item_code": "FOOD-1", "action": "added", "effective_at": AT, "name": "食品经营许可",
-           "category": "行政许可", "department_code": a, "level": "county", "region_codes": ["330102"]},
-          {"change_id": "L2", "item_code": "EXTRA-1", "action": "added", "effective_at": AT, "name": "港口经营许可",
-           "category": "行政许可", "department_code": c, "level": "county", "region_codes": ["330102"]}]
-    await apply_list_changes(conn, [parse_list_change(x)[0] for x in lc])
+    await list_items(conn, AT, a, c, "330102")
     return a, b, c
 
 
-async def test_the_sweep_keeps_the_duty_findings_and_tells_them_in_its_transaction(conn):
+async def test_the_sweep_keeps_the_duty_findings_and_tells_them_in_its_transaction(private_conn):
+    conn = private_conn  # a database no stack worker sweeps
     a, b, c = await _city_with_duties(conn)
     out = await duties.sweep(conn, DutyParams(), ["log"])
     stored = {(f["kind"], f["unit_code"], f["subject"].split("~")[0]) for f in await checks.stored(conn, datetime.now(timezone.utc))}
@@ -143,7 +138,8 @@ async def test_the_sweep_keeps_the_duty_findings_and_tells_them_in_its_transacti
     assert not [f for f in await checks.stored(conn, datetime.now(timezone.utc)) if f["kind"] == "duty_overlap"]
 
 
-async def test_a_failed_sweep_leaves_neither_finding_nor_alert(conn):
+async def test_a_failed_sweep_leaves_neither_finding_nor_alert(private_conn):
+    conn = private_conn  # a database no stack worker sweeps
     await _city_with_duties(conn)
     with pytest.raises(RuntimeError):
         async with conn.transaction():
@@ -153,7 +149,8 @@ async def test_a_failed_sweep_leaves_neither_finding_nor_alert(conn):
             await conn.fetchval("SELECT count(*) FROM alert_event")) == (0, 0)
 
 
-async def test_staffing_findings_are_told_in_the_take_that_finds_them(conn):
+async def test_staffing_findings_are_told_in_the_take_that_finds_them(private_conn):
+    conn = private_conn  # a database no stack worker sweeps
     from streams.staffing.store import apply_staffing_changes
 
     u = make_uscc("11", "330100", 703)
