@@ -65,7 +65,8 @@ async def _tables(conn):
     return [sorted(tuple(r) for r in await conn.fetch(q)) for q in (
         "SELECT unit_code, part, key, valid_from, valid_to, data::text, doc_no FROM org_version",
         "SELECT person_key, valid_from, valid_to, unit_code, body_code, quota_kind, post_level FROM org_staff",
-        "SELECT unit_code, kind, subject, opened_at, closed_at FROM org_finding",
+        "SELECT unit_code, kind, subject, opened_at, closed_at FROM org_finding WHERE kind = ANY('{over_quota,"
+        "mixed_use,over_posts,unapproved_body}')",  # the takes' own (a stack's worker may sweep duty checks in)
         "SELECT change_id, state FROM staffing_change")]
 
 
@@ -111,8 +112,9 @@ async def test_planted_findings_are_found_and_look_alikes_are_not(conn, city):
     found = {(f["kind"], f["unit_code"], f["subject"]) for f in await checks.findings(conn, NOW)}
     assert set(city.planted) == found
     stored = {(r["kind"], r["unit_code"], r["subject"]) for r in await conn.fetch(
-        "SELECT kind, unit_code, subject FROM org_finding WHERE closed_at IS NULL")}
-    assert stored == found  # the stream's findings are the query's
+        "SELECT kind, unit_code, subject FROM org_finding WHERE closed_at IS NULL AND kind = ANY($1::text[])",
+        list(checks.STAFFING_KINDS))}
+    assert stored == {f for f in found if f[0] in checks.STAFFING_KINDS}  # the stream's findings are the query's
     was_over = [u for kind, u in city.look_alikes if kind == "was_over"]
     assert was_over and await conn.fetchval(
         "SELECT count(*) FROM org_finding WHERE unit_code = ANY($1::text[]) AND closed_at IS NOT NULL", was_over)
