@@ -26,11 +26,21 @@ def event(rule: str, group: str, kind: str, summary: str, at: datetime, value: O
 
 
 async def queue(conn: asyncpg.Connection, events: Sequence[dict[str, Any]], receivers: Sequence[str]) -> int:
-    for e in events:
-        eid = await conn.fetchval(
-            "INSERT INTO alert_event (rule, group_key, kind, value, at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            e["rule"], e["group"], e["kind"], e["value"], datetime.fromisoformat(e["at"]))
-        await conn.executemany(
-            "INSERT INTO alert_notification (event_id, receiver, payload) VALUES ($1, $2, $3::jsonb)",
-            [(eid, r, json.dumps(e, ensure_ascii=False, default=str)) for r in receivers])
+    """The events and a notification per receiver, in two statements whatever their number (a first sweep of a city
+    opens tens of thousands of findings at once); the ids are taken first, so each notification names its event."""
+    if not events:
+        return 0
+    ids = [r[0] for r in await conn.fetch("SELECT nextval(pg_get_serial_sequence('alert_event', 'id'))"
+                                          " FROM generate_series(1, $1)", len(events))]
+    await conn.execute(
+        "INSERT INTO alert_event (id, rule, group_key, kind, value, at)"
+        " SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::timestamptz[])",
+        ids, [e["rule"] for e in events], [e["group"] for e in events], [e["kind"] for e in events],
+        [e["value"] for e in events], [datetime.fromisoformat(e["at"]) for e in events])
+    if receivers:
+        pairs = [(i, r, json.dumps(e, ensure_ascii=False, default=str)) for i, e in zip(ids, events) for r in receivers]
+        await conn.execute(
+            "INSERT INTO alert_notification (event_id, receiver, payload)"
+            " SELECT * FROM unnest($1::bigint[], $2::text[], $3::jsonb[])",
+            [p[0] for p in pairs], [p[1] for p in pairs], [p[2] for p in pairs])
     return len(events)
