@@ -79,9 +79,12 @@ def mask_text(text: str) -> str:
     return "".join(out) + text[at:]
 
 
-def scrub_text(text: str, key: bytes) -> str:
-    """A text as it may be kept: hashed when it is itself one person's identifier, else with any inside masked."""
-    text = neutralise(text)
+def scrub_text(text: str, key: bytes, neutral: bool = True) -> str:
+    """A text as it may be kept: hashed when it is itself one person's identifier, else with any inside masked;
+    without control characters unless it is a record's id (`neutral` False: two ids that differ only by one are two
+    records, and refused or kept as the contract says, never merged)."""
+    if neutral:
+        text = neutralise(text)
     found = _matches(text)
     if len(found) == 1 and found[0][0] == 0 and found[0][1] == len(text):
         return keyed_hash(key, text if found[0][2] != "[mobile]" else re.sub(r"\D", "", text)[-11:])
@@ -119,7 +122,8 @@ def scrub(value: Any, key: bytes) -> Any:
     for k, v in value.items():
         if isinstance(k, str) and private_key(k) and v not in (None, ""):
             v = keyed_hash(key, str(v))
-        out[scrub_text(str(k), key) if isinstance(k, str) else k] = scrub(v, key)
+        is_id = isinstance(k, str) and k.endswith("_id") and isinstance(v, str)
+        out[scrub_text(str(k), key) if isinstance(k, str) else k] = scrub_text(v, key, False) if is_id else scrub(v, key)
     return out
 
 
