@@ -278,7 +278,7 @@ async def test_console_and_public_pages(stack, city):
         org = await page("/org")
         assert unit["name"] in org and 'class="bar over"' in org
         findings = await page("/org/findings")
-        assert "超编" in findings and unit["name"] in findings and "actual=" in findings  # simplified by default
+        assert "超编" in findings and unit["name"] in findings and "实有" in findings  # simplified by default, figures in words
         shown = await page(f"/org/units/{unit['unit_code']}", as_of="2010-01-01")
         assert "主要职责" in shown and "编〔" in shown
         assert unit["name"] in await page("/org/search", q=unit["topics"][0])
