@@ -55,7 +55,7 @@ async def test_file_imports_keep_receipts_the_relay_resends_and_status_tells(sta
             await conn.close()
         status = _cli(env, "status")
         assert status.returncode == 1, status.stdout
-        assert "staffing reconciled" in status.stdout and "list changes reconciled" in status.stdout
+        assert "编制变更对账" in status.stdout and "清单变更对账" in status.stdout
         js = json.loads(_cli(env, "status", "--json").stdout)
         assert js["case_events_reconciled"] and not js["reconciled"]
         assert not js["staffing"]["reconciled"] and not js["list_stream"]["reconciled"]
