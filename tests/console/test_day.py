@@ -28,7 +28,7 @@ ROLES = (("市督查", "supervisor", "330100"), ("县查看", "viewer", "330102"
 OTHERS = (("整改人", "viewer", "330106"), ("清单管理乙", "list_admin", ""))  # the task's county; a second drafter
 PASSWORD = "day-password-1"
 # what may stay Latin on a Chinese page: names of formats and hashes, the other language's own name
-ALLOWED = {"PDF", "SHA", "English", "CSV", "xlsx", "PROBE", "CASE", "probe"}  # and the test city's case id, a task
+ALLOWED = {"PDF", "SHA", "English", "CSV", "xlsx", "Excel", "Word", "PROBE", "CASE", "probe"}  # and the test city's case id, a task
 PAGES_PER_ROLE, PER_ROUTE = 45, 2
 
 
@@ -40,17 +40,27 @@ class _Page(HTMLParser):
         self.text: list[str] = []
         self.links: list[str] = []
         self._skip = 0
+        self._closing: list[str] = []  # the skipped tags open, "" for one of their name nested inside
 
     def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style"):
+        # no prose: scripts, styles, an editor's JSON, and text marked as another language's (lang="en")
+        if tag in ("script", "style", "textarea") or (dict(attrs).get("lang") or "").startswith("en"):
             self._skip += 1
+            self._closing.append(tag)
+        elif tag in self._closing:
+            self._closing.append("")  # the same tag nested inside a skipped one: its end is not the skip's end
         href = dict(attrs).get("href")
         if tag == "a" and href:
             self.links.append(href)
 
     def handle_endtag(self, tag):
-        if tag in ("script", "style"):
-            self._skip -= 1
+        if tag in self._closing:
+            i = len(self._closing) - 1 - self._closing[::-1].index(tag)
+            if any(x == "" for x in self._closing[i + 1:]):
+                self._closing.pop(next(j for j in range(len(self._closing) - 1, i, -1) if self._closing[j] == ""))
+            else:
+                self._closing.pop(i)
+                self._skip -= 1
 
     def handle_data(self, data):
         if not self._skip:
@@ -58,6 +68,8 @@ class _Page(HTMLParser):
 
 
 def english(text: str) -> list[str]:
+    # data, not words: hashes (hex runs) and file names as the person gave them
+    text = re.sub(r"\b[0-9a-f]{16,}\b|[\w.\-]+\.(?:txt|pdf|docx?|wps|png|jpe?g|tiff?|xlsx?|csv)\b", " ", text)
     words = re.findall(r"[A-Za-z][A-Za-z_.]{2,}", text)
     return [w for w in words if w.strip(".") not in ALLOWED]
 

@@ -29,7 +29,7 @@ WORDS = {
     "since": ("時間", "Since"), "basis": ("條款", "Basis"), "duties": ("主要職責", "Duties"), "duty": ("職責", "Duty"),
     "bodies": ("內設機構", "Internal bodies"), "document": ("文件", "Document"), "quotas": ("編制", "Quotas"),
     "archive": ("數字檔案館", "Archive"), "upload": ("上傳入庫", "Upload"),
-    "drop_here": ("把文件拖到這裡，或點擊選擇（.docx .pdf .png .jpg .tif .txt .doc .wps）",
+    "drop_here": ("把文件拖到這裡，或點擊選擇（Word 文檔、PDF、掃描圖片、文本文件）",
                   "Drop a file here or choose one (.docx .pdf .png .jpg .tif .txt .doc .wps)"),
     "doc_no": ("文號", "Doc no."), "doc_title": ("標題", "Title"), "issued_at": ("成文日期", "Issued"),
     "effective_at": ("施行日期", "Takes effect"), "doc_type": ("文種", "Type"), "pages": ("頁數", "Pages"),

@@ -76,7 +76,7 @@ _FIGURES = ("quota_kind", "approved", "actual", "over", "post_level", "posts_app
             "item_code", "received", "on_time_rate", "other_unit_code", "score", "persons")
 
 
-def _evidence(f: dict, lang: str, names: Names) -> str:
+def evidence(f: dict, lang: str, names: Names) -> str:
     """A finding's figures in words: names for codes, a count of people (not their keys), a reason said."""
     out = []
     for k in _FIGURES:
@@ -95,7 +95,7 @@ def _evidence(f: dict, lang: str, names: Names) -> str:
     return "; ".join(out)
 
 
-def _subject(f: dict, names: Names) -> str:
+def subject(f: dict, names: Names) -> str:
     """What a finding is about, by name: a body's name, a duty's text, an item's name; the code on hover."""
     name = (f.get("name") if f["kind"] == "unapproved_body" else f.get("text") if f["kind"].startswith("duty_")
             else names.of("item_code", f["subject"]) if f["kind"] == "power_without_duty" else None)
@@ -119,7 +119,7 @@ async def findings_page(request: web.Request) -> web.Response:
         [t("kind", lang), t("unit", lang), t("subject", lang), t("evidence", lang), t("since", lang), t("basis", lang)],
         ([esc(t(f["kind"], lang)) + (" *" if f["candidate"] else ""),
           f'<a href="/org/units/{in_url(f["unit_code"])}" title="{esc(f["unit_code"])}">{esc(f["unit_name"])}</a>',
-          _subject(f, names), _evidence(f, lang, names), esc(local(f["opened_at"])), esc(f["basis"])]
+          subject(f, names), evidence(f, lang, names), esc(local(f["opened_at"])), esc(f["basis"])]
          for f in found))
     return layout(request, "org", t("findings", lang), body)
 

@@ -9,7 +9,9 @@ from aiohttp import web
 from streams.archive import proposals
 from streams.archive.proposals import ProposalError, may_maintain
 from web.console.i18n import script, t
-from web.console.pages import esc, in_url, lang_of, layout, local, table
+from core.names import Names, region_name
+from web.console.org import evidence, subject
+from web.console.pages import esc, in_url, lang_of, layout, local, named, table
 from web.common import POOL, READ, route
 from web.limits import http_error
 from web.views.proposals import MAINTAIN_STAFFING, decide, run_edit
@@ -29,6 +31,19 @@ WORDS = {  # written once in traditional characters, shown in the reader's scrip
     "step_published": ("發布到編制數據", "published"),
     "two_person": ("上傳或最後修改者之外的另一人批准", ("approved by someone other than the uploader and the last"
                                                    " editor")),
+    "reader_note": ("以下為系統自動識別的說明，請人工核對", "What the reader could not settle, for a person to check"),
+    # the staffing changes, as a person reads them
+    "c_document": ("文件入庫", "document"), "c_unit_set": ("機構設立或調整", "unit set"),
+    "c_unit_abolished": ("機構撤銷", "unit abolished"), "c_body_set": ("內設機構設立或調整", "body set"),
+    "c_body_abolished": ("內設機構撤銷", "body abolished"), "c_quota_set": ("核定編制", "quota"),
+    "c_posts_set": ("核定領導職數", "posts"), "c_duties_set": ("主要職責", "duties"), "c_staff_in": ("入編", "staff in"),
+    "c_staff_out": ("出編", "staff out"), "c_staff_moved": ("調動", "staff moved"),
+    "name": ("名稱", "name"), "rank": ("規格", "rank"), "nature": ("性質", "nature"), "funding": ("經費形式", "funding"),
+    "region_code": ("區劃", "region"), "parent_unit_code": ("上級單位", "parent"), "body_code": ("內設機構", "body"),
+    "quota_kind": ("編制類型", "quota kind"), "approved": ("核定", "approved"), "post_level": ("職級", "level"),
+    "doc_no": ("文號", "document"), "effective_at": ("生效", "effective"), "title": ("標題", "title"),
+    "issued_at": ("印發", "issued"), "doc_type": ("文件類型", "type"), "person_key": ("人員", "person"),
+    "sex": ("性別", "sex"), "unit_code": ("單位", "unit"), "clauses": ("條", "clauses"),
 }
 
 
@@ -51,19 +66,32 @@ async def list_page(request: web.Request) -> web.Response:
     return layout(request, "org", w("proposals", lang), body)
 
 
-def _finding(f: dict, lang: str) -> str:
-    what = t(f["kind"], lang) if f["kind"] in _kinds() else f["kind"]
-    extra = {k: v for k, v in f.items() if k not in ("kind", "unit_code", "subject", "basis", "candidate", "opened_at",
-                                                     "unit_name")}
-    figures = esc(json.dumps(extra, ensure_ascii=False))
-    return (f'<li><strong>{esc(what)}</strong> {esc(f["unit_code"])} · {esc(f["subject"])}: {figures}'
+def _finding(f: dict, lang: str, names: Names) -> str:
+    """A finding the proposal would open or close, in words (the figures as the findings page shows them)."""
+    unit = named(f.get("unit_name") or names.of("department_code", f["unit_code"]), f["unit_code"])
+    return (f'<li><strong>{esc(t(f["kind"], lang))}</strong> {unit} · {subject(f, names)}：{evidence(f, lang, names)}'
             f' <small>{esc(f.get("basis"))}</small></li>')
 
 
-def _kinds() -> set[str]:
-    from web.console.i18n import WORDS as ALL
-
-    return set(ALL)
+def _change(c: dict, lang: str, names: Names) -> str:
+    """One staffing change in words: its fields by name, units and regions by name, a duty list by its clauses."""
+    parts = []
+    for k, v in c.items():
+        if k in ("kind", "change_id", "text", "spans", "id_hash") or v in (None, "", []):
+            continue
+        if k == "duties":
+            parts.append(f'{len(v)} {w("clauses", lang)}：' + "；".join(esc(d.get("text", "")) for d in v))
+            continue
+        if k in ("unit_code", "parent_unit_code"):
+            v = named(names.of("department_code", v), v)
+        elif k == "region_code":
+            v = named(region_name(v), v)
+        elif k == "effective_at" or k == "issued_at":
+            v = esc(local(v, False))
+        else:
+            v = esc(v)
+        parts.append(f"{esc(w(k, lang)) if k in WORDS else esc(k)} {v}")
+    return "；".join(parts)
 
 
 def _diff(d: dict, lang: str) -> str:
@@ -93,7 +121,7 @@ def _actions(p: dict, request: web.Request, lang: str) -> str:
         return ""
     base = f'/console/proposals/{in_url(p["proposal_id"])}'
     edit = (f'<form method="post" action="{base}/edit"><input type="hidden" name="csrf" value="{csrf}">'
-            f'<textarea name="changes" rows="12" cols="80" aria-label="changes">'
+            f'<textarea name="changes" rows="12" cols="80" aria-label="changes" lang="en">'
             f'{esc(json.dumps(p["changes"], ensure_ascii=False, indent=1))}</textarea><br>'
             f'<label>{w("effective", lang)} <input name="effective_at" type="date"></label> '
             f'<button>{w("edit", lang)}</button></form>')
@@ -114,26 +142,34 @@ async def proposal_page(request: web.Request) -> web.Response:
             raise web.HTTPNotFound(text="no such proposal in your regions")
         pages = await _pages(conn, p["document_id"])
     text = next((c.get("text") for c in p["changes"] if c.get("kind") == "document"), None)
-    warn = "".join(_finding(f, lang) for f in p["would_open"])
-    closes = "".join(_finding(f, lang) for f in p["would_close"])
-    issues = "".join(f'<li>{esc(x.get("change_id"))}: {esc(x.get("reason"))}</li>'
-                     for x in [*p["would_not_apply"], *p["invalid"]])
-    unsure = "".join(f'<li>{esc(u.get("change_id") or "")} {esc(u["field"])}: {esc(u["reason"])}'
-                     f'{" → " + esc(", ".join(u["suggested"])) if u.get("suggested") else ""}</li>' for u in p["unsure"])
-    changes = table([t("kind", lang), t("changes", lang)], ([esc(c["kind"]), esc(json.dumps(
-        {k: v for k, v in c.items() if k not in ("kind", "change_id", "text")}, ensure_ascii=False))]
-        for c in p["changes"]))
+    async with request.app[POOL].acquire() as conn:
+        found = [*p["would_open"], *p["would_close"]]
+        names = await Names.load(conn, [p["unit_code"], *(c.get("unit_code") for c in p["changes"]),
+                                        *(f.get("other_unit_code") for f in found)],
+                                 [f.get("item_code") for f in found] + [f["subject"] for f in found])
+    warn = "".join(_finding(f, lang, names) for f in p["would_open"])
+    closes = "".join(_finding(f, lang, names) for f in p["would_close"])
+    issues = "".join(f'<li>{esc(w("c_" + x["kind"], lang) if "c_" + str(x.get("kind")) in WORDS else x.get("kind"))}：'
+                     f'<span lang="en">{esc(x.get("reason"))}</span></li>' for x in [*p["would_not_apply"], *p["invalid"]])
+    # the reader's notes are its own words (English for now), marked as such for the browser and for the page crawl
+    unsure = "".join(f'<li><span lang="en">{esc(u["reason"])}</span>'
+                     f'{" → " + esc("、".join(u["suggested"])) if u.get("suggested") else ""}</li>' for u in p["unsure"])
+    changes = table([t("kind", lang), t("changes", lang)], ([esc(w("c_" + c["kind"], lang) if "c_" + c["kind"] in WORDS
+                                                                 else c["kind"]), _change(c, lang, names)]
+                                                           for c in p["changes"]))
     trail = table([t("since", lang), t("who", lang), t("status", lang)],
                   ([esc(local(s["at"])), esc(s["actor"]), esc(w("step_" + s["step"], lang) if "step_" + s["step"] in WORDS
                                                               else s["step"])] for s in p["trail"]))
-    right = (f'<p>{t("unit", lang)} <a href="/org/units/{in_url(p["unit_code"])}">{esc(p["unit_code"])}</a> · '
+    right = (f'<p>{t("unit", lang)} <a href="/org/units/{in_url(p["unit_code"])}">'
+             f'{named(names.of("department_code", p["unit_code"]), p["unit_code"])}</a> · '
              f'{esc(p["doc_no"])} · {w("effective", lang)} {esc(local(p["effective_at"], False))} · '
              f'{esc(w("status_" + p["status"], lang))} {esc(p.get("reason") or "")}</p>'
              + _actions(p, request, lang)
              + (f'<h2 class="bad">{w("would_open", lang)}</h2><ul>{warn}</ul>' if warn else "")
              + (f'<h2>{w("would_close", lang)}</h2><ul>{closes}</ul>' if closes else "")
              + (f'<h2 class="bad">{w("not_applying", lang)}</h2><ul>{issues}</ul>' if issues else "")
-             + (f'<h2>{w("unsure", lang)}</h2><ul>{unsure}</ul>' if unsure else "")
+             + (f'<h2>{w("unsure", lang)}</h2><p class="note">{w("reader_note", lang)}</p><ul>{unsure}</ul>'
+                if unsure else "")
              + f'<h2>{w("diff", lang)}</h2>{_diff(p["diff"], lang)}<h2>{t("changes", lang)}</h2>{changes}'
              + f'<h2>{t("trail", lang)}</h2>{trail}')
     if pages:  # the archive's pages, each under its number
