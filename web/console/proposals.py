@@ -43,7 +43,7 @@ WORDS = {  # written once in traditional characters, shown in the reader's scrip
     "quota_kind": ("編制類型", "quota kind"), "approved": ("核定", "approved"), "post_level": ("職級", "level"),
     "doc_no": ("文號", "document"), "effective_at": ("生效", "effective"), "title": ("標題", "title"),
     "issued_at": ("印發", "issued"), "doc_type": ("文件類型", "type"), "person_key": ("人員", "person"),
-    "sex": ("性別", "sex"), "unit_code": ("單位", "unit"), "clauses": ("條", "clauses"),
+    "sex": ("性別", "sex"), "system": ("系統", "system"), "unit_code": ("單位", "unit"), "clauses": ("條", "clauses"),
 }
 
 
@@ -110,7 +110,8 @@ def _diff(d: dict, lang: str) -> str:
                  for q in x["quotas"]]
         rows += [[esc(t("posts", lang)), esc(p["post_level"]),
                   esc(f'{p["posts_approved"]["before"]} → {p["posts_approved"]["after"]}')] for p in x["posts"]]
-        rows += [[esc(k), "", esc(f'{v["before"]} → {v["after"]}')] for k, v in x["attributes"].items()]
+        rows += [[esc(w(k, lang) if k in WORDS else k), "", esc(f'{v["before"]} → {v["after"]}')]
+                 for k, v in x["attributes"].items()]
         out.append(f"<h3>{esc(unit)}</h3>" + table([t("kind", lang), t("changes", lang), w("before_after", lang)], rows))
     return "".join(out)
 
@@ -158,7 +159,7 @@ async def proposal_page(request: web.Request) -> web.Response:
                                                                  else c["kind"]), _change(c, lang, names)]
                                                            for c in p["changes"]))
     trail = table([t("since", lang), t("who", lang), t("status", lang)],
-                  ([esc(local(s["at"])), esc(s["actor"]), esc(w("step_" + s["step"], lang) if "step_" + s["step"] in WORDS
+                  ([esc(local(s["at"])), esc(w("system", lang) if s["actor"] == "system" else s["actor"]), esc(w("step_" + s["step"], lang) if "step_" + s["step"] in WORDS
                                                               else s["step"])] for s in p["trail"]))
     right = (f'<p>{t("unit", lang)} <a href="/org/units/{in_url(p["unit_code"])}">'
              f'{named(names.of("department_code", p["unit_code"]), p["unit_code"])}</a> · '
