@@ -86,26 +86,31 @@ async def _import(s, connector, wait: bool) -> dict:
     return out
 
 
+async def wait_taken(conn, s, keys: list[str], dl_keys: list[str], table: str = "staffing_delivery") -> None:
+    """Until every record is taken (stored, a duplicate or quarantined), or SHENPI_WAIT_SECONDS pass."""
+    from shenpi.commands.feed import gave_up
+
+    deadline = time.monotonic() + s.wait_seconds
+    while True:
+        row = await conn.fetchrow(
+            f"SELECT (SELECT count(*) FROM unnest($1::text[]) AS k(key) WHERE EXISTS (SELECT 1 FROM {table}"
+            " WHERE delivery_key = k.key) OR EXISTS (SELECT 1 FROM dead_letter WHERE dl_key = k.key)) AS taken,"
+            " (SELECT count(*) FROM dead_letter WHERE dl_key = ANY($2::text[])) AS dead",
+            list(set(keys)), dl_keys)
+        if (row["taken"], row["dead"]) == (len(set(keys)), len(set(dl_keys))):
+            return
+        if time.monotonic() > deadline:
+            raise gave_up(s, f"{row['taken']}/{len(set(keys))} records taken")
+        await asyncio.sleep(0.1)
+
+
 async def _wait(s, keys: list[str], dl_keys: list[str]) -> dict:
     """Until every change is taken (applied, pending, a duplicate or quarantined), or SHENPI_WAIT_SECONDS pass."""
     import asyncpg
 
-    from shenpi.commands.feed import gave_up
-
     conn = await asyncpg.connect(s.database_url)
     try:
-        deadline = time.monotonic() + s.wait_seconds
-        while True:
-            row = await conn.fetchrow(
-                "SELECT (SELECT count(*) FROM unnest($1::text[]) AS k(key) WHERE EXISTS (SELECT 1 FROM staffing_delivery"
-                " WHERE delivery_key = k.key) OR EXISTS (SELECT 1 FROM dead_letter WHERE dl_key = k.key)) AS taken,"
-                " (SELECT count(*) FROM dead_letter WHERE dl_key = ANY($2::text[])) AS dead",
-                list(set(keys)), dl_keys)
-            if (row["taken"], row["dead"]) == (len(set(keys)), len(set(dl_keys))):
-                break
-            if time.monotonic() > deadline:
-                raise gave_up(s, f"{row['taken']}/{len(set(keys))} changes taken")
-            await asyncio.sleep(0.1)
+        await wait_taken(conn, s, keys, dl_keys)
         r = await conn.fetchrow(
             "SELECT count(*) FILTER (WHERE d.fresh AND c.state = 'applied') AS applied,"
             " count(*) FILTER (WHERE d.fresh AND c.state = 'pending') AS pending,"

@@ -83,6 +83,16 @@ class Index:
         return sorted(out, key=lambda r: (-bool(r["same_articles"]), -r["score"], r["item_code"]))[:top]
 
 
+    def best(self, text: str) -> tuple[Optional[Item], float]:
+        """The item whose name a free text (a demand's words) is most like, and how alike."""
+        v = self._vector(Counter(terms(text)))
+        best, score = None, 0.0
+        for item, w in zip(self.items, self.vectors):
+            s = sum(x * w.get(t, 0.0) for t, x in v.items())
+            if s > score:
+                best, score = item, s
+        return best, score
+
     def all_pairs(self, threshold: float, common: float = 0.05) -> list[dict]:
         """Every pair of items of different departments at least `threshold` alike, or claiming the same article.
         Candidates share a term that few items have (an inverted index), so the report does not grow with the

@@ -1,0 +1,44 @@
+"""Demands in: validated again, classified and linked, stored exactly once by demand_id in one transaction a take;
+refusals and records that break the write path dead-lettered with the reason."""
+from __future__ import annotations
+
+import operator
+
+from schemas import DeadLetter
+from schemas.demands import parse_demand
+from streams.context import WorkerContext, decode_records, fatal
+from streams.deadletters.store import insert_dead_letters
+from streams.demands.store import apply_demands
+from streams.quarantine import bisect, given_up
+
+
+def register(ctx: WorkerContext) -> None:
+    app, s = ctx.app, ctx.settings
+    key = s.identity_secret()
+
+    @app.agent(ctx.raw_topic(s.demand_topic), name="demands")
+    @fatal
+    async def demands(stream):
+        async for events in stream.take_events(2000, within=0.1):
+            values, letters = decode_records(events, "demand")
+            deliveries = []
+            for where, obj in values:
+                wrapped = isinstance(obj, dict) and isinstance(obj.get("delivery"), str) and "demand" in obj
+                raw, delivery = (obj["demand"], obj["delivery"]) if wrapped else (obj, where)
+                demand, refusal = parse_demand(raw, key)
+                if demand is not None:
+                    deliveries.append((delivery, demand))
+                else:
+                    letters.append(DeadLetter(dl_key=delivery, stage="invalid", kind="demand", source="kafka",
+                                              reason=refusal.reason, payload=refusal.raw))
+
+            async def apply(conn, part) -> int:
+                return await apply_demands(conn, part, s.demand_link_threshold, s.demand_lexicon_file)
+
+            async def store(conn):
+                _, failed = await bisect(conn, deliveries, apply, operator.add, 0)
+                dead = letters + [given_up(k, "demand", d, error) for (k, d), error in failed]
+                await insert_dead_letters(conn, dead)
+                return dead
+
+            await ctx.publish(await ctx.db.run("demands", store), [])
