@@ -48,7 +48,7 @@ async def figures(conn: asyncpg.Connection, start: datetime, end: datetime, by: 
     cases = {}
     if by == "item":
         cases = {r["item_code"]: r["n"] for r in await conn.fetch(
-            "SELECT item_code, sum(received) AS n FROM indicator_daily WHERE day >= ($1 AT TIME ZONE 'Asia/Shanghai')::date"
+            "SELECT item_code, sum(received)::bigint AS n FROM indicator_daily WHERE day >= ($1 AT TIME ZONE 'Asia/Shanghai')::date"
             " AND day < ($2 AT TIME ZONE 'Asia/Shanghai')::date AND region_code LIKE $3 GROUP BY 1",
             start, end, _pattern(scope))}
     by_topic: dict[Any, dict[str, int]] = {}
