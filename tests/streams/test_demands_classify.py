@@ -6,17 +6,25 @@ from pathlib import Path
 
 from streams.demands.classify import classify, lexicon
 
-LABELLED = Path(__file__).resolve().parents[1] / "data" / "demands_labelled.jsonl"
-TARGET = 0.80  # exact set of topics; the figure is in docs/demands.md
+DATA = Path(__file__).resolve().parents[1] / "data"
+TARGET = 0.80  # exact set of topics (docs/demands.md)
+# the lexicon was tuned on the first two sets; the third was written after, and never tuned on: its figure is the
+# honest one (63 % when written, below the target: docs/demands.md), held here against falling further
+FLOORS = {"demands_labelled.jsonl": TARGET, "demands_heldout.jsonl": TARGET, "demands_fresh.jsonl": 0.60}
 
 
-def test_accuracy_on_the_labelled_set_holds_above_the_target():
-    rows = [json.loads(line) for line in LABELLED.read_text(encoding="utf-8").splitlines() if line.strip()]
-    assert len(rows) >= 150
-    assert any(r["text"] != r["text"].encode("gbk", "ignore").decode("gbk") or "們" in r["text"] or "這" in r["text"]
-               or "為" in r["text"] for r in rows)  # traditional ones among them
+def accuracy(name: str) -> tuple[float, int]:
+    rows = [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
     exact = sum(sorted(t["topic"] for t in classify(r["text"])) == r["topics"] for r in rows)
-    assert exact / len(rows) >= TARGET, exact / len(rows)
+    return exact / len(rows), len(rows)
+
+
+def test_accuracy_on_the_labelled_sets_holds():
+    sizes = {}
+    for name, floor in FLOORS.items():
+        share, sizes[name] = accuracy(name)
+        assert share >= floor, (name, share)
+    assert sizes["demands_labelled.jsonl"] >= 150 and sizes["demands_heldout.jsonl"] >= 130
 
 
 def test_each_topic_shows_the_words_that_decided_it_in_either_script():
