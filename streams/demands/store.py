@@ -10,57 +10,56 @@ from schemas.demands import Demand
 from streams.demands.classify import classify
 from streams.demands.link import Linker
 
-_UPSERT = """
-INSERT INTO demand (demand_id, received_at, version_at, channel, kind, region_code, text, item_code, department_code,
-  case_id, requester_hash, handled_at, outcome, satisfaction, topics, why, link_item, link_department, link_score,
-  link_how)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::jsonb, $17, $18, $19, $20)
-ON CONFLICT (demand_id) DO UPDATE SET received_at = EXCLUDED.received_at, version_at = EXCLUDED.version_at,
-  channel = EXCLUDED.channel, kind = EXCLUDED.kind, region_code = EXCLUDED.region_code, text = EXCLUDED.text,
-  item_code = EXCLUDED.item_code, department_code = EXCLUDED.department_code, case_id = EXCLUDED.case_id,
-  requester_hash = coalesce(EXCLUDED.requester_hash, demand.requester_hash), handled_at = EXCLUDED.handled_at,
-  outcome = EXCLUDED.outcome, satisfaction = EXCLUDED.satisfaction, topics = EXCLUDED.topics, why = EXCLUDED.why,
-  -- a person's link stands until the source itself names the item
-  link_item = CASE WHEN demand.link_how = 'manual' AND EXCLUDED.link_how IS DISTINCT FROM 'given'
-                   THEN demand.link_item ELSE EXCLUDED.link_item END,
-  link_department = CASE WHEN demand.link_how = 'manual' AND EXCLUDED.link_how IS DISTINCT FROM 'given'
-                   THEN demand.link_department ELSE EXCLUDED.link_department END,
-  link_score = CASE WHEN demand.link_how = 'manual' AND EXCLUDED.link_how IS DISTINCT FROM 'given'
-                   THEN demand.link_score ELSE EXCLUDED.link_score END,
-  link_how = CASE WHEN demand.link_how = 'manual' AND EXCLUDED.link_how IS DISTINCT FROM 'given'
-                   THEN 'manual' ELSE EXCLUDED.link_how END,
+_COLUMNS = ("demand_id text, received_at timestamptz, version_at timestamptz, channel text, kind text, region_code text,"
+            " text text, item_code text, department_code text, case_id text, requester_hash text,"
+            " handled_at timestamptz, outcome text, satisfaction text, topics text[], why jsonb, link_item text,"
+            " link_department text, link_score double precision, link_how text")
+_NAMES = ", ".join(c.split()[0] for c in _COLUMNS.split(", "))
+# a person's link stands until the source itself names the item
+_KEEP_MANUAL = "demand.link_how = 'manual' AND EXCLUDED.link_how IS DISTINCT FROM 'given'"
+_UPSERT = f"""
+INSERT INTO demand ({_NAMES})
+SELECT {_NAMES} FROM jsonb_to_recordset($1::jsonb) AS x({_COLUMNS})
+ON CONFLICT (demand_id) DO UPDATE SET
+  {", ".join(f"{c} = EXCLUDED.{c}" for c in _NAMES.split(", ")[1:14] + ["topics", "why"] if c != "requester_hash")},
+  requester_hash = coalesce(EXCLUDED.requester_hash, demand.requester_hash),
+  {", ".join(f"{c} = CASE WHEN {_KEEP_MANUAL} THEN demand.{c} ELSE EXCLUDED.{c} END"
+             for c in ("link_item", "link_department", "link_score", "link_how"))},
   stored_at = now()
 WHERE demand.version_at < EXCLUDED.version_at
 RETURNING demand_id
 """
 
 
+def _row(d: Demand, topics: list[dict], link: dict) -> dict:
+    return {**d.model_dump(mode="json", exclude={"updated_at"}), "version_at": d.version.isoformat(),
+            "topics": [t["topic"] for t in topics], "why": topics, "link_item": link["item_code"],
+            "link_department": link["department_code"], "link_score": link["score"], "link_how": link["how"]}
+
+
 async def apply_demands(conn: asyncpg.Connection, deliveries: Sequence[tuple[str, Demand]], threshold: float,
                         lexicon: Optional[str] = None) -> int:
-    """One transaction: deliveries not seen before applied in order of version (older or equal copies are
-    duplicates); how many changed a demand."""
+    """One transaction, one statement: of the deliveries not seen before, each demand's latest version applied
+    when later than the stored one (older or equal copies are duplicates); how many changed a demand."""
     async with conn.transaction():
-        keys = [k for k, _ in deliveries]
         seen = {r["delivery_key"] for r in await conn.fetch(
-            "SELECT delivery_key FROM demand_delivery WHERE delivery_key = ANY($1::text[])", keys)}
+            "SELECT delivery_key FROM demand_delivery WHERE delivery_key = ANY($1::text[])", [k for k, _ in deliveries])}
+        latest: dict[str, tuple[str, Demand]] = {}
+        for key, d in deliveries:
+            if key not in seen and (d.demand_id not in latest or latest[d.demand_id][1].version < d.version):
+                latest[d.demand_id] = (key, d)
         linker = Linker(conn, threshold)
-        rows, fresh = [], 0
-        for key, d in sorted(((k, d) for k, d in deliveries if k not in seen), key=lambda kd: kd[1].version):
-            if key in seen:
-                continue
-            seen.add(key)
-            topics = classify(d.text, lexicon)
-            link = await linker.link(d)
-            changed = await conn.fetchval(
-                _UPSERT, d.demand_id, d.received_at, d.version, d.channel, d.kind, d.region_code, d.text, d.item_code,
-                d.department_code, d.case_id, d.requester_hash, d.handled_at, d.outcome, d.satisfaction,
-                [t["topic"] for t in topics], orjson.dumps(topics).decode(), link["item_code"],
-                link["department_code"], link["score"], link["how"])
-            fresh += changed is not None
-            rows.append((key, d.demand_id, changed is not None))
-        await conn.executemany("INSERT INTO demand_delivery (delivery_key, demand_id, fresh) VALUES ($1, $2, $3)"
-                               " ON CONFLICT DO NOTHING", rows)
-        return fresh
+        rows = [_row(d, classify(d.text, lexicon), await linker.link(d)) for _, d in latest.values()]
+        changed = {r["demand_id"] for r in await conn.fetch(_UPSERT, orjson.dumps(rows).decode())} if rows else set()
+        marks: dict[str, tuple[str, bool]] = {}
+        for key, d in deliveries:
+            if key not in seen and key not in marks:
+                marks[key] = (d.demand_id, d.demand_id in changed and latest[d.demand_id][0] == key)
+        await conn.execute(
+            "INSERT INTO demand_delivery (delivery_key, demand_id, fresh) SELECT * FROM unnest($1::text[], $2::text[],"
+            " $3::boolean[]) ON CONFLICT DO NOTHING", list(marks), [m[0] for m in marks.values()],
+            [m[1] for m in marks.values()])
+        return sum(m[1] for m in marks.values())
 
 
 async def link_by_hand(conn: asyncpg.Connection, demand_id: str, item_code: str, who: str) -> Optional[dict]:
