@@ -91,14 +91,14 @@ class Index:
             for k, vec in enumerate(self.vectors):
                 for t, w in vec.items():
                     self._postings.setdefault(t, []).append((k, w))
-        scores: Counter = Counter()
+        scores: dict[int, float] = {}
         for t, x in self._vector(Counter(terms(text))).items():
             for k, w in self._postings.get(t, ()):
-                scores[k] += x * w
+                scores[k] = scores.get(k, 0.0) + x * w
         if not scores:
             return None, 0.0
-        k, score = max(scores.items(), key=itemgetter(1))  # a tie: the item first in the index
-        return self.items[k], score
+        best, score = max(scores.items(), key=itemgetter(1))  # a tie: the item first in the index
+        return self.items[best], score
 
     def all_pairs(self, threshold: float, common: float = 0.05) -> list[dict]:
         """Every pair of items of different departments at least `threshold` alike, or claiming the same article.
