@@ -89,7 +89,9 @@ def document() -> dict[str, Any]:
         "/api/v1/analysis/recommendations": _get("reform recommendations", [
             _q("from", TIME), _q("to", TIME), _q("devolve_min_volume", {"type": "integer", "minimum": 1}),
             _q("top", {"type": "integer", "minimum": 1}), _q("merge_min_support", {"type": "integer", "minimum": 1}),
-            _q("merge_max_gap_days", {"type": "number", "exclusiveMinimum": 0})]),
+            _q("merge_max_gap_days", {"type": "number", "exclusiveMinimum": 0}),
+            _q("simplify_min_complaints", {"type": "integer", "minimum": 1}),
+            _q("simplify_ratio", {"type": "number", "exclusiveMinimum": 0})]),
         "/api/v1/analysis/compare": _get("regions compared for an item or a department", [
             _q("item", {"type": "string"}), _q("department", {"type": "string"}), _q("from", TIME), _q("to", TIME),
             _q("min_volume", {"type": "integer", "minimum": 0})]),

@@ -101,3 +101,18 @@ async def listing(conn: asyncpg.Connection, item: Optional[str] = None, topic: O
         f" ORDER BY received_at DESC, demand_id LIMIT $5",
         _pattern(scope), item, to_simplified(topic) if topic else None, unlinked, limit)
     return {"demands": [_demand(r) for r in rows]}
+
+
+async def topic_complaints(conn: asyncpg.Connection, start: datetime, end: datetime, topics: tuple[str, ...],
+                           scope: str = "", samples: int = 3) -> dict[str, dict[str, Any]]:
+    """Per linked item: its complaints in the window with any of `topics`, counted per topic, and a few texts."""
+    rows = await conn.fetch(
+        "SELECT link_item AS item, count(*) AS n, array_agg(text ORDER BY received_at DESC) AS texts,"
+        " array_agg(topics) AS topic_sets FROM (SELECT link_item, text, received_at, array_to_string(topics, '|')"
+        " AS topics FROM demand d WHERE " + _WHERE + " AND d.kind = $4 AND d.topics && $5::text[]"
+        " AND d.link_item IS NOT NULL) x GROUP BY 1", start, end, _pattern(scope), COMPLAINT, list(topics))
+    out = {}
+    for r in rows:
+        per = {t: sum(t in ts.split("|") for ts in r["topic_sets"]) for t in topics}
+        out[r["item"]] = {"complaints": r["n"], "by_topic": per, "sample_texts": r["texts"][:samples]}
+    return out

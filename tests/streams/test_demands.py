@@ -99,3 +99,25 @@ async def test_through_the_broker_and_the_api_nothing_private_kept(stack, tmp_pa
     assert "P19" in dump
     for value in planted:
         assert value not in dump and value not in logs, value
+
+
+async def test_simplify_recommended_with_counts_and_texts(conn):
+    from streams.analysis.recommend import RecommendParams, recommend
+    from streams.indicators.queries import Window
+
+    many = [_d(f"S{i}", f"材料太多，第{i}次补材料", item_code="ITEM-HEAVY") for i in range(22)]
+    few = [_d(f"T{i}", "跑了三趟", item_code="ITEM-LIGHT") for i in range(5)]
+    praise = [_d(f"P{i}", "材料太多", item_code="ITEM-PRAISE", kind="建议") for i in range(30)]
+    await apply_demands(conn, [(f"s{i}", d) for i, d in enumerate(many + few + praise)], 0.3)
+    window = Window(T0, T1)
+    got = await recommend(conn, window, RecommendParams())
+    simplify = [r for r in got["recommendations"] if r["kind"] == "simplify"]
+    assert [r["item_codes"] for r in simplify] == [["ITEM-HEAVY"]]  # not 5 complaints, not suggestions
+    ev = simplify[0]["evidence"]
+    assert ev["complaints"] == 22 and ev["by_topic"]["材料繁多"] == 22 and len(ev["sample_texts"]) == 3
+    assert simplify[0]["parameters"]["simplify_min_complaints"] == 20
+    lower = await recommend(conn, window, RecommendParams(simplify_min_complaints=5))
+    assert {tuple(r["item_codes"]) for r in lower["recommendations"] if r["kind"] == "simplify"} == {
+        ("ITEM-HEAVY",), ("ITEM-LIGHT",)}
+    higher = await recommend(conn, window, RecommendParams(simplify_min_complaints=23))
+    assert not [r for r in higher["recommendations"] if r["kind"] == "simplify"]
