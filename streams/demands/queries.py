@@ -116,3 +116,18 @@ async def topic_complaints(conn: asyncpg.Connection, start: datetime, end: datet
         per = {t: sum(t in ts.split("|") for ts in r["topic_sets"]) for t in topics}
         out[r["item"]] = {"complaints": r["n"], "by_topic": per, "sample_texts": r["texts"][:samples]}
     return out
+
+
+async def department_figures(conn: asyncpg.Connection, department: str, start: datetime, end: datetime,
+                             received_cases: Optional[int]) -> dict[str, Any]:
+    """A unit's demands (linked to it or its items) for its evaluation: complaints per 10k of its received cases,
+    and the satisfaction rate of those rated."""
+    r = await conn.fetchrow(
+        "SELECT count(*) FILTER (WHERE kind = $4) AS complaints,"
+        " count(*) FILTER (WHERE satisfaction = ANY($5::text[])) AS satisfied,"
+        " count(*) FILTER (WHERE satisfaction IS NOT NULL) AS rated FROM demand"
+        " WHERE link_department = $1 AND received_at >= $2 AND received_at < $3",
+        department, start, end, COMPLAINT, list(SATISFACTIONS[:2]))
+    return {"complaints": r["complaints"],
+            "complaints_per_10k_cases": round(r["complaints"] / received_cases * 10000, 2) if received_cases else None,
+            "satisfaction_rate": _rate(r["satisfied"], r["rated"])}

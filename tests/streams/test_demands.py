@@ -62,6 +62,9 @@ async def test_exactly_once_later_version_wins_linked_and_counted(conn):
     assert food["topics"]["办理时间长"] == 1 and food["complaints_per_10k_cases"] is None
     by_topic = {r["topic"]: r["demands"] for r in (await queries.figures(conn, T0, T1, "topic"))["rows"]}
     assert by_topic["办理时间长"] == 1 and by_topic["政策不明"] == 1
+    unit = await queries.department_figures(conn, "SCJG", T0, T1, 20000)  # a unit's evaluation source
+    assert unit == {"complaints": 3, "complaints_per_10k_cases": 1.5, "satisfaction_rate": 1.0}
+    assert (await queries.department_figures(conn, "SCJG", T0, T1, 0))["complaints_per_10k_cases"] is None
     assert (await queries.figures(conn, T0, T1, "region", scope="330106"))["rows"] == []
     assert (await queries.show(conn, "D1", scope="330106")) is None
 
