@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     # deployment's own lexicon file (YAML, topic: [words]) adds to streams/demands/lexicon.yaml
     demand_link_threshold: float = Field(default=0.3, gt=0, le=1)
     demand_lexicon_file: Optional[str] = None
+    # demand_surge: an item's last 7 days above k times its weekly median of the 12 weeks before, and at least n
+    demand_surge_k: float = Field(default=3.0, gt=0)
+    demand_surge_min: int = Field(default=10, ge=1)
+    demand_surge_interval_seconds: float = Field(default=300.0, gt=0)
 
     # The service platform the list binds (the simulator by default): base URL, bearer token, endpoints.
     platform_url: str = "http://127.0.0.1:8090"

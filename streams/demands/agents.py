@@ -3,11 +3,14 @@ refusals and records that break the write path dead-lettered with the reason."""
 from __future__ import annotations
 
 import operator
+from datetime import datetime, timezone
 
 from schemas import DeadLetter
 from schemas.demands import parse_demand
-from streams.context import WorkerContext, decode_records, fatal
+from streams.alerts.outbox import event_receivers
+from streams.context import WorkerContext, decode_records, fatal, steady
 from streams.deadletters.store import insert_dead_letters
+from streams.demands import surge
 from streams.demands.store import apply_demands
 from streams.quarantine import bisect, given_up
 
@@ -42,3 +45,10 @@ def register(ctx: WorkerContext) -> None:
                 return dead
 
             await ctx.publish(await ctx.db.run("demands", store), [])
+
+    @app.timer(interval=s.demand_surge_interval_seconds, name="demand-surge")
+    @steady(ctx, "demand-surge")
+    async def demand_surge():
+        receivers = event_receivers(s.alert_rules)
+        await ctx.db.run("demand surge", lambda conn: surge.evaluate(
+            conn, datetime.now(timezone.utc), s.demand_surge_k, s.demand_surge_min, receivers))

@@ -124,3 +124,27 @@ async def test_simplify_recommended_with_counts_and_texts(conn):
         ("ITEM-HEAVY",), ("ITEM-LIGHT",)}
     higher = await recommend(conn, window, RecommendParams(simplify_min_complaints=23))
     assert not [r for r in higher["recommendations"] if r["kind"] == "simplify"]
+
+
+async def test_demand_surge_fires_once_and_resolves_once(conn):
+    from datetime import timedelta
+
+    from streams.demands import surge
+
+    now = datetime(2026, 6, 1, tzinfo=timezone.utc)
+    before = [_d(f"W{w}-{i}", "材料太多", item_code="ITEM-S",
+                 received_at=(now - timedelta(days=7 * w + 3)).isoformat()) for w in range(1, 13) for i in range(2)]
+    burst = [_d(f"B{i}", "材料太多", item_code="ITEM-S", received_at=(now - timedelta(hours=i + 1)).isoformat())
+             for i in range(9)]
+    await apply_demands(conn, [(d.demand_id, d) for d in before + burst], 0.3)
+    assert await surge.evaluate(conn, now, 3, 10, ["log"]) == 0  # 9 < n
+    extra = _d("B9", "材料太多", item_code="ITEM-S", received_at=(now - timedelta(hours=20)).isoformat())
+    await apply_demands(conn, [("b9", extra)], 0.3)
+    assert await surge.evaluate(conn, now, 3, 10, ["log"]) == 1  # 10 >= n and > 3 x 2
+    assert await surge.evaluate(conn, now + timedelta(hours=1), 3, 10, ["log"]) == 0  # told once
+    assert await surge.evaluate(conn, now + timedelta(days=8), 3, 10, ["log"]) == 1  # resolved, once
+    assert await surge.evaluate(conn, now + timedelta(days=9), 3, 10, ["log"]) == 0
+    kinds = [r["kind"] for r in await conn.fetch("SELECT kind FROM alert_event WHERE rule = 'demand_surge' ORDER BY id")]
+    assert kinds == ["firing", "resolved"]
+    assert await conn.fetchval("SELECT count(*) FROM alert_notification n JOIN alert_event e ON e.id = n.event_id"
+                               " WHERE e.rule = 'demand_surge'") == 2
