@@ -14,50 +14,54 @@ from schemas.demands import COMPLAINT, OUTCOMES, SATISFACTIONS
 GROUPS = {"item": ("item_code", "d.link_item"), "department": ("department_code", "d.link_department"),
           "region": ("region_code", "d.region_code"), "channel": ("channel", "d.channel"),
           "topic": ("topic", "t.topic")}
+CASE_COLUMNS = {"item": "item_code", "department": "department_code", "region": "region_code"}
 _WHERE = "d.received_at >= $1 AND d.received_at < $2 AND d.region_code LIKE $3"
+# the figures' filters, after the window and the scope
+_ABOUT = " AND ($4::text IS NULL OR d.link_item = $4) AND ($5::text IS NULL OR d.link_department = $5)"
 
 
 def _pattern(scope: str) -> str:
     return (scope_prefix(scope) if scope else "") + "%"
 
 
-async def figures(conn: asyncpg.Connection, start: datetime, end: datetime, by: str = "item",
-                  scope: str = "") -> dict[str, Any]:
-    """One row per group: demands, complaints, topics, repeat requesters, rates, hours, complaints per 10k cases."""
+async def figures(conn: asyncpg.Connection, start: datetime, end: datetime, by: str = "item", scope: str = "",
+                  item: Optional[str] = None, department: Optional[str] = None) -> dict[str, Any]:
+    """One row per group: demands, complaints, topics, repeat requesters, rates, hours, complaints per 10k cases;
+    of one item or department if given."""
     name, col = GROUPS[by]
     topic_join = "CROSS JOIN LATERAL unnest(d.topics) AS t(topic)"
-    src = f"demand d {topic_join if by == 'topic' else ''} WHERE {_WHERE}"
+    src = f"demand d {topic_join if by == 'topic' else ''} WHERE {_WHERE}{_ABOUT}"
+    args = (start, end, _pattern(scope), item, department)
     rows = await conn.fetch(
-        f"SELECT {col} AS key, count(*) AS demands, count(*) FILTER (WHERE d.kind = $4) AS complaints,"
-        f" count(*) FILTER (WHERE d.outcome = $5) AS resolved,"
+        f"SELECT {col} AS key, count(*) AS demands, count(*) FILTER (WHERE d.kind = $6) AS complaints,"
+        f" count(*) FILTER (WHERE d.outcome = $7) AS resolved,"
         f" count(*) FILTER (WHERE d.outcome IS NOT NULL OR d.handled_at IS NOT NULL) AS handled,"
-        f" count(*) FILTER (WHERE d.satisfaction = ANY($6::text[])) AS satisfied,"
+        f" count(*) FILTER (WHERE d.satisfaction = ANY($8::text[])) AS satisfied,"
         f" count(*) FILTER (WHERE d.satisfaction IS NOT NULL) AS rated,"
         f" avg(extract(epoch FROM d.handled_at - d.received_at)) / 3600 AS hours"
         f" FROM {src} GROUP BY 1 ORDER BY 2 DESC, 1 NULLS LAST",
-        start, end, _pattern(scope), COMPLAINT, OUTCOMES[0], list(SATISFACTIONS[:2]))
+        *args, COMPLAINT, OUTCOMES[0], list(SATISFACTIONS[:2]))
     same = " AND x.tt = t.topic" if by == "topic" else ""
     topics = await conn.fetch(
         f"SELECT {col} AS key, x.tt AS topic, count(*) AS n FROM demand d {topic_join if by == 'topic' else ''}"
-        f" CROSS JOIN LATERAL unnest(d.topics) AS x(tt) WHERE {_WHERE}{same} GROUP BY 1, 2",
-        start, end, _pattern(scope))
+        f" CROSS JOIN LATERAL unnest(d.topics) AS x(tt) WHERE {_WHERE}{_ABOUT}{same} GROUP BY 1, 2", *args)
     repeats = await conn.fetch(
         f"SELECT key, count(*) AS n FROM (SELECT {col} AS key, d.requester_hash FROM {src}"
-        f" AND d.requester_hash IS NOT NULL GROUP BY 1, 2 HAVING count(*) > 1) r GROUP BY 1",
-        start, end, _pattern(scope))
+        f" AND d.requester_hash IS NOT NULL GROUP BY 1, 2 HAVING count(*) > 1) r GROUP BY 1", *args)
     cases = {}
-    if by == "item":
-        cases = {r["item_code"]: r["n"] for r in await conn.fetch(
-            "SELECT item_code, sum(received)::bigint AS n FROM indicator_daily WHERE day >= ($1 AT TIME ZONE 'Asia/Shanghai')::date"
-            " AND day < ($2 AT TIME ZONE 'Asia/Shanghai')::date AND region_code LIKE $3 GROUP BY 1",
-            start, end, _pattern(scope))}
+    if by in CASE_COLUMNS:  # the approvals half: received cases of the same group, window, scope and filters
+        cases = {r["key"]: r["n"] for r in await conn.fetch(
+            f"SELECT {CASE_COLUMNS[by]} AS key, sum(received)::bigint AS n FROM indicator_daily"
+            " WHERE day >= ($1 AT TIME ZONE 'Asia/Shanghai')::date AND day < ($2 AT TIME ZONE 'Asia/Shanghai')::date"
+            " AND region_code LIKE $3 AND ($4::text IS NULL OR item_code = $4)"
+            " AND ($5::text IS NULL OR department_code = $5) GROUP BY 1", *args)}
     by_topic: dict[Any, dict[str, int]] = {}
     for r in topics:
         by_topic.setdefault(r["key"], {})[r["topic"]] = r["n"]
     repeat = {r["key"]: r["n"] for r in repeats}
     out = []
     for r in rows:
-        n_cases = cases.get(r["key"]) if by == "item" else None
+        n_cases = cases.get(r["key"])
         out.append({name: r["key"], "demands": r["demands"], "complaints": r["complaints"],
                     "topics": by_topic.get(r["key"], {}), "repeat_requesters": repeat.get(r["key"], 0),
                     "resolved_rate": _rate(r["resolved"], r["handled"]),

@@ -67,6 +67,13 @@ async def test_exactly_once_later_version_wins_linked_and_counted(conn):
     assert (await queries.department_figures(conn, "SCJG", T0, T1, 0))["complaints_per_10k_cases"] is None
     assert (await queries.figures(conn, T0, T1, "region", scope="330106"))["rows"] == []
     assert (await queries.show(conn, "D1", scope="330106")) is None
+    from streams.analysis.compare import compare
+    from streams.indicators.queries import Window
+
+    await conn.execute("INSERT INTO indicator_daily (day, region_code, department_code, item_code, level, received)"
+                       " VALUES ('2026-03-02', '330102', 'SCJG', 'ITEM-FOOD', 'county', 40)")
+    side = {r["region_code"]: r["demands"] for r in (await compare(conn, Window(T0, T1), "ITEM-FOOD"))["rows"]}
+    assert side["330102"]["demands"] == 3 and side["330102"]["complaints_per_10k_cases"] == 750.0  # 3 / 40
 
 
 async def test_through_the_broker_and_the_api_nothing_private_kept(stack, tmp_path):
