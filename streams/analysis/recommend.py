@@ -107,6 +107,15 @@ def high_volume(now: dict[str, int], before: dict[str, int], top: int) -> list[d
 SIMPLIFY_TOPICS = ("材料繁多", "多次跑动")
 
 
+async def _with_nearby_demands(conn: asyncpg.Connection, window: Window, recs: list[dict], scope: str) -> list[dict]:
+    """就近办理 demands raised in counties about the item, as evidence for devolving it (spec/demands.md §4)."""
+    from streams.demands.queries import nearby_from_counties
+
+    found = await nearby_from_counties(conn, window.t0, window.t1, [r["item_code"] for r in recs], scope)
+    return [{**r, "evidence": {**r["evidence"], "nearby_demands_from_counties": found.get(r["item_code"], 0)}}
+            for r in recs]
+
+
 async def simplify(conn: asyncpg.Connection, window: Window, items_with_cases: set[str], p: RecommendParams,
                    scope: str) -> list[dict]:
     """Items people complain about for documents and trips far more than the rest: the counts and sample texts."""
@@ -129,7 +138,7 @@ async def recommend(conn: asyncpg.Connection, window: Window, params: RecommendP
     apps = await load_applications(conn, window.t0, window.t1, scope=scope)
     recs = cancel(await in_force_throughout(conn, window.t0, window.t1, scope), apps, window)
     rows = await indicators(conn, window, ("region_code", "item_code", "level"), scope=scope)
-    recs += devolve(rows, apps, params.devolve_min_volume)
+    recs += await _with_nearby_demands(conn, window, devolve(rows, apps, params.devolve_min_volume), scope)
     recs += [{"kind": "merge", "item_code": None, "region_code": None, "item_codes": m["item_codes"],
               "evidence": {k: v for k, v in m.items() if k != "item_codes"}} for m in (await merges(apps) if merges else merge_sets(apps, params.merge))]
     length = window.t1 - window.t0

@@ -135,3 +135,13 @@ async def department_figures(conn: asyncpg.Connection, department: str, start: d
     return {"complaints": r["complaints"],
             "complaints_per_10k_cases": round(r["complaints"] / received_cases * 10000, 2) if received_cases else None,
             "satisfaction_rate": _rate(r["satisfied"], r["rated"])}
+
+
+async def nearby_from_counties(conn: asyncpg.Connection, start: datetime, end: datetime, items: list[str],
+                               scope: str = "") -> dict[str, int]:
+    """Per item: its 就近办理 demands raised in counties and towns (evidence for devolving a city-level item)."""
+    rows = await conn.fetch(
+        "SELECT link_item AS item, count(*) AS n FROM demand d WHERE " + _WHERE + " AND d.link_item = ANY($4::text[])"
+        " AND '就近办理' = ANY(d.topics) AND (length(d.region_code) = 9 OR right(d.region_code, 2) <> '00')"
+        " GROUP BY 1", start, end, _pattern(scope), items)
+    return {r["item"]: r["n"] for r in rows}

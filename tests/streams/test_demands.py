@@ -67,6 +67,12 @@ async def test_exactly_once_later_version_wins_linked_and_counted(conn):
     assert (await queries.department_figures(conn, "SCJG", T0, T1, 0))["complaints_per_10k_cases"] is None
     assert (await queries.figures(conn, T0, T1, "region", scope="330106"))["rows"] == []
     assert (await queries.show(conn, "D1", scope="330106")) is None
+    near = [_d("N1", "希望在县里就能办食品经营许可", item_code="ITEM-FOOD", region_code="330106"),
+            _d("N2", "希望就近办理", item_code="ITEM-FOOD", region_code="330100"),  # the city itself: not counted
+            _d("N3", "就近办理", item_code="ITEM-FOOD", region_code="330106001")]
+    await apply_demands(conn, [(d.demand_id, d) for d in near], 0.3)
+    assert await queries.nearby_from_counties(conn, T0, T1, ["ITEM-FOOD", "ITEM-X"]) == {"ITEM-FOOD": 2}
+    await conn.execute("DELETE FROM demand WHERE demand_id LIKE 'N%'")
     from streams.analysis.compare import compare
     from streams.indicators.queries import Window
 
