@@ -145,3 +145,11 @@ async def nearby_from_counties(conn: asyncpg.Connection, start: datetime, end: d
         " AND '就近办理' = ANY(d.topics) AND (length(d.region_code) = 9 OR right(d.region_code, 2) <> '00')"
         " GROUP BY 1", start, end, _pattern(scope), items)
     return {r["item"]: r["n"] for r in rows}
+
+
+async def topics_by_month(conn: asyncpg.Connection, start: datetime, end: datetime, scope: str = "") -> list[dict]:
+    """Demands per local month and topic (a demand once under each of its topics)."""
+    return [dict(r) for r in await conn.fetch(
+        "SELECT to_char(d.received_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') AS month, t AS topic, count(*) AS n"
+        " FROM demand d, unnest(d.topics) AS t WHERE " + _WHERE + " GROUP BY 1, 2 ORDER BY 1",
+        start, end, _pattern(scope))]

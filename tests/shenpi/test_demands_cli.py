@@ -60,3 +60,13 @@ async def test_import_figures_show_list_link(stack, tmp_path):
     assert _cli(env, "demands", "list", "--unlinked", "--format", "json")["demands"] == []
     st = _cli(env, "status", "--json")["demands"]
     assert st["reconciled"] and st["received"] == 12 and st["dead_lettered"] == 1, st
+    import aiohttp
+
+    async with aiohttp.ClientSession() as s:  # the console page: figures, topics by month, the texts with their words
+        async with s.get(stack.url + "/demands", params={"from": "2026-03-01", "to": "2026-04-01",
+                                                          "topic": "材料繁多"}) as r:
+            page = await r.text()
+            assert r.status == 200, page
+        assert "ITEM-A" in page and "材料太多，跑了三趟" in page and "材料太多" in page and "2026-03" in page
+        async with s.get(stack.url + "/demands", params={"from": "not-a-date"}) as r:
+            assert r.status == 400

@@ -13,7 +13,7 @@ from core.figures import fmt as figure
 
 NAV = (("/", "overview"), ("/drill", "drill"), ("/alerts", "alerts"), ("/list", "list"), ("/analysis", "analysis"),
        ("/drafts", "drafts"), ("/org", "org"), ("/org/archive", "archive"), ("/org/proposals", "proposals"),
-       ("/evaluations", "evaluations"),
+       ("/evaluations", "evaluations"), ("/demands", "demands"),
        ("/rectifications", "rectifications"), ("/sheets", "sheets"))
 
 
