@@ -11,6 +11,7 @@ from typing import Any
 
 import aiohttp
 
+from simulator.demands import maybe_demand
 from simulator.platform import Platform
 
 STEPS = [("accepted", 0.9), ("correction_requested", 0.2), ("correction_submitted", 0.18), ("suspended", 0.05),
@@ -45,7 +46,8 @@ async def generate(platform: Platform, webhook: str, token: str, rate: float, se
     when its time comes, so every event arrives dated now (none in the future). Returns the events sent."""
     loop = asyncio.get_running_loop()
     rng, order = random.Random(seed), itertools.count()
-    sent, owed, waiting = 0, 0.0, []  # waiting: a heap of (when, order, event) not yet due
+    sent, owed = 0, 0.0
+    waiting: list[tuple[datetime, int, dict]] = []  # a heap of (when, order, event) not yet due
     last = start = loop.time()
     async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
         while loop.time() < start + seconds:
@@ -53,9 +55,16 @@ async def generate(platform: Platform, webhook: str, token: str, rate: float, se
             last = loop.time()
             now = datetime.now(timezone.utc)
             open_items = [e.view() for e in platform.entries.values() if e.accepting and e.attrs.get("region_codes")]
+            said = []
             for _ in range(int(owed) if open_items else 0):
-                for ev in history(rng, rng.choice(open_items), now):
+                item = rng.choice(open_items)
+                case = history(rng, item, now)
+                for ev in case:
                     heapq.heappush(waiting, (datetime.fromisoformat(ev["occurred_at"]), next(order), ev))
+                said += [d for d in [maybe_demand(rng, case, item, now)] if d]
+            if said:  # what applicants say about their cases; lost on a refusal (a person calls again)
+                async with http.post(webhook.rsplit("/", 1)[0] + "/demands", json=said):
+                    pass
             owed = owed - int(owed) if open_items else 0.0
             due = []
             while waiting and waiting[0][0] <= now:
