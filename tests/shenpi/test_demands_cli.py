@@ -27,6 +27,13 @@ async def test_import_figures_show_list_link(stack, tmp_path):
     try:  # 2,000 received cases of the item in March (the approvals half)
         await conn.execute("INSERT INTO indicator_daily (day, region_code, department_code, item_code, level, received)"
                            " VALUES ('2026-03-10', '330102', 'SCJG', 'ITEM-A', 'county', 2000)")
+        from schemas import parse_list_change
+        from streams.cases.reach import apply_list_changes
+
+        change, _ = parse_list_change({"change_id": "a1", "item_code": "ITEM-A", "action": "added", "name": "餐饮许可",
+                                       "effective_at": "2020-01-01T00:00:00+08:00", "category": "行政许可",
+                                       "department_code": "SCJG", "level": "county", "region_codes": ["330102"]})
+        await apply_list_changes(conn, [change])
     finally:
         await conn.close()
     rows = [{"demand_id": f"F{i}", "received_at": f"2026-03-{1 + i % 28:02d}T09:00:00+08:00",
@@ -70,3 +77,7 @@ async def test_import_figures_show_list_link(stack, tmp_path):
         assert "ITEM-A" in page and "材料太多，跑了三趟" in page and "材料太多" in page and "2026-03" in page
         async with s.get(stack.url + "/demands", params={"from": "not-a-date"}) as r:
             assert r.status == 400
+        async with s.get(stack.url + "/public/items/ITEM-A") as r:  # the portal: figures, never texts
+            page = await r.text()
+            assert r.status == 200, page
+        assert "群众诉求" in page and "材料繁多 5" in page and "跑了三趟" not in page
