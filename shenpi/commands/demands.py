@@ -8,7 +8,7 @@ from typing import Optional
 
 import click
 
-from shenpi.commands.org import FORMAT, _out, instant, wait_taken
+from shenpi.commands.org import FORMAT, _out, import_file, instant
 from shenpi.common import echo_json, region_option, settings, with_db
 from shenpi.runtime import require
 
@@ -28,29 +28,11 @@ def demands_import(ctx: click.Context, file: Path, wait: bool) -> None:
 
     s = settings(ctx)
     require(s, "kafka_bootstrap", "database_url")
-    echo_json(asyncio.run(_import(s, FileConnector(file, "demand"), wait)))
+    echo_json(asyncio.run(import_file(s, FileConnector(file, "demand"), wait, TAKEN)))
 
 
-async def _import(s, connector, wait: bool) -> dict:
-    import asyncpg
-
-    from shenpi.commands.feed import _publish_report
-
-    report = await _publish_report(s, connector, f"import {connector.path.name}")
-    out = {"received": report.received, "accepted": report.accepted, "refused": report.refused,
-           "refusal_examples": report.reasons[:5]}
-    if report.unsent:
-        out["unsent"] = report.unsent
-    if wait:
-        conn = await asyncpg.connect(s.database_url)
-        try:
-            await wait_taken(conn, s, report.delivery_keys, report.dl_keys, "demand_delivery")
-            out.update(dict(await conn.fetchrow(
-                "SELECT count(*) FILTER (WHERE fresh) AS stored, count(*) FILTER (WHERE NOT fresh) AS duplicates"
-                " FROM demand_delivery WHERE delivery_key = ANY($1::text[])", report.delivery_keys)))
-        finally:
-            await conn.close()
-    return out
+TAKEN = ("demand_delivery", "SELECT count(*) FILTER (WHERE fresh) AS stored, count(*) FILTER (WHERE NOT fresh)"
+         " AS duplicates FROM demand_delivery WHERE delivery_key = ANY($1::text[])")
 
 
 @demands_group.command("figures")
