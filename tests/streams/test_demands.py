@@ -72,7 +72,12 @@ async def test_exactly_once_later_version_wins_linked_and_counted(conn):
             _d("N3", "就近办理", item_code="ITEM-FOOD", region_code="330106001")]
     await apply_demands(conn, [(d.demand_id, d) for d in near], 0.3)
     assert await queries.nearby_from_counties(conn, T0, T1, ["ITEM-FOOD", "ITEM-X"]) == {"ITEM-FOOD": 2}
-    await conn.execute("DELETE FROM demand WHERE demand_id LIKE 'N%'")
+    await conn.execute("DELETE FROM demand WHERE demand_id LIKE 'DN%'")
+    from web.console.demands import unit_section
+
+    section = await unit_section(conn, "SCJG", "")  # the unit's page (its items' demands, not their texts)
+    assert "/demands?" in section and "item=ITEM-FOOD" in section and "还没批" not in section
+    assert await unit_section(conn, "SCJG", "330106") == ""  # another county's user sees none
     from streams.analysis.compare import compare
     from streams.indicators.queries import Window
 

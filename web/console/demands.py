@@ -70,5 +70,18 @@ async def demands_page(request: web.Request) -> web.Response:
     return layout(request, "demands", t("demands", lang), body)
 
 
+async def unit_section(conn, unit: str, scope: str) -> str:
+    """A unit's page: its items' demands over the last year, each row leading to the texts."""
+    end = datetime.now(timezone.utc)
+    start = end - timedelta(days=365)
+    rows = (await queries.figures(conn, start, end, "item", scope, department=unit))["rows"]
+    if not rows:
+        return ""
+    span = f'from={start.date().isoformat()}&to={end.date().isoformat()}'
+    return "<h2>群众诉求 · 近一年</h2>" + table(["item_code", *COLUMNS], (
+        [f'<a href="/demands?{span}&item={in_url(r["item_code"])}">{esc(r["item_code"])}</a>' if r["item_code"]
+         else "—", *(_cell(r[c]) for c in COLUMNS)] for r in rows))
+
+
 def add_routes(app: web.Application) -> None:
     route(app, "GET", "/demands", demands_page, READ)
