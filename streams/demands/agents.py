@@ -5,10 +5,9 @@ from __future__ import annotations
 import operator
 from datetime import datetime, timezone
 
-from schemas import DeadLetter
 from schemas.demands import parse_demand
 from streams.alerts.outbox import event_receivers
-from streams.context import WorkerContext, decode_records, fatal, steady
+from streams.context import WorkerContext, decode_records, fatal, steady, unwrap
 from streams.deadletters.store import insert_dead_letters
 from streams.demands import surge
 from streams.demands.store import apply_demands
@@ -24,16 +23,8 @@ def register(ctx: WorkerContext) -> None:
     async def demands(stream):
         async for events in stream.take_events(2000, within=0.1):
             values, letters = decode_records(events, "demand")
-            deliveries = []
-            for where, obj in values:
-                wrapped = isinstance(obj, dict) and isinstance(obj.get("delivery"), str) and "demand" in obj
-                raw, delivery = (obj["demand"], obj["delivery"]) if wrapped else (obj, where)
-                demand, refusal = parse_demand(raw, key)
-                if demand is not None:
-                    deliveries.append((delivery, demand))
-                else:
-                    letters.append(DeadLetter(dl_key=delivery, stage="invalid", kind="demand", source="kafka",
-                                              reason=refusal.reason, payload=refusal.raw))
+            deliveries, refused = unwrap(values, "demand", lambda raw: parse_demand(raw, key), "demand")
+            letters += refused
 
             async def apply(conn, part) -> int:
                 return await apply_demands(conn, part, s.demand_link_threshold, s.demand_lexicon_file)
