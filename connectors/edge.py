@@ -28,7 +28,8 @@ async def record(conn: asyncpg.Connection, d: Delivery, n_received: int, keep_re
         if fresh is None:
             return False
         keys = [*d.batch_ids, *d.change_ids, *d.delivery_keys, *d.dl_keys]
-        kinds = (["batch"] * len(d.batch_ids) + ["change"] * len(d.change_ids) + ["staffing"] * len(d.delivery_keys)
+        delivered = "demand" if d.kind == "demand" else "staffing"
+        kinds = (["batch"] * len(d.batch_ids) + ["change"] * len(d.change_ids) + [delivered] * len(d.delivery_keys)
                  + ["dead_letter"] * len(d.dl_keys))
         sizes = [*d.batch_sizes, *([1] * (len(d.change_ids) + len(d.delivery_keys) + len(d.dl_keys)))]
         await conn.execute(
@@ -80,6 +81,8 @@ async def settle(conn: asyncpg.Connection) -> int:
         "     WHEN 'change' THEN EXISTS (SELECT 1 FROM list_change c WHERE c.change_id = i.key)"
         "       OR EXISTS (SELECT 1 FROM dead_letter d WHERE d.dl_key = 'list_change:' || i.key)"
         "     WHEN 'staffing' THEN EXISTS (SELECT 1 FROM staffing_delivery s WHERE s.delivery_key = i.key)"
+        "       OR EXISTS (SELECT 1 FROM dead_letter d WHERE d.dl_key = i.key)"
+        "     WHEN 'demand' THEN EXISTS (SELECT 1 FROM demand_delivery s WHERE s.delivery_key = i.key)"
         "       OR EXISTS (SELECT 1 FROM dead_letter d WHERE d.dl_key = i.key)"
         "     ELSE EXISTS (SELECT 1 FROM dead_letter d WHERE d.dl_key = i.key) END)")).split()[-1])
 

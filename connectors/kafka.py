@@ -28,6 +28,7 @@ async def ensure_topics(settings: Settings) -> None:
             NewTopic(settings.case_topic, settings.partitions, 1),
             NewTopic(settings.list_topic, settings.partitions, 1, topic_configs={"cleanup.policy": "compact"}),
             NewTopic(settings.staffing_topic, settings.partitions, 1),
+            NewTopic(settings.demand_topic, settings.partitions, 1),
             NewTopic(settings.dead_letter_topic, settings.partitions, 1),
             NewTopic(settings.violation_topic, settings.partitions, 1),
         ]
@@ -75,13 +76,15 @@ class Publisher:
         d = Delivery(source, kind, request_id)
         if kind == "case_event":
             self._envelopes(d, good)
-        elif kind == "staffing_change":
+        elif kind in ("staffing_change", "demand"):
+            staffing = kind == "staffing_change"
             for i, c in enumerate(good):  # one record each, under a key of its own: a record taken twice is no-op
                 key = f"{source}:{request_id}@{i}"
                 d.delivery_keys.append(key)
-                d.records.append((self.settings.staffing_topic, None, c.unit_code or c.person_key or c.doc_no,
-                                  b"".join((b'{"delivery":', dumps(key), b',"change":', dumps(c.payload()),
-                                            b"}")).decode()))
+                topic, field, by = ((self.settings.staffing_topic, b',"change":', c.unit_code or c.person_key or c.doc_no)
+                                    if staffing else (self.settings.demand_topic, b',"demand":', c.demand_id))
+                d.records.append((topic, None, by,
+                                  b"".join((b'{"delivery":', dumps(key), field, dumps(c.payload()), b"}")).decode()))
         else:
             for c in good:
                 d.change_ids.append(c.change_id)
@@ -153,5 +156,5 @@ class Delivery:
     batch_ids: list[str] = field(default_factory=list)
     batch_sizes: list[int] = field(default_factory=list)
     change_ids: list[str] = field(default_factory=list)
-    delivery_keys: list[str] = field(default_factory=list)  # staffing changes' records
+    delivery_keys: list[str] = field(default_factory=list)  # staffing changes' or demands' records
     dl_keys: list[str] = field(default_factory=list)

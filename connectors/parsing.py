@@ -10,6 +10,7 @@ from typing import Any, Iterable, Iterator, Optional, Sequence
 import orjson
 
 from schemas import Refusal, parse_case_events, parse_list_change
+from schemas.demands import parse_demand, private_demand
 from schemas.private import mask_text, scrubbed
 from schemas.staffing import mask_identity, parse_staffing_change
 
@@ -144,8 +145,8 @@ def private_scrubbed(items: Sequence[Item], kind: str, identity_key: bytes) -> l
         if isinstance(raw, Refusal):
             out.append((i, Refusal(raw.index, mask_text(raw.reason), scrubbed(raw.raw, identity_key))))
         else:
-            out.append((i, scrubbed(mask_identity(raw, identity_key) if kind == "staffing_change" else raw,
-                                    identity_key)))
+            own = {"staffing_change": mask_identity, "demand": private_demand}.get(kind)
+            out.append((i, scrubbed(own(raw, identity_key) if own else raw, identity_key)))
     return out
 
 
@@ -168,6 +169,8 @@ def validate(items: Sequence[Item], kind: str, identity_key: bytes) -> tuple[lis
         parsed = parse_case_events(raws)
     elif kind == "staffing_change":
         parsed = [parse_staffing_change(raw, identity_key) for raw in raws]
+    elif kind == "demand":
+        parsed = [parse_demand(raw, identity_key) for raw in raws]
     else:
         parsed = [parse_list_change(raw) for raw in raws]
     good = []

@@ -83,6 +83,14 @@ class Settings(BaseSettings):
     proposal_suggest_threshold: float = Field(default=0.3, gt=0, le=1)
     # a clause read this alike (characters in one script) to one of the unit's keeps its id and items, marked unsure
     proposal_near_clause_ratio: float = Field(default=0.9, gt=0, le=1)
+    # demands (spec/demands.md): a text is linked to the region's item whose name is this alike at least; a
+    # deployment's own lexicon file (YAML, topic: [words]) adds to streams/demands/lexicon.yaml
+    demand_link_threshold: float = Field(default=0.3, gt=0, le=1)
+    demand_lexicon_file: Optional[str] = None
+    # demand_surge: an item's last 7 days above k times its weekly median of the 12 weeks before, and at least n
+    demand_surge_k: float = Field(default=3.0, gt=0)
+    demand_surge_min: int = Field(default=10, ge=1)
+    demand_surge_interval_seconds: float = Field(default=300.0, gt=0)
 
     # The service platform the list binds (the simulator by default): base URL, bearer token, endpoints.
     platform_url: str = "http://127.0.0.1:8090"
@@ -159,6 +167,10 @@ class Settings(BaseSettings):
     @property
     def staffing_topic(self) -> str:
         return f"{self.topic_prefix}.staffing-changes"
+
+    @property
+    def demand_topic(self) -> str:
+        return f"{self.topic_prefix}.demands"
 
     @property
     def dead_letter_topic(self) -> str:

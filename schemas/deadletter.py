@@ -10,7 +10,7 @@ from core.sizes import MAX_REASON_CHARS, bounded_payload
 # edge: refused by a connector; invalid: refused by the stream; orphan: its case never got a `submitted`;
 # inapplicable: a staffing change that still did not apply where it stands after the grace period
 Stage = Literal["edge", "invalid", "orphan", "inapplicable"]
-Kind = Literal["case_event", "list_change", "staffing_change", "unknown"]
+Kind = Literal["case_event", "list_change", "staffing_change", "demand", "unknown"]
 
 
 class DeadLetter(BaseModel):

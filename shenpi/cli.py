@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from core.settings import Settings
-from shenpi.commands import analyze, archive, calendar, evaluate, feed, ops, org, powerlist, processes, proposals, query, \
-    users
+from shenpi.commands import analyze, archive, calendar, demands, evaluate, feed, ops, org, powerlist, processes, proposals, \
+    query, users
 
 
 @click.group()
@@ -17,7 +17,7 @@ def cli(ctx: click.Context) -> None:
     ctx.obj["settings"] = Settings()
 
 
-for module in (processes, feed, query, analyze, powerlist, org, archive, evaluate, calendar, users, ops):
+for module in (processes, feed, query, analyze, powerlist, org, demands, archive, evaluate, calendar, users, ops):
     for command in module.COMMANDS:
         cli.add_command(command)
 org.org_group.add_command(proposals.proposals_group)

@@ -59,6 +59,11 @@ def status_table(t: dict) -> Table:
     tab.add_row("  重复 / 死信", f"{st['duplicates']:,} / {st['dead_lettered']:,}")
     tab.add_row("  在途", f"{st['in_flight']:,}")
     tab.add_row("编制变更对账", yes(st["reconciled"]))
+    dm = t["demands"]
+    tab.add_row("诉求：收到 / 已存 / 重复 / 死信",
+                f"{dm['received']:,} / {dm['applied']:,} / {dm['duplicates']:,} / {dm['dead_lettered']:,}")
+    tab.add_row("  在途", f"{dm['in_flight']:,}")
+    tab.add_row("诉求对账", yes(dm["reconciled"]))
     tab.add_row("对账结果（全部数据流）", yes(t["reconciled"]))
     tab.add_row("清单外办件", f"{t['violations']:,}")
     for w in t["workers"]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import aiohttp
 
+from simulator.demands import maybe_demand
 from simulator.platform import Platform
 
 STEPS = [("accepted", 0.9), ("correction_requested", 0.2), ("correction_submitted", 0.18), ("suspended", 0.05),
@@ -54,9 +55,16 @@ async def generate(platform: Platform, webhook: str, token: str, rate: float, se
             last = loop.time()
             now = datetime.now(timezone.utc)
             open_items = [e.view() for e in platform.entries.values() if e.accepting and e.attrs.get("region_codes")]
+            said = []
             for _ in range(int(owed) if open_items else 0):
-                for ev in history(rng, rng.choice(open_items), now):
+                item = rng.choice(open_items)
+                case = history(rng, item, now)
+                for ev in case:
                     heapq.heappush(waiting, (datetime.fromisoformat(ev["occurred_at"]), next(order), ev))
+                said += [d for d in [maybe_demand(rng, case, item, now)] if d]
+            if said:  # what applicants say about their cases; lost on a refusal (a person calls again)
+                async with http.post(webhook.rsplit("/", 1)[0] + "/demands", json=said):
+                    pass
             owed = owed - int(owed) if open_items else 0.0
             due = []
             while waiting and waiting[0][0] <= now:

@@ -69,10 +69,11 @@ def create_app(settings: Settings, registry: Optional[CollectorRegistry] = None)
     from streams.powerlist import agents as powerlist
     from streams.propagation import agents as propagation
     from streams.staffing import agents as staffing
+    from streams.demands import agents as demands
     from streams.evaluation import agents as evaluation
     from streams.public import agents as public
 
-    for domain in (cases, powerlist, staffing, archive, evaluation, public, deadletters, propagation, alerts, analysis):
+    for domain in (cases, powerlist, staffing, demands, archive, evaluation, public, deadletters, propagation, alerts, analysis):
         domain.register(ctx)
     _register_heartbeat(ctx)
     _register_lag(ctx)

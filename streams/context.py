@@ -69,6 +69,23 @@ def decode_records(events: list, kind: Kind) -> tuple[list[tuple[str, Any]], lis
     return values, letters
 
 
+def unwrap(values: list[tuple[str, Any]], field: str, parse: Callable[[Any], tuple[Any, Any]],
+           kind: Kind) -> tuple[list[tuple[str, Any]], list[DeadLetter]]:
+    """Records an edge wrapped as {"delivery": key, field: record} (anything else keyed by its place): each record's
+    key and model, or its dead letter with the parser's reason."""
+    deliveries, letters = [], []
+    for where, obj in values:
+        wrapped = isinstance(obj, dict) and isinstance(obj.get("delivery"), str) and field in obj
+        raw, key = (obj[field], obj["delivery"]) if wrapped else (obj, where)
+        model, refusal = parse(raw)
+        if model is not None:
+            deliveries.append((key, model))
+        else:
+            letters.append(DeadLetter(dl_key=key, stage="invalid", kind=kind, source="kafka", reason=refusal.reason,
+                                      payload=refusal.raw))
+    return deliveries, letters
+
+
 def steady(ctx: "WorkerContext", name: str):
     """A periodic task whose round fails is logged and counted (`shenpi_timer_failures_total`), and tried again
     at its next round: it has no offsets to keep, and stopping the worker for it would stop every stream (a

@@ -28,6 +28,7 @@ from web.views import indicators as indicator_views
 from web.views import drafts as draft_views
 from web.views import powerlist as list_views
 from web.views import staffing as org_views
+from web.views import demands as demand_views
 from web.views import evaluation as evaluation_views
 from web.views import archive as archive_views
 from web.views import sheets as sheet_views
@@ -104,7 +105,7 @@ def init_app(settings: Settings, registry: CollectorRegistry | None = None) -> w
     app.cleanup_ctx.extend([_database, _publisher, _heavy])
     route(app, "GET", "/healthz", healthz, PUBLIC)
     route(app, "GET", "/metrics", metrics, OPERATIONS)
-    for views in (webhook, indicator_views, list_views, draft_views, alert_views, analysis_views, org_views,
+    for views in (webhook, indicator_views, list_views, draft_views, alert_views, analysis_views, org_views, demand_views,
                   archive_views, evaluation_views, proposal_views, sheet_views, openapi, public):
         views.add_routes(app)
     console_views.add_routes(app, STATIC, ECHARTS)

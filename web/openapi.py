@@ -6,6 +6,7 @@ from typing import Any
 from aiohttp import web
 
 from schemas import CaseEvent, ListChange
+from schemas.demands import Demand
 from schemas.staffing import StaffingChange
 from streams.indicators.definitions import GUARDS, INDICATORS
 from streams.indicators.window import GROUP_KEYS
@@ -88,7 +89,9 @@ def document() -> dict[str, Any]:
         "/api/v1/analysis/recommendations": _get("reform recommendations", [
             _q("from", TIME), _q("to", TIME), _q("devolve_min_volume", {"type": "integer", "minimum": 1}),
             _q("top", {"type": "integer", "minimum": 1}), _q("merge_min_support", {"type": "integer", "minimum": 1}),
-            _q("merge_max_gap_days", {"type": "number", "exclusiveMinimum": 0})]),
+            _q("merge_max_gap_days", {"type": "number", "exclusiveMinimum": 0}),
+            _q("simplify_min_complaints", {"type": "integer", "minimum": 1}),
+            _q("simplify_ratio", {"type": "number", "exclusiveMinimum": 0})]),
         "/api/v1/analysis/compare": _get("regions compared for an item or a department", [
             _q("item", {"type": "string"}), _q("department", {"type": "string"}), _q("from", TIME), _q("to", TIME),
             _q("min_volume", {"type": "integer", "minimum": 0})]),
@@ -109,7 +112,14 @@ def document() -> dict[str, Any]:
                                                                                   " address", "content": TEXT}}}}
     paths["/api/v1/staffing-changes"] = _write("staffing changes in (機構編制變更; an id_number is hashed at once)",
                                                one_or_many(StaffingChange), signed=True)
+    paths["/api/v1/demands"] = _write("demands in (企業群眾訴求; the requester is hashed, phones and ids in the text"
+                                      " masked at once)", one_or_many(Demand), signed=True)
+    defs["Demand"]["properties"]["requester"] = {"type": "string", "description": "a name, phone or account: hashed"}
     when = {"type": "string", "description": "a date (local midnight) or an ISO 8601 time"}
+    paths["/api/v1/demands/figures"] = _get("demands figures per group over [from, to) in the caller's regions", [
+        {**_q("from", when), "required": True}, {**_q("to", when), "required": True},
+        _q("by", {"type": "string", "enum": ["item", "department", "region", "topic", "channel"]}),
+        _q("region", {"type": "string", "pattern": "^([0-9]{6}|[0-9]{9}|[0-9]{12})$"}, "only demands raised here")])
     region = _q("region", {"type": "string", "pattern": "^([0-9]{6}|[0-9]{9}|[0-9]{12})$"}, "only units of this region and below")
     paths["/api/v1/org/figures"] = _get("approved against actual per unit and quota kind; posts per level", [
         _q("as_of", when), region, _q("unit", {"type": "string"}), _q("from", when), _q("to", when), SHEET], XLSX)

@@ -97,18 +97,21 @@ def chains_cmd(ctx, frm, to, min_support: int, max_span_days: float, min_confide
 @click.option("--top", type=int, default=RECOMMEND.top, show_default=True)
 @click.option("--merge-min-support", type=int, default=RECOMMEND.merge.min_support, show_default=True)
 @click.option("--merge-max-gap-days", type=float, default=RECOMMEND.merge.max_gap.days, show_default=True)
+@click.option("--simplify-min-complaints", type=int, default=RECOMMEND.simplify_min_complaints, show_default=True)
+@click.option("--simplify-ratio", type=float, default=RECOMMEND.simplify_ratio, show_default=True)
 @FORMAT
 @click.pass_context
 def recommend_cmd(ctx, frm, to, devolve_min_volume: int, top: int, merge_min_support: int,
-                  merge_max_gap_days: float, fmt: str) -> None:
-    """Recommendations: cancel (取消), devolve (下放), merge (整合), high_volume (辦件多), with their evidence."""
+                  merge_max_gap_days: float, simplify_min_complaints: int, simplify_ratio: float, fmt: str) -> None:
+    """Recommendations: cancel (取消), devolve (下放), merge (整合), high_volume (辦件多), simplify (精簡材料、減少跑動),
+    with their evidence."""
     from streams.analysis.merge import MergeParams
     from streams.analysis.recommend import RecommendParams
     from streams.analysis.service import recommendations
 
     window = _window(frm, to)
-    params = RecommendParams(devolve_min_volume, top, MergeParams(merge_min_support,
-                                                                  timedelta(days=merge_max_gap_days)))
+    params = RecommendParams(devolve_min_volume, top, MergeParams(merge_min_support, timedelta(days=merge_max_gap_days)),
+                             simplify_min_complaints, simplify_ratio)
     result = _run(ctx, lambda c: recommendations(c, window, params))
     _emit(fmt, result, "recommendations", ["kind", "item_codes", "region_code", "evidence"],
           lambda r: [r["kind"], "|".join(r["item_codes"]), r["region_code"], _brief(r["evidence"])],

@@ -73,10 +73,20 @@ def org_import(ctx: click.Context, file: Path, wait: bool) -> None:
     require(s, "kafka_bootstrap", "database_url")
     conn = FileConnector(file, "staffing_change")
     conn.identity_key = s.identity_secret()
-    echo_json(asyncio.run(_import(s, conn, wait)))
+    echo_json(asyncio.run(import_file(s, conn, wait)))
 
 
-async def _import(s, connector, wait: bool) -> dict:
+STAFFING_TAKEN = ("staffing_delivery",
+                  "SELECT count(*) FILTER (WHERE d.fresh AND c.state = 'applied') AS applied,"
+                  " count(*) FILTER (WHERE d.fresh AND c.state = 'pending') AS pending,"
+                  " count(*) FILTER (WHERE NOT d.fresh) AS duplicates"
+                  " FROM staffing_delivery d LEFT JOIN staffing_change c USING (change_id)"
+                  " WHERE d.delivery_key = ANY($1::text[])")
+
+
+async def import_file(s, connector, wait: bool, taken: tuple[str, str] = STAFFING_TAKEN) -> dict:
+    """A file through the broker with receipts; with `wait`, once every record is taken (`taken`: the table of
+    delivery keys, and the summary of those keys), what became of them."""
     from shenpi.commands.feed import _publish_report
 
     report = await _publish_report(s, connector, f"import {connector.path.name}")
@@ -85,35 +95,33 @@ async def _import(s, connector, wait: bool) -> dict:
     if report.unsent:
         out["unsent"] = report.unsent
     if wait:
-        out.update(await _wait(s, report.delivery_keys, report.dl_keys))
+        out.update(await _wait(s, report.delivery_keys, report.dl_keys, taken))
     return out
 
 
-async def _wait(s, keys: list[str], dl_keys: list[str]) -> dict:
-    """Until every change is taken (applied, pending, a duplicate or quarantined), or SHENPI_WAIT_SECONDS pass."""
+async def wait_taken(conn, s, keys: list[str], dl_keys: list[str], table: str = "staffing_delivery") -> None:
+    """Until every record is taken (stored, a duplicate or quarantined), or SHENPI_WAIT_SECONDS pass."""
     from shenpi.commands.feed import gave_up
 
+    deadline = time.monotonic() + s.wait_seconds
+    while True:
+        row = await conn.fetchrow(
+            f"SELECT (SELECT count(*) FROM unnest($1::text[]) AS k(key) WHERE EXISTS (SELECT 1 FROM {table}"
+            " WHERE delivery_key = k.key) OR EXISTS (SELECT 1 FROM dead_letter WHERE dl_key = k.key)) AS taken,"
+            " (SELECT count(*) FROM dead_letter WHERE dl_key = ANY($2::text[])) AS dead",
+            list(set(keys)), dl_keys)
+        if (row["taken"], row["dead"]) == (len(set(keys)), len(set(dl_keys))):
+            return
+        if time.monotonic() > deadline:
+            raise gave_up(s, f"{row['taken']}/{len(set(keys))} records taken")
+        await asyncio.sleep(0.1)
+
+
+async def _wait(s, keys: list[str], dl_keys: list[str], taken: tuple[str, str]) -> dict:
     conn = await connect(s.database_url)
     try:
-        deadline = time.monotonic() + s.wait_seconds
-        while True:
-            row = await conn.fetchrow(
-                "SELECT (SELECT count(*) FROM unnest($1::text[]) AS k(key) WHERE EXISTS (SELECT 1 FROM staffing_delivery"
-                " WHERE delivery_key = k.key) OR EXISTS (SELECT 1 FROM dead_letter WHERE dl_key = k.key)) AS taken,"
-                " (SELECT count(*) FROM dead_letter WHERE dl_key = ANY($2::text[])) AS dead",
-                list(set(keys)), dl_keys)
-            if (row["taken"], row["dead"]) == (len(set(keys)), len(set(dl_keys))):
-                break
-            if time.monotonic() > deadline:
-                raise gave_up(s, f"{row['taken']}/{len(set(keys))} changes taken")
-            await asyncio.sleep(0.1)
-        r = await conn.fetchrow(
-            "SELECT count(*) FILTER (WHERE d.fresh AND c.state = 'applied') AS applied,"
-            " count(*) FILTER (WHERE d.fresh AND c.state = 'pending') AS pending,"
-            " count(*) FILTER (WHERE NOT d.fresh) AS duplicates"
-            " FROM staffing_delivery d LEFT JOIN staffing_change c USING (change_id)"
-            " WHERE d.delivery_key = ANY($1::text[])", keys)
-        return dict(r)
+        await wait_taken(conn, s, keys, dl_keys, taken[0])
+        return dict(await conn.fetchrow(taken[1], keys))
     finally:
         await conn.close()
 

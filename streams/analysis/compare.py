@@ -65,6 +65,13 @@ async def compare(conn: asyncpg.Connection, window: Window, item: Optional[str] 
             if r["region_code"] != "" or r["received"]]
     for r in rows:
         r.pop("components", None)
+    from streams.demands.queries import figures as demand_figures
+
+    # the demands figures side by side (spec/demands.md §4), by the region where they were raised
+    demands = {r["region_code"]: {k: v for k, v in r.items() if k != "region_code"} for r in (await demand_figures(
+        conn, window.t0, window.t1, "region", scope, item, department))["rows"]}
+    for r in rows:
+        r["demands"] = demands.get(r["region_code"])
     summary = flag(rows, min_volume)
     return {"item_code": item, "department_code": department, "from": window.t0.isoformat(),
             "to": window.t1.isoformat(), "parameters": {"min_volume": min_volume}, **summary, "rows": rows}

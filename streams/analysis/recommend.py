@@ -1,4 +1,4 @@
-"""Reform recommendations (改革建議): cancel, devolve, merge, high_volume, each with the figures that triggered it
+"""Reform recommendations (改革建議): cancel, devolve, merge, high_volume, simplify, each with the figures that triggered it
 and the parameters used."""
 from __future__ import annotations
 
@@ -22,10 +22,16 @@ class RecommendParams:
     devolve_min_volume: int = 100
     top: int = 20
     merge: MergeParams = MergeParams()
+    # simplify (精簡材料、減少跑動, spec/demands.md §4): an item's 材料繁多 or 多次跑動 complaints at least this many
+    # and at least `simplify_ratio` times the median of the items with cases
+    simplify_min_complaints: int = 20
+    simplify_ratio: float = 3.0
 
     def check(self) -> "RecommendParams":
-        if self.devolve_min_volume < 1 or self.top < 1:
-            raise ValueError("devolve_min_volume and top must be at least 1")
+        if self.devolve_min_volume < 1 or self.top < 1 or self.simplify_min_complaints < 1:
+            raise ValueError("devolve_min_volume, top and simplify_min_complaints must be at least 1")
+        if not self.simplify_ratio > 0:
+            raise ValueError("simplify_ratio must be above 0")
         self.merge.check()
         return self
 
@@ -98,6 +104,33 @@ def high_volume(now: dict[str, int], before: dict[str, int], top: int) -> list[d
     return out
 
 
+SIMPLIFY_TOPICS = ("材料繁多", "多次跑动")
+
+
+async def _with_nearby_demands(conn: asyncpg.Connection, window: Window, recs: list[dict], scope: str) -> list[dict]:
+    """就近办理 demands raised in counties about the item, as evidence for devolving it (spec/demands.md §4)."""
+    from streams.demands.queries import nearby_from_counties
+
+    found = await nearby_from_counties(conn, window.t0, window.t1, [r["item_code"] for r in recs], scope)
+    return [{**r, "evidence": {**r["evidence"], "nearby_demands_from_counties": found.get(r["item_code"], 0)}}
+            for r in recs]
+
+
+async def simplify(conn: asyncpg.Connection, window: Window, items_with_cases: set[str], p: RecommendParams,
+                   scope: str) -> list[dict]:
+    """Items people complain about for documents and trips far more than the rest: the counts and sample texts."""
+    from statistics import median
+
+    from streams.demands.queries import topic_complaints
+
+    found = await topic_complaints(conn, window.t0, window.t1, SIMPLIFY_TOPICS, scope)
+    base = median([found[i]["complaints"] if i in found else 0 for i in items_with_cases]) if items_with_cases else 0
+    return [{"kind": "simplify", "item_code": item, "region_code": None,
+             "evidence": {**f, "median_of_items_with_cases": base}}
+            for item, f in sorted(found.items(), key=lambda kv: (-kv[1]["complaints"], kv[0]))
+            if f["complaints"] >= p.simplify_min_complaints and f["complaints"] >= p.simplify_ratio * base]
+
+
 async def recommend(conn: asyncpg.Connection, window: Window, params: RecommendParams = RecommendParams(),
                     merges: Optional[Callable[[list], Awaitable[list[dict]]]] = None, scope: str = "") -> dict:
     """Over the caller's regions (all for no scope)."""
@@ -105,12 +138,13 @@ async def recommend(conn: asyncpg.Connection, window: Window, params: RecommendP
     apps = await load_applications(conn, window.t0, window.t1, scope=scope)
     recs = cancel(await in_force_throughout(conn, window.t0, window.t1, scope), apps, window)
     rows = await indicators(conn, window, ("region_code", "item_code", "level"), scope=scope)
-    recs += devolve(rows, apps, params.devolve_min_volume)
+    recs += await _with_nearby_demands(conn, window, devolve(rows, apps, params.devolve_min_volume), scope)
     recs += [{"kind": "merge", "item_code": None, "region_code": None, "item_codes": m["item_codes"],
               "evidence": {k: v for k, v in m.items() if k != "item_codes"}} for m in (await merges(apps) if merges else merge_sets(apps, params.merge))]
     length = window.t1 - window.t0
     recs += high_volume(Counter(a.item for a in apps),
                         await application_counts(conn, window.t0 - length, window.t0, scope), params.top)
+    recs += await simplify(conn, window, {a.item for a in apps}, params, scope)
     out = []
     for r in recs:
         codes = r.pop("item_codes", None) or [r.pop("item_code")]

@@ -67,6 +67,9 @@ async def collect(conn: asyncpg.Connection, unit: str, t0: datetime, t1: datetim
         "SELECT draft_id, item_code, action, status, decided_by, decided_at FROM list_draft WHERE decided_at >= $2"
         " AND decided_at < $3 AND item_code IN (SELECT item_code FROM list_item_version WHERE department_code = $1)"
         " ORDER BY decided_at", unit, t0, t1)
+    from streams.demands.queries import department_figures
+
+    demands = await department_figures(conn, unit, t0, t1, ind.get("received"))
     linked = status["exercised"] + status["unexercised"]
     values = {
         # each kind as of `to`, once: a kind approved 0 is 混編, not also 超編
@@ -82,6 +85,9 @@ async def collect(conn: asyncpg.Connection, unit: str, t0: datetime, t1: datetim
         "list.changes": len(changes),
         "reforms.decided": sum(1 for r in reforms if r["status"] == "published"),
         **{f"indicators.{k}": v for k, v in ind.items() if isinstance(v, (int, float)) or v is None},
+        # 社會評價 from data (spec/demands.md §4)
+        "demands.complaints_per_10k_cases": demands["complaints_per_10k_cases"],
+        "demands.satisfaction_rate": demands["satisfaction_rate"],
     }
     return {
         "unit": {k: shown.get(k) for k in ("unit_code", "name", "nature", "rank", "region_code", "funding")},
@@ -90,6 +96,7 @@ async def collect(conn: asyncpg.Connection, unit: str, t0: datetime, t1: datetim
         "duties": {"clauses": len(duties), **status, "underperformed": underperformed,
                    "list": [{k: d.get(k) for k in ("duty_id", "text", "item_codes", "status")} for d in duties]},
         "indicators": ind,
+        "demands": demands,
         "cases_per_staff": cps,
         "list_changes": [{k: _iso(v) for k, v in dict(r).items()} for r in changes],
         "reforms": [{k: _iso(v) for k, v in dict(r).items()} for r in reforms],

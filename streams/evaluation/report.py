@@ -30,7 +30,7 @@ def esc(v: Any) -> str:
 
 
 SOURCES = {"staffing": "编制数据", "findings": "检查发现", "duties": "三定职责", "indicators": "审批监测",
-           "cases_per_staff": "审批监测与实有人数", "manual": "人工评分"}
+           "cases_per_staff": "审批监测与实有人数", "demands": "企业群众诉求", "manual": "人工评分"}
 
 
 def _v(x: Any, key: str = "") -> str:

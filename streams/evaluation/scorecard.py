@@ -13,7 +13,8 @@ SOURCES = ("staffing.over_kinds", "staffing.mixed_kinds", "staffing.over_post_le
            *(f"indicators.{k}" for k in ("received", "completed", "completion_rate", "on_time_rate",
                                          "one_time_correction_rate", "immediate_rate", "avg_handling_hours",
                                          "online_rate", "rejection_rate", "satisfaction_rate", "overdue",
-                                         "out_of_list")))
+                                         "out_of_list")),
+           "demands.complaints_per_10k_cases", "demands.satisfaction_rate")
 
 
 class ScoredIndicator(BaseModel):

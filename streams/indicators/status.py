@@ -12,12 +12,12 @@ SELECT
   (SELECT coalesce(sum(n_received), 0) FROM edge_receipt WHERE kind = 'case_event') AS at_edges,
   (SELECT coalesce(sum(p.n_events), 0) FROM processed_batch p
    WHERE NOT EXISTS (SELECT 1 FROM edge_item i WHERE i.key = p.batch_id)) AS direct,
-  (SELECT count(*) FROM dead_letter d WHERE d.kind NOT IN ('list_change', 'staffing_change') AND d.stage = 'edge'
+  (SELECT count(*) FROM dead_letter d WHERE d.kind NOT IN ('list_change', 'staffing_change', 'demand') AND d.stage = 'edge'
    AND NOT EXISTS (SELECT 1 FROM edge_item i WHERE i.key = d.dl_key)) AS dl_edge_direct,
   (SELECT coalesce(sum(n_duplicate), 0) FROM processed_batch) AS duplicates,
   (SELECT count(*) FROM case_event e JOIN case_state s USING (case_id) WHERE s.submitted_at IS NOT NULL) AS counted,
   (SELECT count(*) FROM case_event e JOIN case_state s USING (case_id) WHERE s.submitted_at IS NULL) AS pending,
-  (SELECT count(*) FROM dead_letter WHERE kind NOT IN ('list_change', 'staffing_change') AND stage = 'edge')
+  (SELECT count(*) FROM dead_letter WHERE kind NOT IN ('list_change', 'staffing_change', 'demand') AND stage = 'edge')
     AS dl_edge,
   (SELECT count(*) FROM dead_letter WHERE kind = 'case_event' AND stage = 'invalid') AS dl_invalid,
   (SELECT count(*) FROM dead_letter WHERE kind = 'case_event' AND stage = 'orphan') AS dl_orphan,
@@ -93,6 +93,32 @@ async def staffing_totals(conn: asyncpg.Connection) -> dict[str, Any]:
             "in_flight": received - accounted, "reconciled": received == accounted}
 
 
+DEMAND_SQL = """
+SELECT
+  (SELECT coalesce(sum(n_received), 0) FROM edge_receipt WHERE kind = 'demand') AS received,
+  (SELECT count(*) FROM demand_delivery WHERE fresh) AS applied,
+  (SELECT count(*) FROM demand_delivery WHERE NOT fresh) AS duplicates,
+  (SELECT count(*) FROM demand) AS demands,
+  (SELECT count(*) FROM dead_letter WHERE kind = 'demand' AND stage = 'edge') AS dl_edge,
+  (SELECT count(*) FROM dead_letter WHERE kind = 'demand' AND stage = 'invalid') AS dl_invalid,
+  (SELECT count(*) FROM dead_letter d WHERE kind = 'demand' AND stage = 'invalid'
+     AND NOT EXISTS (SELECT 1 FROM edge_item i WHERE i.key = d.dl_key)) AS dl_invalid_direct,
+  (SELECT count(*) FROM demand_delivery d WHERE NOT EXISTS (SELECT 1 FROM edge_item i WHERE i.key = d.delivery_key))
+    AS direct
+"""
+
+
+async def demand_totals(conn: asyncpg.Connection) -> dict[str, Any]:
+    """received = applied (new or newer versions) + duplicates (older or equal copies) + dead-lettered."""
+    r = dict(await conn.fetchrow(DEMAND_SQL))
+    dead = r["dl_edge"] + r["dl_invalid"]
+    received = r["received"] + r["direct"] + r["dl_invalid_direct"]
+    accounted = r["applied"] + r["duplicates"] + dead
+    return {"received": received, "applied": r["applied"], "duplicates": r["duplicates"], "demands": r["demands"],
+            "dead_lettered": dead, "dead_lettered_by_stage": {"edge": r["dl_edge"], "invalid": r["dl_invalid"]},
+            "in_flight": received - accounted, "reconciled": received == accounted}
+
+
 async def totals(conn: asyncpg.Connection) -> dict[str, Any]:
     r = dict(await conn.fetchrow(TOTALS_SQL))
     flight = await conn.fetchrow(IN_FLIGHT_SQL)
@@ -107,10 +133,10 @@ async def totals(conn: asyncpg.Connection) -> dict[str, Any]:
         " ORDER BY seen_at DESC LIMIT 10")
     cases_reconciled = received == r["counted"] + r["pending"] + r["duplicates"] + dead
     streams = {"case_events": cases_reconciled, "list_changes": await list_totals(conn),
-               "staffing": await staffing_totals(conn)}
+               "staffing": await staffing_totals(conn), "demands": await demand_totals(conn)}
     return {
         # every stream's: case events (the figures below), list changes and staffing changes
-        "reconciled": cases_reconciled and streams["list_changes"]["reconciled"] and streams["staffing"]["reconciled"],
+        "reconciled": cases_reconciled and all(streams[k]["reconciled"] for k in ("list_changes", "staffing", "demands")),
         "case_events_reconciled": cases_reconciled,
         "received": received,
         "counted": r["counted"],
@@ -133,6 +159,7 @@ async def totals(conn: asyncpg.Connection) -> dict[str, Any]:
         # figures that still follow an older rule until this runs (`shenpi db upgrade`)
         "maintenance_pending": maintenance,
         "staffing": streams["staffing"],
+        "demands": streams["demands"],
         "workers": [{**dict(w), "seen_at": w["seen_at"].isoformat()} for w in workers],
     }
 

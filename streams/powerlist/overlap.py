@@ -7,6 +7,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, Iterable, Optional
 
 from core.script import cn_number
@@ -82,6 +83,22 @@ class Index:
                             "score": round(score, 4), "same_articles": shared})
         return sorted(out, key=lambda r: (-bool(r["same_articles"]), -r["score"], r["item_code"]))[:top]
 
+
+    def best(self, text: str) -> tuple[Optional[Item], float]:
+        """The item whose name a free text (a demand's words) is most like, and how alike."""
+        if not hasattr(self, "_postings"):  # only the items sharing a term are scored: a demand a fraction of a ms
+            self._postings: dict[str, list[tuple[int, float]]] = {}
+            for k, vec in enumerate(self.vectors):
+                for t, w in vec.items():
+                    self._postings.setdefault(t, []).append((k, w))
+        scores: dict[int, float] = {}
+        for t, x in self._vector(Counter(terms(text))).items():
+            for k, w in self._postings.get(t, ()):
+                scores[k] = scores.get(k, 0.0) + x * w
+        if not scores:
+            return None, 0.0
+        best, score = max(scores.items(), key=itemgetter(1))  # a tie: the item first in the index
+        return self.items[best], score
 
     def all_pairs(self, threshold: float, common: float = 0.05) -> list[dict]:
         """Every pair of items of different departments at least `threshold` alike, or claiming the same article.

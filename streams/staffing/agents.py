@@ -5,20 +5,14 @@ from __future__ import annotations
 import operator
 from datetime import timedelta
 
-from schemas import DeadLetter
 from schemas.staffing import parse_staffing_change
-from streams.context import WorkerContext, decode_records, fatal, steady
+from streams.context import WorkerContext, decode_records, fatal, steady, unwrap
 from streams.deadletters.store import insert_dead_letters
 from streams.alerts.outbox import event_receivers
 from streams.quarantine import bisect, given_up
 from streams.staffing import duties
 from streams.staffing.checks import DutyParams
 from streams.staffing.store import Applied, apply_staffing_changes, sweep_inapplicable
-
-
-def _letter(key: str, reason: str, payload) -> DeadLetter:
-    return DeadLetter(dl_key=key, stage="invalid", kind="staffing_change", source="kafka", reason=reason,
-                      payload=payload)
 
 
 def register(ctx: WorkerContext) -> None:
@@ -31,15 +25,9 @@ def register(ctx: WorkerContext) -> None:
     async def staffing_changes(stream):
         async for events in stream.take_events(2000, within=0.1):
             values, letters = decode_records(events, "staffing_change")
-            deliveries = []
-            for where, obj in values:
-                wrapped = isinstance(obj, dict) and isinstance(obj.get("delivery"), str) and "change" in obj
-                raw, delivery = (obj["change"], obj["delivery"]) if wrapped else (obj, where)
-                change, refusal = parse_staffing_change(raw, key)
-                if change is not None:
-                    deliveries.append((delivery, change))
-                else:
-                    letters.append(_letter(delivery, refusal.reason, refusal.raw))
+            deliveries, refused = unwrap(values, "change", lambda raw: parse_staffing_change(raw, key),
+                                         "staffing_change")
+            letters += refused
 
             async def apply(conn, part) -> Applied:
                 return await apply_staffing_changes(conn, part, receivers)

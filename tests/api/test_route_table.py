@@ -39,6 +39,10 @@ def test_every_route_has_a_policy():
 
 # one request per scoped route, aimed at the other county's data ({unit}, {item}, {case}, {evaluation}, {task})
 PROBES = {
+    ("GET", "/demands"): ["/demands?from=2000-01-01&to=2100-01-01&by=region", "/demands?item={item}&by=item",
+                          "/demands?unlinked=1&by=department"],
+    ("GET", "/api/v1/demands/figures"): ["/api/v1/demands/figures?from=2000-01-01&to=2100-01-01&by=region",
+                                         "/api/v1/demands/figures?from=2000-01-01&to=2100-01-01&region=330106"],
     ("GET", "/api/v1/indicators"): "/api/v1/indicators?from=2000-01-01&to=2100-01-01&group_by=region_code",
     ("GET", "/api/v1/list/items"): "/api/v1/list/items",
     ("GET", "/api/v1/cases"): ["/api/v1/cases?figure=received&from=2000-01-01&to=2100-01-01",

@@ -20,7 +20,7 @@ WORDS = {
     "overdue_why": ("已過期限（含暫停順延）", "past its deadline (suspensions added)"),
     "outside_list": ("清單之外", "outside the list"), "chains": ("辦事鏈條", "Service chains"),
     "recommendations": ("改革建議", "Recommendations"), "live": ("實時", "live"), "lang": ("English", "中文"),
-    "org": ("機構編制", "Staffing"), "proposals": ("擬議變更", "Proposals"),
+    "org": ("機構編制", "Staffing"), "proposals": ("擬議變更", "Proposals"), "demands": ("群眾訴求", "Demands"),
     "org_public": ("機構檢索", "Units and quotas"), "findings": ("檢查發現", "Findings"),
     "unit": ("單位", "Unit"), "quota_kind": ("編制類型", "Quota kind"), "approved": ("核定", "Approved"),
     "actual": ("實有", "Actual"), "vacant": ("空編", "Vacant"), "over": ("超編", "Over"),

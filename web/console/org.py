@@ -8,7 +8,7 @@ from typing import Optional
 
 from aiohttp import web
 
-from web.console import archive
+from web.console import archive, demands
 from core.names import Names, region_name
 from core.tz import local_day
 from web.console.i18n import WORDS, t
@@ -131,10 +131,11 @@ async def unit_page(request: web.Request) -> web.Response:
         u = await queries.unit_as_of(conn, code, at, scope)
         h = await queries.history(conn, code, scope)
         docs = await archive.unit_documents(conn, code, scope, lang)
+        said = await demands.unit_section(conn, code, scope) if h is not None else ""
     if h is None:
         raise web.HTTPNotFound(text="no such unit in your scope")
     return layout(request, "org", u["name"] if u else code, _date_form(f"/org/units/{in_url(code)}", at, lang)
-                  + _unit_body(u, lang) + _timeline(h, lang) + docs)
+                  + _unit_body(u, lang) + _timeline(h, lang) + docs + said)
 
 
 def _unit_body(u: Optional[dict], lang: str, public: bool = False) -> str:

@@ -14,7 +14,7 @@ from core.tz import shown as local  # noqa: F401  (the pages' name for it)
 
 NAV = (("/", "overview"), ("/drill", "drill"), ("/alerts", "alerts"), ("/list", "list"), ("/analysis", "analysis"),
        ("/drafts", "drafts"), ("/org", "org"), ("/org/archive", "archive"), ("/org/proposals", "proposals"),
-       ("/evaluations", "evaluations"),
+       ("/evaluations", "evaluations"), ("/demands", "demands"),
        ("/rectifications", "rectifications"), ("/sheets", "sheets"))
 
 

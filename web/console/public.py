@@ -82,14 +82,33 @@ async def public_list(request: web.Request) -> web.Response:
     return _page(request, t("public", lang), body)
 
 
+async def _demand_figures(conn, code: str) -> str:
+    """What people said of the item over the last year, as figures (never their texts: spec/demands.md §4)."""
+    from datetime import datetime, timedelta, timezone
+
+    from streams.demands.queries import figures
+
+    end = datetime.now(timezone.utc)
+    rows = (await figures(conn, end - timedelta(days=365), end, "item", "", code))["rows"]
+    if not rows:
+        return ""
+    r = rows[0]
+    rate = lambda v: "—" if v is None else f"{v * 100:.1f}%"  # noqa: E731
+    return "<h2>群众诉求 · 近一年</h2>" + table(
+        ["demands", "complaints", "resolved_rate", "satisfaction_rate", "topics"],
+        [[esc(r["demands"]), esc(r["complaints"]), rate(r["resolved_rate"]), rate(r["satisfaction_rate"]),
+          esc(", ".join(f"{k} {n}" for k, n in r["topics"].items()))]])
+
+
 async def public_item(request: web.Request) -> web.Response:
     lang = lang_of(request)
     code = request.match_info["code"]
     async with request.app[POOL].acquire() as conn:
         h = await item_history(conn, code)
+        said = await _demand_figures(conn, code) if h["versions"] else ""
     if not h["versions"]:
         raise web.HTTPNotFound(text="no such item")
-    body = table([t("since", lang), t("until", lang), t("kind", lang), t("in_force", lang), t("level", lang),
+    body = said + table([t("since", lang), t("until", lang), t("kind", lang), t("in_force", lang), t("level", lang),
                   t("region", lang), t("legal_basis", lang)],
                  ([esc(local(v["valid_from"])), esc(local(v["valid_to"])), esc(t("act_" + v["action"], lang)),
                    esc(t("yes" if v["active"] else "no", lang)), esc(t("level_" + v["level"], lang) if v["level"] else ""),

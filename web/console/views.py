@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 from aiohttp import web
 
-from web.console import analysis, archive, cases, drafts, evaluation, org, proposals, sheets, signin
+from web.console import analysis, archive, cases, demands, drafts, evaluation, org, proposals, sheets, signin
 from web.console.i18n import WORDS, script, t
 from web.console.live import CARDS, COLUMNS, LiveHub
 from web.console.pages import allowed, esc, fmt, in_url, lang_of, layout, local, named, table
@@ -361,6 +361,7 @@ def add_routes(app: web.Application, static_dir, echarts) -> None:
     drafts.add_routes(app)
     sheets.add_routes(app)
     proposals.add_routes(app)
+    demands.add_routes(app)
     if echarts.exists():
         async def charts(request: web.Request) -> web.FileResponse:
             return web.FileResponse(echarts)

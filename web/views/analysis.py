@@ -57,7 +57,9 @@ async def get_recommendations(request: web.Request) -> web.Response:
         params = RecommendParams(q("devolve_min_volume", int, d.devolve_min_volume), q("top", int, d.top),
                                  MergeParams(q("merge_min_support", int, d.merge.min_support),
                                              timedelta(days=q("merge_max_gap_days", float,
-                                                              d.merge.max_gap / timedelta(days=1)))))
+                                                              d.merge.max_gap / timedelta(days=1)))),
+                                 q("simplify_min_complaints", int, d.simplify_min_complaints),
+                                 q("simplify_ratio", float, d.simplify_ratio))
     except (QueryError, OverflowError) as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
     return await _answer(request, recommendations, params, None, request["caller"].scope)

@@ -1,0 +1,155 @@
+"""Demands read back (spec/demands.md §3, §5): figures for any window and grouping, a demand, a list; every read
+within the caller's regions (a region code prefix)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+import asyncpg
+import orjson
+
+from core.access import scope_prefix
+from schemas.demands import COMPLAINT, OUTCOMES, SATISFACTIONS
+
+GROUPS = {"item": ("item_code", "d.link_item"), "department": ("department_code", "d.link_department"),
+          "region": ("region_code", "d.region_code"), "channel": ("channel", "d.channel"),
+          "topic": ("topic", "t.topic")}
+CASE_COLUMNS = {"item": "item_code", "department": "department_code", "region": "region_code"}
+_WHERE = "d.received_at >= $1 AND d.received_at < $2 AND d.region_code LIKE $3"
+# the figures' filters, after the window and the scope
+_ABOUT = " AND ($4::text IS NULL OR d.link_item = $4) AND ($5::text IS NULL OR d.link_department = $5)"
+
+
+def _pattern(scope: str) -> str:
+    return (scope_prefix(scope) if scope else "") + "%"
+
+
+async def figures(conn: asyncpg.Connection, start: datetime, end: datetime, by: str = "item", scope: str = "",
+                  item: Optional[str] = None, department: Optional[str] = None) -> dict[str, Any]:
+    """One row per group: demands, complaints, topics, repeat requesters, rates, hours, complaints per 10k cases;
+    of one item or department if given."""
+    name, col = GROUPS[by]
+    topic_join = "CROSS JOIN LATERAL unnest(d.topics) AS t(topic)"
+    src = f"demand d {topic_join if by == 'topic' else ''} WHERE {_WHERE}{_ABOUT}"
+    args = (start, end, _pattern(scope), item, department)
+    rows = await conn.fetch(
+        f"SELECT {col} AS key, count(*) AS demands, count(*) FILTER (WHERE d.kind = $6) AS complaints,"
+        f" count(*) FILTER (WHERE d.outcome = $7) AS resolved,"
+        f" count(*) FILTER (WHERE d.outcome IS NOT NULL OR d.handled_at IS NOT NULL) AS handled,"
+        f" count(*) FILTER (WHERE d.satisfaction = ANY($8::text[])) AS satisfied,"
+        f" count(*) FILTER (WHERE d.satisfaction IS NOT NULL) AS rated,"
+        f" avg(extract(epoch FROM d.handled_at - d.received_at)) / 3600 AS hours"
+        f" FROM {src} GROUP BY 1 ORDER BY 2 DESC, 1 NULLS LAST",
+        *args, COMPLAINT, OUTCOMES[0], list(SATISFACTIONS[:2]))
+    same = " AND x.tt = t.topic" if by == "topic" else ""
+    topics = await conn.fetch(
+        f"SELECT {col} AS key, x.tt AS topic, count(*) AS n FROM demand d {topic_join if by == 'topic' else ''}"
+        f" CROSS JOIN LATERAL unnest(d.topics) AS x(tt) WHERE {_WHERE}{_ABOUT}{same} GROUP BY 1, 2", *args)
+    repeats = await conn.fetch(
+        f"SELECT key, count(*) AS n FROM (SELECT {col} AS key, d.requester_hash FROM {src}"
+        f" AND d.requester_hash IS NOT NULL GROUP BY 1, 2 HAVING count(*) > 1) r GROUP BY 1", *args)
+    cases = {}
+    if by in CASE_COLUMNS:  # the approvals half: received cases of the same group, window, scope and filters
+        cases = {r["key"]: r["n"] for r in await conn.fetch(
+            f"SELECT {CASE_COLUMNS[by]} AS key, sum(received)::bigint AS n FROM indicator_daily"
+            " WHERE day >= ($1 AT TIME ZONE 'Asia/Shanghai')::date AND day < ($2 AT TIME ZONE 'Asia/Shanghai')::date"
+            " AND region_code LIKE $3 AND ($4::text IS NULL OR item_code = $4)"
+            " AND ($5::text IS NULL OR department_code = $5) GROUP BY 1", *args)}
+    by_topic: dict[Any, dict[str, int]] = {}
+    for r in topics:
+        by_topic.setdefault(r["key"], {})[r["topic"]] = r["n"]
+    repeat = {r["key"]: r["n"] for r in repeats}
+    out = []
+    for r in rows:
+        n_cases = cases.get(r["key"])
+        out.append({name: r["key"], "demands": r["demands"], "complaints": r["complaints"],
+                    "topics": by_topic.get(r["key"], {}), "repeat_requesters": repeat.get(r["key"], 0),
+                    "resolved_rate": _rate(r["resolved"], r["handled"]),
+                    "satisfaction_rate": _rate(r["satisfied"], r["rated"]),
+                    "handling_hours": None if r["hours"] is None else round(float(r["hours"]), 2),
+                    "complaints_per_10k_cases": (round(r["complaints"] / n_cases * 10000, 2) if n_cases else None)})
+    return {"from": start.isoformat(), "to": end.isoformat(), "by": by, "rows": out}
+
+
+def _rate(num: int, den: int) -> Optional[float]:
+    return round(num / den, 4) if den else None
+
+
+_COLS = ("demand_id, received_at, channel, kind, region_code, text, case_id, handled_at, outcome, satisfaction, why,"
+         " link_item, link_department, link_score, link_how, linked_by, linked_at")
+
+
+def _demand(r: asyncpg.Record) -> dict[str, Any]:
+    out = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in dict(r).items()
+           if not k.startswith("link") and k != "why"}
+    out["topics"] = orjson.loads(r["why"])
+    out["link"] = {"item_code": r["link_item"], "department_code": r["link_department"], "score": r["link_score"],
+                   "how": r["link_how"], "by": r["linked_by"],
+                   "at": r["linked_at"].isoformat() if r["linked_at"] else None}
+    return out
+
+
+async def show(conn: asyncpg.Connection, demand_id: str, scope: str = "") -> Optional[dict[str, Any]]:
+    r = await conn.fetchrow(f"SELECT {_COLS} FROM demand WHERE demand_id = $1 AND region_code LIKE $2",
+                            demand_id, _pattern(scope))
+    return _demand(r) if r else None
+
+
+async def listing(conn: asyncpg.Connection, item: Optional[str] = None, topic: Optional[str] = None,
+                  unlinked: bool = False, limit: int = 50, scope: str = "") -> dict[str, Any]:
+    from core.script import to_simplified
+
+    rows = await conn.fetch(
+        f"SELECT {_COLS} FROM demand WHERE region_code LIKE $1 AND ($2::text IS NULL OR link_item = $2)"
+        f" AND ($3::text IS NULL OR $3 = ANY(topics)) AND (NOT $4 OR link_how IS NULL)"
+        f" ORDER BY received_at DESC, demand_id LIMIT $5",
+        _pattern(scope), item, to_simplified(topic) if topic else None, unlinked, limit)
+    return {"demands": [_demand(r) for r in rows]}
+
+
+async def topic_complaints(conn: asyncpg.Connection, start: datetime, end: datetime, topics: tuple[str, ...],
+                           scope: str = "", samples: int = 3) -> dict[str, dict[str, Any]]:
+    """Per linked item: its complaints in the window with any of `topics`, counted per topic, and a few texts."""
+    rows = await conn.fetch(
+        "SELECT link_item AS item, count(*) AS n, array_agg(text ORDER BY received_at DESC) AS texts,"
+        " array_agg(topics) AS topic_sets FROM (SELECT link_item, text, received_at, array_to_string(topics, '|')"
+        " AS topics FROM demand d WHERE " + _WHERE + " AND d.kind = $4 AND d.topics && $5::text[]"
+        " AND d.link_item IS NOT NULL) x GROUP BY 1", start, end, _pattern(scope), COMPLAINT, list(topics))
+    out = {}
+    for r in rows:
+        per = {t: sum(t in ts.split("|") for ts in r["topic_sets"]) for t in topics}
+        out[r["item"]] = {"complaints": r["n"], "by_topic": per, "sample_texts": r["texts"][:samples]}
+    return out
+
+
+async def department_figures(conn: asyncpg.Connection, department: str, start: datetime, end: datetime,
+                             received_cases: Optional[int]) -> dict[str, Any]:
+    """A unit's demands (linked to it or its items) for its evaluation: complaints per 10k of its received cases,
+    and the satisfaction rate of those rated."""
+    r = await conn.fetchrow(
+        "SELECT count(*) FILTER (WHERE kind = $4) AS complaints,"
+        " count(*) FILTER (WHERE satisfaction = ANY($5::text[])) AS satisfied,"
+        " count(*) FILTER (WHERE satisfaction IS NOT NULL) AS rated FROM demand"
+        " WHERE link_department = $1 AND received_at >= $2 AND received_at < $3",
+        department, start, end, COMPLAINT, list(SATISFACTIONS[:2]))
+    return {"complaints": r["complaints"],
+            "complaints_per_10k_cases": round(r["complaints"] / received_cases * 10000, 2) if received_cases else None,
+            "satisfaction_rate": _rate(r["satisfied"], r["rated"])}
+
+
+async def nearby_from_counties(conn: asyncpg.Connection, start: datetime, end: datetime, items: list[str],
+                               scope: str = "") -> dict[str, int]:
+    """Per item: its 就近办理 demands raised in counties and towns (evidence for devolving a city-level item)."""
+    rows = await conn.fetch(
+        "SELECT link_item AS item, count(*) AS n FROM demand d WHERE " + _WHERE + " AND d.link_item = ANY($4::text[])"
+        " AND '就近办理' = ANY(d.topics) AND (length(d.region_code) = 9 OR right(d.region_code, 2) <> '00')"
+        " GROUP BY 1", start, end, _pattern(scope), items)
+    return {r["item"]: r["n"] for r in rows}
+
+
+async def topics_by_month(conn: asyncpg.Connection, start: datetime, end: datetime, scope: str = "") -> list[dict]:
+    """Demands per local month and topic (a demand once under each of its topics)."""
+    return [dict(r) for r in await conn.fetch(
+        "SELECT to_char(d.received_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') AS month, t AS topic, count(*) AS n"
+        " FROM demand d, unnest(d.topics) AS t WHERE " + _WHERE + " GROUP BY 1, 2 ORDER BY 1",
+        start, end, _pattern(scope))]
