@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from core.script import decode_text
+
 KINDS = {".docx": "docx", ".pdf": "pdf", ".png": "image", ".jpg": "image", ".jpeg": "image", ".tif": "image",
          ".tiff": "image", ".txt": "txt", ".doc": "doc", ".wps": "doc"}
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .doc and .wps are OLE2 compound files
@@ -84,13 +86,8 @@ def read(data: bytes, filename: str, limits: Limits = Limits()) -> Read:
 
 
 def _txt(data: bytes, limits: Limits) -> list[Optional[str]]:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
+    text = decode_text(data)
+    if text is None:
         raise Refused("the text is neither UTF-8 nor GB18030")
     return [p.strip("\n") for p in text.replace("\r\n", "\n").split("\f")]
 

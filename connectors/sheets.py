@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Optional
 
 import yaml
 
-from core.script import cn_number, to_simplified
+from core.script import cn_number, decode_text, to_simplified
 
 ALIASES = Path(__file__).with_name("sheet_columns.yaml")
 HEADER_SCAN = 30  # title rows above the header: a real sheet has a few, never this many
@@ -117,13 +117,8 @@ def _xls(data: bytes) -> list[list[Any]]:
 
 
 def _csv(data: bytes) -> list[list[Any]]:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
+    text = decode_text(data)
+    if text is None:
         raise SheetError("a .csv must be UTF-8 or GB18030")
     return [[c if c != "" else None for c in row] for row in csv.reader(io.StringIO(text))]
 

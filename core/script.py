@@ -45,3 +45,13 @@ def cn_number(s: str) -> Optional[int]:
         else:
             return None
     return wan + total + cur
+
+
+def decode_text(data: bytes) -> Optional[str]:
+    """Text as Chinese offices write it: UTF-8 (with or without a BOM) or GB18030; None if it is neither."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
