@@ -9,11 +9,29 @@ from aiohttp import web
 from streams.demands import queries
 from streams.indicators.window import QueryError, parse_instant
 from web.common import POOL, READ, route
-from web.console.i18n import t
-from web.console.pages import esc, in_url, lang_of, layout, local, table
+from core.names import Names, region_name
+from core.tz import TZ
+from web.console.i18n import script, t
+from web.console.pages import esc, in_url, lang_of, layout, local, named, table
 
 COLUMNS = ("demands", "complaints", "repeat_requesters", "resolved_rate", "satisfaction_rate", "handling_hours",
            "complaints_per_10k_cases")
+WORDS = {  # written once in traditional characters, shown in the reader's script
+    "demands": ("訴求數", "demands"), "complaints": ("投訴", "complaints"), "repeat_requesters": ("重複訴求人", "repeat"),
+    "resolved_rate": ("解決率", "resolved"), "satisfaction_rate": ("滿意率", "satisfied"),
+    "handling_hours": ("平均辦理時長（小時）", "handling (hours)"),
+    "complaints_per_10k_cases": ("每萬件辦件投訴數", "complaints per 10k cases"), "topics": ("主題", "topics"),
+    "item": ("事項", "item"), "department": ("部門", "department"), "region": ("區劃", "region"),
+    "channel": ("渠道", "channel"), "topic": ("主題", "topic"), "topics_by_month": ("各月主題", "topics by month"),
+    "text": ("原話", "text"), "link": ("關聯", "linked to"), "received": ("收到", "received"),
+    "given": ("來源標明", "given"), "matched": ("文本匹配", "matched"), "manual": ("人工關聯", "by hand"),
+    "recent_year": ("群眾訴求 · 近一年", "demands · last year"), "by": ("分組", "by"),
+}
+
+
+def w(key: str, lang: str) -> str:
+    zh, en = WORDS[key]
+    return en if lang == "en" else script(zh, lang)
 
 
 def _window(request: web.Request) -> tuple[datetime, datetime]:
@@ -28,10 +46,21 @@ def _window(request: web.Request) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _cell(v) -> str:
+def _cell(column: str, v) -> str:
     if v is None:
         return "—"
-    return f"{v * 100:.1f}%" if isinstance(v, float) and v <= 1 else esc(v)
+    if column.endswith("_rate"):
+        return f"{v * 100:.1f}%"
+    return esc(f"{v:.1f}" if isinstance(v, float) else v)
+
+
+def _key(by: str, v, names: Names) -> str:
+    """A group's key by name where it stands for something (item, department, region), the code on hover."""
+    if v is None:
+        return "—"
+    if by in ("item", "department"):
+        return named(names.of("item_code" if by == "item" else "department_code", v), v)
+    return named(region_name(v), v) if by == "region" else esc(v)
 
 
 async def demands_page(request: web.Request) -> web.Response:
@@ -39,38 +68,48 @@ async def demands_page(request: web.Request) -> web.Response:
     by = request.query.get("by") if request.query.get("by") in queries.GROUPS else "item"
     item, topic = (request.query.get("item") or "")[:64] or None, (request.query.get("topic") or "")[:20] or None
     scope = request["caller"].scope
+    key = queries.GROUPS[by][0]
     async with request.app[POOL].acquire() as conn:
         fig = await queries.figures(conn, start, end, by, scope)
         months = await queries.topics_by_month(conn, start, end, scope)
         shown = await queries.listing(conn, item, topic, request.query.get("unlinked") == "1", 50, scope)
-    span = f'from={start.date().isoformat()}&to={end.date().isoformat()}'
-    key = queries.GROUPS[by][0]
-    body = (f'<form method="get" action="/demands"><input type="date" name="from" value="{start.date().isoformat()}">'
-            f'<input type="date" name="to" value="{end.date().isoformat()}"><select name="by">'
-            + "".join(f'<option{" selected" if g == by else ""}>{g}</option>' for g in queries.GROUPS)
-            + f'</select><button>{t("show", lang)}</button></form>')
-    drill = (lambda r: f'<a href="/demands?{span}&item={in_url(r[key])}">{esc(r[key])}</a>') if by == "item" else (
-        lambda r: f'<a href="/demands?{span}&topic={in_url(r[key])}">{esc(r[key])}</a>' if by == "topic"
-        else esc(r[key] if r[key] is not None else "—"))
-    body += table([key, *COLUMNS, "topics"], ([drill(r), *(_cell(r[c]) for c in COLUMNS),
-                                               esc(", ".join(f"{k} {n}" for k, n in r["topics"].items()))]
-                                              for r in fig["rows"]))
+        names = await Names.load(conn, [r[key] for r in fig["rows"]] if by == "department" else (),
+                                 [r[key] for r in fig["rows"]] + [d["link"]["item_code"] for d in shown["demands"]])
+    d0, d1 = start.astimezone(TZ).date().isoformat(), end.astimezone(TZ).date().isoformat()
+    span = f'from={d0}&to={d1}'
+    body = (f'<form method="get" action="/demands"><input type="date" name="from" value="{d0}">'
+            f'<input type="date" name="to" value="{d1}"><label>{w("by", lang)} <select name="by">'
+            + "".join(f'<option value="{g}"{" selected" if g == by else ""}>{w(g, lang)}</option>' for g in queries.GROUPS)
+            + f'</select></label><button>{t("show", lang)}</button></form>')
+
+    def drill(r) -> str:
+        if by in ("item", "topic") and r[key] is not None:
+            return f'<a href="/demands?{span}&{by}={in_url(r[key])}">{_key(by, r[key], names)}</a>'
+        return _key(by, r[key], names)
+
+    body += table([w(by, lang), *(w(c, lang) for c in COLUMNS), w("topics", lang)],
+                  ([drill(r), *(_cell(c, r[c]) for c in COLUMNS),
+                    esc("、".join(f"{k} {n}" for k, n in r["topics"].items()))] for r in fig["rows"]))
     by_month: dict[str, dict[str, int]] = {}
     for r in months:
         by_month.setdefault(r["month"], {})[r["topic"]] = r["n"]
     topics = sorted({r["topic"] for r in months})
-    body += "<h2>topics / month</h2>" + table(["", *map(esc, topics)], (
+    body += f"<h2>{w('topics_by_month', lang)}</h2>" + table(["", *map(esc, topics)], (
         [esc(m), *(esc(c.get(tp, 0)) for tp in topics)] for m, c in sorted(by_month.items())))
-    body += f'<h2>{esc(item or topic or "")}</h2>' + table(["", "text", "topics", "link", "received"], (
+    body += f'<h2>{_key("item", item, names) if item else esc(topic or "")}</h2>' + table(
+        ["", w("text", lang), w("topics", lang), w("link", lang), w("received", lang)], (
         [esc(d["demand_id"]), esc(d["text"]),
-         "<br>".join(f'{esc(x["topic"])}: {esc("、".join(x["words"]))}' for x in d["topics"]),
-         esc(d["link"]["item_code"] or d["link"]["department_code"] or "—") + f' ({esc(d["link"]["how"] or "—")})',
+         "<br>".join(f'{esc(x["topic"])}：{esc("、".join(x["words"]))}' for x in d["topics"]),
+         (_key("item", d["link"]["item_code"], names) if d["link"]["item_code"]
+          else esc(d["link"]["department_code"] or "—"))
+         + (f' （{esc(w(d["link"]["how"], lang) if d["link"]["how"] in WORDS else d["link"]["how"])}）'
+            if d["link"]["how"] else ""),
          esc(local(d["received_at"]))]
         for d in shown["demands"]))
     return layout(request, "demands", t("demands", lang), body)
 
 
-async def unit_section(conn, unit: str, scope: str) -> str:
+async def unit_section(conn, unit: str, scope: str, lang: str = "zh") -> str:
     """A unit's page: its items' demands over the last year, each row leading to the texts."""
     end = datetime.now(timezone.utc)
     start = end - timedelta(days=365)
@@ -78,9 +117,10 @@ async def unit_section(conn, unit: str, scope: str) -> str:
     if not rows:
         return ""
     span = f'from={start.date().isoformat()}&to={end.date().isoformat()}'
-    return "<h2>群众诉求 · 近一年</h2>" + table(["item_code", *COLUMNS], (
-        [f'<a href="/demands?{span}&item={in_url(r["item_code"])}">{esc(r["item_code"])}</a>' if r["item_code"]
-         else "—", *(_cell(r[c]) for c in COLUMNS)] for r in rows))
+    names = await Names.load(conn, (), [r["item_code"] for r in rows])
+    return f"<h2>{w('recent_year', lang)}</h2>" + table([w("item", lang), *(w(c, lang) for c in COLUMNS)], (
+        [f'<a href="/demands?{span}&item={in_url(r["item_code"])}">{_key("item", r["item_code"], names)}</a>'
+         if r["item_code"] else "—", *(_cell(c, r[c]) for c in COLUMNS)] for r in rows))
 
 
 def add_routes(app: web.Application) -> None:

@@ -131,7 +131,7 @@ async def unit_page(request: web.Request) -> web.Response:
         u = await queries.unit_as_of(conn, code, at, scope)
         h = await queries.history(conn, code, scope)
         docs = await archive.unit_documents(conn, code, scope, lang)
-        said = await demands.unit_section(conn, code, scope) if h is not None else ""
+        said = await demands.unit_section(conn, code, scope, lang) if h is not None else ""
     if h is None:
         raise web.HTTPNotFound(text="no such unit in your scope")
     return layout(request, "org", u["name"] if u else code, _date_form(f"/org/units/{in_url(code)}", at, lang)
