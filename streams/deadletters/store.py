@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from typing import Sequence
+from typing import Any, Sequence
 
 import asyncpg
 
@@ -11,7 +11,19 @@ from schemas import DeadLetter
 
 def _storable(text: str) -> str:
     """PostgreSQL text and jsonb hold no NUL: whatever came in is kept, with ␀ in its place."""
-    return text.replace("\x00", "\u2400").replace("\\u0000", "\u2400")
+    return text.replace("\x00", "\u2400")
+
+
+def _storable_json(value: Any) -> Any:
+    """The payload with every NUL (in keys and values, at any depth) made ␀ before it is encoded: replacing the
+    escape in the encoded text would break an escaped backslash followed by u0000 (a stopped worker, once)."""
+    if isinstance(value, str):
+        return _storable(value)
+    if isinstance(value, list):
+        return [_storable_json(v) for v in value]
+    if isinstance(value, dict):
+        return {_storable(str(k)): _storable_json(v) for k, v in value.items()}
+    return value
 
 
 async def insert_dead_letters(conn: asyncpg.Connection, letters: Sequence[DeadLetter]) -> int:
@@ -23,6 +35,6 @@ async def insert_dead_letters(conn: asyncpg.Connection, letters: Sequence[DeadLe
         "INSERT INTO dead_letter (dl_key, stage, kind, source, reason, payload)"
         " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[])"
         " ON CONFLICT (dl_key) DO NOTHING RETURNING id",
-        *cols, [_storable(json.dumps(d.payload, default=str, ensure_ascii=False)) for d in letters],
+        *cols, [json.dumps(_storable_json(d.payload), default=str, ensure_ascii=False) for d in letters],
     )
     return len(res)
