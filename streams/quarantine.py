@@ -44,3 +44,17 @@ async def bisect(conn: asyncpg.Connection, items: Sequence[T], run: Callable[[as
         (a, bad_a), (b, bad_b) = (await bisect(conn, items[:half], run, add, zero),
                                   await bisect(conn, items[half:], run, add, zero))
         return add(a, b), bad_a + bad_b
+
+
+async def store_keyed(conn: asyncpg.Connection, deliveries: Sequence[tuple[str, BaseModel]],
+                      run: Callable[[asyncpg.Connection, Sequence[tuple[str, BaseModel]]], Awaitable[R]],
+                      add: Callable[[R, R], R], zero: R, kind: Kind, letters: list[DeadLetter]) -> list[DeadLetter]:
+    """A take of (delivery key, record) pairs through `run`, quarantined by `bisect`; the records at fault are
+    dead-lettered under their delivery key beside the take's other `letters`, in the same transaction. The dead
+    letters, for the worker to publish."""
+    from streams.deadletters.store import insert_dead_letters
+
+    _, failed = await bisect(conn, deliveries, run, add, zero)
+    dead = letters + [given_up(k, kind, record, error) for (k, record), error in failed]
+    await insert_dead_letters(conn, dead)
+    return dead

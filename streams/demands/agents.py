@@ -8,10 +8,9 @@ from datetime import datetime, timezone
 from schemas.demands import parse_demand
 from streams.alerts.outbox import event_receivers
 from streams.context import WorkerContext, decode_records, fatal, steady, unwrap
-from streams.deadletters.store import insert_dead_letters
 from streams.demands import surge
 from streams.demands.store import apply_demands
-from streams.quarantine import bisect, given_up
+from streams.quarantine import store_keyed
 
 
 def register(ctx: WorkerContext) -> None:
@@ -29,13 +28,8 @@ def register(ctx: WorkerContext) -> None:
             async def apply(conn, part) -> int:
                 return await apply_demands(conn, part, s.demand_link_threshold, s.demand_lexicon_file)
 
-            async def store(conn):
-                _, failed = await bisect(conn, deliveries, apply, operator.add, 0)
-                dead = letters + [given_up(k, "demand", d, error) for (k, d), error in failed]
-                await insert_dead_letters(conn, dead)
-                return dead
-
-            await ctx.publish(await ctx.db.run("demands", store), [])
+            await ctx.publish(await ctx.db.run("demands", lambda conn: store_keyed(
+                conn, deliveries, apply, operator.add, 0, "demand", letters)), [])
 
     @app.timer(interval=s.demand_surge_interval_seconds, name="demand-surge")
     @steady(ctx, "demand-surge")

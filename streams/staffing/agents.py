@@ -9,7 +9,7 @@ from schemas.staffing import parse_staffing_change
 from streams.context import WorkerContext, decode_records, fatal, steady, unwrap
 from streams.deadletters.store import insert_dead_letters
 from streams.alerts.outbox import event_receivers
-from streams.quarantine import bisect, given_up
+from streams.quarantine import store_keyed
 from streams.staffing import duties
 from streams.staffing.checks import DutyParams
 from streams.staffing.store import Applied, apply_staffing_changes, sweep_inapplicable
@@ -32,13 +32,8 @@ def register(ctx: WorkerContext) -> None:
             async def apply(conn, part) -> Applied:
                 return await apply_staffing_changes(conn, part, receivers)
 
-            async def store(conn):
-                _, failed = await bisect(conn, deliveries, apply, operator.add, Applied())
-                dead = letters + [given_up(d, "staffing_change", ch, error) for (d, ch), error in failed]
-                await insert_dead_letters(conn, dead)
-                return dead
-
-            await ctx.publish(await ctx.db.run("staffing changes", store), [])
+            await ctx.publish(await ctx.db.run("staffing changes", lambda conn: store_keyed(
+                conn, deliveries, apply, operator.add, Applied(), "staffing_change", letters)), [])
 
     @app.timer(interval=s.sweep_interval_seconds, name="staffing-sweep")
     @steady(ctx, "staffing-sweep")
