@@ -67,7 +67,7 @@ async def upload(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text="choose a file to upload")
     name = name.replace("\\", "/").rsplit("/", 1)[-1] or "file"
     try:
-        got = await check_file(request.app, data, name)
+        got = await check_file(request, data, name)
     except Refused as exc:
         page = layout(request, "archive", t("refused", lang), f'<p class="error">{esc(exc)}</p>'
                       f'<p><a href="/org/archive">{t("archive", lang)}</a></p>')

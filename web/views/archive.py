@@ -2,44 +2,34 @@
 the event loop), shown, listed, searched, and its original bytes; every read through the caller's region scope."""
 from __future__ import annotations
 
-import asyncio
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Optional
 
 from aiohttp import web
 
-from connectors.documents import Refused, read
+from connectors.documents import Limits, Refused, read
 from core.script import to_simplified
 from schemas.staffing import DOC_TYPES
 from streams.archive import documents
 from streams.archive.search import search
-from web.common import (POOL, READ, SETTINGS, UPLOAD, json_response, multipart_form, path_int, query_int, query_text,
-                        route)
+from web.common import (HEAVY, POOL, READ, SETTINGS, UPLOAD, json_response, multipart_form, path_int, query_int,
+                        query_text, route)
 from web.views.staffing import _scope
 
-READER: web.AppKey[ProcessPoolExecutor] = web.AppKey("archive_reader")  # files are checked and read off the loop
-READ_TIMEOUT = 300.0
+async def _read(conn, data: bytes, filename: str, limits: Limits):
+    """connectors.documents.read as a job of the heavy child (which hands every job a connection: reading needs none)."""
+    return read(data, filename, limits)
 
 
-async def _reader(app: web.Application):
-    app[READER] = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-    yield
-    app[READER].shutdown(wait=False, cancel_futures=True)
-
-
-async def check_file(app: web.Application, data: bytes, filename: str):
-    """connectors.documents.read in the child process; a child that dies or overruns is replaced."""
-    loop = asyncio.get_running_loop()
+async def check_file(request: web.Request, data: bytes, filename: str):
+    """The file checked and read in the API's child pool, within its time and memory limits, never on the loop."""
+    settings = request.app[SETTINGS]
     try:
-        return await asyncio.wait_for(loop.run_in_executor(app[READER], read, data, filename,
-                                                           documents.limits(app[SETTINGS])), READ_TIMEOUT)
-    except (asyncio.TimeoutError, BrokenProcessPool):
-        app[READER].shutdown(wait=False, cancel_futures=True)
-        app[READER] = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-        raise Refused(f"the file could not be read within {READ_TIMEOUT:.0f} s (or broke its reader)") from None
+        return await request.app[HEAVY].run(request["caller"].name, _read, data, filename, documents.limits(settings),
+                                            timeout=settings.analysis_timeout_seconds)
+    except web.HTTPServiceUnavailable:  # the child's limits (SHENPI_ANALYSIS_*), said about a file
+        raise Refused(f"the file could not be read within {settings.analysis_timeout_seconds:.0f} s or its memory"
+                      " limit") from None
 
 
 def given_param(fields: dict) -> dict:
@@ -59,7 +49,7 @@ async def post_document(request: web.Request) -> web.Response:
     name = Path(name.replace("\\", "/")).name or "file"
     given = given_param(fields)
     try:
-        got = await check_file(request.app, data, name)
+        got = await check_file(request, data, name)
     except Refused as exc:
         return json_response({"refused": True, "file": name, "reason": str(exc)}, status=422)
     async with request.app[POOL].acquire() as conn:
@@ -127,7 +117,6 @@ async def search_documents(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app.cleanup_ctx.append(_reader)
     route(app, "POST", "/api/v1/org/documents", post_document, UPLOAD)
     route(app, "GET", "/api/v1/org/documents", list_documents, READ)
     route(app, "GET", "/api/v1/org/documents/search", search_documents, READ)
