@@ -46,15 +46,23 @@ async def bisect(conn: asyncpg.Connection, items: Sequence[T], run: Callable[[as
         return add(a, b), bad_a + bad_b
 
 
+async def quarantined(conn: asyncpg.Connection, deliveries: Sequence[tuple[str, BaseModel]],
+                      run: Callable[[asyncpg.Connection, Sequence[tuple[str, BaseModel]]], Awaitable[R]],
+                      add: Callable[[R, R], R], zero: R, kind: Kind, letters: list[DeadLetter],
+                      key: Callable[[str, BaseModel], str] = lambda k, _: k) -> tuple[R, list[DeadLetter]]:
+    """A take of (delivery key, record) pairs through `run`, quarantined by `bisect`; the records at fault are
+    dead-lettered under `key` (default their delivery key) beside the take's other `letters`, in the same
+    transaction. What `run` gave for the rest, and the dead letters, for the worker to publish."""
+    from streams.deadletters.store import insert_dead_letters
+
+    done, failed = await bisect(conn, deliveries, run, add, zero)
+    dead = letters + [given_up(key(k, record), kind, record, error) for (k, record), error in failed]
+    await insert_dead_letters(conn, dead)
+    return done, dead
+
+
 async def store_keyed(conn: asyncpg.Connection, deliveries: Sequence[tuple[str, BaseModel]],
                       run: Callable[[asyncpg.Connection, Sequence[tuple[str, BaseModel]]], Awaitable[R]],
                       add: Callable[[R, R], R], zero: R, kind: Kind, letters: list[DeadLetter]) -> list[DeadLetter]:
-    """A take of (delivery key, record) pairs through `run`, quarantined by `bisect`; the records at fault are
-    dead-lettered under their delivery key beside the take's other `letters`, in the same transaction. The dead
-    letters, for the worker to publish."""
-    from streams.deadletters.store import insert_dead_letters
-
-    _, failed = await bisect(conn, deliveries, run, add, zero)
-    dead = letters + [given_up(k, kind, record, error) for (k, record), error in failed]
-    await insert_dead_letters(conn, dead)
-    return dead
+    """`quarantined`, for a stream whose take announces nothing but its dead letters."""
+    return (await quarantined(conn, deliveries, run, add, zero, kind, letters))[1]

@@ -5,8 +5,7 @@ import operator
 
 from schemas import DeadLetter, parse_list_change
 from streams.context import WorkerContext, decode_records, fatal
-from streams.deadletters.store import insert_dead_letters
-from streams.quarantine import bisect, given_up
+from streams.quarantine import quarantined
 
 
 def _letter(where: str, reason: str, payload) -> DeadLetter:
@@ -29,15 +28,12 @@ def register(ctx: WorkerContext) -> None:
                 else:
                     letters.append(_letter(where, refusal.reason, raw))
 
-            async def store(conn):
-                violations, failed = await bisect(conn, changes, lambda c, part: ctx.apply_list_changes(  # cases'
-                    c, [ch for _, ch in part]), operator.add, [])
-                # keyed by the change, as the edge's receipt knows it: a quarantined change settles it, never resent
-                dead = letters + [given_up(f"list_change:{ch.change_id}", "list_change", ch, error)
-                                  for (_, ch), error in failed]
-                await insert_dead_letters(conn, dead)
-                return violations, dead
+            async def apply(conn, part):  # the cases the changes re-check: their violations
+                return await ctx.apply_list_changes(conn, [ch for _, ch in part])
 
-            violations, dead = await ctx.db.run("list changes", store)
+            # keyed by the change, as the edge's receipt knows it: a quarantined change settles it, never resent
+            violations, dead = await ctx.db.run("list changes", lambda conn: quarantined(
+                conn, changes, apply, operator.add, [], "list_change", letters,
+                key=lambda _, ch: f"list_change:{ch.change_id}"))
             ctx.list_changed.set()
             await ctx.publish(dead, violations)
