@@ -124,7 +124,7 @@ def _link(d: dict, names: Names, lang: str) -> str:
 
 
 def topic_words(d: dict) -> str:
-    return "<br>".join(f'{esc(x["topic"])}：{esc("、".join(x["words"]))}' for x in d["topics"])
+    return "<br>".join(esc(x["topic"]) + (f'：{esc("、".join(x["words"]))}' if x["words"] else "") for x in d["topics"])
 
 
 def demand_rows(demands: list[dict], names: Names, lang: str) -> str:

@@ -64,7 +64,7 @@ async def item_page(request: web.Request) -> web.Response:
 
 def _listed(i: dict, lang: str, names: Names, in_force: bool) -> str:
     """The item as the list has it: code, type, department, level, regions, and its history."""
-    rows = [(t("item", lang), esc(i["item_code"])), (t("category", lang), esc(i["category"] or "—")),
+    rows = [(t("item", lang), esc(i["item_code"])), (t("category", lang), esc(script(i["category"], lang) if i["category"] else "—")),
             (t("department", lang), named(names.of("department_code", i["department_code"]), i["department_code"])),
             (t("level", lang), esc(t("level_" + i["level"], lang) if i["level"] else "—")),
             (t("region", lang), regions(i["region_codes"], lang))]
