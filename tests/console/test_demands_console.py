@@ -87,7 +87,7 @@ async def test_a_supervisor_links_by_name_a_viewer_may_not(stack, console):
         await sign_in(page, url, "dsup", PW, path="/demands?from=2026-03-01&to=2026-04-01&unlinked=1")
         assert "DM-2" not in await page.content(), "a demand of another county is not shown"
         async with page.expect_navigation():
-            await page.click('a[href="/demands/DM-1"]')
+            await page.click('a[href="/demands/DM-1"]:text("未关联")')  # the link column says so, and leads there
         assert await page.locator('datalist#items option[value="食品经营许可"]').count() == 1
         assert await page.locator('datalist#items option[value="西湖游船许可"]').count() == 0, "not in force here"
         await page.fill("input[name=item]", "西湖遊船許可")  # typed anyway: refused in words

@@ -34,7 +34,7 @@ WORDS = {  # written once in traditional characters, shown in the reader's scrip
     "pick_item": ("事項（輸入名稱選擇，或填編碼）", "Item (type its name, or its code)"),
     "pick_note": ("可選事項：訴求所在區劃現行有效的事項", "Items in force in the demand's region"),
     "may_not_link": ("人工關聯由監督人員或清單管理員辦理", "Supervisors and list administrators link demands by hand"),
-    "latest": ("最近的訴求", "latest demands"),
+    "latest": ("最近的訴求", "latest demands"), "unlinked": ("未關聯", "not linked"),
 }
 
 
@@ -114,6 +114,8 @@ async def demands_page(request: web.Request) -> web.Response:
 def _link(d: dict, names: Names, lang: str) -> str:
     """How a demand is linked: the item by name (to its page), else the department; how, and by whom by hand."""
     k = d["link"]
+    if not k["item_code"] and not k["department_code"]:  # to its page, where it is linked by hand
+        return f'<a href="/demands/{in_url(d["demand_id"])}">{w("unlinked", lang)}</a>'
     out = (f'<a href="/items/{in_url(k["item_code"])}">{_key("item", k["item_code"], names)}</a>' if k["item_code"]
            else _key("department", k["department_code"], names))
     if k["how"]:
