@@ -117,6 +117,9 @@ async def _chains(s: Settings, pub: Publisher, db: asyncpg.Connection, console: 
     events = RecordsConnector(applicant_histories(2000, start, 295, seed=7), "case_event", "demo-applicants")
     console.print(f"决策支持：2,000 名模拟申请人的 {len(events.records):,} 个事件（随附的真实日志没有申请人标识，"
                   "无法从中发现办事链条）")
+    from shenpi.demo_demands import planted_figures, send_demands, show_simplify, wait_demands
+
+    said = await send_demands(s, pub, db, console, start, 295)
     report = await events.run(pub, receipts=db)
     for _ in range(2400):
         t = await totals(db)
@@ -126,6 +129,7 @@ async def _chains(s: Settings, pub: Publisher, db: asyncpg.Connection, console: 
             break
         _check_alive(s)
         await asyncio.sleep(0.25)
+    await wait_demands(db, said)
     window = Window(start, now)
     name = {code: f"{n}" for code, n, _ in [i for items in CHAINS.values() for i in items] + NOISE}.get
     found = await chains(db, window)
@@ -140,11 +144,13 @@ async def _chains(s: Settings, pub: Publisher, db: asyncpg.Connection, console: 
     tab = Table(title="改革建议（前15条）")
     for col in ("类型", "事项", "区划"):
         tab.add_column(col)
-    kinds = {"cancel": "建议取消", "devolve": "建议下放", "merge": "建议整合", "high_volume": "高频事项"}
+    kinds = {"cancel": "建议取消", "devolve": "建议下放", "merge": "建议整合", "high_volume": "高频事项",
+             "simplify": "精简材料、减少跑动"}
     for r in recs[:15]:
         tab.add_row(kinds.get(r["kind"], r["kind"]), " + ".join(name(i, i) for i in r["item_codes"]),
                     region_name(r["region_code"]) or str(r["region_code"] or "全部"))
     console.print(tab)
+    show_simplify([r for r in recs if r["kind"] == "simplify"], await planted_figures(db, start, now), console)
 
 
 def _check_alive(s: Settings) -> None:

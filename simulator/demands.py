@@ -37,3 +37,47 @@ def maybe_demand(rng: random.Random, case: list[dict[str, Any]], item: dict[str,
         return None
     first = case[0]
     return demand_for(rng, item, first["region_code"], first["case_id"], now, rng.randrange(10 ** 6))
+
+
+# the demo's two planted items (spec/demands.md §4): one whose applicants are asked for too many documents and sent
+# back again and again, so simplifying would help; one whose counter staff are rude, as many complaints, none of which
+# fewer documents or trips would fix. Said as people say it, in either script.
+TOO_MANY = ["办{name}光证明就要开五六个，还要居委会盖章、派出所盖章", "{name}要交的材料太多了，身份证复印件要了四份",
+            "为了{name}来回跑了四趟，每次都说还缺一样东西", "{name}的清单上没写清楚，到了窗口又让我回去拿",
+            "同一份证明办{name}要重复提交，系统里明明都有", "办个{name}跑了三次窗口还没办完，太折腾了",
+            "辦{name}要的資料太多，前後跑了好幾趟", "{name}要我开证明证明我妈是我妈，这种奇葩证明能不能取消",
+            "{name}的表格太多，同样的信息反复填了好几遍", "第三次来办{name}了，每次都要补材料"]
+RUDE = ["在{name}窗口问了两句，工作人员就不耐烦，态度很差", "{name}窗口的工作人员说话很冲，态度生硬，叫我别问那么多",
+        "办{name}时窗口人员一直玩手机，喊了几声都不理人", "{name}窗口工作人员态度恶劣，还冲我发脾气",
+        "辦{name}的窗口人員態度很差，愛理不理", "{name}窗口的人服务态度太差了，脸色难看"]
+
+
+def planted_demands(heavy: tuple[str, str], rude: tuple[str, str], others: list[tuple[str, str]], regions: list[str],
+                    start: datetime, days: int, seed: int = 7, planted: int = 40) -> list[dict[str, Any]]:
+    """`planted` complaints each about the over-documented item (`heavy`, code and name) and the rude counter, two
+    thirds naming the item (a 12345 worksheet's item), the rest only in words; and a few demands of every kind about
+    each of the `others`, as any item hears."""
+    from datetime import timedelta
+
+    from core.script import to_simplified
+
+    rng = random.Random(seed)
+    out: list[dict[str, Any]] = []
+
+    def at() -> datetime:
+        return start + timedelta(days=rng.uniform(0, days))
+
+    for (code, name), sayings in ((heavy, TOO_MANY), (rude, RUDE)):
+        for k in range(planted):
+            d = {"demand_id": f"demo-{seed}-{code}-{k}", "received_at": at().isoformat(),
+                 "channel": rng.choice(CHANNELS), "kind": "投诉", "region_code": rng.choice(regions),
+                 "text": rng.choice(sayings).format(name=to_simplified(name)),
+                 "requester": f"1{rng.randrange(30, 99)}{rng.randrange(10 ** 7, 10 ** 8)}"}
+            if k % 3:
+                d["item_code"] = code
+            out.append(d)
+    for code, name in others:
+        for k in range(rng.randrange(2, 8)):
+            item = {"item_code": code, "name": to_simplified(name)}
+            out.append(demand_for(rng, item, rng.choice(regions), f"demo-{seed}-{code}-{k}", at(), k))
+    return out

@@ -120,6 +120,11 @@ def document() -> dict[str, Any]:
         {**_q("from", when), "required": True}, {**_q("to", when), "required": True},
         _q("by", {"type": "string", "enum": ["item", "department", "region", "topic", "channel"]}),
         _q("region", {"type": "string", "pattern": "^([0-9]{6}|[0-9]{9}|[0-9]{12})$"}, "only demands raised here")])
+    link_op = _write("link a demand by hand to an item in force in its region (supervisors, list administrators)",
+                     {"type": "object", "required": ["item"], "properties": {"item": {
+                         "type": "string", "description": "the item's code, or its name in either script"}}})
+    link_op["post"]["parameters"] = text_path("id")
+    paths["/api/v1/demands/{id}/link"] = link_op
     region = _q("region", {"type": "string", "pattern": "^([0-9]{6}|[0-9]{9}|[0-9]{12})$"}, "only units of this region and below")
     paths["/api/v1/org/figures"] = _get("approved against actual per unit and quota kind; posts per level", [
         _q("as_of", when), region, _q("unit", {"type": "string"}), _q("from", when), _q("to", when), SHEET], XLSX)

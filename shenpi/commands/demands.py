@@ -83,13 +83,14 @@ def demands_list(ctx, item: Optional[str], topic: Optional[str], unlinked: bool,
 @click.option("--item", required=True)
 @click.pass_context
 def demands_link(ctx, demand_id: str, item: str) -> None:
-    """Link a demand to an item by hand (recorded with who and when)."""
-    from streams.demands.store import link_by_hand
+    """Link a demand to an item in force in its region, by the item's code or name (recorded with who and when)."""
+    from core.errors import DomainError
+    from streams.demands.manual import link
 
-    out = with_db(ctx, lambda c: link_by_hand(c, demand_id, item, f"cli:{getpass.getuser()}"))
-    if out is None:
-        raise click.ClickException(f"no demand {demand_id!r}")
-    echo_json(out)
+    try:
+        echo_json(with_db(ctx, lambda c: link(c, demand_id, item, f"cli:{getpass.getuser()}")))
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 COMMANDS = [demands_group]

@@ -92,6 +92,13 @@ def named(name: Optional[str], code: Any) -> str:
     return f'<span title="{esc(code)}">{esc(name)}</span>' if name else esc(code)
 
 
+def regions(codes, lang: str) -> str:
+    """Regions by name (the code on hover); "everywhere" for none."""
+    from core.names import region_name
+
+    return ", ".join(named(region_name(c), c) for c in codes or []) or esc(t("everywhere", lang))
+
+
 def table(headers: Iterable[str], rows: Iterable[Iterable[str]], cls: str = "") -> str:
     head = "".join(f"<th>{h}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)

@@ -12,9 +12,10 @@ from datetime import datetime, timedelta, timezone
 from aiohttp import web
 
 from web.console import analysis, archive, cases, demands, drafts, evaluation, org, proposals, sheets, signin
+from web.console import items as item_pages
 from web.console.i18n import WORDS, script, t
 from web.console.live import CARDS, COLUMNS, LiveHub
-from web.console.pages import allowed, esc, fmt, in_url, lang_of, layout, local, named, table
+from web.console.pages import allowed, esc, fmt, in_url, lang_of, layout, local, named, regions, table
 from web.console.sheets import xlsx_link
 from core.access import within
 from core.figures import fmt as figure
@@ -45,10 +46,6 @@ async def _figures(request: web.Request, window) -> tuple[dict, list[dict]]:
         total = (await indicators(conn, window, (), scope=scope))[0]
         rows = await indicators(conn, window, ("region_code",), scope=scope)
     return total, [r for r in rows if r["region_code"]]
-
-
-def _regions(codes, lang: str) -> str:
-    return ", ".join(named(region_name(c), c) for c in codes or []) or esc(t("everywhere", lang))
 
 
 async def overview(request: web.Request) -> web.Response:
@@ -309,7 +306,7 @@ async def list_page(request: web.Request) -> web.Response:
                           t("region", lang), t("change", lang)],
                          ([esc(local(v["valid_from"])), esc(local(v["valid_to"]) if v["valid_to"] else ""),
                            esc(t("act_" + v["action"], lang)), esc(t("yes" if v["active"] else "no", lang)),
-                           esc(t("level_" + v["level"], lang) if v["level"] else ""), _regions(v["region_codes"], lang),
+                           esc(t("level_" + v["level"], lang) if v["level"] else ""), regions(v["region_codes"], lang),
                            esc(v["change_id"])] for v in h["versions"]))
             body += table([t("change", lang), t("kind", lang), t("status", lang), t("attempts", lang),
                            t("latency", lang)],
@@ -321,9 +318,10 @@ async def list_page(request: web.Request) -> web.Response:
         names = await Names.load(conn, (i["department_code"] for i in items))
     body = xlsx_link("/api/v1/list/items", {"active": "true"}, lang) + table(
         [t("item", lang), t("item_name", lang), t("department", lang), t("level", lang), t("region", lang)],
-                 ([f'<a href="/list?code={in_url(i["item_code"])}">{esc(i["item_code"])}</a>', esc(i["name"]),
+                 ([f'<a href="/list?code={in_url(i["item_code"])}">{esc(i["item_code"])}</a>',
+                   f'<a href="/items/{in_url(i["item_code"])}">{esc(i["name"])}</a>',
                    named(names.of("department_code", i["department_code"]), i["department_code"]),
-                   esc(t("level_" + i["level"], lang) if i["level"] else ""), _regions(i["region_codes"], lang)]
+                   esc(t("level_" + i["level"], lang) if i["level"] else ""), regions(i["region_codes"], lang)]
                   for i in items))
     return layout(request, "list", t("list", lang), body)
 
@@ -362,6 +360,7 @@ def add_routes(app: web.Application, static_dir, echarts) -> None:
     sheets.add_routes(app)
     proposals.add_routes(app)
     demands.add_routes(app)
+    item_pages.add_routes(app)
     if echarts.exists():
         async def charts(request: web.Request) -> web.FileResponse:
             return web.FileResponse(echarts)
