@@ -139,8 +139,8 @@ def classify(text: str, extra: Optional[str] = None) -> list[dict]:
     chosen = [t for t, p in enumerate(probs) if p >= r.topic]
     if not chosen and not found and max(probs) >= r.best:
         chosen = [probs.index(max(probs))]
-    for t in chosen:
-        hits = found.setdefault(m.topics[t], [])
-        hits += [s for s in learned.reasons(m, grams, plain, t) if not any(s in h or h in s for h in hits)]
+    for t in chosen:  # a topic a phrase gave is explained by the phrase
+        if m.topics[t] not in found:
+            found[m.topics[t]] = learned.reasons(m, grams, plain, t)
     out = [{"topic": t, "words": found[t]} for t in TOPICS if t in found]
     return out or [{"topic": OTHER, "words": []}]

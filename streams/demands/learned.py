@@ -88,18 +88,19 @@ def train(rows: Sequence[tuple[str, Iterable[str]]], topics: Sequence[str], epoc
 
 
 def reasons(model: Model, found: dict[str, int], plain: str, t: int, keep: int = 3) -> list[str]:
-    """The spans of the text made of the n-grams that pushed topic t up most (longer ones first among near ties),
-    merged where they touch: what a person can read as the reason."""
-    pushed = sorted(((model.weights[g][t], g) for g in found if g in model.weights and model.weights[g][t] > 0),
+    """The places of the text made of the n-grams that pushed topic t up most, merged where they overlap: what a
+    person can read as the reason. Single characters only when no longer n-gram pushed it up."""
+    pushed = sorted(((model.weights[g][t], len(g), g) for g in found if g in model.weights and model.weights[g][t] > 0),
                     reverse=True)
+    longer = [p for p in pushed if p[1] > 1]
+    pushed = longer or pushed
     if not pushed:
         return []
     top = pushed[0][0]
-    chosen = [g for wt, g in pushed if wt >= top * 0.4][:keep] or [pushed[0][1]]
-    spans = sorted((found[g], found[g] + len(g)) for g in chosen)
+    spans = sorted((found[g], found[g] + n) for w, n, g in pushed[:keep] if w >= top / 2)
     merged: list[list[int]] = []
     for a, z in spans:
-        if merged and a <= merged[-1][1]:
+        if merged and a < merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], z)
         else:
             merged.append([a, z])
