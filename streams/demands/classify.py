@@ -42,18 +42,19 @@ def _topic(name: Any, where: str) -> str:
     return topic
 
 
-def _samples(value: Any, base: Path) -> list[tuple[str, tuple[str, ...]]]:
+def _samples(value: Any, where: Path) -> list[tuple[str, tuple[str, ...]]]:
     """Labelled demands: a list of {text, topics}, or the name of a JSONL file of them (beside the lexicon file)."""
     if isinstance(value, str):
-        lines = (base / value).read_text(encoding="utf-8").splitlines()
+        where = where.parent / value
+        lines = where.read_text(encoding="utf-8").splitlines()
         value = [json.loads(line) for line in lines if line.strip()]
     if not isinstance(value, list):
-        raise ValueError(f"{base}: {SAMPLES} is a list of {{text, topics}} or the name of a JSONL file")
+        raise ValueError(f"{where}: {SAMPLES} is a list of {{text, topics}} or the name of a JSONL file")
     out = []
     for i, row in enumerate(value):
         if not isinstance(row, dict) or not isinstance(row.get("text"), str) or not isinstance(row.get("topics"), list):
-            raise ValueError(f"{base}: {SAMPLES}[{i}] is not {{text, topics: [...]}}")
-        out.append((_plain(row["text"]), tuple(sorted({_topic(t, str(base)) for t in row["topics"]}))))
+            raise ValueError(f"{where}: {SAMPLES}[{i}] is not {{text, topics: [...]}}")
+        out.append((_plain(row["text"]), tuple(sorted({_topic(t, str(where)) for t in row["topics"]}))))
     return out
 
 
@@ -65,7 +66,7 @@ def _read(path: Path) -> dict[str, Any]:
     for key, value in data.items():
         key = to_simplified(str(key))
         if key == SAMPLES:
-            out["examples"] = _samples(value, path.parent)
+            out["examples"] = _samples(value, path)
         elif key == LIMITS:
             if not isinstance(value, dict) or not all(k in LIMIT_KEYS and 0 < float(v) <= 1 for k, v in value.items()):
                 raise ValueError(f"{path}: {LIMITS} takes {', '.join(LIMIT_KEYS)} in (0, 1]")
@@ -78,7 +79,7 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def _shipped_examples() -> list[tuple[str, tuple[str, ...]]]:
-    return _samples(EXAMPLES.name, EXAMPLES.parent)
+    return _samples(EXAMPLES.name, EXAMPLES)
 
 
 @functools.lru_cache(maxsize=8)
@@ -107,7 +108,7 @@ def masked(plain: str, exceptions: tuple[str, ...]) -> str:
     """The text with every 除外 phrase blanked out (same length, so that places in it are places in the text)."""
     for phrase in exceptions:
         if phrase in plain:
-            plain = plain.replace(phrase, "□" * len(phrase))
+            plain = plain.replace(phrase, learned.BLANK * len(phrase))
     return plain
 
 

@@ -11,6 +11,8 @@ from typing import Iterable, Sequence
 _NUMERALS = str.maketrans({c: "三" for c in "0123456789二三四五六七八九十两几"})
 _SKIP = set(" \t\r\n，。、；：！？,.;:!?()（）【】[]“”\"'‘’《》<>…—-~～/\\|")
 MAX_N = 3
+# what stands for a 除外 phrase (classify.masked): a feature (something was said not to apply), never a reason
+BLANK = "□"
 
 
 def grams(plain: str) -> dict[str, int]:
@@ -73,10 +75,10 @@ def train(rows: Sequence[tuple[str, Iterable[str]]], topics: Sequence[str], epoc
             for r in order:
                 idx = index[r]
                 y = 1.0 if topic in labels[r] else 0.0
-                g = y - _sigmoid(b[t] + sum(map(wt.__getitem__, idx)))
-                if -0.02 < g < 0.02:
+                miss = y - _sigmoid(b[t] + sum(map(wt.__getitem__, idx)))
+                if -0.02 < miss < 0.02:  # learned well enough: skipping it is most of the speed
                     continue
-                delta = step * g
+                delta = step * miss
                 b[t] += delta
                 for i in idx:
                     wt[i] += delta
@@ -90,8 +92,8 @@ def train(rows: Sequence[tuple[str, Iterable[str]]], topics: Sequence[str], epoc
 def reasons(model: Model, found: dict[str, int], plain: str, t: int, keep: int = 3) -> list[str]:
     """The places of the text made of the n-grams that pushed topic t up most, merged where they overlap: what a
     person can read as the reason. Single characters only when no longer n-gram pushed it up."""
-    pushed = sorted(((model.weights[g][t], len(g), g) for g in found if g in model.weights and model.weights[g][t] > 0),
-                    reverse=True)
+    pushed = sorted(((model.weights[g][t], len(g), g) for g in found
+                     if g in model.weights and model.weights[g][t] > 0 and BLANK not in g), reverse=True)
     longer = [p for p in pushed if p[1] > 1]
     pushed = longer or pushed
     if not pushed:
