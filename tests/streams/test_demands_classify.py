@@ -44,7 +44,7 @@ def test_the_model_finds_topics_in_demands_it_did_not_learn():
     for text, gold in held:
         probs = m.probabilities(learned.grams(text))
         exact += sorted(m.topics[t] for t, p in enumerate(probs) if p >= r.topic) == sorted(gold)
-    assert exact / len(held) >= 0.65, exact / len(held)  # the model alone, no phrase, no fallback: 0.71 when written
+    assert exact / len(held) >= 0.68, exact / len(held)  # the model alone, no phrase, no fallback: 0.75 when written
 
 
 def test_each_topic_shows_the_words_that_decided_it_in_either_script():
