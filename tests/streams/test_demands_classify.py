@@ -15,7 +15,7 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 TARGET = 0.80  # exact set of topics (docs/demands.md)
 # labelled and heldout are among the shipped examples (the model learned them); fresh was never learned nor tuned on:
 # its figure is the honest one (docs/demands.md), held here a little under what was reached
-FLOORS = {"demands_labelled.jsonl": 0.95, "demands_heldout.jsonl": 0.95, "demands_fresh.jsonl": 0.78}
+FLOORS = {"demands_labelled.jsonl": 0.95, "demands_heldout.jsonl": 0.95, "demands_fresh.jsonl": 0.85}
 
 
 def rows(path: Path) -> list[dict]:
