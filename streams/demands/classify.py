@@ -1,54 +1,147 @@
-"""What a demand is about, in kind (spec/demands.md §2): topics by the words of a lexicon kept as data, each with
-the words that decided it, in either script."""
+"""What a demand is about, in kind (spec/demands.md §2): topics by a lexicon of phrases and a model learned from
+labelled demands, both kept as data, each topic with the words that decided it, in either script."""
 from __future__ import annotations
 
 import functools
+import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import yaml
 
 from core.script import to_simplified
+from streams.demands import learned
 
 TOPICS = ("材料繁多", "多次跑动", "办理时间长", "收费问题", "网上办理", "就近办理", "服务态度", "政策不明", "其他")
 OTHER = TOPICS[-1]
 LEXICON = Path(__file__).with_name("lexicon.yaml")
+EXAMPLES = Path(__file__).with_name("examples.jsonl")
+# keys of a lexicon file that are not topics: phrases that cancel a word, labelled demands, the model's thresholds
+EXCEPT, SAMPLES, LIMITS = "除外", "例句", "阈值"
+LIMIT_KEYS = {"话题": "topic", "首选": "best"}
 
 
-def _read(path: Path) -> dict[str, list[str]]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: a mapping of topic to words is expected")
-    out = {}
-    for topic, words in data.items():
-        topic = to_simplified(str(topic))
-        if topic not in TOPICS:
-            raise ValueError(f"{path}: {topic!r} is not one of {', '.join(TOPICS)}")
-        out[topic] = [to_simplified(str(w)).lower() for w in words or []]
+@dataclass(frozen=True)
+class Rules:
+    words: dict[str, tuple[str, ...]]
+    exceptions: tuple[str, ...]
+    examples: tuple[tuple[str, tuple[str, ...]], ...]  # (simplified lower-cased text, topics)
+    topic: float  # a topic whose probability reaches this is given
+    best: float  # with none given, the likeliest topic if its probability reaches this; else 其他
+
+
+def _plain(text: str) -> str:
+    return to_simplified(text).lower()
+
+
+def _topic(name: Any, where: str) -> str:
+    topic = to_simplified(str(name))
+    if topic not in TOPICS:
+        raise ValueError(f"{where}: {topic!r} is not one of {', '.join(TOPICS)}")
+    return topic
+
+
+def _samples(value: Any, where: Path) -> list[tuple[str, tuple[str, ...]]]:
+    """Labelled demands: a list of {text, topics}, or the name of a JSONL file of them (beside the lexicon file)."""
+    if isinstance(value, str):
+        where = where.parent / value
+        lines = where.read_text(encoding="utf-8").splitlines()
+        value = [json.loads(line) for line in lines if line.strip()]
+    if not isinstance(value, list):
+        raise ValueError(f"{where}: {SAMPLES} is a list of {{text, topics}} or the name of a JSONL file")
+    out = []
+    for i, row in enumerate(value):
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str) or not isinstance(row.get("topics"), list):
+            raise ValueError(f"{where}: {SAMPLES}[{i}] is not {{text, topics: [...]}}")
+        out.append((_plain(row["text"]), tuple(sorted({_topic(t, str(where)) for t in row["topics"]}))))
     return out
 
 
+def _read(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a mapping of topic to words is expected")
+    out: dict[str, Any] = {"words": {}, "exceptions": [], "examples": [], "limits": {}}
+    for key, value in data.items():
+        key = to_simplified(str(key))
+        if key == SAMPLES:
+            out["examples"] = _samples(value, path)
+        elif key == LIMITS:
+            if not isinstance(value, dict) or not all(k in LIMIT_KEYS and 0 < float(v) <= 1 for k, v in value.items()):
+                raise ValueError(f"{path}: {LIMITS} takes {', '.join(LIMIT_KEYS)} in (0, 1]")
+            out["limits"] = {LIMIT_KEYS[k]: float(v) for k, v in value.items()}
+        elif key == EXCEPT:
+            out["exceptions"] = [_plain(str(w)) for w in value or []]
+        else:
+            out["words"][_topic(key, str(path))] = [_plain(str(w)) for w in value or []]
+    return out
+
+
+def _shipped_examples() -> list[tuple[str, tuple[str, ...]]]:
+    return _samples(EXAMPLES.name, EXAMPLES)
+
+
 @functools.lru_cache(maxsize=8)
-def lexicon(extra: Optional[str] = None) -> dict[str, tuple[str, ...]]:
-    """The shipped lexicon, and a deployment's own words (SHENPI_DEMAND_LEXICON_FILE) added to it."""
-    words = _read(LEXICON)
-    if extra:
-        for topic, more in _read(Path(extra)).items():
+def rules(extra: Optional[str] = None) -> Rules:
+    """The shipped lexicon and examples, and a deployment's own (SHENPI_DEMAND_LEXICON_FILE) added to them."""
+    parts = [_read(LEXICON)] + ([_read(Path(extra))] if extra else [])
+    words: dict[str, list[str]] = {}
+    for part in parts:
+        for topic, more in part["words"].items():
             words[topic] = [*words.get(topic, []), *more]
-    # longer words first, so that a word inside a longer one that matched is not reported twice
-    return {t: tuple(sorted(set(ws), key=lambda w: (-len(w), w))) for t, ws in words.items()}
+    limits = {k: v for part in parts for k, v in part["limits"].items()}
+    return Rules(
+        # longer words first, so that a word inside a longer one that matched is not reported twice
+        words={t: tuple(sorted(set(ws), key=lambda w: (-len(w), w))) for t, ws in words.items()},
+        exceptions=tuple(sorted({w for part in parts for w in part["exceptions"] if w}, key=len, reverse=True)),
+        examples=tuple(_shipped_examples() + [e for part in parts for e in part["examples"]]),
+        topic=limits.get("topic", 0.5), best=limits.get("best", 1.0))
+
+
+def lexicon(extra: Optional[str] = None) -> dict[str, tuple[str, ...]]:
+    """Topic → the phrases that decide it on their own."""
+    return rules(extra).words
+
+
+def masked(plain: str, exceptions: tuple[str, ...]) -> str:
+    """The text with every 除外 phrase blanked out (same length, so that places in it are places in the text)."""
+    for phrase in exceptions:
+        if phrase in plain:
+            plain = plain.replace(phrase, learned.BLANK * len(phrase))
+    return plain
+
+
+@functools.lru_cache(maxsize=8)
+def model(extra: Optional[str] = None) -> learned.Model:
+    """Trained at first use (a fraction of a second) on the shipped examples and the deployment's."""
+    r = rules(extra)
+    rows = [(masked(text, r.exceptions), [t for t in topics if t != OTHER]) for text, topics in r.examples]
+    return learned.train(rows, TOPICS[:-1])
 
 
 def classify(text: str, extra: Optional[str] = None) -> list[dict]:
-    """[{topic, words}], in the order of TOPICS; 其他 with no words when nothing matched."""
-    plain = to_simplified(text).lower()
-    out = []
-    for topic, words in lexicon(extra).items():
-        found: list[str] = []
+    """[{topic, words}], in the order of TOPICS; words are places of the simplified, lower-cased text. 其他 with no
+    words when neither a phrase nor the model gives a topic."""
+    r = rules(extra)
+    plain = _plain(text)
+    blank = masked(plain, r.exceptions)
+    found: dict[str, list[str]] = {}
+    for topic, words in r.words.items():
+        hits: list[str] = []
         for w in words:
-            if w in plain and not any(w in f for f in found):
-                found.append(w)
-        if found:
-            out.append({"topic": topic, "words": found})
-    out.sort(key=lambda t: TOPICS.index(t["topic"]))
+            if w in blank and not any(w in f for f in hits):
+                hits.append(w)
+        if hits:
+            found[topic] = hits
+    m = model(extra)
+    grams = learned.grams(blank)
+    probs = m.probabilities(grams)
+    chosen = [t for t, p in enumerate(probs) if p >= r.topic]
+    if not chosen and not found and max(probs) >= r.best:
+        chosen = [probs.index(max(probs))]
+    for t in chosen:  # a topic a phrase gave is explained by the phrase
+        if m.topics[t] not in found:
+            found[m.topics[t]] = learned.reasons(m, grams, plain, t)
+    out = [{"topic": t, "words": found[t]} for t in TOPICS if t in found]
     return out or [{"topic": OTHER, "words": []}]

@@ -1,0 +1,109 @@
+"""The learned part of the demand topics: one logistic regression per topic over character n-grams, trained at first
+use from labelled demands kept as data, explained by the n-grams of the text that pushed each topic up."""
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+# counts differ in wording (跑了三趟, 跑了五趟, 等了20天) but not in meaning: one character stands for every numeral
+_NUMERALS = str.maketrans({c: "三" for c in "0123456789二三四五六七八九十两几"})
+_SKIP = set(" \t\r\n，。、；：！？,.;:!?()（）【】[]“”\"'‘’《》<>…—-~～/\\|")
+MAX_N = 3
+# what stands for a 除外 phrase (classify.masked): a feature (something was said not to apply), never a reason
+BLANK = "□"
+
+
+def grams(plain: str) -> dict[str, int]:
+    """Each character 1- to 3-gram of a simplified, lower-cased text (not across punctuation), with where it first
+    starts; numerals stand for each other."""
+    norm = plain.translate(_NUMERALS)
+    out: dict[str, int] = {}
+    run = 0  # characters since the last punctuation
+    for i, ch in enumerate(norm):
+        if ch in _SKIP:
+            run = 0
+            continue
+        run += 1
+        for n in range(1, min(run, MAX_N) + 1):
+            out.setdefault(norm[i - n + 1:i + 1], i - n + 1)
+    return out
+
+
+@dataclass(frozen=True)
+class Model:
+    topics: tuple[str, ...]
+    weights: dict[str, tuple[float, ...]]  # n-gram → a weight per topic
+    bias: tuple[float, ...]
+
+    def probabilities(self, found: dict[str, int]) -> list[float]:
+        """Per topic, how likely the text is about it."""
+        get = self.weights.get
+        rows = [w for w in map(get, found) if w is not None]
+        return [_sigmoid(sum(col)) for col in zip(self.bias, *rows)]
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z)) if z > -30 else 0.0
+
+
+def train(rows: Sequence[tuple[str, Iterable[str]]], topics: Sequence[str], epochs: int = 20, rate: float = 0.2,
+          l2: float = 1e-3, min_count: int = 2, seed: int = 7) -> Model:
+    """Rows of (simplified lower-cased text, its topics); stochastic gradient descent, n-grams seen fewer than
+    min_count times dropped (they only memorise)."""
+    counts: dict[str, int] = {}
+    feats = []
+    for text, _ in rows:
+        found = grams(text)
+        feats.append(found)
+        for g in found:
+            counts[g] = counts.get(g, 0) + 1
+    vocab = {g: i for i, g in enumerate(sorted(g for g, c in counts.items() if c >= min_count))}
+    index = [[vocab[g] for g in f if g in vocab] for f in feats]
+    labels = [set(ts) for _, ts in rows]
+    order = list(range(len(rows)))
+    rnd = random.Random(seed)
+    w = [[0.0] * len(vocab) for _ in topics]
+    b = [0.0] * len(topics)
+    decay = 1.0 - l2
+    for epoch in range(epochs):
+        rnd.shuffle(order)
+        step = rate / (1.0 + epoch)
+        for t, topic in enumerate(topics):
+            wt = w[t]
+            for r in order:
+                idx = index[r]
+                y = 1.0 if topic in labels[r] else 0.0
+                miss = y - _sigmoid(b[t] + sum(map(wt.__getitem__, idx)))
+                if -0.02 < miss < 0.02:  # learned well enough: skipping it is most of the speed
+                    continue
+                delta = step * miss
+                b[t] += delta
+                for i in idx:
+                    wt[i] += delta
+            w[t] = [x * decay for x in wt]
+    names = list(vocab)
+    weights = {g: tuple(round(w[t][i], 4) for t in range(len(topics))) for i, g in enumerate(names)
+               if any(abs(w[t][i]) >= 1e-3 for t in range(len(topics)))}
+    return Model(tuple(topics), weights, tuple(b))
+
+
+def reasons(model: Model, found: dict[str, int], plain: str, t: int, keep: int = 3) -> list[str]:
+    """The places of the text made of the n-grams that pushed topic t up most, merged where they overlap: what a
+    person can read as the reason. Single characters only when no longer n-gram pushed it up."""
+    pushed = sorted(((model.weights[g][t], len(g), g) for g in found
+                     if g in model.weights and model.weights[g][t] > 0 and BLANK not in g), reverse=True)
+    longer = [p for p in pushed if p[1] > 1]
+    pushed = longer or pushed
+    if not pushed:
+        return []
+    top = pushed[0][0]
+    spans = sorted((found[g], found[g] + n) for w, n, g in pushed[:keep] if w >= top / 2)
+    merged: list[list[int]] = []
+    for a, z in spans:
+        if merged and a < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], z)
+        else:
+            merged.append([a, z])
+    return [plain[a:z] for a, z in merged]
