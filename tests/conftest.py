@@ -53,13 +53,19 @@ def truncate_all(dsn: str) -> None:
         tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
                                              " AND tablename NOT IN ('schema_migrations', 'app_user', 'app_session')"
                                              " ORDER BY tablename")]
+        # only those holding rows (and, by CASCADE, those referring to them; none of the two kept refers to any):
+        # truncating all 90 costs 0.2 s a test, most of them empty
+        tables = [r[0] for r in conn.execute(" UNION ALL ".join(
+            f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM \"{t}\")" for t in tables))] if tables else []
+        if not tables:
+            return
         for attempt in range(10):  # the stack's worker reads some of them on its timers: a deadlock is retried
             try:
-                conn.execute(f"TRUNCATE {', '.join(tables)}")
+                conn.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
                 return
             except psycopg.errors.DeadlockDetected:
                 _time.sleep(0.1 * (attempt + 1))
-        conn.execute(f"TRUNCATE {', '.join(tables)}")
+        conn.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import asyncpg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,7 +14,6 @@ from streams.cases.recompute import load_events, power_list_for
 from streams.cases.write import InBatch, process_case_batches
 from streams.indicators.edges import edge_sql
 from streams.cases.reach import apply_list_changes
-from tests.conftest import truncate_all
 from tests.histories import BASE, DEPTS, ITEMS, REGIONS, SH, iso, list_history
 
 TYPES = ["accepted", "rejected", "correction_requested", "correction_submitted", "suspended", "resumed",
@@ -51,9 +49,10 @@ def tight_case(draw, n: int) -> list[dict]:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(cases=st.lists(st.integers(0, 10**6), min_size=1, max_size=12).flatmap(
     lambda ks: st.tuples(*[tight_case(i) for i in range(len(ks))])), changes=list_history())
-async def test_cut_parts_count_what_the_case_logic_counts(database_url, cases, changes):
-    truncate_all(database_url)
-    conn = await asyncpg.connect(database_url)
+async def test_cut_parts_count_what_the_case_logic_counts(private_conn, cases, changes):
+    conn = private_conn  # a database no worker touches; each example rolled back, not the tables truncated
+    tr = conn.transaction()
+    await tr.start()
     try:
         await apply_list_changes(conn, [ListChange.model_validate(c) for c in changes])
         await process_case_batches(conn, [InBatch("e", "test", [e for evs in cases for e in evs])])
@@ -69,4 +68,4 @@ async def test_cut_parts_count_what_the_case_logic_counts(database_url, cases, c
         got = {tuple(r[d] for d in DIMS): [int(r[m]) for m in METRICS] for r in rows}
         assert got == want
     finally:
-        await conn.close()
+        await tr.rollback()

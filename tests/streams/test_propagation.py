@@ -100,13 +100,18 @@ async def test_devolution_never_shows_the_item_at_both_levels_or_neither(stack):
                                json={"region_code": "330102001"}) as b:
                     assert (a.status == 201) or (b.status == 201), "an applicant could apply nowhere"
 
+    async def seen_also(regions: tuple[str, ...]) -> None:
+        deadline = time.monotonic() + 15
+        while regions not in seen and not watcher.done() and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+
     watcher = asyncio.create_task(watch())
-    await asyncio.sleep(0.2)
+    await seen_also(("330100",))  # the watcher is looking before the change goes out
     await send_changes(stack, [{"change_id": "v-2", "item_code": "V-ITEM", "action": "devolved",
                                 "effective_at": "2024-03-01T00:00:00+08:00",
                                 "devolved_to": {"level": "town", "region_codes": ["330102001"]}}])
     await asyncio.to_thread(wait_applied, stack, ["v-2"])
-    await asyncio.sleep(0.2)
+    await seen_also(("330102001",))  # and has seen the platform after it
     stop.set()
     await watcher
     assert seen == {("330100",), ("330102001",)}

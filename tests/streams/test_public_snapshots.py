@@ -15,7 +15,8 @@ from tests.histories import random_histories
 NOW = datetime(2024, 12, 20, 12, tzinfo=TZ)
 
 
-async def test_snapshots_equal_the_engine_and_follow_late_events(conn):
+async def test_snapshots_equal_the_engine_and_follow_late_events(private_conn):  # no worker refreshes for now
+    conn = private_conn
     events = random_histories(random.Random(11), 500)
     await process_case_batches(conn, [InBatch("pub-1", "t", events)])
     depts = sorted({e["department_code"] for e in events if e.get("department_code")})[:2]
