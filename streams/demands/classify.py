@@ -16,7 +16,7 @@ from streams.demands import learned
 TOPICS = ("材料繁多", "多次跑动", "办理时间长", "收费问题", "网上办理", "就近办理", "服务态度", "政策不明", "其他")
 OTHER = TOPICS[-1]
 LEXICON = Path(__file__).with_name("lexicon.yaml")
-EXAMPLES = Path(__file__).with_name("examples.jsonl")
+EXAMPLES = Path(__file__).with_name("examples")  # JSONL files of {text, topics}, one per writer
 # keys of a lexicon file that are not topics: phrases that cancel a word, labelled demands, the model's thresholds
 EXCEPT, SAMPLES, LIMITS = "除外", "例句", "阈值"
 LIMIT_KEYS = {"话题": "topic", "首选": "best"}
@@ -79,7 +79,7 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def _shipped_examples() -> list[tuple[str, tuple[str, ...]]]:
-    return _samples(EXAMPLES.name, EXAMPLES)
+    return [e for f in sorted(EXAMPLES.glob("*.jsonl")) for e in _samples(f.name, f)]
 
 
 @functools.lru_cache(maxsize=8)
@@ -123,7 +123,11 @@ def model(extra: Optional[str] = None) -> learned.Model:
 def classify(text: str, extra: Optional[str] = None) -> list[dict]:
     """[{topic, words}], in the order of TOPICS; words are places of the simplified, lower-cased text. 其他 with no
     words when neither a phrase nor the model gives a topic."""
-    r = rules(extra)
+    return decide(text, rules(extra), model(extra))
+
+
+def decide(text: str, r: Rules, m: learned.Model) -> list[dict]:
+    """classify() with the given rules and model (a model trained on part of the examples, to measure it)."""
     plain = _plain(text)
     blank = masked(plain, r.exceptions)
     found: dict[str, list[str]] = {}
@@ -134,7 +138,6 @@ def classify(text: str, extra: Optional[str] = None) -> list[dict]:
                 hits.append(w)
         if hits:
             found[topic] = hits
-    m = model(extra)
     grams = learned.grams(blank)
     probs = m.probabilities(grams)
     chosen = [t for t, p in enumerate(probs) if p >= r.topic]
