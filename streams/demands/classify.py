@@ -173,7 +173,7 @@ def decide(text: str, r: Rules, m: learned.Model) -> list[dict]:
                 hits.append(w)
         if hits:
             found[topic] = hits
-    grams = learned.grams(blank)
+    grams = m.known(learned.grams(blank))
     probs = m.probabilities(grams)
     chosen = [t for t, p in enumerate(probs) if p >= r.limits[t]]
     if not chosen and not found and max(probs) >= r.best:

@@ -14,7 +14,6 @@ from typing import Iterable, Sequence
 # counts differ in wording (跑了三趟, 跑了五趟, 等了20天) but not in meaning: one character stands for every numeral
 _NUMERALS = str.maketrans({c: "三" for c in "0123456789二三四五六七八九十两几"})
 _SKIP = set(" \t\r\n，。、；：！？,.;:!?()（）【】[]“”\"'‘’《》<>…—-~～/\\|")
-MAX_N = 3
 # what stands for a 除外 phrase (classify.masked): a feature (something was said not to apply), never a reason
 BLANK = "□"
 
@@ -24,14 +23,18 @@ def grams(plain: str) -> dict[str, int]:
     starts; numerals stand for each other."""
     norm = plain.translate(_NUMERALS)
     out: dict[str, int] = {}
+    put = out.setdefault
     run = 0  # characters since the last punctuation
     for i, ch in enumerate(norm):
         if ch in _SKIP:
             run = 0
             continue
         run += 1
-        for n in range(1, min(run, MAX_N) + 1):
-            out.setdefault(norm[i - n + 1:i + 1], i - n + 1)
+        put(ch, i)
+        if run > 1:  # unrolled (the cost of a demand is mostly here)
+            put(norm[i - 1:i + 1], i - 1)
+            if run > 2:
+                put(norm[i - 2:i + 1], i - 2)
     return out
 
 
@@ -42,12 +45,19 @@ class Model:
     bias: tuple[float, ...]
     ref: float = 0.0  # a text with more known n-grams than this has each count for less (0: none)
 
+    def known(self, found: dict[str, int]) -> dict[str, int]:
+        """The n-grams of found that the model has a weight for."""
+        weights = self.weights
+        return {g: i for g, i in found.items() if g in weights}
+
     def probabilities(self, found: dict[str, int]) -> list[float]:
         """Per topic, how likely the text is about it."""
         get = self.weights.get
         rows = [w for w in map(get, found) if w is not None]
+        if not rows:
+            return [_sigmoid(b) for b in self.bias]
         v = _value(len(rows), self.ref)
-        return [_sigmoid(b + v * sum(col)) for b, *col in zip(self.bias, *rows)]
+        return [_sigmoid(b + v * s) for b, s in zip(self.bias, map(sum, zip(*rows)))]
 
 
 def _value(known: int, ref: float) -> float:
