@@ -17,7 +17,7 @@ from streams.demands.classify import EXAMPLES, classify, model  # noqa: E402
 
 
 def texts() -> list[str]:
-    files = [EXAMPLES, *sorted((ROOT / "tests" / "data").glob("demands_*.jsonl"))]
+    files = [*sorted(EXAMPLES.glob("*.jsonl")), *sorted((ROOT / "tests" / "data").glob("demands_*.jsonl"))]
     return [json.loads(line)["text"] for f in files for line in f.read_text(encoding="utf-8").splitlines()
             if line.strip()]
 

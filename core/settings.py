@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     proposal_near_clause_ratio: float = Field(default=0.9, gt=0, le=1)
     # demands (spec/demands.md): a text is linked to the region's item whose name is this alike at least; a
     # deployment's own lexicon file (YAML: topic: [words], 除外, 阈值, 例句 labelled demands for the topics' model) adds
-    # to streams/demands/lexicon.yaml and examples.jsonl
+    # to streams/demands/lexicon.yaml and examples/
     demand_link_threshold: float = Field(default=0.3, gt=0, le=1)
     demand_lexicon_file: Optional[str] = None
     # demand_surge: an item's last 7 days above k times its weekly median of the 12 weeks before, and at least n

@@ -3,12 +3,14 @@ refusals and records that break the write path dead-lettered with the reason."""
 from __future__ import annotations
 
 import operator
+import threading
 from datetime import datetime, timezone
 
 from schemas.demands import parse_demand
 from streams.alerts.outbox import event_receivers
 from streams.context import WorkerContext, decode_records, fatal, steady, unwrap
 from streams.demands import surge
+from streams.demands.classify import model
 from streams.demands.store import apply_demands
 from streams.quarantine import store_keyed
 
@@ -16,6 +18,8 @@ from streams.quarantine import store_keyed
 def register(ctx: WorkerContext) -> None:
     app, s = ctx.app, ctx.settings
     key = s.identity_secret()
+    # the topics' model trained (or read from its cache) beside the loop, not inside the first take's classify
+    threading.Thread(target=model, args=(s.demand_lexicon_file,), name="demand-topics", daemon=True).start()
 
     @app.agent(ctx.raw_topic(s.demand_topic), name="demands")
     @fatal

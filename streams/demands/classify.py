@@ -2,8 +2,11 @@
 labelled demands, both kept as data, each topic with the words that decided it, in either script."""
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
+import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -16,19 +19,41 @@ from streams.demands import learned
 TOPICS = ("材料繁多", "多次跑动", "办理时间长", "收费问题", "网上办理", "就近办理", "服务态度", "政策不明", "其他")
 OTHER = TOPICS[-1]
 LEXICON = Path(__file__).with_name("lexicon.yaml")
-EXAMPLES = Path(__file__).with_name("examples.jsonl")
+EXAMPLES = Path(__file__).with_name("examples")  # JSONL files of {text, topics}, one per writer
 # keys of a lexicon file that are not topics: phrases that cancel a word, labelled demands, the model's thresholds
 EXCEPT, SAMPLES, LIMITS = "除外", "例句", "阈值"
-LIMIT_KEYS = {"话题": "topic", "首选": "best"}
+LIMIT_KEYS = {"话题": "topic", "首选": "best", "词准确率": "trust"}
+# the model's trained weights, kept by what they were trained on, so that a worker's start does not train again
+CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "shenpi"
+_TRAINING = threading.Lock()
 
 
 @dataclass(frozen=True)
 class Rules:
-    words: dict[str, tuple[str, ...]]
+    words: dict[str, tuple[str, ...]]  # the phrases the examples do not contradict
+    phrases: dict[str, tuple[str, ...]]  # all of them
     exceptions: tuple[str, ...]
     examples: tuple[tuple[str, tuple[str, ...]], ...]  # (simplified lower-cased text, topics)
     topic: float  # a topic whose probability reaches this is given
     best: float  # with none given, the likeliest topic if its probability reaches this; else 其他
+    limits: tuple[float, ...]  # per topic of TOPICS[:-1], its own threshold or topic's
+    trust: float  # a phrase is kept when at least this share of the examples containing it have its topic
+
+    def trusted(self, rows: list[tuple[str, list[str]]]) -> "Rules":
+        """These rules with each phrase that the (masked) rows contradict, in two of them or more, left out."""
+        words = {}
+        for topic, ws in self.phrases.items():
+            keep = []
+            for w in ws:
+                hits = [topic in ts for text, ts in rows if w in text]
+                if len(hits) < 2 or sum(hits) >= self.trust * len(hits):
+                    keep.append(w)
+            words[topic] = tuple(keep)
+        return dataclasses.replace(self, words=words)
+
+    def training(self) -> list[tuple[str, list[str]]]:
+        """The examples as the model learns them: 除外 phrases blanked, 其他 as no topic."""
+        return [(masked(text, self.exceptions), [t for t in topics if t != OTHER]) for text, topics in self.examples]
 
 
 def _plain(text: str) -> str:
@@ -68,9 +93,11 @@ def _read(path: Path) -> dict[str, Any]:
         if key == SAMPLES:
             out["examples"] = _samples(value, path)
         elif key == LIMITS:
-            if not isinstance(value, dict) or not all(k in LIMIT_KEYS and 0 < float(v) <= 1 for k, v in value.items()):
-                raise ValueError(f"{path}: {LIMITS} takes {', '.join(LIMIT_KEYS)} in (0, 1]")
-            out["limits"] = {LIMIT_KEYS[k]: float(v) for k, v in value.items()}
+            names = {**LIMIT_KEYS, **{t: t for t in TOPICS[:-1]}}
+            value = {to_simplified(str(k)): v for k, v in value.items()} if isinstance(value, dict) else value
+            if not isinstance(value, dict) or not all(k in names and 0 < float(v) <= 1 for k, v in value.items()):
+                raise ValueError(f"{path}: {LIMITS} takes {', '.join(LIMIT_KEYS)} or a topic, in (0, 1]")
+            out["limits"] = {names[k]: float(v) for k, v in value.items()}
         elif key == EXCEPT:
             out["exceptions"] = [_plain(str(w)) for w in value or []]
         else:
@@ -79,7 +106,7 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def _shipped_examples() -> list[tuple[str, tuple[str, ...]]]:
-    return _samples(EXAMPLES.name, EXAMPLES)
+    return [e for f in sorted(EXAMPLES.glob("*.jsonl")) for e in _samples(f.name, f)]
 
 
 @functools.lru_cache(maxsize=8)
@@ -91,12 +118,16 @@ def rules(extra: Optional[str] = None) -> Rules:
         for topic, more in part["words"].items():
             words[topic] = [*words.get(topic, []), *more]
     limits = {k: v for part in parts for k, v in part["limits"].items()}
-    return Rules(
-        # longer words first, so that a word inside a longer one that matched is not reported twice
-        words={t: tuple(sorted(set(ws), key=lambda w: (-len(w), w))) for t, ws in words.items()},
+    # longer words first, so that a word inside a longer one that matched is not reported twice
+    phrases = {t: tuple(sorted(set(ws), key=lambda w: (-len(w), w))) for t, ws in words.items()}
+    topic = limits.get("topic", 0.5)
+    r = Rules(
+        words=phrases, phrases=phrases,
         exceptions=tuple(sorted({w for part in parts for w in part["exceptions"] if w}, key=len, reverse=True)),
         examples=tuple(_shipped_examples() + [e for part in parts for e in part["examples"]]),
-        topic=limits.get("topic", 0.5), best=limits.get("best", 1.0))
+        topic=topic, best=limits.get("best", 1.0), limits=tuple(limits.get(t, topic) for t in TOPICS[:-1]),
+        trust=limits.get("trust", 1.0))
+    return r.trusted(r.training())
 
 
 def lexicon(extra: Optional[str] = None) -> dict[str, tuple[str, ...]]:
@@ -112,18 +143,26 @@ def masked(plain: str, exceptions: tuple[str, ...]) -> str:
     return plain
 
 
-@functools.lru_cache(maxsize=8)
 def model(extra: Optional[str] = None) -> learned.Model:
-    """Trained at first use (a fraction of a second) on the shipped examples and the deployment's."""
-    r = rules(extra)
-    rows = [(masked(text, r.exceptions), [t for t in topics if t != OTHER]) for text, topics in r.examples]
-    return learned.train(rows, TOPICS[:-1])
+    """Trained on the shipped examples and the deployment's, once for the same examples (kept in CACHE), by one
+    thread at a time (a worker starts it in a thread, so that its first demands need not wait the seconds)."""
+    with _TRAINING:
+        return _model(extra)
+
+
+@functools.lru_cache(maxsize=8)
+def _model(extra: Optional[str]) -> learned.Model:
+    return learned.cached(rules(extra).training(), TOPICS[:-1], CACHE)
 
 
 def classify(text: str, extra: Optional[str] = None) -> list[dict]:
     """[{topic, words}], in the order of TOPICS; words are places of the simplified, lower-cased text. 其他 with no
     words when neither a phrase nor the model gives a topic."""
-    r = rules(extra)
+    return decide(text, rules(extra), model(extra))
+
+
+def decide(text: str, r: Rules, m: learned.Model) -> list[dict]:
+    """classify() with the given rules and model (a model trained on part of the examples, to measure it)."""
     plain = _plain(text)
     blank = masked(plain, r.exceptions)
     found: dict[str, list[str]] = {}
@@ -134,10 +173,9 @@ def classify(text: str, extra: Optional[str] = None) -> list[dict]:
                 hits.append(w)
         if hits:
             found[topic] = hits
-    m = model(extra)
-    grams = learned.grams(blank)
+    grams = m.known(learned.grams(blank))
     probs = m.probabilities(grams)
-    chosen = [t for t, p in enumerate(probs) if p >= r.topic]
+    chosen = [t for t, p in enumerate(probs) if p >= r.limits[t]]
     if not chosen and not found and max(probs) >= r.best:
         chosen = [probs.index(max(probs))]
     for t in chosen:  # a topic a phrase gave is explained by the phrase
