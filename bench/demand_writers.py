@@ -26,6 +26,9 @@ WRITERS = {
     "A (examples/writer_a)": ([EXAMPLES / "writer_a.jsonl"], ["writer_a.jsonl"]),
     "B (examples/writer_b)": ([EXAMPLES / "writer_b.jsonl"], ["writer_b.jsonl"]),
     "C (examples/writer_c)": ([EXAMPLES / "writer_c.jsonl"], ["writer_c.jsonl"]),
+    "E (examples/writer_e)": ([EXAMPLES / "writer_e.jsonl"], ["writer_e.jsonl"]),
+    "F (examples/writer_f)": ([EXAMPLES / "writer_f.jsonl"], ["writer_f.jsonl"]),
+    "G (examples/writer_g)": ([EXAMPLES / "writer_g.jsonl"], ["writer_g.jsonl"]),
 }
 
 

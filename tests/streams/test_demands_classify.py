@@ -14,10 +14,12 @@ from streams.demands.classify import EXAMPLES, OTHER, TOPICS, classify, decide, 
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 TARGET = 0.80  # exact set of topics (docs/demands.md)
-# all but fresh are among the shipped examples (the model learned them: a floor, not a measure); fresh was never
-# learned: 94 % reached, 97-100 % on the learned ones (docs/demands.md)
-FLOORS = {DATA / "demands_labelled.jsonl": 0.95, DATA / "demands_heldout.jsonl": 0.95,
-          DATA / "demands_fresh.jsonl": 0.88, **{f: 0.93 for f in sorted(EXAMPLES.glob("*.jsonl"))}}
+# all but fresh and writer D are among the shipped examples (the model learned them: a floor, not a measure); fresh
+# and writer D were never learned: 94 % and 79.7 % reached (writer D's 300 were written by a writer who saw neither
+# the rules nor the other sets, and measured once; never add them to the examples), 95-100 % on the learned ones
+UNSEEN = (DATA / "demands_fresh.jsonl", DATA / "demands_writer_d.jsonl")
+FLOORS = {DATA / "demands_labelled.jsonl": 0.95, DATA / "demands_heldout.jsonl": 0.95, UNSEEN[0]: 0.88,
+          UNSEEN[1]: 0.76, **{f: 0.93 for f in sorted(EXAMPLES.glob("*.jsonl"))}}
 # writer A's demands classified by phrases and a model that never saw them: 71 % when written (a new writer's figure)
 LEFT_OUT, LEFT_OUT_FLOOR = EXAMPLES / "writer_a.jsonl", 0.66
 
@@ -35,8 +37,8 @@ def test_accuracy_on_the_labelled_sets_holds():
         labelled = rows(path)
         share = sum(topics(r["text"]) == r["topics"] for r in labelled) / len(labelled)
         assert share >= floor, (path.name, share)
-    fresh = {r["text"] for r in rows(DATA / "demands_fresh.jsonl")}
-    assert not fresh & {r["text"] for f in EXAMPLES.glob("*.jsonl") for r in rows(f)}, "fresh must stay unseen"
+    unseen = {r["text"] for f in UNSEEN for r in rows(f)}
+    assert not unseen & {r["text"] for f in EXAMPLES.glob("*.jsonl") for r in rows(f)}, "fresh, D must stay unseen"
 
 
 def test_a_writer_left_out_is_read_by_what_the_others_taught():
