@@ -3,7 +3,7 @@
 -- a topic's row = the demands having it). Kept by statement triggers on `demand` in the writer's transaction: what
 -- a statement's old rows contributed is retracted and what its new rows contribute added (a later version, a link
 -- by hand, a deletion alike), so the rollup equals a recomputation from the rows at every commit.
--- Non-additive repeat_requesters is counted from the rows (demand_requester_idx), not from here.
+-- Non-additive repeat_requesters is counted from the rows (demand_item_requester_idx for items), not from here.
 CREATE TABLE IF NOT EXISTS demand_rollup (
     span            text NOT NULL,     -- day, month
     day             date NOT NULL,     -- the local day, or the first day of the local month
@@ -94,6 +94,7 @@ CREATE TRIGGER demand_rollup_truncate AFTER TRUNCATE ON demand
 TRUNCATE demand_rollup;
 DO $b$ BEGIN EXECUTE demand_rollup_sql('SELECT 1 AS sign, * FROM demand'); END $b$;
 
--- repeat_requesters: the window's requesters and groups read from the index alone.
-CREATE INDEX IF NOT EXISTS demand_requester_idx ON demand (received_at)
-    INCLUDE (requester_hash, link_item, link_department, region_code, channel) WHERE requester_hash IS NOT NULL;
+-- repeat_requesters by item (or of one item): each item's requesters in order, read from the index alone and counted
+-- as they come, without sorting or hashing the window's demands.
+CREATE INDEX IF NOT EXISTS demand_item_requester_idx ON demand (link_item, requester_hash)
+    INCLUDE (received_at, region_code, link_department) WHERE requester_hash IS NOT NULL;

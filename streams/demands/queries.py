@@ -67,6 +67,13 @@ async def figures(conn: asyncpg.Connection, start: datetime, end: datetime, by: 
                   item: Optional[str] = None, department: Optional[str] = None) -> dict[str, Any]:
     """One row per group: demands, complaints, topics, repeat requesters, rates, hours, complaints per 10k cases;
     of one item or department if given. Whole local days from demand_rollup, the ends of the window from the rows."""
+    async with conn.transaction():
+        await conn.execute("SET LOCAL jit = off")  # compiling costs more than these scans of at most a year take
+        return await _figures(conn, start, end, by, scope, item, department)
+
+
+async def _figures(conn: asyncpg.Connection, start: datetime, end: datetime, by: str, scope: str,
+                   item: Optional[str], department: Optional[str]) -> dict[str, Any]:
     name, col = GROUPS[by]
     args = (start, end, _pattern(scope), item, department)
     instants, days = parts(start, end)
