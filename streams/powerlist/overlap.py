@@ -65,6 +65,7 @@ class Index:
             df.update(d.keys())
         n = max(len(docs), 1)
         self.idf = {t: math.log((1 + n) / (1 + c)) + 1 for t, c in df.items()}
+        self.unseen = math.log(1 + max(len(self.items), 1)) + 1  # the weight of a term no name has
         self.vectors = [self._vector(d) for d in docs]
 
     @staticmethod
@@ -73,7 +74,8 @@ class Index:
         return Counter(terms(i.name))
 
     def _vector(self, bag: Counter) -> dict[str, float]:
-        v = {t: c * self.idf.get(t, math.log(1 + max(len(self.items), 1)) + 1) for t, c in bag.items()}
+        idf, unseen = self.idf, self.unseen
+        v = {t: c * idf.get(t, unseen) for t, c in bag.items()}
         norm = math.sqrt(sum(x * x for x in v.values())) or 1.0
         return {t: x / norm for t, x in v.items()}
 
