@@ -3,7 +3,7 @@
 -- a topic's row = the demands having it). Kept by statement triggers on `demand` in the writer's transaction: what
 -- a statement's old rows contributed is retracted and what its new rows contribute added (a later version, a link
 -- by hand, a deletion alike), so the rollup equals a recomputation from the rows at every commit.
--- Non-additive repeat_requesters is counted from the rows (demand_item_requester_idx for items), not from here.
+-- Non-additive repeat_requesters is counted apart: by item from demand_item_requester below, else from the rows.
 CREATE TABLE IF NOT EXISTS demand_rollup (
     span            text NOT NULL,     -- day, month
     day             date NOT NULL,     -- the local day, or the first day of the local month
@@ -63,16 +63,57 @@ ON CONFLICT (span, day, region_code, item_code, department_code, channel, topic)
 $q$, source)
 $f$;
 
+-- repeat_requesters by item: each (item, requester) with more than one demand, how many, the first and the last, and
+-- the one region and department of them all (NULL when more than one). A window that holds all of a pair's demands, in
+-- the scope, is answered from here; the few pairs a window's ends or a scope cut are counted from their demands.
+CREATE TABLE IF NOT EXISTS demand_item_requester (
+    item_code       text NOT NULL,
+    requester_hash  text NOT NULL,
+    demands         integer NOT NULL,
+    first_at        timestamptz NOT NULL,
+    last_at         timestamptz NOT NULL,
+    region_code     text,
+    department_code text,
+    PRIMARY KEY (item_code, requester_hash)
+);
+
+-- The pairs the rows of `source` touch, counted again from their demands.
+CREATE OR REPLACE FUNCTION demand_item_requester_sql(source text) RETURNS text[] LANGUAGE sql IMMUTABLE AS $f$
+SELECT ARRAY[format($q$
+DELETE FROM demand_item_requester r USING (SELECT DISTINCT link_item, requester_hash FROM (%s) ch
+    WHERE link_item IS NOT NULL AND requester_hash IS NOT NULL) a
+WHERE r.item_code = a.link_item AND r.requester_hash = a.requester_hash
+$q$, source), format($q$
+INSERT INTO demand_item_requester
+SELECT d.link_item, d.requester_hash, count(*), min(d.received_at), max(d.received_at),
+       CASE WHEN min(d.region_code) = max(d.region_code) THEN min(d.region_code) END,
+       CASE WHEN count(DISTINCT d.link_department) = 1 AND count(d.link_department) = count(*)
+            THEN min(d.link_department) END
+FROM demand d JOIN (SELECT DISTINCT link_item, requester_hash FROM (%s) ch
+    WHERE link_item IS NOT NULL AND requester_hash IS NOT NULL) a
+    ON d.link_item = a.link_item AND d.requester_hash = a.requester_hash
+GROUP BY 1, 2 HAVING count(*) > 1 ORDER BY 1, 2
+$q$, source)]
+$f$;
+
 CREATE OR REPLACE FUNCTION demand_rollup_keep() RETURNS trigger LANGUAGE plpgsql AS $f$
+DECLARE
+    source text;
+    step text;
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
         DELETE FROM demand_rollup;  -- not TRUNCATE: the same statement may be truncating it
-    ELSE
-        EXECUTE demand_rollup_sql(CASE TG_OP
-            WHEN 'INSERT' THEN 'SELECT 1 AS sign, * FROM new_rows'
-            WHEN 'DELETE' THEN 'SELECT -1 AS sign, * FROM old_rows'
-            ELSE 'SELECT -1 AS sign, * FROM old_rows UNION ALL SELECT 1, * FROM new_rows' END);
+        DELETE FROM demand_item_requester;
+        RETURN NULL;
     END IF;
+    source := CASE TG_OP
+        WHEN 'INSERT' THEN 'SELECT 1 AS sign, * FROM new_rows'
+        WHEN 'DELETE' THEN 'SELECT -1 AS sign, * FROM old_rows'
+        ELSE 'SELECT -1 AS sign, * FROM old_rows UNION ALL SELECT 1, * FROM new_rows' END;
+    EXECUTE demand_rollup_sql(source);
+    FOREACH step IN ARRAY demand_item_requester_sql(source) LOOP
+        EXECUTE step;
+    END LOOP;
     RETURN NULL;
 END
 $f$;
@@ -91,10 +132,19 @@ CREATE TRIGGER demand_rollup_truncate AFTER TRUNCATE ON demand
     FOR EACH STATEMENT EXECUTE FUNCTION demand_rollup_keep();
 
 -- The demands there are already.
-TRUNCATE demand_rollup;
-DO $b$ BEGIN EXECUTE demand_rollup_sql('SELECT 1 AS sign, * FROM demand'); END $b$;
+TRUNCATE demand_rollup, demand_item_requester;
+DO $b$
+DECLARE
+    step text;
+BEGIN
+    EXECUTE demand_rollup_sql('SELECT 1 AS sign, * FROM demand');
+    FOREACH step IN ARRAY demand_item_requester_sql('SELECT * FROM demand') LOOP
+        EXECUTE step;
+    END LOOP;
+END
+$b$;
 
--- repeat_requesters by item (or of one item): each item's requesters in order, read from the index alone and counted
--- as they come, without sorting or hashing the window's demands.
+-- An (item, requester)'s demands, read from the index alone: counted again when they change, and for the pairs a
+-- window or a scope cuts.
 CREATE INDEX IF NOT EXISTS demand_item_requester_idx ON demand (link_item, requester_hash)
     INCLUDE (received_at, region_code, link_department) WHERE requester_hash IS NOT NULL;

@@ -40,6 +40,17 @@ _ROLLUP = (f"SELECT item_code, department_code, region_code, channel, topic, {_M
            " AND region_code LIKE $3 AND ($4::text IS NULL OR item_code = $4)"
            " AND ($5::text IS NULL OR department_code = $5)")
 
+# requesters with more than one demand about an item: the pairs whose demands all lie in the window, scope and
+# department are counted as they stand; those a window's end or the scope cuts, from their demands (two are enough)
+_REPEATS_BY_ITEM = (
+    "SELECT p.item_code AS key, count(*) AS n FROM demand_item_requester p"
+    " WHERE p.last_at >= $1 AND p.first_at < $2 AND (p.region_code IS NULL OR p.region_code LIKE $3)"
+    " AND ($4::text IS NULL OR p.item_code = $4) AND ($5::text IS NULL OR p.department_code IS NULL"
+    " OR p.department_code = $5) AND ((p.first_at >= $1 AND p.last_at < $2 AND p.region_code LIKE $3"
+    " AND ($5::text IS NULL OR p.department_code = $5)) IS TRUE"
+    " OR (SELECT count(*) FROM (SELECT FROM demand d WHERE d.link_item = p.item_code"
+    f" AND d.requester_hash = p.requester_hash AND {_WHERE}{_ABOUT} LIMIT 2) x) > 1) GROUP BY 1")
+
 
 def _pattern(scope: str) -> str:
     return (scope_prefix(scope) if scope else "") + "%"
@@ -86,10 +97,10 @@ async def _figures(conn: asyncpg.Connection, start: datetime, end: datetime, by:
         f" GROUP BY 1, 2 HAVING sum(demands) > 0 ORDER BY demands DESC, 1 NULLS LAST, 2",
         *args, COMPLAINT, OUTCOMES[0], list(SATISFACTIONS[:2]), *instants, *days)
     topic_join = "CROSS JOIN LATERAL unnest(d.topics) AS t(topic)"
-    repeats = await conn.fetch(
+    repeats = await conn.fetch(_REPEATS_BY_ITEM if by == "item" else (
         f"SELECT key, count(*) AS n FROM (SELECT {col} AS key, d.requester_hash FROM demand d"
         f" {topic_join if by == 'topic' else ''} WHERE {_WHERE}{_ABOUT} AND d.requester_hash IS NOT NULL"
-        f" GROUP BY 1, 2 HAVING count(*) > 1) r GROUP BY 1", *args)
+        f" GROUP BY 1, 2 HAVING count(*) > 1) r GROUP BY 1"), *args)
     cases = {}
     if by in CASE_COLUMNS:  # the approvals half: received cases of the same group, window, scope and filters
         cases = {r["key"]: r["n"] for r in await conn.fetch(
