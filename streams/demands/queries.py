@@ -34,10 +34,12 @@ _RAW = (f"SELECT coalesce(d.link_item, '') AS item_code, coalesce(d.link_departm
         f" FROM demand d CROSS JOIN LATERAL unnest(ARRAY[''] || d.topics) AS x(topic)"
         f" WHERE ((d.received_at >= $9 AND d.received_at < $10) OR (d.received_at >= $11 AND d.received_at < $12))"
         f" AND {_WHERE}{_ABOUT}")
-_ROLLUP = (f"SELECT item_code, department_code, region_code, channel, topic, {_MEASURES} FROM demand_rollup"
-           " WHERE ((span = 'month' AND day >= $13 AND day < $14)"
-           " OR (span = 'day' AND ((day >= $15 AND day < $16) OR (day >= $17 AND day < $18))))"
-           " AND region_code LIKE $3 AND ($4::text IS NULL OR item_code = $4)"
+# the window's whole days: ranges of months and days, each added or taken away (a month less the days it lacks)
+_ROLLUP = (f"SELECT item_code, department_code, region_code, channel, topic,"
+           f" {', '.join(f'{m} * w.sign AS {m}' for m in _MEASURES.split(', '))} FROM demand_rollup r"
+           " JOIN unnest($13::text[], $14::date[], $15::date[], $16::int[]) AS w(span, d0, d1, sign)"
+           " ON r.span = w.span AND r.day >= w.d0 AND r.day < w.d1"
+           " WHERE region_code LIKE $3 AND ($4::text IS NULL OR item_code = $4)"
            " AND ($5::text IS NULL OR department_code = $5)")
 
 # requesters with more than one demand about an item: the pairs whose demands all lie in the window, scope and
@@ -60,18 +62,37 @@ def _first_of_next_month(d: date) -> date:
     return date(d.year + d.month // 12, d.month % 12 + 1, 1)
 
 
-def parts(start: datetime, end: datetime) -> tuple[list[datetime], list[date]]:
+Span = tuple[str, date, date, int]
+
+
+def parts(start: datetime, end: datetime) -> tuple[list[datetime], list[Span]]:
     """A window [start, end) as the rollup reads it: two ranges of instants read from the rows (the ends that are not
-    whole local days), then whole local months and two ranges of whole local days read from demand_rollup."""
+    whole local days), and its whole local days as ranges of demand_rollup (span, from, to, sign): whole months, and
+    a month cut by the window as its days, or as the month less the days it lacks when those are fewer."""
     d0, d1 = local_day(start), local_day(end)
     if midnight(d0) < start:
         d0 += timedelta(days=1)
     if d0 >= d1:  # no whole day: the rows alone
-        return [start, end, end, end], [d0, d0, d0, d0, d0, d0]
-    m0 = d0 if d0.day == 1 else _first_of_next_month(d0)
-    m1 = d1.replace(day=1)
-    months = [m0, m1, d0, m0, m1, d1] if m0 < m1 else [d0, d0, d0, d1, d1, d1]
-    return [start, midnight(d0), midnight(d1), end], months
+        return [start, end, end, end], []
+    spans: list[Span] = []
+    month = d0.replace(day=1)
+    while month < d1:
+        after = _first_of_next_month(month)
+        lo, hi = max(d0, month), min(d1, after)
+        if (lo - month) + (after - hi) >= hi - lo:
+            spans.append(("day", lo, hi, 1))
+        else:
+            spans += [("month", month, after, 1), ("day", month, lo, -1), ("day", hi, after, -1)]
+        month = after
+    merged: list[Span] = []
+    for span in sorted(spans, key=lambda x: (x[0], x[3], x[1])):
+        if span[1] == span[2]:
+            continue
+        if merged and merged[-1][0] == span[0] and merged[-1][3] == span[3] and merged[-1][2] == span[1]:
+            merged[-1] = (span[0], merged[-1][1], span[2], span[3])
+        else:
+            merged.append(span)
+    return [start, midnight(d0), midnight(d1), end], merged
 
 
 async def figures(conn: asyncpg.Connection, start: datetime, end: datetime, by: str = "item", scope: str = "",
@@ -81,7 +102,8 @@ async def figures(conn: asyncpg.Connection, start: datetime, end: datetime, by: 
     async with conn.transaction():
         # compiling costs more than these scans take; a plan for the window and filters given, not a generic one
         # (the generic plan PostgreSQL turns to after five runs read every demand from the table and sorted them)
-        await conn.execute("SET LOCAL jit = off; SET LOCAL plan_cache_mode = force_custom_plan")
+        await conn.execute("SET LOCAL jit = off; SET LOCAL plan_cache_mode = force_custom_plan;"
+                           " SET LOCAL work_mem = '32MB'")  # the year's (item, requester) pairs sorted in memory
         return await _figures(conn, start, end, by, scope, item, department)
 
 
@@ -95,7 +117,7 @@ async def _figures(conn: asyncpg.Connection, start: datetime, end: datetime, by:
         f"SELECT {_ROLLED[by]} AS key, topic, {', '.join(f'sum({m})::bigint AS {m}' for m in _MEASURES.split(', '))}"
         f" FROM ({_RAW} UNION ALL {_ROLLUP}) u{only}"
         f" GROUP BY 1, 2 HAVING sum(demands) > 0 ORDER BY demands DESC, 1 NULLS LAST, 2",
-        *args, COMPLAINT, OUTCOMES[0], list(SATISFACTIONS[:2]), *instants, *days)
+        *args, COMPLAINT, OUTCOMES[0], list(SATISFACTIONS[:2]), *instants, *([list(c) for c in zip(*days)] or [[]] * 4))
     topic_join = "CROSS JOIN LATERAL unnest(d.topics) AS t(topic)"
     repeats = await conn.fetch(_REPEATS_BY_ITEM if by == "item" else (
         f"SELECT key, count(*) AS n FROM (SELECT {col} AS key, d.requester_hash FROM demand d"
