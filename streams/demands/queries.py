@@ -35,12 +35,13 @@ _RAW = (f"SELECT coalesce(d.link_item, '') AS item_code, coalesce(d.link_departm
         f" WHERE ((d.received_at >= $9 AND d.received_at < $10) OR (d.received_at >= $11 AND d.received_at < $12))"
         f" AND {_WHERE}{_ABOUT}")
 # the window's whole days: ranges of months and days, each added or taken away (a month less the days it lacks)
-_ROLLUP = (f"SELECT item_code, department_code, region_code, channel, topic,"
-           f" {', '.join(f'{m} * w.sign AS {m}' for m in _MEASURES.split(', '))} FROM demand_rollup r"
-           " JOIN unnest($13::text[], $14::date[], $15::date[], $16::int[]) AS w(span, d0, d1, sign)"
-           " ON r.span = w.span AND r.day >= w.d0 AND r.day < w.d1"
-           " WHERE region_code LIKE $3 AND ($4::text IS NULL OR item_code = $4)"
-           " AND ($5::text IS NULL OR department_code = $5)")
+# (each range read by the index on its own: a join let the planner scan the whole rollup for two ranges or more)
+_ROLLUP = (f"SELECT r.item_code, r.department_code, r.region_code, r.channel, r.topic,"
+           f" {', '.join(f'r.{m} * w.sign AS {m}' for m in _MEASURES.split(', '))}"
+           " FROM unnest($13::text[], $14::date[], $15::date[], $16::int[]) AS w(span, d0, d1, sign)"
+           " CROSS JOIN LATERAL (SELECT * FROM demand_rollup WHERE span = w.span AND day >= w.d0 AND day < w.d1"
+           " AND region_code LIKE $3 AND ($4::text IS NULL OR item_code = $4)"
+           " AND ($5::text IS NULL OR department_code = $5) OFFSET 0) r")
 
 # requesters with more than one demand about an item: the pairs whose demands all lie in the window, scope and
 # department are counted as they stand; those a window's end or the scope cuts, from their demands (two are enough)
