@@ -110,6 +110,10 @@ BEGIN
         WHEN 'INSERT' THEN 'SELECT 1 AS sign, * FROM new_rows'
         WHEN 'DELETE' THEN 'SELECT -1 AS sign, * FROM old_rows'
         ELSE 'SELECT -1 AS sign, * FROM old_rows UNION ALL SELECT 1, * FROM new_rows' END;
+    -- core/locks.py DEMAND_PAIRS: a pair is counted again from its demands, so two writers at once would each miss
+    -- the other's uncommitted ones; after the lock each statement sees what the other committed. Taken before the
+    -- rollup's rows too, so that no writer holds rollup rows while it waits for the lock.
+    PERFORM pg_advisory_xact_lock(72190422);
     EXECUTE demand_rollup_sql(source);
     FOREACH step IN ARRAY demand_item_requester_sql(source) LOOP
         EXECUTE step;

@@ -145,3 +145,34 @@ async def test_repeat_requesters_by_item_when_windows_and_scopes_cut_a_requester
                 assert got == await reference(conn, start, end, "item", scope), (start, end, scope)
                 seen.update(r["repeat_requesters"] for r in got)
     assert seen == {0, 1, 2}
+
+
+async def test_two_writers_at_once_leave_the_pairs_as_their_demands_are(conn, database_url):
+    import asyncio
+    from pathlib import Path
+
+    import asyncpg
+
+    from core import locks
+
+    assert str(locks.DEMAND_PAIRS) in Path("db/migrations/0031_demand_rollup.sql").read_text()
+    await _list(conn)
+    other = await asyncpg.connect(database_url)
+    try:
+        tx = conn.transaction()
+        await tx.start()
+        await apply_demands(conn, [("a", _demand(1, 0, 60, 0, "ITEM-FOOD", "330102", "投诉", None, None, None, 7))], 0.3)
+        late = asyncio.create_task(apply_demands(other, [("b", _demand(2, 0, 120, 0, "ITEM-FOOD", "330106", "投诉", None,
+                                                                          None, None, 7))], 0.3))
+        pid = other.get_server_pid()
+        for _ in range(500):  # until the second writer waits for the first (or, were there no lock, is done)
+            if late.done() or await conn.fetchval(
+                    "SELECT count(*) FROM pg_locks WHERE pid = $1 AND NOT granted", pid):
+                break
+            await asyncio.sleep(0.01)
+        await tx.commit()
+        await late
+    finally:
+        await other.close()
+    pairs = [dict(r) for r in await conn.fetch("SELECT item_code, demands, region_code FROM demand_item_requester")]
+    assert pairs == [{"item_code": "ITEM-FOOD", "demands": 2, "region_code": None}]
