@@ -8,3 +8,6 @@ PROPAGATION_LEADER = 72_190_417  # one worker at a time drives list changes to t
 ALERTING_LEADER = 72_190_418  # one worker at a time evaluates the alert rules
 ANALYSIS_LEADER = 72_190_419  # one worker at a time recomputes decision support on its schedule
 PUBLIC_LEADER = 72_190_421  # one worker at a time computes the public portal's snapshots
+# writers of demands count an (item, requester) pair again one at a time, each seeing the others' committed demands
+# (db/migrations/0031_demand_rollup.sql holds the same number)
+DEMAND_PAIRS = 72_190_422

@@ -2,6 +2,8 @@
 its region whose name its text is most like (the list drafts' similarity, streams/powerlist/overlap.py)."""
 from __future__ import annotations
 
+from typing import Iterable, Optional
+
 import asyncpg
 
 from schemas.demands import Demand
@@ -32,6 +34,16 @@ class Linker:
     def __init__(self, conn: asyncpg.Connection, threshold: float):
         self.conn, self.threshold = conn, threshold
         self.stamp: tuple | None = None
+        self.departments: dict[str, Optional[str]] = {}
+
+    async def given(self, demands: Iterable[Demand]) -> None:
+        """The departments of the items a take's demands name, in one statement rather than one a demand."""
+        codes = sorted({d.item_code for d in demands if d.item_code} - set(self.departments))
+        if codes:
+            self.departments.update({code: None for code in codes})
+            self.departments.update((r["item_code"], r["department_code"]) for r in await self.conn.fetch(
+                "SELECT DISTINCT ON (item_code) item_code, department_code FROM list_item_version"
+                " WHERE item_code = ANY($1::text[]) ORDER BY item_code, valid_from DESC", codes))
 
     async def _index(self, region: str) -> Index:
         if self.stamp is None:
@@ -45,9 +57,8 @@ class Linker:
 
     async def link(self, d: Demand) -> dict:
         if d.item_code:
-            dept = await self.conn.fetchval(
-                "SELECT department_code FROM list_item_version WHERE item_code = $1 ORDER BY valid_from DESC LIMIT 1",
-                d.item_code)
+            await self.given([d])
+            dept = self.departments[d.item_code]
             return {"item_code": d.item_code, "department_code": d.department_code or dept, "score": 1.0,
                     "how": "given"}
         if d.department_code:

@@ -49,6 +49,7 @@ async def apply_demands(conn: asyncpg.Connection, deliveries: Sequence[tuple[str
             if key not in seen and (d.demand_id not in latest or latest[d.demand_id][1].version < d.version):
                 latest[d.demand_id] = (key, d)
         linker = Linker(conn, threshold)
+        await linker.given(d for _, d in latest.values())
         rows = [_row(d, classify(d.text, lexicon), await linker.link(d)) for _, d in latest.values()]
         changed = {r["demand_id"] for r in await conn.fetch(_UPSERT, orjson.dumps(rows).decode())} if rows else set()
         marks: dict[str, tuple[str, bool]] = {}
