@@ -36,11 +36,12 @@ def analysis_window(start: Optional[str], end: Optional[str], now: Optional[date
 
 
 async def data_version(conn: asyncpg.Connection) -> str:
-    """Changes whenever events or list changes are stored."""
+    """Changes whenever events, list changes or demands are stored (demands: a linking by hand too)."""
     r = await conn.fetchrow("SELECT (SELECT max(processed_at) FROM processed_batch) AS e,"
                             " (SELECT count(*) FROM processed_batch) AS n,"
-                            " (SELECT max(ingested_at) FROM list_change) AS l, (SELECT count(*) FROM list_change) AS m")
-    return f"{r['e']}|{r['n']}|{r['l']}|{r['m']}"
+                            " (SELECT max(ingested_at) FROM list_change) AS l, (SELECT count(*) FROM list_change) AS m,"
+                            " (SELECT n FROM demand_stamp) AS d")
+    return f"{r['e']}|{r['n']}|{r['l']}|{r['m']}|{r['d']}"
 
 
 async def cached(conn: asyncpg.Connection, kind: str, params: dict[str, Any],

@@ -166,3 +166,24 @@ async def test_demand_surge_fires_once_and_resolves_once(conn):
     assert kinds == ["firing", "resolved"]
     assert await conn.fetchval("SELECT count(*) FROM alert_notification n JOIN alert_event e ON e.id = n.event_id"
                                " WHERE e.rule = 'demand_surge'") == 2
+
+
+async def test_cached_recommendations_follow_new_demands_and_links_by_hand(conn):
+    from streams.analysis.service import recommendations
+    from streams.demands.store import link_by_hand
+    from streams.indicators.queries import Window
+
+    window = Window(T0, T1)
+
+    async def simplified() -> tuple[list, bool]:
+        got = await recommendations(conn, window)
+        return [r["item_codes"] for r in got["recommendations"] if r["kind"] == "simplify"], got["cached"]
+
+    await apply_demands(conn, [("c0", _d("C0", "材料太多", item_code="ITEM-HEAVY"))], 0.3)
+    assert await simplified() == ([], False)
+    assert await simplified() == ([], True)
+    many = [_d(f"C{i}", f"材料太多，第{i}次补材料", item_code="ITEM-HEAVY") for i in range(1, 20)]
+    await apply_demands(conn, [(f"c{i}", d) for i, d in enumerate(many, 1)], 0.3)
+    assert await simplified() == ([["ITEM-HEAVY"]], False), "20 complaints now: the cached answer is not served"
+    assert await link_by_hand(conn, "DC1", "ITEM-OTHER", "tester")
+    assert await simplified() == ([], False), "19 left after a person moved one"
