@@ -92,3 +92,31 @@ def _small_index() -> Index:
     if not _INDEX:
         _INDEX.append(Index([Item(f"I{k}", nm, "D") for k, nm in enumerate(_names(random.Random(8), 60))]))
     return _INDEX[0]
+
+
+NAMED_LIST = ["食品经营许可证核发", "企业设立登记", "建设工程规划许可证核发", "建筑工程施工许可证核发", "不动产转移登记",
+              "户口迁移审批", "居住证办理", "住房公积金提取", "出生医学证明办理", "结婚登记", "建设工程消防验收",
+              "残疾人证核发", "机动车驾驶证换证", "城镇职工基本养老保险关系转移", "取水许可", "犬只登记",
+              "个体工商户注册登记", "城市道路占用挖掘许可"]
+
+
+def test_a_name_said_in_a_long_complaint_links_and_a_text_naming_none_stays_unlinked():
+    from streams.demands.link import Names
+
+    items = [Item(f"N{k}", name, "D") for k, name in enumerate(NAMED_LIST)]
+    names, index = Names(items), Index(items)
+    said = {  # the whole text is little like the name (cosine under 0.3 for the first three), the name is said
+        "办结婚登记光证明就要开五六个，还要居委会盖章、派出所盖章": "结婚登记",
+        "辦犬隻登記時窗口人員一直玩手機，喊了幾聲都不理人": "犬只登记",
+        "为了残疾人证核发来回跑了四趟，每次都说还缺一样东西": "残疾人证核发",
+        "我们饭店办食品经营许可证跑了三趟还没办下来": "食品经营许可证核发",  # less its closing 核发
+        "不动产转移登记和企业设立登记都要交同样的材料": "不动产转移登记",  # the longest said
+        "建设工程规划许可证下来了，建筑工程施工许可证还卡着": "建设工程规划许可证核发",  # as long: the first said
+    }
+    for text, name in said.items():
+        got = names.find(text)
+        assert got is not None and got.name == name, (text, got)
+    assert index.best("办结婚登记光证明就要开五六个，还要居委会盖章、派出所盖章")[1] < 0.3, "the cosine alone misses it"
+    for text in ["大厅空调太冷了", "窗口工作人员态度很差，问两句就不耐烦", "结婚那天想办的事太多", "网上办理系统老是崩溃",
+                 "取水口附近施工太吵", "登记的时候排队太久"]:
+        assert names.find(text) is None, text
