@@ -3,49 +3,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
-from grafana_foundation_sdk.builders import bargauge, dashboard, stat, table, timeseries
+from grafana_foundation_sdk.builders import bargauge, dashboard, timeseries
 from grafana_foundation_sdk.builders import prometheus as prom
-from grafana_foundation_sdk.cog import builder as cogbuilder
-from grafana_foundation_sdk.cog import variants as cogvariants
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import DataSourceRef, VariableRefresh
 
-from core.tz import TZ as ZONE
+from dashboards.demands_board import demands
+from dashboards.kit import (DAY_FROM, DAY_START, DAY_TO, FILTERS, PG, SQL, TODAY, new_board, series_panel,
+                            stat_panel, table_panel)
 from streams.indicators.definitions import BY_KEY, Indicator
 from streams.indicators.edges import overdue_sql
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "json"
-PG = DataSourceRef(type_val="grafana-postgresql-datasource", uid="shenpi-pg")
 PROM = DataSourceRef(type_val="prometheus", uid="shenpi-prom")
-TZ = ZONE.key
-# the local day in which a Grafana time macro falls
-DAY_FROM = f"(($__timeFrom())::timestamptz AT TIME ZONE '{TZ}')::date"
-DAY_TO = f"(($__timeTo())::timestamptz AT TIME ZONE '{TZ}')::date + 1"
-TODAY = f"(now() AT TIME ZONE '{TZ}')::date"
-DAY_START = f"(day::timestamp AT TIME ZONE '{TZ}')"  # a daily row's instant, for a time series
-FILTERS = ("region_code IN ($region) AND department_code IN ($department) AND item_code IN ($item)")
-
-
-class SQLQuery(cogvariants.Dataquery):
-    """A raw SQL target of Grafana's PostgreSQL data source (the SDK has no builder for it)."""
-
-    def __init__(self, ref_id: str, sql: str, fmt: str):
-        self.ref_id, self.sql, self.fmt = ref_id, sql, fmt
-
-    def to_json(self) -> dict[str, Any]:
-        return {"refId": self.ref_id, "datasource": PG.to_json(), "editorMode": "code", "format": self.fmt,
-                "rawQuery": True, "rawSql": self.sql}
-
-
-class SQL(cogbuilder.Builder[SQLQuery]):
-    def __init__(self, sql: str, fmt: str = "table", ref_id: str = "A"):
-        self.query = SQLQuery(ref_id, " ".join(sql.split()), fmt)
-
-    def build(self) -> SQLQuery:
-        return self.query
 
 
 def rate_sql(ind: Indicator, where: str = "TRUE", frm: str = DAY_FROM, to: str = DAY_TO,
@@ -82,25 +55,6 @@ def label(ind: Indicator) -> str:
 COUNTS = [(k, label(BY_KEY[k])) for k in ("received", "accepted", "completed", "out_of_list")]
 
 
-def _stat(title: str, sql: str, unit: str = "short", w: int = 4) -> stat.Panel:
-    return stat.Panel().title(title).datasource(PG).with_target(SQL(sql)).unit(unit).span(w).height(4)
-
-
-def _series(title: str, sql: str, unit: str = "short", w: int = 12) -> timeseries.Panel:
-    # gaps stay gaps: no line is drawn across days without data
-    return (timeseries.Panel().title(title).datasource(PG).with_target(SQL(sql, "time_series")).unit(unit)
-            .span(w).height(8).span_nulls(False))
-
-
-def _table(title: str, sql: str, w: int = 24, h: int = 9) -> table.Panel:
-    return table.Panel().title(title).datasource(PG).with_target(SQL(sql)).span(w).height(h)
-
-
-def _board(uid: str, title: str, tags: list[str]) -> dashboard.Dashboard:
-    return (dashboard.Dashboard(title).uid(uid).tags(["shenpi", *tags]).timezone(TZ).refresh("30s")
-            .time("now/M", "now").editable())
-
-
 def _variables(b: dashboard.Dashboard) -> dashboard.Dashboard:
     for name, label, col in (("region", "區劃 Region", "region_code"), ("department", "部門 Department",
                                                                        "department_code"), ("item", "事項 Item",
@@ -113,46 +67,46 @@ def _variables(b: dashboard.Dashboard) -> dashboard.Dashboard:
 
 
 def overview() -> dashboard.Dashboard:
-    b = _board("shenpi-overview", "審批監測總覽 Approvals overview", ["overview"])
+    b = new_board("shenpi-overview", "審批監測總覽 Approvals overview", ["overview"])
     b = b.with_row(dashboard.Row("今日 Today"))
     for key, title in COUNTS[:3]:
-        b = b.with_panel(_stat(f"今日{title}", count_sql(key, frm=TODAY, to=f"{TODAY} + 1")))
-    b = b.with_panel(_stat("在辦件數 In progress", OPEN_NOW))
-    b = b.with_panel(_stat("超期在辦件數 Overdue", OVERDUE_NOW))
-    b = b.with_panel(_stat("今日清單外 Outside the list today", count_sql("out_of_list", frm=TODAY, to=f"{TODAY} + 1")))
+        b = b.with_panel(stat_panel(f"今日{title}", count_sql(key, frm=TODAY, to=f"{TODAY} + 1")))
+    b = b.with_panel(stat_panel("在辦件數 In progress", OPEN_NOW))
+    b = b.with_panel(stat_panel("超期在辦件數 Overdue", OVERDUE_NOW))
+    b = b.with_panel(stat_panel("今日清單外 Outside the list today", count_sql("out_of_list", frm=TODAY, to=f"{TODAY} + 1")))
     b = b.with_row(dashboard.Row("所選時段 Selected period"))
     for key, title in COUNTS[:3]:
-        b = b.with_panel(_stat(title, count_sql(key)))
-    b = b.with_panel(_stat("在冊事項數 Items on the list", f"SELECT count(DISTINCT item_code) AS value FROM {ITEMS_NOW}"))
-    b = b.with_panel(_stat(label(BY_KEY["avg_handling_hours"]), rate_sql(BY_KEY["avg_handling_hours"]), "h")
+        b = b.with_panel(stat_panel(title, count_sql(key)))
+    b = b.with_panel(stat_panel("在冊事項數 Items on the list", f"SELECT count(DISTINCT item_code) AS value FROM {ITEMS_NOW}"))
+    b = b.with_panel(stat_panel(label(BY_KEY["avg_handling_hours"]), rate_sql(BY_KEY["avg_handling_hours"]), "h")
                      .description(LEAVES_OUT["avg_handling_hours"]))
-    b = b.with_panel(_stat(label(BY_KEY["completion_rate"]), rate_sql(BY_KEY["completion_rate"], points={
+    b = b.with_panel(stat_panel(label(BY_KEY["completion_rate"]), rate_sql(BY_KEY["completion_rate"], points={
         "open_at_start": "(SELECT count(*) FROM cases_open_at($__timeFrom()))"}), "percentunit"))
     for ind in RATES:
-        b = b.with_panel(_stat(label(ind), rate_sql(ind), "percentunit").description(LEAVES_OUT.get(ind.key, "")))
-    b = b.with_panel(_stat(label(NO_DEADLINE), count_sql("no_deadline")).description(LEAVES_OUT["on_time_rate"]))
+        b = b.with_panel(stat_panel(label(ind), rate_sql(ind), "percentunit").description(LEAVES_OUT.get(ind.key, "")))
+    b = b.with_panel(stat_panel(label(NO_DEADLINE), count_sql("no_deadline")).description(LEAVES_OUT["on_time_rate"]))
     b = b.with_row(dashboard.Row("趨勢 Trends"))
-    b = b.with_panel(_series("每日收件與辦結 Daily received and completed",
+    b = b.with_panel(series_panel("每日收件與辦結 Daily received and completed",
                              f"SELECT {DAY_START} AS time, sum(received) AS received,"
                              f" sum(completed) AS completed FROM indicator_daily WHERE day >= {DAY_FROM}"
                              f" AND day < {DAY_TO} GROUP BY day ORDER BY day"))
-    b = b.with_panel(_series("每日按時辦結率與好評率 Daily on-time and satisfaction",
+    b = b.with_panel(series_panel("每日按時辦結率與好評率 Daily on-time and satisfaction",
                              f"SELECT {DAY_START} AS time,"
                              f" {BY_KEY['on_time_rate'].sql()} AS on_time,"
                              f" {BY_KEY['satisfaction_rate'].sql()} AS satisfaction"
                              f" FROM indicator_daily WHERE day >= {DAY_FROM} AND day < {DAY_TO}"
                              " GROUP BY day ORDER BY day", "percentunit"))
-    b = b.with_panel(_table("告警 Firing alerts",
+    b = b.with_panel(table_panel("告警 Firing alerts",
                             "SELECT rule, group_key, severity, value, threshold, fired_at FROM alert_state"
                             " WHERE status IN ('firing', 'resolving') ORDER BY severity, fired_at"))
     return b
 
 
 def comparison() -> dashboard.Dashboard:
-    b = _board("shenpi-comparison", "比較 Comparison: regions, departments, items", ["comparison"])
+    b = new_board("shenpi-comparison", "比較 Comparison: regions, departments, items", ["comparison"])
     for col, title in (("region_code", "區劃 Regions"), ("department_code", "部門 Departments"),
                        ("item_code", "事項 Items")):
-        b = b.with_panel(_table(
+        b = b.with_panel(table_panel(
             f"{title}: 一目了然 at a glance",
             f"SELECT {col}, sum(received) AS received, sum(completed) AS completed, "
             + ", ".join(f"{BY_KEY[k].sql()} AS {k}" for k in ("on_time_rate", "avg_handling_hours", "online_rate",
@@ -165,7 +119,7 @@ def comparison() -> dashboard.Dashboard:
         .with_target(SQL(f"SELECT item_code AS metric, sum(received) AS value FROM indicator_daily"
                          f" WHERE day >= {DAY_FROM} AND day < {DAY_TO} GROUP BY item_code ORDER BY value DESC"
                          " LIMIT 20")))
-    b = b.with_panel(_table(
+    b = b.with_panel(table_panel(
         "可下放或合併的事項 Candidates to devolve or merge (many cases, all handled at one level)",
         "SELECT item_code, level, count(DISTINCT region_code) AS regions, sum(received) AS received"
         f" FROM indicator_daily WHERE day >= {DAY_FROM} AND day < {DAY_TO}"
@@ -174,20 +128,20 @@ def comparison() -> dashboard.Dashboard:
 
 
 def drilldown() -> dashboard.Dashboard:
-    b = _variables(_board("shenpi-drilldown", "下鑽 Drill-down: a region, department or item", ["drilldown"]))
+    b = _variables(new_board("shenpi-drilldown", "下鑽 Drill-down: a region, department or item", ["drilldown"]))
     for key, title in COUNTS:
-        b = b.with_panel(_stat(title, count_sql(key, FILTERS), w=6))
+        b = b.with_panel(stat_panel(title, count_sql(key, FILTERS), w=6))
     for ind in RATES:
-        b = b.with_panel(_stat(label(ind), rate_sql(ind, FILTERS), "percentunit")
+        b = b.with_panel(stat_panel(label(ind), rate_sql(ind, FILTERS), "percentunit")
                          .description(LEAVES_OUT.get(ind.key, "")))
-    b = b.with_panel(_stat(label(NO_DEADLINE), count_sql("no_deadline", FILTERS))
+    b = b.with_panel(stat_panel(label(NO_DEADLINE), count_sql("no_deadline", FILTERS))
                      .description(LEAVES_OUT["on_time_rate"]))
-    b = b.with_panel(_series(
+    b = b.with_panel(series_panel(
         "每日辦件 Daily cases",
         f"SELECT {DAY_START} AS time, sum(received) AS received,"
         f" sum(accepted) AS accepted, sum(completed) AS completed FROM indicator_daily WHERE day >= {DAY_FROM}"
         f" AND day < {DAY_TO} AND {FILTERS} GROUP BY day ORDER BY day", w=24))
-    b = b.with_panel(_series(
+    b = b.with_panel(series_panel(
         "每日按時辦結率 Daily on-time rate",
         f"SELECT {DAY_START} AS time,"
         f" {BY_KEY['on_time_rate'].sql()} AS on_time_rate FROM indicator_daily"
@@ -196,32 +150,32 @@ def drilldown() -> dashboard.Dashboard:
 
 
 def powerlist() -> dashboard.Dashboard:
-    b = _board("shenpi-powerlist", "權責清單 Power list: items, changes, propagation, violations", ["powerlist"])
-    b = b.with_panel(_table("在冊事項 Items by category and level",
+    b = new_board("shenpi-powerlist", "權責清單 Power list: items, changes, propagation, violations", ["powerlist"])
+    b = b.with_panel(table_panel("在冊事項 Items by category and level",
                             f"SELECT category, level, count(*) AS items FROM {ITEMS_NOW}"
                             " GROUP BY category, level ORDER BY category, level", w=12))
-    b = b.with_panel(_table("最近的變更 Recent additions, cancellations and devolutions",
+    b = b.with_panel(table_panel("最近的變更 Recent additions, cancellations and devolutions",
                             "SELECT c.effective_at, c.item_code, c.action, s.status, s.latency_ms FROM list_change c"
                             " LEFT JOIN list_sync s USING (change_id) WHERE $__timeFilter(c.effective_at)"
                             " ORDER BY c.effective_at DESC LIMIT 100", w=12))
-    b = b.with_panel(_stat("待推送 Pending propagation",
+    b = b.with_panel(stat_panel("待推送 Pending propagation",
                            "SELECT count(*) AS value FROM list_sync WHERE status <> 'applied'"))
-    b = b.with_panel(_stat("擱置 Parked", "SELECT count(*) AS value FROM list_sync WHERE status = 'parked'"))
-    b = b.with_panel(_stat("推送延遲 p99 Propagation latency p99",
+    b = b.with_panel(stat_panel("擱置 Parked", "SELECT count(*) AS value FROM list_sync WHERE status = 'parked'"))
+    b = b.with_panel(stat_panel("推送延遲 p99 Propagation latency p99",
                            "SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY latency_ms) AS value FROM list_sync"
                            " WHERE $__timeFilter(applied_at)", "ms"))
-    b = b.with_panel(_series("推送延遲 Propagation latency",
+    b = b.with_panel(series_panel("推送延遲 Propagation latency",
                              "SELECT $__timeGroupAlias(applied_at, '1m'), avg(latency_ms) AS avg_ms,"
                              " max(latency_ms) AS max_ms FROM list_sync WHERE $__timeFilter(applied_at)"
                              " GROUP BY 1 ORDER BY 1", "ms"))
-    b = b.with_panel(_table("清單之外 Violations of 'no power outside the list'",
+    b = b.with_panel(table_panel("清單之外 Violations of 'no power outside the list'",
                             "SELECT occurred_at, case_id, item_code, region_code, department_code, rule FROM violation"
                             " WHERE $__timeFilter(occurred_at) ORDER BY occurred_at DESC LIMIT 200"))
     return b
 
 
 def pipeline() -> dashboard.Dashboard:
-    b = _board("shenpi-pipeline", "管道健康 Pipeline health", ["pipeline"]).time("now-1h", "now")
+    b = new_board("shenpi-pipeline", "管道健康 Pipeline health", ["pipeline"]).time("now-1h", "now")
 
     def q(title: str, expr: str, unit: str = "short", legend: str = "") -> timeseries.Panel:
         return (timeseries.Panel().title(title).datasource(PROM).unit(unit).span(12).height(8).span_nulls(False)
@@ -254,14 +208,14 @@ def _latest(kind: str) -> str:
 
 def analysis() -> dashboard.Dashboard:
     """Decision support, as last computed (on demand or by the worker's schedule): stored results, read here."""
-    b = _board("shenpi-analysis", "決策支持 Decision support: chains, recommendations, comparison", ["analysis"])
-    b = b.with_panel(_table(
+    b = new_board("shenpi-analysis", "決策支持 Decision support: chains, recommendations, comparison", ["analysis"])
+    b = b.with_panel(table_panel(
         "辦事鏈條 Service chains (一件事一次辦 candidates)",
         "SELECT array_to_string(ARRAY(SELECT jsonb_array_elements_text(c->'items')), ' → ') AS chain,"
         " (c->>'support')::int AS support, (c->>'median_days')::float8 AS median_days, c->>'bottleneck' AS bottleneck"
         f" FROM {_latest('chains')} r(result), jsonb_array_elements(r.result->'chains') c ORDER BY support DESC",
         w=12, h=10))
-    b = b.with_panel(_table(
+    b = b.with_panel(table_panel(
         "鏈條各步 Chain steps: confidence, lift, waits and handling (days)",
         "SELECT c->'items'->>0 AS chain_starts, ord AS step, s->>'item' AS item,"
         " (s->>'confidence')::float8 AS confidence, (s->>'lift')::float8 AS lift,"
@@ -269,13 +223,13 @@ def analysis() -> dashboard.Dashboard:
         " (s->>'median_handling_days')::float8 AS median_handling_days"
         f" FROM {_latest('chains')} r(result), jsonb_array_elements(r.result->'chains') c,"
         " jsonb_array_elements(c->'steps') WITH ORDINALITY AS x(s, ord) ORDER BY 1, 2", w=12, h=10))
-    b = b.with_panel(_table(
+    b = b.with_panel(table_panel(
         "改革建議 Recommendations: cancel 取消, devolve 下放, merge 整合, high volume 辦件多",
         "SELECT x->>'kind' AS kind, array_to_string(ARRAY(SELECT jsonb_array_elements_text(x->'item_codes')), ' + ')"
         " AS items, x->>'region_code' AS region_code, (x->'evidence')::text AS evidence"
         f" FROM {_latest('recommendations')} r(result), jsonb_array_elements(r.result->'recommendations') x"
         " ORDER BY 1, 2", h=10))
-    b = b.with_panel(_table(
+    b = b.with_panel(table_panel(
         "橫向對比 Regions compared (the last comparison asked for): worse than the peer median by > 1.5 IQR",
         "SELECT coalesce(r.result->>'item_code', r.result->>'department_code') AS subject, x->>'region_code' AS region,"
         " (x->>'received')::int AS received, (x->>'on_time_rate')::float8 AS on_time_rate,"
@@ -287,7 +241,7 @@ def analysis() -> dashboard.Dashboard:
 
 BOARDS: dict[str, Callable[[], dashboard.Dashboard]] = {
     "overview": overview, "comparison": comparison, "drilldown": drilldown, "powerlist": powerlist,
-    "pipeline": pipeline, "analysis": analysis,
+    "pipeline": pipeline, "analysis": analysis, "demands": demands,
 }
 
 
