@@ -3,7 +3,7 @@ the arrival order), and the findings of a unit's state (spec/staffing.md §3, th
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Callable, Iterable, Optional
 
@@ -86,11 +86,17 @@ class _Open:
         return [k for p, k in self.now if p == part]
 
 
-def unit_history(unit_code: str, changes: Iterable[dict[str, Any]]) -> tuple[list[Version], dict[str, str]]:
-    """The unit's versions, and the changes that do not apply where they stand (change_id -> why)."""
+def unit_history(unit_code: str, changes: Iterable[dict[str, Any]],
+                 start: Iterable[Version] = ()) -> tuple[list[Version], dict[str, str]]:
+    """The unit's versions, and the changes that do not apply where they stand (change_id -> why). `start`: the
+    versions in force after every earlier change (the unit standing), when only later changes are given."""
     built, refused = _Open(unit_code), {}
-    attrs: dict[str, Any] = {}
-    exists = False
+    for v in map(replace, start):
+        built.out.append(v)
+        built.now[(v.part, v.key)] = v
+    founded = built.now.get(("unit", ""))
+    attrs: dict[str, Any] = dict(founded.data) if founded else {}
+    exists = founded is not None
     for c in sorted(changes, key=order_key):
         t, kind = c["effective_at"], c["kind"]
         when = t.isoformat()
@@ -129,12 +135,14 @@ def unit_history(unit_code: str, changes: Iterable[dict[str, Any]]) -> tuple[lis
 
 
 def person_spans(person_key: str, changes: Iterable[dict[str, Any]],
-                 stands: Callable[[str, datetime], bool] = lambda u, t: True) -> tuple[list[Span], dict[str, str]]:
+                 stands: Callable[[str, datetime], bool] = lambda u, t: True,
+                 start: Optional[Span] = None) -> tuple[list[Span], dict[str, str]]:
     """Where the person held a quota, span by span, and the changes that do not apply where they stand (among them
-    an entry or a move into a unit that does not stand then)."""
-    spans: list[Span] = []
+    an entry or a move into a unit that does not stand then). `start`: the span open after every earlier change,
+    when only later changes are given."""
+    cur: Optional[Span] = replace(start) if start else None
+    spans: list[Span] = [cur] if cur else []
     refused: dict[str, str] = {}
-    cur: Optional[Span] = None
     for c in sorted(changes, key=order_key):
         t, kind, when = c["effective_at"], c["kind"], c["effective_at"].isoformat()
         if c.get("unit_code") and not stands(c["unit_code"], t):
