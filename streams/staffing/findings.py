@@ -9,7 +9,6 @@ from typing import Any, Iterable, Optional
 import asyncpg
 
 from streams.staffing.logic import BASIS, Interval, Span, Version, finding_intervals
-from streams.staffing.rebuild import SPAN_COLS, span_from
 
 Told = list[dict[str, Any]]
 
@@ -50,19 +49,25 @@ async def sweep_findings(conn: asyncpg.Connection, since: dict[str, Optional[dat
 
 
 async def _state(conn: asyncpg.Connection, keys: list[str], starts: list[Optional[datetime]]):
-    """The units' versions (but duties) and spans standing at or after their start."""
-    overlapping = ("JOIN unnest($1::text[], $2::timestamptz[]) AS x(u, t) ON x.u = unit_code"
-                   " AND (x.t IS NULL OR valid_to IS NULL OR valid_to > x.t)")
+    """The units' versions (but duties) and spans standing at or after their start: those in force and those that
+    ended after it, each an index range (an OR of the two read every span the unit ever had)."""
+    def standing(table: str, cols: str) -> str:
+        return (f"SELECT x.u AS unit_code, y.* FROM unnest($1::text[], $2::timestamptz[]) AS x(u, t) CROSS JOIN LATERAL"
+                f" (SELECT {cols} FROM {table} WHERE unit_code = x.u AND valid_to IS NULL UNION ALL SELECT {cols}"
+                f" FROM {table} WHERE unit_code = x.u AND valid_to > coalesce(x.t, '-infinity')) AS y")
+
     versions: dict[str, list[Version]] = {u: [] for u in keys}
     # what the findings look at, without decoding each version's data (a body's name is all they need of it)
-    for r in await conn.fetch("SELECT unit_code, part, key, valid_from, valid_to, approved, doc_no, change_id,"
-                              f" CASE WHEN part = 'body' THEN data->>'name' END AS name FROM org_version {overlapping}"
-                              " WHERE part <> 'duty'", keys, starts):
+    for r in await conn.fetch(standing("org_version", "part, key, valid_from, valid_to, approved, doc_no, CASE WHEN"
+                                       " part = 'body' THEN data->>'name' END AS name")
+                              + " WHERE y.part <> 'duty'", keys, starts):
         versions[r["unit_code"]].append(Version(r["unit_code"], r["part"], r["key"], r["valid_from"], r["valid_to"],
-                                                {"name": r["name"]}, r["approved"], r["doc_no"], r["change_id"]))
+                                                {"name": r["name"]}, r["approved"], r["doc_no"], ""))
     spans: dict[str, list[Span]] = {u: [] for u in keys}
-    for r in await conn.fetch(f"SELECT {', '.join(SPAN_COLS)} FROM org_staff {overlapping}", keys, starts):
-        spans[r["unit_code"]].append(span_from(r))
+    for r in await conn.fetch(standing("org_staff", "person_key, valid_from, valid_to, quota_kind, post_level"),
+                              keys, starts):  # what the findings look at of a span
+        spans[r["unit_code"]].append(Span(r["person_key"], r["valid_from"], r["valid_to"], r["unit_code"], None,
+                                          r["quota_kind"], r["post_level"], "", "", None, "", None))
     return versions, spans
 
 

@@ -49,7 +49,9 @@ async def apply_staffing_changes(conn: asyncpg.Connection, deliveries: Sequence[
         for u, cs in units.items():
             since[u] = min(c["effective_at"] for c in cs)
         # what the take touches is locked, not the city: its units and persons (the units reached through them after)
-        last = await lock(conn, set(units) | _pkeys(persons), {u for c in new for u in (c.unit_code,) if u})
+        latest = {**{u: max(c["effective_at"] for c in cs) for u, cs in units.items()},
+                  **{f"p:{p}": max(c["effective_at"] for c in cs) for p, cs in persons.items()}}
+        last = await lock(conn, set(latest), {u for c in new for u in (c.unit_code,) if u}, latest)
         moved = await rebuild_units(conn, units, last)
         # staff changes into a unit whose standing moved (e.g. founded late) are tried again, from then on
         retry: dict[str, datetime] = {r["person_key"]: r["t"] for r in await conn.fetch(
@@ -73,7 +75,6 @@ async def apply_staffing_changes(conn: asyncpg.Connection, deliveries: Sequence[
                 _earliest(since, unit, first[p])
         out.opened, out.closed = await sweep_findings(conn, since)
         await queue_finding_alerts(conn, out.opened, out.closed, receivers)
-        await _advance(conn, units, persons)
     await analyze_if_grown(conn)
     return out
 
@@ -112,25 +113,21 @@ def _as_stored(c: StaffingChange) -> dict[str, Any]:
     return {**c.payload(), "effective_at": c.effective_at.astimezone(timezone.utc)}
 
 
-async def _advance(conn: asyncpg.Connection, units: Changes, persons: Changes) -> None:
-    """Each key's latest change stored (what a later take's changes are compared with to take up where it stands)."""
-    last = {**{u: max(c["effective_at"] for c in cs) for u, cs in units.items()},
-            **{f"p:{p}": max(c["effective_at"] for c in cs) for p, cs in persons.items()}}
-    await conn.execute("UPDATE org_lock l SET last_at = greatest(l.last_at, x.t) FROM unnest($1::text[],"
-                       " $2::timestamptz[]) AS x(k, t) WHERE l.key = x.k", list(last), list(last.values()))
-
-
-async def lock(conn: asyncpg.Connection, keys: set[str], also: Iterable[str] = ()) -> dict[str, Optional[datetime]]:
+async def lock(conn: asyncpg.Connection, keys: set[str], also: Iterable[str] = (),
+               latest: Optional[dict[str, datetime]] = None) -> dict[str, Optional[datetime]]:
     """Per unit (its code) and per person ("p:" + key), for the transaction: row locks, in one order, so that two
     takes wait for each other rather than deadlock (a later batch may still: PostgreSQL detects it and the take is
     retried). Rows, not advisory locks: a take of thousands of keys would fill the server's shared lock table.
-    Returns each key's latest change stored."""
+    Each key's latest change stored moves on to `latest`'s; returns what it was (None: nothing stored)."""
     ks = sorted(keys | set(also))
     if not ks:
         return {}
-    return {r["key"]: r["last_at"] for r in await conn.fetch(
-        "INSERT INTO org_lock AS l (key) SELECT k FROM unnest($1::text[]) AS k ORDER BY k"
-        " ON CONFLICT (key) DO UPDATE SET key = excluded.key RETURNING l.key, l.last_at", ks)}
+    at = [(latest or {}).get(k) for k in ks]
+    # the row's own earlier value, kept aside by the same statement: RETURNING sees only the new one
+    return {r["key"]: r["prev_at"] for r in await conn.fetch(
+        "INSERT INTO org_lock AS l (key, last_at) SELECT k, t FROM unnest($1::text[], $2::timestamptz[]) AS x(k, t)"
+        " ORDER BY k ON CONFLICT (key) DO UPDATE SET prev_at = l.last_at, last_at = greatest(l.last_at,"
+        " excluded.last_at) RETURNING l.key, l.prev_at", ks, at)}
 
 
 def _pkeys(persons: Iterable[str]) -> set[str]:
@@ -141,12 +138,13 @@ GROWN = ("staffing_change", "org_staff", "org_version", "org_finding")
 
 
 async def analyze_if_grown(conn: asyncpg.Connection) -> bool:
-    """Statistics brought up to date once a table has changed by a fifth since they were taken: an import grows
-    these tables from nothing faster than autovacuum looks, and plans made for empty tables scan them whole
-    (measured: a person's changes found by a seq scan of 800k rows, 240 ms a take)."""
+    """Statistics brought up to date once a table has changed by as much as it held when they were taken: an import
+    grows these tables from nothing faster than autovacuum looks, and plans made for empty tables scan them whole
+    (measured: a person's changes found by a seq scan of 800k rows, 240 ms a take). Not more often: each ANALYZE of
+    a grown table costs a few hundred ms (a fifth's growth: 30 s of a 6,500-unit import)."""
     stale = await conn.fetch(
         "SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid"
-        " WHERE s.relname = ANY($1::text[]) AND s.n_mod_since_analyze > greatest(5000, 0.2 * greatest(c.reltuples, 0))",
+        " WHERE s.relname = ANY($1::text[]) AND s.n_mod_since_analyze > greatest(5000, greatest(c.reltuples, 0))",
         list(GROWN))
     for r in stale:
         await conn.execute(f'ANALYZE "{r["relname"]}"')
