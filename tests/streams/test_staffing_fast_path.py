@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from schemas.staffing import parse_staffing_change
+from schemas.staffing import StaffingChange, parse_staffing_change
 from simulator.org import make_uscc
 from streams.staffing import rebuild
 from streams.staffing.store import apply_staffing_changes
@@ -26,13 +26,13 @@ TABLES = (
 )
 
 
-def history(rng: random.Random, n: int) -> list[dict]:
+def history(rng: random.Random, n: int) -> list[StaffingChange]:
     """Units founded, changed, abolished and founded again, staff entering, moving and leaving, documents: on few
     distinct days (so that changes meet at one instant), some before what they need (they wait)."""
     units = [make_uscc("11", "330100", 800 + k) for k in range(4)]
     persons = [f"R{k}" for k in range(8)]
     days = [datetime(2000, 1, 1, tzinfo=timezone(timedelta(hours=8))) + timedelta(days=30 * d) for d in range(25)]
-    out = []
+    out: list[StaffingChange] = []
     for i in range(n):
         u, p, at = rng.choice(units), rng.choice(persons), rng.choice(days)
         doc = rng.choice(["测编〔2000〕1号", "测编〔2000〕2号", None])
@@ -68,15 +68,16 @@ def history(rng: random.Random, n: int) -> list[dict]:
         else:
             c.update(person_key=p)
         parsed, refusal = parse_staffing_change(c, KEY)
-        assert refusal is None, (c, refusal)
+        assert parsed is not None and refusal is None, (c, refusal)
         out.append(parsed)
     return sorted(out, key=lambda c: (c.effective_at, c.change_id))
 
 
-def takes(rng: random.Random, changes: list) -> list[list]:
+def takes(rng: random.Random, changes: list[StaffingChange]) -> list[list[StaffingChange]]:
     """Mostly in time order (the way an import comes, where keys are taken up where they stand), now and then a
     change held back to a later take (late, so worked out whole), in takes of random size."""
-    held, order = [], []
+    held: list[StaffingChange] = []
+    order: list[StaffingChange] = []
     for c in changes:
         (held if rng.random() < 0.1 else order).append(c)
         if held and rng.random() < 0.2:
