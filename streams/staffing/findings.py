@@ -29,7 +29,7 @@ async def sweep_findings(conn: asyncpg.Connection, since: dict[str, Optional[dat
         return opened, closed
     keys = sorted(since)
     starts = [since[u] for u in keys]
-    versions, spans = await _state(conn, keys, starts)
+    versions, spans, kept = await _state(conn, keys, starts)
     in_archive = await archive_check(conn, (v.doc_no for vs in versions.values() for v in vs if v.part == "body"))
     old: dict[str, dict[tuple, asyncpg.Record]] = {u: {} for u in keys}
     for r in await conn.fetch(
@@ -40,7 +40,7 @@ async def sweep_findings(conn: asyncpg.Connection, since: dict[str, Optional[dat
     rows: list[tuple] = []
     now = datetime.now(timezone.utc)
     for u in keys:
-        intervals = _joined(finding_intervals(versions[u], spans[u], in_archive, since[u]), old[u], since[u])
+        intervals = _joined(finding_intervals(versions[u], spans[u], in_archive, since[u], kept[u]), old[u], since[u])
         rows += _settle(u, intervals, old[u], now, opened, closed)
     await conn.executemany(
         "INSERT INTO org_finding (unit_code, kind, subject, opened_at, closed_at, figures, basis, alerted_open_at,"
@@ -49,26 +49,34 @@ async def sweep_findings(conn: asyncpg.Connection, since: dict[str, Optional[dat
 
 
 async def _state(conn: asyncpg.Connection, keys: list[str], starts: list[Optional[datetime]]):
-    """The units' versions (but duties) and spans standing at or after their start: those in force and those that
-    ended after it, each an index range (an OR of the two read every span the unit ever had)."""
-    def standing(table: str, cols: str) -> str:
-        return (f"SELECT x.u AS unit_code, y.* FROM unnest($1::text[], $2::timestamptz[]) AS x(u, t) CROSS JOIN LATERAL"
-                f" (SELECT {cols} FROM {table} WHERE unit_code = x.u AND valid_to IS NULL UNION ALL SELECT {cols}"
-                f" FROM {table} WHERE unit_code = x.u AND valid_to > coalesce(x.t, '-infinity')) AS y")
-
+    """What the findings look at from each unit's start on: its versions (but duties) in force then or after, each
+    span that starts or ends after it, and the spans standing from before it for good, counted (an import in time
+    order: nearly all of them). Each read is an index range (an OR of the two read every span the unit ever had)."""
+    each = "FROM unnest($1::text[], $2::timestamptz[]) AS x(u, t) CROSS JOIN LATERAL"
     versions: dict[str, list[Version]] = {u: [] for u in keys}
-    # what the findings look at, without decoding each version's data (a body's name is all they need of it)
-    for r in await conn.fetch(standing("org_version", "part, key, valid_from, valid_to, approved, doc_no, CASE WHEN"
-                                       " part = 'body' THEN data->>'name' END AS name")
-                              + " WHERE y.part <> 'duty'", keys, starts):
+    cols = "part, key, valid_from, valid_to, approved, doc_no, CASE WHEN part = 'body' THEN data->>'name' END AS name"
+    for r in await conn.fetch(  # without decoding each version's data (a body's name is all they need of it)
+            f"SELECT x.u AS unit_code, y.* {each} (SELECT {cols} FROM org_version WHERE unit_code = x.u"
+            f" AND valid_to IS NULL UNION ALL SELECT {cols} FROM org_version WHERE unit_code = x.u"
+            " AND valid_to > coalesce(x.t, '-infinity')) AS y WHERE y.part <> 'duty'", keys, starts):
         versions[r["unit_code"]].append(Version(r["unit_code"], r["part"], r["key"], r["valid_from"], r["valid_to"],
                                                 {"name": r["name"]}, r["approved"], r["doc_no"], ""))
     spans: dict[str, list[Span]] = {u: [] for u in keys}
-    for r in await conn.fetch(standing("org_staff", "person_key, valid_from, valid_to, quota_kind, post_level"),
-                              keys, starts):  # what the findings look at of a span
+    cols = "person_key, valid_from, valid_to, quota_kind, post_level"
+    for r in await conn.fetch(
+            f"SELECT x.u AS unit_code, y.* {each} (SELECT {cols} FROM org_staff WHERE unit_code = x.u"
+            f" AND valid_to IS NULL AND (x.t IS NULL OR valid_from > x.t) UNION ALL SELECT {cols} FROM org_staff"
+            " WHERE unit_code = x.u AND valid_to > coalesce(x.t, '-infinity')) AS y", keys, starts):
         spans[r["unit_code"]].append(Span(r["person_key"], r["valid_from"], r["valid_to"], r["unit_code"], None,
                                           r["quota_kind"], r["post_level"], "", "", None, "", None))
-    return versions, spans
+    kept: dict[str, list[tuple]] = {u: [] for u in keys}
+    for r in await conn.fetch(
+            "SELECT s.unit_code, s.quota_kind, s.post_level, count(*)::int AS n,"
+            " (array_agg(s.person_key ORDER BY s.person_key))[1:50] AS persons"
+            " FROM unnest($1::text[], $2::timestamptz[]) AS x(u, t) JOIN org_staff s ON s.unit_code = x.u"
+            " AND s.valid_to IS NULL AND s.valid_from <= x.t GROUP BY 1, 2, 3", keys, starts):
+        kept[r["unit_code"]].append((r["quota_kind"], r["post_level"], r["n"], r["persons"]))
+    return versions, spans, kept
 
 
 def _joined(intervals: list[Interval], old: dict[tuple, Any], start: Optional[datetime]) -> list[Interval]:

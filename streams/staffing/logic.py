@@ -190,6 +190,22 @@ class UnitState:
     bodies: dict[str, tuple[str, Optional[str]]] = field(default_factory=dict)  # body code -> (name, doc_no)
     holders: dict[str, set[str]] = field(default_factory=dict)  # quota kind -> persons
     held: Counter = field(default_factory=Counter)  # post level -> persons holding it
+    # quota kind -> persons who hold it throughout (counted, the first 50 by key named), beside `holders`
+    kept: dict[str, tuple[int, list[str]]] = field(default_factory=dict)
+
+    def keep(self, kind: str, level: Optional[str], n: int, persons: list[str]) -> None:
+        """Persons holding a kind (and level) from the start on, counted rather than each a span."""
+        had, names = self.kept.get(kind, (0, []))
+        self.kept[kind] = (had + n, sorted(names + persons)[:50])
+        self.holders.setdefault(kind, set())
+        if level:
+            self.held[level] += n
+
+    def actual(self, kind: str) -> int:
+        return len(self.holders.get(kind, ())) + self.kept.get(kind, (0, []))[0]
+
+    def persons(self, kind: str) -> list[str]:
+        return sorted([*self.holders.get(kind, ()), *self.kept.get(kind, (0, []))[1]])[:50]
 
     def add_version(self, v: Version, sign: int) -> None:
         if v.part == "unit":
@@ -238,14 +254,14 @@ def findings_at(st: UnitState, in_archive: Callable[[str], bool]) -> dict[Findin
     if not st.exists:
         return {}
     out: dict[Finding, dict[str, Any]] = {}
-    for kind, persons in st.holders.items():
-        actual, approved = len(persons), st.approved.get(kind)
+    for kind in st.holders:
+        actual, approved = st.actual(kind), st.approved.get(kind)
         found = quota_finding(approved, actual)
         if found == "over_quota":
             out[(found, kind)] = {"quota_kind": kind, "approved": approved, "actual": actual, "over": actual - approved}
         elif found == "mixed_use":
             out[(found, kind)] = {"quota_kind": kind, "approved": approved, "actual": actual,
-                                  "persons": sorted(persons)[:50]}
+                                  "persons": st.persons(kind)}
     for level, n in st.held.items():
         if n > st.posts.get(level, 0):
             out[("over_posts", level)] = {"post_level": level, "posts_approved": st.posts.get(level, 0),
@@ -267,15 +283,20 @@ class Interval:
 
 
 def finding_intervals(versions: Iterable[Version], spans: Iterable[Span], in_archive: Callable[[str], bool],
-                      start: Optional[datetime] = None) -> list[Interval]:
+                      start: Optional[datetime] = None,
+                      kept: Iterable[tuple[str, Optional[str], int, list[str]]] = ()) -> list[Interval]:
     """Sweep the unit's history (from `start`, with what stood then, when given): at each instant something starts
-    or ends, the findings that hold then; each finding's intervals with the figures as it opened."""
+    or ends, the findings that hold then; each finding's intervals with the figures as it opened. `kept`: spans
+    standing at `start` that never end, counted per quota kind and post level (the first 50 persons named)."""
+    st = UnitState()
     moments: dict[datetime, list[tuple[int, Any]]] = {}
+    for kind, level, n, persons in kept:
+        st.keep(kind, level, n, persons)
+        moments.setdefault(start, [])  # type: ignore[index]
     for x in [*versions, *spans]:
         moments.setdefault(x.valid_from if start is None else max(x.valid_from, start), []).append((1, x))
         if x.valid_to is not None:
             moments.setdefault(x.valid_to, []).append((-1, x))
-    st = UnitState()
     open_: dict[Finding, Interval] = {}
     out: list[Interval] = []
     for t in sorted(moments):
