@@ -14,3 +14,17 @@ ON CONFLICT (key) DO UPDATE SET last_at = excluded.last_at;
 CREATE INDEX IF NOT EXISTS org_version_unit_to_idx ON org_version (unit_code, valid_to);
 -- the units whose bodies cite a document that arrives (their unapproved_body findings change)
 CREATE INDEX IF NOT EXISTS org_version_body_doc_idx ON org_version (doc_no) WHERE part = 'body';
+-- all units' figures as of a date read from the indexes alone (index-only scans, once vacuumed): each part's validity
+-- with what the figures take of it, in place of migration 0024's partial indexes and the staff spans' index
+DROP INDEX IF EXISTS org_version_unit_span_idx;
+DROP INDEX IF EXISTS org_version_quota_span_idx;
+DROP INDEX IF EXISTS org_version_posts_span_idx;
+DROP INDEX IF EXISTS org_staff_span_idx;
+CREATE INDEX IF NOT EXISTS org_version_unit_cover_idx ON org_version USING gist (span) INCLUDE (unit_code, data)
+    WHERE part = 'unit';
+CREATE INDEX IF NOT EXISTS org_version_quota_cover_idx ON org_version USING gist (span) INCLUDE (unit_code, key, approved)
+    WHERE part = 'quota';
+CREATE INDEX IF NOT EXISTS org_version_posts_cover_idx ON org_version USING gist (span) INCLUDE (unit_code, key, approved)
+    WHERE part = 'posts';
+CREATE INDEX IF NOT EXISTS org_staff_span_cover_idx ON org_staff USING gist (span)
+    INCLUDE (unit_code, quota_kind, post_level);

@@ -36,6 +36,9 @@ async def apply_staffing_changes(conn: asyncpg.Connection, deliveries: Sequence[
 
     out = Applied()
     async with conn.transaction():
+        # every statement here joins the take's keys (thousands at most) to tables of millions by their indexes; a
+        # hash or merge join reads the whole table (measured: 30-170 ms for 500 versions' ends, 2 ms by index)
+        await conn.execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")
         new = await _store_changes(conn, deliveries, out)
         units: Changes = {}
         persons: Changes = {}

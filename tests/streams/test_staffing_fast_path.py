@@ -20,7 +20,8 @@ TABLES = (
     " FROM org_version",
     "SELECT person_key, valid_from, valid_to, unit_code, body_code, quota_kind, post_level, change_id, doc_no"
     " FROM org_staff",
-    "SELECT unit_code, kind, subject, opened_at, closed_at, figures::text FROM org_finding",
+    "SELECT unit_code, kind, subject, opened_at, closed_at, figures::text FROM org_finding"
+    " WHERE kind = ANY('{over_quota,mixed_use,over_posts,unapproved_body}')",  # a stack's worker may sweep duties in
     "SELECT change_id, state, reason FROM staffing_change",
     "SELECT doc_no, title FROM org_document",
 )
