@@ -28,3 +28,7 @@ CREATE INDEX IF NOT EXISTS org_version_posts_cover_idx ON org_version USING gist
     WHERE part = 'posts';
 CREATE INDEX IF NOT EXISTS org_staff_span_cover_idx ON org_staff USING gist (span)
     INCLUDE (unit_code, quota_kind, post_level);
+-- a take's sweep reads the spans in force of the units it touches: those begun after its start one by one, those
+-- before it counted (by index alone where the pages are all-visible)
+CREATE INDEX IF NOT EXISTS org_staff_open_idx ON org_staff (unit_code, valid_from)
+    INCLUDE (quota_kind, post_level, person_key) WHERE valid_to IS NULL;

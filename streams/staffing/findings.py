@@ -65,7 +65,7 @@ async def _state(conn: asyncpg.Connection, keys: list[str], starts: list[Optiona
     cols = "person_key, valid_from, valid_to, quota_kind, post_level"
     for r in await conn.fetch(
             f"SELECT x.u AS unit_code, y.* {each} (SELECT {cols} FROM org_staff WHERE unit_code = x.u"
-            f" AND valid_to IS NULL AND (x.t IS NULL OR valid_from > x.t) UNION ALL SELECT {cols} FROM org_staff"
+            f" AND valid_to IS NULL AND valid_from > coalesce(x.t, '-infinity') UNION ALL SELECT {cols} FROM org_staff"
             " WHERE unit_code = x.u AND valid_to > coalesce(x.t, '-infinity')) AS y", keys, starts):
         spans[r["unit_code"]].append(Span(r["person_key"], r["valid_from"], r["valid_to"], r["unit_code"], None,
                                           r["quota_kind"], r["post_level"], "", "", None, "", None))
