@@ -117,3 +117,12 @@ async def test_taking_up_where_a_key_stands_equals_working_it_out_whole(conn, se
         assert ((False, True) in seen and (False, False) in seen) if not whole else (False, True) not in seen
     assert results[0] == results[1]
     assert any(r[1] == "pending" for r in results[0][3]) and results[0][1]  # waits and spans were exercised
+
+
+async def test_a_take_inside_a_callers_transaction_leaves_its_planner_settings_as_they_were(conn):
+    take = history(random.Random(1), 20)
+    async with conn.transaction():
+        await apply_staffing_changes(conn, [(f"s{j}", c) for j, c in enumerate(take)])
+        assert await conn.fetchval("SELECT current_setting('enable_hashjoin') || current_setting('enable_mergejoin')"
+                                   ) == "onon"
+    assert await conn.fetchval("SELECT count(*) FROM staffing_change") == 20
