@@ -13,7 +13,8 @@ import asyncpg
 from core.access import scope_pattern
 from streams.staffing.logic import BASIS, CANDIDATES, UnitState, findings_at
 from streams.staffing.queries import UNITS_AT, custom_plans, figures
-from streams.staffing.store import SPAN_COLS, VERSION_COLS, archive_check, span_from, version_from
+from streams.staffing.findings import archive_check
+from streams.staffing.rebuild import SPAN_COLS, VERSION_COLS, span_from, version_from
 
 STAFFING_KINDS = ("over_quota", "mixed_use", "over_posts", "unapproved_body")
 DUTY_KINDS = ("duty_unexercised", "power_without_duty", "duty_underperformed", "duty_overlap")

@@ -3,7 +3,7 @@ the arrival order), and the findings of a unit's state (spec/staffing.md §3, th
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Callable, Iterable, Optional
 
@@ -86,11 +86,17 @@ class _Open:
         return [k for p, k in self.now if p == part]
 
 
-def unit_history(unit_code: str, changes: Iterable[dict[str, Any]]) -> tuple[list[Version], dict[str, str]]:
-    """The unit's versions, and the changes that do not apply where they stand (change_id -> why)."""
+def unit_history(unit_code: str, changes: Iterable[dict[str, Any]],
+                 start: Iterable[Version] = ()) -> tuple[list[Version], dict[str, str]]:
+    """The unit's versions, and the changes that do not apply where they stand (change_id -> why). `start`: the
+    versions in force after every earlier change (the unit standing), when only later changes are given."""
     built, refused = _Open(unit_code), {}
-    attrs: dict[str, Any] = {}
-    exists = False
+    for v in map(replace, start):
+        built.out.append(v)
+        built.now[(v.part, v.key)] = v
+    founded = built.now.get(("unit", ""))
+    attrs: dict[str, Any] = dict(founded.data) if founded else {}
+    exists = founded is not None
     for c in sorted(changes, key=order_key):
         t, kind = c["effective_at"], c["kind"]
         when = t.isoformat()
@@ -129,12 +135,14 @@ def unit_history(unit_code: str, changes: Iterable[dict[str, Any]]) -> tuple[lis
 
 
 def person_spans(person_key: str, changes: Iterable[dict[str, Any]],
-                 stands: Callable[[str, datetime], bool] = lambda u, t: True) -> tuple[list[Span], dict[str, str]]:
+                 stands: Callable[[str, datetime], bool] = lambda u, t: True,
+                 start: Optional[Span] = None) -> tuple[list[Span], dict[str, str]]:
     """Where the person held a quota, span by span, and the changes that do not apply where they stand (among them
-    an entry or a move into a unit that does not stand then)."""
-    spans: list[Span] = []
+    an entry or a move into a unit that does not stand then). `start`: the span open after every earlier change,
+    when only later changes are given."""
+    cur: Optional[Span] = replace(start) if start else None
+    spans: list[Span] = [cur] if cur else []
     refused: dict[str, str] = {}
-    cur: Optional[Span] = None
     for c in sorted(changes, key=order_key):
         t, kind, when = c["effective_at"], c["kind"], c["effective_at"].isoformat()
         if c.get("unit_code") and not stands(c["unit_code"], t):
@@ -182,6 +190,22 @@ class UnitState:
     bodies: dict[str, tuple[str, Optional[str]]] = field(default_factory=dict)  # body code -> (name, doc_no)
     holders: dict[str, set[str]] = field(default_factory=dict)  # quota kind -> persons
     held: Counter = field(default_factory=Counter)  # post level -> persons holding it
+    # quota kind -> persons who hold it throughout (counted, the first 50 by key named), beside `holders`
+    kept: dict[str, tuple[int, list[str]]] = field(default_factory=dict)
+
+    def keep(self, kind: str, level: Optional[str], n: int, persons: list[str]) -> None:
+        """Persons holding a kind (and level) from the start on, counted rather than each a span."""
+        had, names = self.kept.get(kind, (0, []))
+        self.kept[kind] = (had + n, sorted(names + persons)[:50])
+        self.holders.setdefault(kind, set())
+        if level:
+            self.held[level] += n
+
+    def actual(self, kind: str) -> int:
+        return len(self.holders.get(kind, ())) + self.kept.get(kind, (0, []))[0]
+
+    def persons(self, kind: str) -> list[str]:
+        return sorted([*self.holders.get(kind, ()), *self.kept.get(kind, (0, []))[1]])[:50]
 
     def add_version(self, v: Version, sign: int) -> None:
         if v.part == "unit":
@@ -230,14 +254,14 @@ def findings_at(st: UnitState, in_archive: Callable[[str], bool]) -> dict[Findin
     if not st.exists:
         return {}
     out: dict[Finding, dict[str, Any]] = {}
-    for kind, persons in st.holders.items():
-        actual, approved = len(persons), st.approved.get(kind)
+    for kind in st.holders:
+        actual, approved = st.actual(kind), st.approved.get(kind)
         found = quota_finding(approved, actual)
         if found == "over_quota":
             out[(found, kind)] = {"quota_kind": kind, "approved": approved, "actual": actual, "over": actual - approved}
         elif found == "mixed_use":
             out[(found, kind)] = {"quota_kind": kind, "approved": approved, "actual": actual,
-                                  "persons": sorted(persons)[:50]}
+                                  "persons": st.persons(kind)}
     for level, n in st.held.items():
         if n > st.posts.get(level, 0):
             out[("over_posts", level)] = {"post_level": level, "posts_approved": st.posts.get(level, 0),
@@ -259,15 +283,20 @@ class Interval:
 
 
 def finding_intervals(versions: Iterable[Version], spans: Iterable[Span], in_archive: Callable[[str], bool],
-                      start: Optional[datetime] = None) -> list[Interval]:
+                      start: Optional[datetime] = None,
+                      kept: Iterable[tuple[str, Optional[str], int, list[str]]] = ()) -> list[Interval]:
     """Sweep the unit's history (from `start`, with what stood then, when given): at each instant something starts
-    or ends, the findings that hold then; each finding's intervals with the figures as it opened."""
+    or ends, the findings that hold then; each finding's intervals with the figures as it opened. `kept`: spans
+    standing at `start` that never end, counted per quota kind and post level (the first 50 persons named)."""
+    st = UnitState()
     moments: dict[datetime, list[tuple[int, Any]]] = {}
+    for kind, level, n, persons in kept:
+        st.keep(kind, level, n, persons)
+        moments.setdefault(start, [])  # type: ignore[index]
     for x in [*versions, *spans]:
         moments.setdefault(x.valid_from if start is None else max(x.valid_from, start), []).append((1, x))
         if x.valid_to is not None:
             moments.setdefault(x.valid_to, []).append((-1, x))
-    st = UnitState()
     open_: dict[Finding, Interval] = {}
     out: list[Interval] = []
     for t in sorted(moments):
