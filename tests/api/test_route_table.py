@@ -18,6 +18,8 @@ from web.app import init_app
 from core.settings import Settings
 from web.common import POLICIES
 from schemas import parse_list_change
+from schemas.demands import parse_demand
+from streams.demands.store import apply_demands
 from simulator.org import generate_city
 from tests.conftest import TOKEN, guarded_api, truncate_all, wait_processed
 
@@ -100,6 +102,9 @@ PROBES = {
     ("POST", "/api/v1/org/proposals/{id}/reject"): "/api/v1/org/proposals/{proposal}/reject",
     ("GET", "/org/proposals"): "/org/proposals", ("GET", "/org/proposals/{id}"): "/org/proposals/{proposal}",
     ("POST", "/console/proposals/{id}/{act}"): "/console/proposals/{proposal}/reject",
+    ("GET", "/demands/{id}"): "/demands/{demand}", ("GET", "/items/{code}"): "/items/{item}",
+    ("POST", "/api/v1/demands/{id}/link"): "/api/v1/demands/{demand}/link",
+    ("POST", "/console/demands/{id}/link"): "/console/demands/{demand}/link",
 }
 
 
@@ -147,6 +152,9 @@ async def _other_county(stack) -> dict[str, str]:
         pid = await proposals.create_proposal(conn, source="roster", unit_code=unit, changes=[{
             "kind": "quota_set", "unit_code": unit, "quota_kind": "行政", "approved": 1, "doc_no": "probe"}],
             effective_at=now, created_by="x")
+        demand, _ = parse_demand({"demand_id": "PROBE-DEMAND", "received_at": now.isoformat(), "channel": "12345热线",
+                                  "kind": "投诉", "region_code": OTHER, "text": "材料太多", "item_code": item}, b"k")
+        assert await apply_demands(conn, [("probe-d", demand)], 0.3) == 1
     finally:
         await conn.close()
     at = datetime.now(timezone.utc).isoformat()
@@ -156,7 +164,7 @@ async def _other_county(stack) -> dict[str, str]:
         async with s.post(stack.url + "/api/v1/case-events", json=events) as r:
             wait_processed(stack.settings.database_url, (await r.json())["batches"], [])
     return {"unit": unit, "item": item, "case": "PROBE-CASE", "evaluation": str(eid), "task": str(tid),
-            "document": str(document), "proposal": pid,
+            "document": str(document), "proposal": pid, "demand": "PROBE-DEMAND",
             "secrets": [u["unit_code"] for u in other] + [u["name"] for u in other] + [item, "PROBE-CASE"]}
 
 
