@@ -93,8 +93,8 @@ async def test_every_sql_panel_runs_and_the_overview_agrees_with_the_api(private
     assert api["received"] > 0 and api["completed"] > 0
     assert ov["收件量 Received"] == api["received"]
     assert ov["受理量 Accepted"] == api["accepted"]
-    assert ov["辦結量 Completed"] == api["completed"]
-    assert ov["在冊事項數 Items on the list"] == 2
+    assert ov["办结量 Completed"] == api["completed"]
+    assert ov["在册事项数 Items on the list"] == 2
     for key in ("on_time_rate", "satisfaction_rate", "online_rate", "rejection_rate", "immediate_rate",
                 "one_time_correction_rate", "completion_rate", "avg_handling_hours"):
         assert api[key] is not None, key
