@@ -28,7 +28,7 @@ ROLES = (("市督查", "supervisor", "330100"), ("县查看", "viewer", "330102"
 OTHERS = (("整改人", "viewer", "330106"), ("清单管理乙", "list_admin", ""))  # the task's county; a second drafter
 PASSWORD = "day-password-1"
 # what may stay Latin on a Chinese page: names of formats and hashes, the other language's own name
-ALLOWED = {"PDF", "SHA", "English", "CSV", "xlsx", "Excel", "Word", "PROBE", "CASE", "probe"}  # and the test city's case id, a task
+ALLOWED = {"PDF", "SHA", "English", "CSV", "xlsx", "Excel", "Word", "PROBE", "CASE", "DEMAND", "probe"}  # and the test city's case and demand ids, a task
 PAGES_PER_ROLE, PER_ROUTE = 45, 2
 
 
