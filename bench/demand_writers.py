@@ -29,6 +29,9 @@ WRITERS = {
     "E (examples/writer_e)": ([EXAMPLES / "writer_e.jsonl"], ["writer_e.jsonl"]),
     "F (examples/writer_f)": ([EXAMPLES / "writer_f.jsonl"], ["writer_f.jsonl"]),
     "G (examples/writer_g)": ([EXAMPLES / "writer_g.jsonl"], ["writer_g.jsonl"]),
+    "H (examples/writer_h)": ([EXAMPLES / "writer_h.jsonl"], ["writer_h.jsonl"]),
+    "I (examples/writer_i)": ([EXAMPLES / "writer_i.jsonl"], ["writer_i.jsonl"]),
+    "J (examples/writer_j)": ([EXAMPLES / "writer_j.jsonl"], ["writer_j.jsonl"]),
 }
 
 

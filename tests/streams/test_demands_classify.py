@@ -15,11 +15,11 @@ from streams.demands.classify import EXAMPLES, OTHER, TOPICS, classify, decide, 
 DATA = Path(__file__).resolve().parents[1] / "data"
 TARGET = 0.80  # exact set of topics (docs/demands.md)
 # all but fresh and writer D are among the shipped examples (the model learned them: a floor, not a measure); fresh
-# and writer D were never learned: 94 % and 79.7 % reached (writer D's 300 were written by a writer who saw neither
+# and writer D were never learned: 94 % and 80.3 % reached (writer D's 300 were written by a writer who saw neither
 # the rules nor the other sets, and measured once; never add them to the examples), 95-100 % on the learned ones
 UNSEEN = (DATA / "demands_fresh.jsonl", DATA / "demands_writer_d.jsonl")
 FLOORS = {DATA / "demands_labelled.jsonl": 0.95, DATA / "demands_heldout.jsonl": 0.95, UNSEEN[0]: 0.88,
-          UNSEEN[1]: 0.76, **{f: 0.93 for f in sorted(EXAMPLES.glob("*.jsonl"))}}
+          UNSEEN[1]: 0.77, **{f: 0.93 for f in sorted(EXAMPLES.glob("*.jsonl"))}}
 # writer A's demands classified by phrases and a model that never saw them: 71 % when written (a new writer's figure)
 LEFT_OUT, LEFT_OUT_FLOOR = EXAMPLES / "writer_a.jsonl", 0.66
 
