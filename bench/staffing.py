@@ -32,6 +32,7 @@ from streams.staffing.queries import figures, unit_as_of  # noqa: E402
 from streams.staffing.store import apply_staffing_changes  # noqa: E402
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+READ_BOUND = 200_000  # findings read as the API does only up to this many
 
 
 async def reads(conn: asyncpg.Connection, codes: list[str]) -> None:
@@ -54,6 +55,10 @@ async def reads(conn: asyncpg.Connection, codes: list[str]) -> None:
     swept = await duties.sweep(conn, DutyParams(), force=True)
     print(f"duty checks swept by a worker: {time.perf_counter() - t:.1f}s ({swept})")
     now, took = datetime.now(timezone.utc), []
+    n = await conn.fetchval("SELECT count(*) FROM org_findings_at($1)", now)
+    if n > READ_BOUND:  # the API's answer would hold them all in memory, five times over
+        print(f"all findings as the API reads them: not read ({n:,} open, over {READ_BOUND:,})")
+        return print(f"load average while measured: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     for _ in range(5):
         t = time.perf_counter()
         found = await checks.stored(conn, now)
