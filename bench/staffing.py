@@ -24,8 +24,10 @@ import asyncpg  # noqa: E402
 import psycopg  # noqa: E402
 
 from db.migrate import upgrade  # noqa: E402
+from schemas import parse_list_change  # noqa: E402
 from schemas.staffing import parse_staffing_change  # noqa: E402
 from simulator.org import generate_city  # noqa: E402
+from streams.cases.reach import apply_list_changes  # noqa: E402
 from streams.staffing import checks, duties  # noqa: E402
 from streams.staffing.checks import DutyParams  # noqa: E402
 from streams.staffing.queries import figures, unit_as_of  # noqa: E402
@@ -91,6 +93,8 @@ async def main(units: int, scale: float, keep: bool = False, dsn: Optional[str] 
             await apply_staffing_changes(conn, [(f"b{i + j}", c) for j, c in enumerate(changes[i:i + 2000])])
         took = time.perf_counter() - t
         print(f"import: {len(changes) / took:,.0f} changes/s ({took:.1f}s)")
+        # the power list the clauses name (without it every clause naming an item is 不到位)
+        await apply_list_changes(conn, [parse_list_change(x)[0] for x in city.list_changes])
         await conn.execute("VACUUM ANALYZE")  # the steady state autovacuum keeps: a take's rewritten rows are dead
         await reads(conn, [u["unit_code"] for u in city.units])
         await conn.close()
