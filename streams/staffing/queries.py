@@ -66,7 +66,8 @@ async def figures(conn: asyncpg.Connection, at: datetime, scope: str = "", unit:
     both = await conn.fetch(FIGURES, at, scope_pattern(scope), unit)
     # 24k rows at 6,500 units: records unpacked by position, not looked up by name, and each pair of approved and
     # actual figured once (a few hundred distinct pairs)
-    out, posts, figured = [], [], {}
+    out, posts = [], []
+    figured: dict[tuple[int, int], dict[str, Any]] = {}
     for quota, code, name, region, key, approved, actual in both:
         if quota:
             f = figured.get((approved, actual))
