@@ -24,14 +24,17 @@ import asyncpg  # noqa: E402
 import psycopg  # noqa: E402
 
 from db.migrate import upgrade  # noqa: E402
+from schemas import parse_list_change  # noqa: E402
 from schemas.staffing import parse_staffing_change  # noqa: E402
 from simulator.org import generate_city  # noqa: E402
+from streams.cases.reach import apply_list_changes  # noqa: E402
 from streams.staffing import checks, duties  # noqa: E402
 from streams.staffing.checks import DutyParams  # noqa: E402
 from streams.staffing.queries import figures, unit_as_of  # noqa: E402
 from streams.staffing.store import apply_staffing_changes  # noqa: E402
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+READ_BOUND = 200_000  # findings read as the API does only up to this many
 
 
 async def reads(conn: asyncpg.Connection, codes: list[str]) -> None:
@@ -54,6 +57,10 @@ async def reads(conn: asyncpg.Connection, codes: list[str]) -> None:
     swept = await duties.sweep(conn, DutyParams(), force=True)
     print(f"duty checks swept by a worker: {time.perf_counter() - t:.1f}s ({swept})")
     now, took = datetime.now(timezone.utc), []
+    n = await conn.fetchval("SELECT count(*) FROM org_findings_at($1)", now)
+    if n > READ_BOUND:  # the API's answer would hold them all in memory, five times over
+        print(f"all findings as the API reads them: not read ({n:,} open, over {READ_BOUND:,})")
+        return print(f"load average while measured: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     for _ in range(5):
         t = time.perf_counter()
         found = await checks.stored(conn, now)
@@ -86,6 +93,8 @@ async def main(units: int, scale: float, keep: bool = False, dsn: Optional[str] 
             await apply_staffing_changes(conn, [(f"b{i + j}", c) for j, c in enumerate(changes[i:i + 2000])])
         took = time.perf_counter() - t
         print(f"import: {len(changes) / took:,.0f} changes/s ({took:.1f}s)")
+        # the power list the clauses name (without it every clause naming an item is 不到位)
+        await apply_list_changes(conn, [parse_list_change(x)[0] for x in city.list_changes])
         await conn.execute("VACUUM ANALYZE")  # the steady state autovacuum keeps: a take's rewritten rows are dead
         await reads(conn, [u["unit_code"] for u in city.units])
         await conn.close()

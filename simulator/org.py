@@ -87,10 +87,14 @@ def generate_city(units: int = 48, seed: int = 7, region: str = "330100",
         where = region if u < len(BASES) else counties[(u // len(BASES) - 1) % len(counties)]
         place = "市" if where == region else {"330102": "上城区", "330105": "拱墅区", "330106": "西湖区"}.get(where, "区")
         if u >= len(BASES) * (1 + len(counties)):
-            name = f"{name}第{u // len(BASES)}分局" if nature == "行政机关" else f"{name}{u // len(BASES)}"
+            # past one set per county, each further set is its own government (a street or township of the county,
+            # 9-digit code): a county never holds a hundred bureaus with the same 三定, which would all be 職能交叉
+            town = (u // len(BASES) - 1 - len(counties)) // len(counties) + 1
+            where, place = f"{where}{town:03d}", f"{place}第{town}街道"
+            name = f"{name}分局" if nature == "行政机关" else name
         if where != region:
             rank = {"正处级": "正科级", "副处级": "副科级"}.get(rank, rank)
-        code = make_uscc("11" if nature in ("行政机关", "参公事业单位") else "12", where, u + 1)
+        code = make_uscc("11" if nature in ("行政机关", "参公事业单位") else "12", where[:6], u + 1)
         unit = {"unit_code": code, "name": place + name, "region_code": where, "nature": nature, "rank": rank,
                 "kinds": kinds, "topics": topics}
         city.units.append(unit)

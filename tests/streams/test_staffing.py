@@ -106,6 +106,38 @@ async def test_figures_equal_a_plain_replay_whatever_the_arrival_order(conn, cit
     assert total.redelivered + repeated_inside == 50
 
 
+def _figures_by_name(rows, at):
+    """The figures as they were built before records were unpacked by position: each column looked up by name."""
+    from streams.staffing.logic import quota_figures
+
+    out, posts = [], []
+    for r in rows:
+        if r["quota"]:
+            out.append({"unit_code": r["unit_code"], "unit_name": r["unit_name"], "region_code": r["region_code"],
+                        "quota_kind": r["key"], "approved": r["approved"], "actual": r["actual"],
+                        **quota_figures(r["approved"], r["actual"])})
+        else:
+            posts.append({"unit_code": r["unit_code"], "post_level": r["key"], "posts_approved": r["approved"],
+                          "posts_held": r["actual"]})
+    return {"as_of": at.isoformat(), "rows": out, "posts": posts}
+
+
+async def test_figures_are_what_they_were_before_records_were_unpacked_by_position(conn):
+    from core.access import scope_pattern
+
+    city = generate_city(units=80, seed=4, staff_scale=0.3)  # past 64 units: streets of the counties too
+    await _apply(conn, _parsed(city.changes), take=2000)
+    some = city.units[70]["unit_code"]
+    for at in (datetime(1990, 6, 1, tzinfo=timezone.utc), datetime(2010, 1, 1, tzinfo=timezone.utc), NOW):
+        for scope, unit in (("", None), ("330102", None), ("", some)):
+            async with conn.transaction():
+                await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+                rows = await conn.fetch(queries.FIGURES, at, scope_pattern(scope), unit)
+            got = await queries.figures(conn, at, scope, unit)
+            assert got["rows"] and got["posts"]
+            assert json.dumps(got, ensure_ascii=False) == json.dumps(_figures_by_name(rows, at), ensure_ascii=False)
+
+
 async def test_planted_findings_are_found_and_look_alikes_are_not(conn, city):
     await apply_list_changes(conn, [parse_list_change(x)[0] for x in city.list_changes])
     await _apply(conn, _parsed(city.changes))
