@@ -19,8 +19,8 @@ def regions_above(code: str) -> list[str]:
 
 async def items_in_force(conn: asyncpg.Connection, region: str) -> list[Item]:
     rows = await conn.fetch(
-        "SELECT item_code, name, department_code FROM list_item_version WHERE valid_to IS NULL AND active"
-        " AND name IS NOT NULL AND (region_codes = '{}' OR region_codes && $1::text[]) ORDER BY item_code", regions_above(region))
+        "SELECT item_code, name, department_code FROM list_items_at(now()) WHERE active AND name IS NOT NULL"
+        " AND (region_codes = '{}' OR region_codes && $1::text[]) ORDER BY item_code", regions_above(region))
     return [Item(r["item_code"], r["name"], r["department_code"]) for r in rows]
 
 
@@ -80,7 +80,10 @@ class Linker:
 
     async def _index(self, region: str) -> tuple[Index, Names]:
         if self.stamp is None:
-            self.stamp = tuple(await self.conn.fetchrow("SELECT count(*), max(ingested_at) FROM list_change"))
+            # the list as it stands, and its next moment: a change dated ahead comes in force then, though nothing arrives
+            self.stamp = tuple(await self.conn.fetchrow(
+                "SELECT count(*), max(ingested_at), (SELECT min(t) FROM list_item_version,"
+                " LATERAL (VALUES (valid_from), (valid_to)) AS b(t) WHERE t > now()) FROM list_change"))
         kept = _INDEXES.get(region)
         if kept is None or kept[0] != self.stamp:
             if len(_INDEXES) > 4096:

@@ -187,3 +187,24 @@ async def test_cached_recommendations_follow_new_demands_and_links_by_hand(conn)
     assert await simplified() == ([["ITEM-HEAVY"]], False), "20 complaints now: the cached answer is not served"
     assert await link_by_hand(conn, "DC1", "ITEM-OTHER", "tester")
     assert await simplified() == ([], False), "19 left after a person moved one"
+
+
+async def test_an_item_dated_ahead_is_not_linked_before_its_day(conn):
+    from datetime import datetime, timedelta, timezone
+
+    await _list(conn)
+    soon = datetime.now(timezone.utc) + timedelta(days=30)
+    ahead, _ = parse_list_change({"change_id": "c2", "item_code": "ITEM-PARK", "action": "added",
+                                  "effective_at": soon.isoformat(), "name": "临时停车场设置审批",
+                                  "department_code": "JTJ", "level": "city", "region_codes": ["330100"],
+                                  "category": "行政许可"})
+    assert ahead is not None
+    await apply_list_changes(conn, [ahead])
+    said = [("p1", _d("P1", "临时停车场设置审批要跑三趟")), ("f1", _d("F1", "食品经营许可材料太多"))]
+    assert await apply_demands(conn, said, 0.3) == 2
+    links = dict(await conn.fetch("SELECT demand_id, link_item FROM demand ORDER BY 1"))
+    assert links == {"DF1": "ITEM-FOOD", "DP1": None}, "the parking item is not on the list yet"
+    await conn.execute("UPDATE list_item_version SET valid_from = now() - interval '1 day' WHERE item_code = 'ITEM-PARK'")
+    assert await apply_demands(conn, [("p2", _d("P2", "临时停车场设置审批要跑三趟"))], 0.3) == 1
+    assert await conn.fetchval("SELECT link_item FROM demand WHERE demand_id = 'DP2'") == "ITEM-PARK", \
+        "in force now: the region's kept index is built again"
