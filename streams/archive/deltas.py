@@ -46,7 +46,7 @@ def deltas(r: Reader, ctx: UnitContext) -> Extraction:
     _posts(r, ctx, out)
     _unread(r, out)
     if not out.changes:
-        out.doubt(None, "changes", "no delta recognised (增设, 撤销, 更名, 核增/核减 N名, 职数): read it and edit")
+        out.doubt(None, "changes", "未识别出变动（增设、撤销、更名、核增/核减N名、职数）：请阅读原文后编辑")
     return out
 
 
@@ -56,7 +56,7 @@ def _unread(r: Reader, out: Extraction) -> None:
     for m in FIGURES.finditer(r.s):
         if not any(a < m.end() and m.start() < b for a, b in read):
             start = max(r.s.rfind(c, 0, m.start()) for c in "，。；：:\n") + 1
-            out.doubt(None, "changes", f"a figure not read: {r.written(start, m.end())}", r.span(start, m.end()))
+            out.doubt(None, "changes", f"数字未能识别：{r.written(start, m.end())}", r.span(start, m.end()))
 
 
 def _names(r: Reader, start: int) -> list[tuple[int, int]]:
@@ -92,8 +92,8 @@ def _set_up(r: Reader, ctx: UnitContext, out: Extraction) -> None:
             continue
         sentence = r.s[m.end():(r.s.find("。", m.end()) + 1) or len(r.s)]
         if UNIT_WORDS.search(sentence):  # a unit set up (its own code and 三定), not an internal body of this one
-            out.doubt(None, "body_set", f"{r.written(m.start(), m.end() + len(sentence))}: a unit is set up here, not an"
-                      " internal body: propose it as that unit's unit_set", r.span(m.start(), m.end() + len(sentence)))
+            out.doubt(None, "body_set", f"{r.written(m.start(), m.end() + len(sentence))}：此处设立的是单位而非内设机构，"
+                      "请作为该单位的设立提议", r.span(m.start(), m.end() + len(sentence)))
             continue
         stop = _STOP.search(r.s, m.end())
         rank = BODY_RANK.search(r.s, m.end(), (stop.end() + 30) if stop else len(r.s))
@@ -111,7 +111,7 @@ def _abolished(r: Reader, ctx: UnitContext, out: Extraction) -> None:
             name = r.written(s, e)
             code = _known(ctx, name)
             if code is None:
-                out.doubt(None, "body_code", f"撤销 {name!r}: the unit has no standing internal body of that name",
+                out.doubt(None, "body_code", f"撤销「{name}」：本单位现无此名称的内设机构",
                           r.span(s, e))
                 continue
             out.add({"kind": "body_abolished", "unit_code": ctx.unit_code, "body_code": code}, {"name": r.span(s, e)})
@@ -128,8 +128,7 @@ def _renames(r: Reader, ctx: UnitContext, out: Extraction) -> None:
         old, new = r.written(s, end), r.written(*m.span(1))
         code = _known(ctx, old)
         if code is None:
-            out.doubt(None, "body_code", f"{old!r} 更名为 {new!r}: the unit has no standing internal body named"
-                      f" {old!r}", r.span(s, m.end()))
+            out.doubt(None, "body_code", f"「{old}」更名为「{new}」：本单位现无名为「{old}」的内设机构", r.span(s, m.end()))
             continue
         ctx.bodies = {**ctx.bodies, code: new}  # a later 撤销 of the new name finds it
         out.add({"kind": "body_set", "unit_code": ctx.unit_code, "body_code": code, "name": new},
@@ -153,10 +152,10 @@ def _quotas(r: Reader, ctx: UnitContext, out: Extraction) -> None:
         done.add(kind)
         if kind in stated and stated[kind][0] != after:
             out.changes[i]["approved"] = stated[kind][0]
-            out.doubt(i, "approved", f"{op}{n}名 from {base or 0} gives {after}, the document states"
-                      f" {stated[kind][0]}: the figure stated is proposed", r.span(*stated[kind][1].span()))
+            out.doubt(i, "approved", f"由{base or 0}名{op}{n}名应为{after}名，文件写明{stated[kind][0]}名："
+                      "按文件写明的数字提议", r.span(*stated[kind][1].span()))
         elif after < 0:
-            out.doubt(i, "approved", f"{op}{n}名 from {base or 0} goes below zero", spans["approved"])
+            out.doubt(i, "approved", f"由{base or 0}名{op}{n}名后少于零", spans["approved"])
     for kind, (n, m) in stated.items():
         if kind not in done:
             out.add({"kind": "quota_set", "unit_code": ctx.unit_code, "quota_kind": kind, "approved": n},
@@ -173,7 +172,7 @@ def _posts(r: Reader, ctx: UnitContext, out: Extraction) -> None:
         _post(r, ctx, out, figures, f"{m.group(2)}{m.group(3)}", m.group(1), number(m.group(4)), m)
     for m in HEAD_DELTA.finditer(r.s):
         if ctx.rank not in HEAD_LEVELS:
-            out.doubt(None, "post_level", f"{m.group()}: the unit's rank is unknown, so is the level", r.span(*m.span()))
+            out.doubt(None, "post_level", f"{m.group()}：单位规格不明，职数级别无法确定", r.span(*m.span()))
             continue
         level = HEAD_LEVELS[ctx.rank][1 if m.group(2) else 0]
         _post(r, ctx, out, figures, level, m.group(1), number(m.group(4)), m)
@@ -184,5 +183,5 @@ def _post(r: Reader, ctx: UnitContext, out: Extraction, figures: dict, level: st
     i = out.add({"kind": "posts_set", "unit_code": ctx.unit_code, "post_level": level, "approved": max(after, 0)},
                 {"approved": r.span(*m.span())})
     if after < 0:
-        out.doubt(i, "approved", f"{op}{n}名 from {figures.get(level, 0)} goes below zero", r.span(*m.span()))
+        out.doubt(i, "approved", f"由{figures.get(level, 0)}名{op}{n}名后少于零", r.span(*m.span()))
     figures[level] = max(after, 0)

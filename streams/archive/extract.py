@@ -102,8 +102,11 @@ def _unit(r: Reader, ctx: UnitContext, out: Extraction) -> Optional[str]:
         if not ctx.exists:
             for f in ("name", "region_code", "nature", "rank", "funding"):
                 if f not in fields:
-                    out.doubt(i, f, f"a unit not yet known: its {f} is not in the document")
+                    out.doubt(i, f, f"尚未登记的单位：文件中没有其{FIELD_WORDS[f]}")
     return rank or ctx.rank
+
+
+FIELD_WORDS = {"name": "名称", "region_code": "所在区划", "nature": "机构性质", "rank": "机构规格", "funding": "经费形式"}
 
 
 def _clauses(r: Reader, parts: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -156,7 +159,7 @@ def _kept(keys: list[str], ctx: UnitContext, near: float) -> list[Optional[tuple
 def _duties(r: Reader, parts, ctx: UnitContext, out: Extraction, threshold: float, near: float) -> None:
     spans = _clauses(r, parts)
     if not spans:
-        out.doubt(None, "duties", "no numbered duty clause found (主要职责 (一)(二)…)")
+        out.doubt(None, "duties", "未找到编号的职责条款（主要职责（一）（二）…）")
         return
     _gaps(r, parts, out)
     texts = [r.written(s, e) for s, e in spans]
@@ -169,16 +172,15 @@ def _duties(r: Reader, parts, ctx: UnitContext, out: Extraction, threshold: floa
             d, score = kept
             duties.append({"duty_id": d["duty_id"], "text": text, "item_codes": list(d.get("item_codes") or [])})
             if score < 1:
-                notes.append((f"duties[{d['duty_id']}].text", f"read as nearly the unit's clause {d['duty_id']}"
-                              f" ({score:.2f} alike: {d['text']}): its id and items are kept; confirm the text",
+                notes.append((f"duties[{d['duty_id']}].text", f"与本单位条款{d['duty_id']}近似（相似度{score:.2f}：{d['text']}）："
+                              "沿用其编号和事项，请确认文字",
                               r.span(s, e), []))
             continue
         duty_id = _next_code("D", used)
         suggested = [h["item_code"] for h in index.similar(Item("?", text, None), threshold)] if index.items else []
         duties.append({"duty_id": duty_id, "text": text, "item_codes": suggested})
-        notes.append((f"duties[{duty_id}].item_codes", "a new clause: its items are suggested (the unit's items in"
-                      " force with alike names), for a person to confirm" if suggested else
-                      "a new clause: no item of the unit is alike; link its items by hand", r.span(s, e), suggested))
+        notes.append((f"duties[{duty_id}].item_codes", "新条款：已按名称相近的本单位现行事项建议关联，请人工确认" if suggested else
+                      "新条款：本单位没有名称相近的事项，请手工关联", r.span(s, e), suggested))
     i = out.add({"kind": "duties_set", "unit_code": ctx.unit_code, "duties": duties},
                 {"duties": [r.span(s, e) for s, e in spans]})
     for fld, why, span, suggested in notes:
@@ -192,8 +194,7 @@ def _gaps(r: Reader, parts, out: Extraction) -> None:
         nums = [n for n, *_ in numbered(r, a, b)]
         for x, y in zip(nums, nums[1:]):
             if y != x + 1:
-                out.doubt(None, "duties", f"the clauses' numbers go from ({x}) to ({y}): a clause may be missing or"
-                          " misread", r.span(a, min(b, a + 40)))
+                out.doubt(None, "duties", f"条款编号从（{x}）跳到（{y}）：可能漏了一条或识别有误", r.span(a, min(b, a + 40)))
 
 
 def _bodies(r: Reader, parts, ctx: UnitContext, out: Extraction) -> None:
@@ -216,10 +217,9 @@ def _bodies(r: Reader, parts, ctx: UnitContext, out: Extraction) -> None:
         if m.group(1):
             stated = number(m.group(1))
             if stated != len(entries or found):
-                out.doubt(None, "bodies", f"the document says {stated} internal bodies, {len(entries or found)} were"
-                          " read", r.span(a + m.start(), a + m.end()))
+                out.doubt(None, "bodies", f"文件写明内设机构{stated}个，识别出{len(entries or found)}个", r.span(a + m.start(), a + m.end()))
     if not found:
-        out.doubt(None, "bodies", "no internal body found (设下列内设机构 (一)…)")
+        out.doubt(None, "bodies", "未找到内设机构（设下列内设机构（一）…）")
         return
     set_bodies(r, found, ctx, out, f"{rank_m.group(1)}{rank_m.group(2)}级" if rank_m else None, full=True)
 
@@ -237,15 +237,14 @@ def _quotas(r: Reader, parts, ctx: UnitContext, out: Extraction) -> None:
     for kind, n, m in quota_matches(r, parts):
         span = r.span(*m.span())
         if kind in seen:
-            out.doubt(seen[kind], "approved", f"{kind} quota stated again ({n}): the first figure is proposed", span)
+            out.doubt(seen[kind], "approved", f"{kind}编制再次出现（{n}名）：按第一次的数字提议", span)
             continue
         seen[kind] = out.add({"kind": "quota_set", "unit_code": ctx.unit_code, "quota_kind": kind, "approved": n},
                              {"approved": span})
         if "含" in r.s[max(0, m.start() - 3):m.start()]:
-            out.doubt(seen[kind], "approved", f"{kind} figure stated as included (含) in another kind's: kinds are"
-                      " never pooled, confirm it", span)
+            out.doubt(seen[kind], "approved", f"{kind}数字写作含在另一类编制中：各类编制从不合并计算，请确认", span)
     if not seen:
-        out.doubt(None, "quotas", "no quota found (行政编制N名 …)")
+        out.doubt(None, "quotas", "未找到编制（行政编制N名…）")
 
 
 def _bracketed(r: Reader, a: int, k: int) -> bool:
@@ -263,8 +262,7 @@ def _posts(r: Reader, parts, ctx: UnitContext, rank: Optional[str], out: Extract
                 continue  # inside brackets: a remark, not the head count
             own = _OWN_LEVEL.match(r.s, m.end())  # 主任1名（正處級）
             if own is None and rank not in HEAD_LEVELS:
-                out.doubt(None, "posts", f"{m.group()}: the unit's rank is unknown, so is the level of its"
-                          f" {m.group(1)}{m.group(2)}", r.span(*m.span()))
+                out.doubt(None, "posts", f"{m.group()}：单位规格不明，{m.group(1)}{m.group(2)}的级别也无法确定", r.span(*m.span()))
                 continue
             level = f"{own.group(1)}{own.group(2)}" if own else HEAD_LEVELS[rank][1 if m.group(1) else 0]
             n, spans = levels.get(level, (0, []))
@@ -277,7 +275,7 @@ def _posts(r: Reader, parts, ctx: UnitContext, rank: Optional[str], out: Extract
         for m in FIGURE.finditer(r.s, a, b):  # a figure no rule read is named, not dropped
             if not _bracketed(r, a, m.start()) and not any(x < m.end() and m.start() < y for x, y in read):
                 start = max(r.s.rfind(c, a, m.start()) for c in "，。；、：:\n") + 1
-                out.doubt(None, "posts", f"a figure not read: {r.written(start, m.end())}", r.span(start, m.end()))
+                out.doubt(None, "posts", f"数字未能识别：{r.written(start, m.end())}", r.span(start, m.end()))
     for level, (n, spans) in levels.items():
         out.add({"kind": "posts_set", "unit_code": ctx.unit_code, "post_level": level, "approved": n},
                 {"approved": spans[0] if len(spans) == 1 else spans})

@@ -171,10 +171,9 @@ async def propose_for_document(conn: asyncpg.Connection, *, document_id: str, te
         return None
     unsure = list(found.unsure)
     if effective_at is None:
-        unsure.append({"field": "effective_at", "reason": "the document states no date it takes effect: now is"
-                       " proposed"})
+        unsure.append({"field": "effective_at", "reason": "文件未写明生效日期：按当前时间提议"})
     if not doc_no:
-        unsure.append({"field": "doc_no", "reason": "no 文号 recognised: the changes need one before they count"})
+        unsure.append({"field": "doc_no", "reason": "未识别出文号：变动须有文号才能生效"})
     changes, spans = found.changes, _paged(found.spans, pages, text)
     if doc_no:
         changes = [_document_change(doc_no, doc_type, text, title, issued_at, at), *changes]

@@ -148,7 +148,7 @@ def set_bodies(r: Reader, names: list[tuple[int, int]], ctx: UnitContext, out: E
         i = out.add({"kind": "body_set", "unit_code": ctx.unit_code, "body_code": code, "name": name,
                      **({"rank": rank} if rank else {})}, {"name": r.span(s, e)})
         if not BODY_SUFFIX.search(same(name)) or len(name) > 30:
-            out.doubt(i, "name", f"{name!r} does not read like the name of an internal body", r.span(s, e))
+            out.doubt(i, "name", f"「{name}」不像内设机构的名称", r.span(s, e))
     if full:
         for code in sorted(set(ctx.bodies) - named):
             out.add({"kind": "body_abolished", "unit_code": ctx.unit_code, "body_code": code},

@@ -199,7 +199,7 @@ def test_a_real_layout_reads_and_names_what_it_could_not_read():
     assert all(c.get("rank") == "正科级" for c in _by_kind(e, "body_set"))
     assert not _by_kind(e, "unit_set")  # 为正科级 is the bodies' rank, not the unit's
     assert {(c["post_level"], c["approved"]) for c in _by_kind(e, "posts_set")} == {("正处", 1), ("副处", 3)}
-    unread = [u["reason"] for u in e.unsure if u["reason"].startswith("a figure not read")]
+    unread = [u["reason"] for u in e.unsure if u["reason"].startswith("数字未能识别")]
     assert any("总工程师1名" in x for x in unread) and any("司局级领导职数6名" in x for x in unread)
     assert not any("副书记" in x for x in unread)  # a remark in brackets
 
@@ -208,7 +208,7 @@ def test_an_approval_that_sets_up_a_unit_is_not_a_body():
     text = "关于设立市大数据中心的批复\n同意设立市大数据中心，为市政府直属正处级事业单位。同意增设数据科。"
     e = extract(text, _ctx(), "机构编制审批文件")
     assert [c["name"] for c in _by_kind(e, "body_set")] == ["数据科"]
-    assert any("a unit is set up here" in u["reason"] for u in e.unsure)
+    assert any("此处设立的是单位而非内设机构" in u["reason"] for u in e.unsure)
     moved = extract("关于划转编制的通知\n从市农业局划转行政编制2名至你局。", _ctx(quotas={"行政": 10}), "调整通知")
     assert not moved.changes and any("划转行政编制2名" in u["reason"] for u in moved.unsure)
 

@@ -3,6 +3,7 @@ diff, what is unsure, its trail; edit, approve and reject shown only to those wh
 from __future__ import annotations
 
 import json
+import re
 
 from aiohttp import web
 
@@ -15,6 +16,14 @@ from web.console.pages import esc, in_url, lang_of, layout, local, named, table
 from web.common import POOL, READ, route
 from web.limits import http_error
 from web.views.proposals import MAINTAIN_STAFFING, decide, run_edit
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _note(reason: str, lang: str) -> str:
+    """A note of the reader's, in the page's script; one stored before the notes were in Chinese marked English."""
+    return f'<span>{esc(script(reason, lang))}</span>' if HAN.search(reason) else f'<span lang="en">{esc(reason)}</span>'
+
 
 WORDS = {  # written once in traditional characters, shown in the reader's script
     "proposals": ("擬議變更", "Proposals"), "would_open": ("批准後將出現的問題", "Would open"),
@@ -152,9 +161,9 @@ async def proposal_page(request: web.Request) -> web.Response:
     closes = "".join(_finding(f, lang, names) for f in p["would_close"])
     issues = "".join(f'<li>{esc(w("c_" + x["kind"], lang) if "c_" + str(x.get("kind")) in WORDS else x.get("kind"))}：'
                      f'<span lang="en">{esc(x.get("reason"))}</span></li>' for x in [*p["would_not_apply"], *p["invalid"]])
-    # the reader's notes are its own words (English for now), marked as such for the browser and for the page crawl
-    unsure = "".join(f'<li><span lang="en">{esc(u["reason"])}</span>'
-                     f'{" → " + esc("、".join(u["suggested"])) if u.get("suggested") else ""}</li>' for u in p["unsure"])
+    # the reader's notes are in Chinese; those stored before they were (English) are marked so for the browser
+    unsure = "".join(f'<li>{_note(u["reason"], lang)}{" → " + esc("、".join(u["suggested"])) if u.get("suggested") else ""}'
+                     '</li>' for u in p["unsure"])
     changes = table([t("kind", lang), t("changes", lang)], ([esc(w("c_" + c["kind"], lang) if "c_" + c["kind"] in WORDS
                                                                  else c["kind"]), _change(c, lang, names)]
                                                            for c in p["changes"]))
