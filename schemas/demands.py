@@ -5,10 +5,10 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Optional
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from core.script import to_simplified
-from schemas.events import CODE, NO_NUL, REGION, Instant, Refusal, _explain
+from schemas.events import CODE, NO_NUL, REGION, Instant, Refusal, parse_model
 from schemas.private import keyed_hash, mask_text, neutralise
 from schemas.staffing import _STRICT, _canonical
 
@@ -90,11 +90,4 @@ class Demand(BaseModel):
 
 
 def parse_demand(raw: Any, key: bytes, index: int = 0) -> tuple[Optional[Demand], Optional[Refusal]]:
-    raw = private_demand(raw, key)
-    if not isinstance(raw, dict):
-        return None, Refusal(index, f"not a JSON object but {type(raw).__name__}", raw)
-    try:
-        return Demand.model_validate(raw), None
-    except ValueError as exc:
-        reason = _explain(exc) if isinstance(exc, ValidationError) else str(exc)
-        return None, Refusal(index, mask_private(reason), raw)
+    return parse_model(Demand, private_demand(raw, key), index, mask_private)

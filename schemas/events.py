@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 from datetime import datetime, timezone
-from typing import Annotated, Any, Literal, Optional, get_args
+from typing import Annotated, Any, Callable, Literal, Optional, TypeVar, get_args
 
 import orjson
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
@@ -190,17 +190,22 @@ def _explain(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def _parse(model: type[BaseModel], raw: Any, index: int):
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_model(model: type[M], raw: Any, index: int = 0,
+                mask: Callable[[str], str] = str) -> tuple[Optional[M], Optional[Refusal]]:
+    """One input as `model`, or why not (the reason through `mask`, for sources that carry private data)."""
     if not isinstance(raw, dict):
         return None, Refusal(index, f"not a JSON object but {type(raw).__name__}", raw)
     try:
         return model.model_validate(raw), None
-    except ValidationError as exc:
-        return None, Refusal(index, _explain(exc), raw)
+    except ValueError as exc:
+        return None, Refusal(index, mask(_explain(exc) if isinstance(exc, ValidationError) else str(exc)), raw)
 
 
 def parse_case_event(raw: Any, index: int = 0) -> tuple[Optional[CaseEvent], Optional[Refusal]]:
-    return _parse(CaseEvent, raw, index)
+    return parse_model(CaseEvent, raw, index)
 
 
 CASE_EVENTS = TypeAdapter(list[CaseEvent])
@@ -224,4 +229,4 @@ def parse_case_events(raws: list[Any]) -> list[tuple[Optional[CaseEvent], Option
 
 
 def parse_list_change(raw: Any, index: int = 0) -> tuple[Optional[ListChange], Optional[Refusal]]:
-    return _parse(ListChange, raw, index)
+    return parse_model(ListChange, raw, index)

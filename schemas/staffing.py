@@ -7,12 +7,12 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from stdnum.cn import uscc
 
 from core.script import to_simplified
 from core.sizes import MAX_RECORD_BYTES
-from schemas.events import CODE, NO_NUL, REGION, Instant, Refusal, _explain, _require
+from schemas.events import CODE, NO_NUL, REGION, Instant, Refusal, _require, parse_model
 
 KINDS = ("document", "unit_set", "unit_abolished", "body_set", "body_abolished", "quota_set", "posts_set",
          "duties_set", "staff_in", "staff_out", "staff_moved")
@@ -203,11 +203,4 @@ def mask_identity(raw: Any, key: bytes) -> Any:
 
 
 def parse_staffing_change(raw: Any, key: bytes, index: int = 0) -> tuple[Optional[StaffingChange], Optional[Refusal]]:
-    raw = mask_identity(raw, key)
-    if not isinstance(raw, dict):
-        return None, Refusal(index, f"not a JSON object but {type(raw).__name__}", raw)
-    try:
-        return StaffingChange.model_validate(raw), None
-    except ValueError as exc:
-        reason = _explain(exc) if isinstance(exc, ValidationError) else str(exc)
-        return None, Refusal(index, _ID_LIKE.sub("[id]", reason), raw)
+    return parse_model(StaffingChange, mask_identity(raw, key), index, lambda reason: _ID_LIKE.sub("[id]", reason))
