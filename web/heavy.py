@@ -81,6 +81,11 @@ class Child:
         return self.proc.returncode is None
 
 
+async def pure(conn, fn: Callable, *args: Any) -> Any:
+    """A job that needs no connection (reading an uploaded file): `fn(*args)` in the child, off the API's loop."""
+    return fn(*args)
+
+
 class Heavy:
     def __init__(self, settings):
         s = settings

@@ -7,26 +7,22 @@ from typing import Optional
 
 from aiohttp import web
 
-from connectors.documents import Limits, Refused, read
+from connectors.documents import Refused, read
 from core.script import to_simplified
 from schemas.staffing import DOC_TYPES
 from streams.archive import documents
 from streams.archive.search import search
+from web.heavy import pure
 from web.common import (HEAVY, POOL, READ, SETTINGS, UPLOAD, json_response, multipart_form, path_int, query_int,
                         query_text, route)
 from web.views.staffing import _scope
-
-async def _read(conn, data: bytes, filename: str, limits: Limits):
-    """connectors.documents.read as a job of the heavy child (which hands every job a connection: reading needs none)."""
-    return read(data, filename, limits)
-
 
 async def check_file(request: web.Request, data: bytes, filename: str):
     """The file checked and read in the API's child pool, within its time and memory limits, never on the loop."""
     settings = request.app[SETTINGS]
     try:
-        return await request.app[HEAVY].run(request["caller"].name, _read, data, filename, documents.limits(settings),
-                                            timeout=settings.analysis_timeout_seconds)
+        return await request.app[HEAVY].run(request["caller"].name, pure, read, data, filename,
+                                            documents.limits(settings), timeout=settings.analysis_timeout_seconds)
     except web.HTTPServiceUnavailable:  # the child's limits (SHENPI_ANALYSIS_*), said about a file
         raise Refused(f"the file could not be read within {settings.analysis_timeout_seconds:.0f} s or its memory"
                       " limit") from None

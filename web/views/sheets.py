@@ -9,6 +9,7 @@ from aiohttp import web
 
 from connectors.sheets import SheetError, read_upload
 from core.access import RegionError, parse_region
+from web.heavy import pure
 from web.common import HEAVY, POOL, SETTINGS, UPLOAD_LIST, UPLOAD_ROSTER, json_response, multipart_form, route
 
 
@@ -23,17 +24,12 @@ async def uploaded(request: web.Request) -> tuple[bytes, str, dict[str, str]]:
     return data, name, {k: v.decode(errors="replace") for k, (f, v) in fields.items() if f is None}
 
 
-async def _read(conn, data: bytes, name: str, kind: str, required: tuple[str, ...], settings, hashers):
-    """read_upload as a job of the heavy child (which hands every job its connection: a sheet needs none)."""
-    return read_upload(data, name, kind, required, settings, hashers)
-
-
 async def read_in_child(request: web.Request, data: bytes, name: str, kind: str, required: tuple[str, ...],
                         hashers: Optional[dict[str, Callable]] = None):
     """The sheet parsed off the event loop (a workbook can be large), within the child's time and memory limits."""
     settings = request.app[SETTINGS]
     try:
-        return await request.app[HEAVY].run(request["caller"].name, _read, data, name, kind, required, settings,
+        return await request.app[HEAVY].run(request["caller"].name, pure, read_upload, data, name, kind, required, settings,
                                             hashers, timeout=settings.analysis_timeout_seconds)
     except SheetError as exc:
         raise web.HTTPBadRequest(text=f"{name}: {exc}") from None
