@@ -12,7 +12,7 @@ from streams.indicators.window import QueryError, parse_instant
 from web.common import POOL, READ, route
 from core.names import Names, region_name
 from core.tz import TZ
-from web.console.i18n import script, t
+from web.console.i18n import say, t
 from web.console.pages import allowed, esc, in_url, lang_of, layout, local, named, table
 from web.views.demands import LINK_DEMANDS, link_demand
 
@@ -39,8 +39,7 @@ WORDS = {  # written once in traditional characters, shown in the reader's scrip
 
 
 def w(key: str, lang: str) -> str:
-    zh, en = WORDS[key]
-    return en if lang == "en" else script(zh, lang)
+    return say(WORDS, key, lang)
 
 
 def _window(request: web.Request) -> tuple[datetime, datetime]:

@@ -173,9 +173,14 @@ def script(text: str, lang: str) -> str:
     return to_simplified(text) if lang == "zh" else text
 
 
-def t(key: str, lang: str) -> str:
-    zh, en = WORDS[key]
+def say(words: dict[str, tuple[str, str]], key: str, lang: str) -> str:
+    """A word of a (traditional, English) table in the page's language: a page's own table, or the console's."""
+    zh, en = words[key]
     return en if lang == "en" else script(zh, lang)
+
+
+def t(key: str, lang: str) -> str:
+    return say(WORDS, key, lang)
 
 
 def label(indicator: str, lang: str) -> str:

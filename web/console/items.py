@@ -13,7 +13,7 @@ from streams.indicators.window import Window
 from streams.powerlist.queries import item_history, items_as_of
 from web.common import POOL, READ, route
 from web.console import demands as said
-from web.console.i18n import label, script, t
+from web.console.i18n import label, say, script, t
 from web.console.pages import esc, fmt, in_url, lang_of, layout, named, regions, table
 
 FIGURES = ("received", "completed", "on_time_rate", "avg_handling_hours", "satisfaction_rate")
@@ -25,8 +25,7 @@ WORDS = {
 
 
 def w(key: str, lang: str) -> str:
-    zh, en = WORDS[key]
-    return en if lang == "en" else script(zh, lang)
+    return say(WORDS, key, lang)
 
 
 async def _demands(conn, code: str, scope: str, lang: str) -> str:

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from streams.archive import proposals
 from streams.archive.proposals import ProposalError, may_maintain
-from web.console.i18n import script, t
+from web.console.i18n import say, script, t
 from core.names import Names, region_name
 from web.console.org import evidence, subject
 from web.console.pages import esc, in_url, lang_of, layout, local, named, table
@@ -57,8 +57,7 @@ WORDS = {  # written once in traditional characters, shown in the reader's scrip
 
 
 def w(key: str, lang: str) -> str:
-    zh, en = WORDS[key]
-    return en if lang == "en" else script(zh, lang)
+    return say(WORDS, key, lang)
 
 
 async def list_page(request: web.Request) -> web.Response:
