@@ -9,7 +9,7 @@ import time
 import aiohttp
 import pytest
 
-from tests.api.robust import add_user, api, health, locked, raw, session
+from tests.api.robust import add_user, api, async_until, health, locked, raw, session
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -21,6 +21,14 @@ def small(stack, tmp_path_factory):
              SHENPI_BODY_TIMEOUT_SECONDS="10", SHENPI_API_STOP_SECONDS="1") as (_, url, env):
         add_user(env, "bud-user", password="a-long-password-1")
         yield url, env, add_user(env, "bud-viewer")
+
+
+async def holding(url: str, n: int) -> None:
+    """Until the API's pool has `n` connections in use (requests stuck on the locked table)."""
+    async def in_use() -> bool:
+        return (await health(url))["pool"]["in_use"] >= n
+
+    await async_until(in_use, 10, f"{n} connections in use")
 
 
 async def _failed_login(url: str, address: str) -> int:
@@ -45,7 +53,7 @@ async def test_a_wait_for_a_connection_is_bounded_and_health_needs_none(small, s
     async with session(token=token) as s:
         with locked(stack.settings.database_url, "app_user"):  # each token lookup holds its connection meanwhile
             held = [asyncio.create_task(s.get(url + "/api/v1/list/items")) for _ in range(2)]
-            await asyncio.sleep(0.3)  # let them take the two connections (the wait below is what is measured)
+            await holding(url, 2)  # the two have taken the pool's connections (the wait below is what is measured)
             t = time.perf_counter()
             async with s.get(url + "/api/v1/list/items") as r:
                 assert r.status == 503 and r.headers["Retry-After"], r.status
@@ -63,7 +71,7 @@ async def test_sigterm_stops_an_api_whose_connections_are_stuck(stack, tmp_path)
         async with session(token=token) as s:
             with locked(stack.settings.database_url, "app_user"):
                 held = [asyncio.create_task(s.get(url + "/api/v1/list/items")) for _ in range(3)]
-                await asyncio.sleep(0.3)
+                await holding(url, 2)
                 t = time.perf_counter()
                 proc.send_signal(signal.SIGTERM)
                 while proc.poll() is None and time.perf_counter() - t < 10:
